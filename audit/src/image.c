@@ -1,0 +1,389 @@
+/*
+ * image.c — audit of a PE32/PE32+ image: exports (and with --all every entry
+ * known from the plugin's table, .pdata and the COFF symbol table) against
+ * the site rules, folded exports, forwarders and data exports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_internal.h"
+
+/* One export, as collected from the address and name tables. */
+typedef struct exp_ent {
+    uint32_t index;
+    uint32_t ordinal;
+    uint32_t rva;
+    hp_pe_export_kind kind;
+    const char *name;      /* arena; "#<ordinal>" for ordinal-only exports */
+    const char *forwarder; /* arena or NULL */
+    int named;
+} exp_ent;
+
+/* One known entry (a function start) for --all and for body extents. */
+typedef struct known {
+    uint32_t rva;
+    unsigned from;
+    const char *name; /* best name known (export > symbol), or NULL */
+} known;
+
+typedef struct image_ctx {
+    hpa_file *f;
+    const hp_pe *pe;
+    exp_ent *exps;
+    size_t exp_count, exp_cap;
+    known *known;
+    size_t known_count, known_cap;
+    const char *detail; /* set by callbacks on failure */
+    hp_status st;
+} image_ctx;
+
+static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name)
+{
+    if (!hpa_reserve((void **)&c->known, &c->known_cap, c->known_count, sizeof *c->known)) {
+        c->f->oom = 1;
+        return 1;
+    }
+    c->known[c->known_count].rva = rva;
+    c->known[c->known_count].from = from;
+    c->known[c->known_count].name = name;
+    c->known_count++;
+    return 0;
+}
+
+static int on_export_address(void *ctx, const hp_pe_export *e)
+{
+    image_ctx *c = ctx;
+    if (!hpa_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
+        c->f->oom = 1;
+        return 1;
+    }
+    exp_ent *x = &c->exps[c->exp_count++];
+    memset(x, 0, sizeof *x);
+    x->index = e->index;
+    x->ordinal = e->ordinal;
+    x->rva = e->rva;
+    x->kind = e->kind;
+    if (e->forwarder)
+        x->forwarder = hpa_strndup(&c->f->report->arena, e->forwarder, e->forwarder_len);
+    return 0;
+}
+
+static int on_export_name(void *ctx, const hp_pe_export *e)
+{
+    image_ctx *c = ctx;
+    /* the address walk produced entries in index order: binary search by index */
+    size_t lo = 0, hi = c->exp_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->exps[mid].index < e->index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= c->exp_count || c->exps[lo].index != e->index)
+        return 0; /* cannot happen for a consistent walk; nothing to name */
+    const char *name = hpa_strndup(&c->f->report->arena, e->name, e->name_len);
+    if (!name) {
+        c->f->oom = 1;
+        return 1;
+    }
+    if (!c->exps[lo].named) {
+        c->exps[lo].name = name;
+        c->exps[lo].named = 1;
+        return 0;
+    }
+    /* a second name for the same ordinal: an alias by name */
+    if (!hpa_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
+        c->f->oom = 1;
+        return 1;
+    }
+    exp_ent copy = c->exps[lo];
+    copy.name = name;
+    c->exps[c->exp_count++] = copy;
+    return 0;
+}
+
+static int cmp_exp_rva(const void *a, const void *b)
+{
+    const exp_ent *x = a, *y = b;
+    if (x->rva != y->rva)
+        return x->rva < y->rva ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_known(const void *a, const void *b)
+{
+    const known *x = a, *y = b;
+    return x->rva < y->rva ? -1 : x->rva > y->rva ? 1 : 0;
+}
+
+static int on_table(void *ctx, const hp_table_record *rec)
+{
+    return add_known(ctx, (uint32_t)rec->where, HP_AUDIT_FROM_TABLE, NULL);
+}
+
+/* UNW_FLAG_CHAININFO: this RUNTIME_FUNCTION continues another one and is not a function entry. */
+#define UNW_FLAG_CHAININFO 0x4u
+
+static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
+{
+    image_ctx *c = ctx;
+    if (rf->unwind & 1u)
+        return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
+    hp_pe_span u;
+    if (hp_pe_rva_span(c->pe, rf->unwind, 1, &u, NULL) == HP_OK && ((u.data[0] >> 3) & UNW_FLAG_CHAININFO))
+        return 0;
+    return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
+}
+
+static int on_symbol(void *ctx, const hpa_coff_symbol *s)
+{
+    image_ctx *c = ctx;
+    if (!hpa_coff_is_function(s))
+        return 0;
+    hp_pe_section sec;
+    if (hp_pe_section_at(c->pe, (uint32_t)(s->section - 1), &sec) != HP_OK || !hp_pe_section_is_code(&sec))
+        return 0;
+    if (s->value >= (sec.virtual_size ? sec.virtual_size : sec.raw_size))
+        return 0;
+    const char *name = hpa_strndup(&c->f->report->arena, s->name, s->name_len);
+    if (!name) {
+        c->f->oom = 1;
+        return 1;
+    }
+    return add_known(c, sec.virtual_address + s->value, HP_AUDIT_FROM_SYMBOL, name);
+}
+
+/* Sorted, merged list of entries: one per RVA, sources or-ed, first name kept. */
+static void known_merge(image_ctx *c)
+{
+    if (!c->known_count)
+        return;
+    qsort(c->known, c->known_count, sizeof *c->known, cmp_known);
+    size_t w = 0;
+    for (size_t i = 0; i < c->known_count; i++) {
+        if (w && c->known[w - 1].rva == c->known[i].rva) {
+            c->known[w - 1].from |= c->known[i].from;
+            if (!c->known[w - 1].name)
+                c->known[w - 1].name = c->known[i].name;
+            continue;
+        }
+        c->known[w++] = c->known[i];
+    }
+    c->known_count = w;
+}
+
+/* The first known entry strictly after `rva`, or 0. */
+static uint32_t known_next(const image_ctx *c, uint32_t rva)
+{
+    size_t lo = 0, hi = c->known_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->known[mid].rva <= rva)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->known_count ? c->known[lo].rva : 0;
+}
+
+/* The function's extent: .pdata on x64, else up to the next known entry; 0 when unknown. */
+static size_t body_extent(const image_ctx *c, uint32_t rva, size_t after)
+{
+    hp_pe_runtime_function rf;
+    if (c->pe->machine == HP_MACHINE_X64 && hp_pe_pdata_find(c->pe, rva, &rf, NULL) == HP_OK && rf.end > rf.begin)
+        return rf.end - rf.begin < after ? rf.end - rf.begin : after;
+    uint32_t next = known_next(c, rva);
+    if (next)
+        return next - rva < after ? next - rva : after;
+    return after;
+}
+
+/* Run the site rules at `rva`. Returns 1 patchable, 0 not, -1 when the entry is not in a code section. */
+static int check_rva(image_ctx *c, uint32_t rva, const char *name, unsigned from)
+{
+    hp_pe_section sec;
+    if (hp_pe_section_of_rva(c->pe, rva, &sec, NULL) != HP_OK || !hp_pe_section_is_code(&sec))
+        return -1;
+    const uint8_t *p;
+    size_t before, after;
+    if (hp_pe_rva_bytes(c->pe, rva, &p, &before, &after, NULL) != HP_OK) {
+        p = NULL;
+        before = after = 0;
+    }
+    hpa_site_request req;
+    memset(&req, 0, sizeof req);
+    req.name = name;
+    req.section = hpa_strdup(&c->f->report->arena, sec.name);
+    req.address = rva;
+    req.from = from;
+    static const uint8_t none[1];
+    req.entry = p ? p : none;
+    req.before = before;
+    req.after = after;
+    req.body_size = body_extent(c, rva, after);
+    req.machine = c->pe->machine;
+    return hpa_check_site(c->f, &req);
+}
+
+static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, const char **out_detail)
+{
+    free(c->exps);
+    free(c->known);
+    *out_detail = detail;
+    return st;
+}
+
+hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
+{
+    hp_pe pe;
+    hp_status st = hp_pe_open(&pe, bytes.data, bytes.size, HP_PE_LAYOUT_FILE, 0, detail);
+    f->res.machine = hp_pe_machine_name(pe.coff_machine);
+    if (st != HP_OK)
+        return st;
+    f->res.time_date_stamp = pe.time_date_stamp;
+    f->res.size_of_image = pe.size_of_image;
+    f->res.checksum = pe.checksum;
+
+    image_ctx c;
+    memset(&c, 0, sizeof c);
+    c.f = f;
+    c.pe = &pe;
+    hpa_arena *ar = &f->report->arena;
+
+    /* exports: addresses in index order, then names attached */
+    st = hp_pe_export_addresses(&pe, on_export_address, &c, detail);
+    if (st != HP_OK)
+        return image_fail(&c, st, *detail, detail);
+    st = hp_pe_export_names(&pe, on_export_name, &c, detail);
+    if (st != HP_OK)
+        return image_fail(&c, st, *detail, detail);
+    for (size_t i = 0; i < c.exp_count; i++)
+        if (!c.exps[i].name)
+            c.exps[i].name = hpa_printf(ar, "#%u", c.exps[i].ordinal);
+    if (f->oom)
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+
+    /* every entry known, for extents and --all */
+    for (size_t i = 0; i < c.exp_count; i++)
+        if (c.exps[i].kind == HP_PE_EXPORT_CODE)
+            add_known(&c, c.exps[i].rva, HP_AUDIT_FROM_EXPORT, NULL);
+    st = hp_pe_table_foreach(&pe, on_table, &c, &f->res.has_table, detail);
+    if (st != HP_OK)
+        return image_fail(&c, st, *detail, detail);
+    st = hp_pe_pdata_foreach(&pe, on_pdata, &c, detail);
+    if (st != HP_OK)
+        return image_fail(&c, st, *detail, detail);
+    {
+        /* IMAGE_FILE_HEADER.PointerToSymbolTable / NumberOfSymbols: MinGW images keep a COFF symbol table */
+        uint32_t symptr = 0, nsyms = 0;
+        hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
+        hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
+        if (symptr && nsyms) {
+            st = hpa_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, detail);
+            if (st != HP_OK)
+                return image_fail(&c, st, *detail, detail);
+        }
+    }
+    if (f->oom)
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+    known_merge(&c);
+
+    /* exports in address order; aliases (same RVA) share one verdict */
+    if (c.exp_count)
+        qsort(c.exps, c.exp_count, sizeof *c.exps, cmp_exp_rva);
+    hp_audit_coverage *cov = &f->res.coverage;
+    for (size_t i = 0; i < c.exp_count;) {
+        exp_ent *e = &c.exps[i];
+        size_t j = i + 1;
+        while (j < c.exp_count && c.exps[j].rva == e->rva && c.exps[j].kind == e->kind)
+            j++;
+        if (e->kind == HP_PE_EXPORT_FORWARDER) {
+            for (size_t k = i; k < j; k++) {
+                cov->forwarders++;
+                hpa_finding(f, "HP2002", c.exps[k].name, 0, 0, "'%s' is forwarded to %s", c.exps[k].name,
+                            c.exps[k].forwarder ? c.exps[k].forwarder : "?");
+            }
+        } else if (e->kind == HP_PE_EXPORT_DATA) {
+            for (size_t k = i; k < j; k++) {
+                cov->data_exports++;
+                hpa_finding(f, "HP2003", c.exps[k].name, 1, c.exps[k].rva, "'%s' is data (section not code)",
+                            c.exps[k].name);
+            }
+        } else {
+            size_t first_fn = f->res.function_count;
+            int ok = check_rva(&c, e->rva, e->name, HP_AUDIT_FROM_EXPORT);
+            if (ok < 0)
+                return image_fail(&c, HP_ERR_FORMAT, "export address outside every code section", detail);
+            cov->exports_checked++;
+            cov->exports_patchable += (uint32_t)ok;
+            for (size_t k = i + 1; k < j && f->res.function_count > first_fn; k++) {
+                hp_audit_function alias = f->fns[first_fn];
+                alias.name = c.exps[k].name;
+                hpa_add_function(f, &alias);
+                cov->exports_checked++;
+                cov->exports_patchable += (uint32_t)ok;
+            }
+            if (j - i > 1) {
+                /* name the whole group in one finding: patching any one of them patches all */
+                size_t len = 0;
+                for (size_t k = i; k < j; k++)
+                    len += strlen(c.exps[k].name) + 2;
+                char *names = malloc(len + 1);
+                if (!names)
+                    return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+                names[0] = 0;
+                for (size_t k = i; k < j; k++) {
+                    if (k > i)
+                        strcat(names, ", ");
+                    strcat(names, c.exps[k].name);
+                }
+                hpa_finding(f, "HP2001", e->name, 1, e->rva,
+                            "exports %s share the entry at 0x%x: patching one patches all", names, e->rva);
+                free(names);
+            }
+        }
+        i = j;
+    }
+
+    if (f->report->opt.all) {
+        /* every known function once, exports included (their verdicts are repeated, not re-counted) */
+        size_t export_fns = f->res.function_count; /* recorded in address order above */
+        for (size_t k = 0; k < c.known_count; k++) {
+            known *kn = &c.known[k];
+            if (kn->from & HP_AUDIT_FROM_EXPORT) {
+                size_t lo = 0, hi = export_fns;
+                while (lo < hi) {
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (f->fns[mid].address < kn->rva)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                int ok = 0;
+                for (size_t q = lo; q < export_fns && f->fns[q].address == kn->rva; q++) {
+                    ok = f->fns[q].patchable;
+                    f->fns[q].from |= kn->from;
+                }
+                cov->all_checked++;
+                cov->all_patchable += (uint32_t)ok;
+                continue;
+            }
+            const char *name = kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva);
+            if (!name)
+                return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+            int ok = check_rva(&c, kn->rva, name, kn->from);
+            if (ok < 0) {
+                if (kn->from & HP_AUDIT_FROM_TABLE)
+                    hpa_finding(f, "HP2006", name, 1, kn->rva, "table record 0x%x is outside every code section",
+                                kn->rva);
+                continue;
+            }
+            cov->all_checked++;
+            cov->all_patchable += (uint32_t)ok;
+        }
+    }
+    free(c.exps);
+    free(c.known);
+    return f->oom ? HP_ERR_NO_MEMORY : HP_OK;
+}
