@@ -1,0 +1,10 @@
+# Windows x86, MinGW ABI: clang-19 + lld + mingw-w64 headers and libraries.
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR X86)
+set(HP_TARGET_TRIPLE i686-w64-mingw32)
+set(HP_FREESTANDING OFF)
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+set(CMAKE_FIND_ROOT_PATH /usr/i686-w64-mingw32)
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-fuse-ld=lld")
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "-fuse-ld=lld")
+set(CMAKE_MODULE_LINKER_FLAGS_INIT "-fuse-ld=lld")

@@ -1,0 +1,74 @@
+/*
+ * hotpatch_table.h — the on-disk format of the plugin's table of patchable
+ * functions, shared by plugin/ (writer), audit/, lld-pass/ and runtime/
+ * (readers). Documented in README.md ("The table").
+ *
+ * COFF (PE images): grouped sections `.hotp$a` (begin marker), `.hotp$m`
+ * (records), `.hotp$z` (end marker); the linker sorts them by the text after
+ * `$` and merges them into one output section `.hotp`.
+ * ELF: one section `hotp_table`; the linker defines `__start_hotp_table` and
+ * `__stop_hotp_table` around it.
+ *
+ * The section is a sequence of 8-byte records (4-byte aligned). A record whose
+ * `where` is 0 is not an entry: markers and any alignment filler a linker may
+ * insert are skipped by every reader.
+ *
+ * `where` is self-relative on every format: the entry is at (address of the
+ * record's `where` field) + where. On COFF that is a REL32 relocation
+ * (IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32) resolved by the linker, so
+ * the table needs no base relocation and no __ImageBase: LLVM 19 cannot lower
+ * `f - __ImageBase` (ADDR32NB) for MinGW triples ("symbol '__ImageBase' can
+ * not be undefined in a subtraction expression"), while a difference to the
+ * record itself lowers for every triple, in IR, and therefore also under LTO.
+ * A PE reader gets the entry RVA as hp_table_entry_rva(record RVA, where);
+ * the runtime gets the address as hp_table_entry_addr(record).
+ *
+ * COFF markers: `__hp_table_begin` (in .hotp$a) and `__hp_table_end` (in
+ * .hotp$z), COMDAT "any" (one copy per image) and forced into the image with
+ * /INCLUDE: so that /OPT:REF keeps them; records are associative COMDATs of
+ * their function's section, so a function dropped by /OPT:REF or
+ * --gc-sections takes its record with it. ELF has no markers: the linker
+ * defines __start_hotp_table / __stop_hotp_table for references; records are
+ * SHF_LINK_ORDER sections linked to their function's section.
+ * Details and caveats: plugin/README.md ("The table").
+ */
+#ifndef HOTPATCH_TABLE_H
+#define HOTPATCH_TABLE_H
+
+#include <stdint.h>
+
+#define HP_TABLE_COFF_SECTION ".hotp"
+#define HP_TABLE_ELF_SECTION "hotp_table"
+#define HP_TABLE_RECORD_SIZE 8u
+
+/** hp_table_record.flags bits. */
+#define HP_TABLE_F_ENTRY_NOP 0x01u /**< entry is the plugin's 2-byte NOP (original = entry + 2) */
+#define HP_TABLE_F_EXPORTED  0x02u /**< the function is exported (dllexport / default visibility) */
+#define HP_TABLE_F_ENDBR     0x04u /**< the function starts with endbr; the site follows it */
+#define HP_TABLE_F_MARKER    0x80u /**< begin/end marker record (where == 0) */
+
+/** One record, little-endian as stored. */
+typedef struct hp_table_record {
+    /** Entry address minus the address of this field (signed, self-relative; every format).
+        0 = not an entry (marker or filler). */
+    int32_t where;
+    uint8_t pad;      /**< padding bytes the plugin placed before the entry */
+    uint8_t flags;    /**< HP_TABLE_F_* */
+    uint16_t version; /**< format version of the writer: 1 */
+} hp_table_record;
+
+#define HP_TABLE_VERSION 1u
+
+/** RVA of the entry a record points at, given the RVA of the record (its `where` field). */
+static inline uint32_t hp_table_entry_rva(uint32_t record_rva, int32_t where)
+{
+    return record_rva + (uint32_t)where; /* modulo 2^32, as the linker computed it */
+}
+
+/** Address of the entry a record in memory points at (the record must be the loaded one). */
+static inline const void *hp_table_entry_addr(const hp_table_record *record)
+{
+    return (const char *)&record->where + record->where;
+}
+
+#endif /* HOTPATCH_TABLE_H */
