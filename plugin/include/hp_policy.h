@@ -1,0 +1,156 @@
+/*
+ * hp_policy.h — the hotpatch policy core: decides which functions of an LLVM
+ * module become hotpatchable, sets the IR attributes that make codegen emit the
+ * site (padding before the entry, a 2-byte NOP at it) and writes the table of
+ * patchable functions (runtime/include/hotpatch_table.h).
+ *
+ * Written in C against LLVM-C only, so that the clang plugin's C++ shell
+ * (plugin/src/plugin.cpp) and the post-link pass (lld-pass/, which rewrites
+ * LTO bitcode compiled without the plugin) apply the same policy.
+ *
+ * The core never prints: diagnostics go through the host's report callback,
+ * and the host decides their severity (clang's -w/-Werror, the plugin's own
+ * switches are applied before the callback is called).
+ *
+ * Thread-safety: a policy is immutable after configuration; hp_policy_instrument
+ * and hp_policy_emit_table may run concurrently on different modules (each
+ * module belongs to one LLVM context, used by one thread at a time).
+ */
+#ifndef HP_POLICY_H
+#define HP_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llvm-c/Types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Status of every fallible call of the core. Values are permanent (appended, never renumbered). */
+typedef enum hp_policy_status {
+    HP_POLICY_OK = 0,
+    HP_POLICY_ERR_ARGUMENT = 1,       /**< NULL or otherwise invalid argument */
+    HP_POLICY_ERR_UNKNOWN_OPTION = 2, /**< option name not known */
+    HP_POLICY_ERR_BAD_VALUE = 3,      /**< option known, value malformed or out of range */
+    HP_POLICY_ERR_NO_MEMORY = 4,      /**< out of memory */
+} hp_policy_status;
+
+/** Name of a status ("HP_POLICY_ERR_BAD_VALUE"); never NULL. */
+const char *hp_policy_status_str(hp_policy_status status);
+
+/** Opaque policy (the parsed options). Created by hp_policy_create, freed by hp_policy_destroy. */
+typedef struct hp_policy hp_policy;
+
+/** Which functions are selected (option scope=). */
+typedef enum hp_policy_scope {
+    HP_POLICY_SCOPE_ALL = 0,      /**< every function defined in the module (default) */
+    HP_POLICY_SCOPE_EXPORTED = 1, /**< dllexport on COFF targets, external default visibility on ELF */
+} hp_policy_scope;
+
+/** What the entry looks like (option entry=). */
+typedef enum hp_policy_entry {
+    HP_POLICY_ENTRY_NOP = 0,   /**< a 2-byte NOP (66 90) at the entry: original = entry + 2 (default) */
+    HP_POLICY_ENTRY_WIDEN = 1, /**< clang's own /hotpatch: first instruction widened to >= 2 bytes */
+} hp_policy_entry;
+
+/** CET handling (option cet=). */
+typedef enum hp_policy_cet {
+    HP_POLICY_CET_AUTO = 0, /**< follow the module: with -fcf-protection=branch endbr stays first, the NOP follows */
+    HP_POLICY_CET_ON = 1,   /**< turn IBT landing pads on for the module (as -fcf-protection=branch) */
+    HP_POLICY_CET_OFF = 2,  /**< instrumented functions get nocf_check: no endbr, the NOP is at the entry */
+} hp_policy_cet;
+
+/** Diagnostics the core reports; each can be disabled (hp_policy_set_option "no-warn-<name>"). */
+typedef enum hp_policy_diag {
+    HP_POLICY_DIAG_NAKED = 0,    /**< naked function: no prologue to patch, left alone ("naked") */
+    HP_POLICY_DIAG_CONFLICT = 1, /**< explicit patchable_function_entry conflicts ("conflict"); clang 19 has no
+                                      ms_hook_prologue, and -fms-hotpatch is a policy input, not a conflict */
+    HP_POLICY_DIAG_PAD = 2,      /**< pad= too small for the target's long jump ("pad") */
+    HP_POLICY_DIAG_SKIPPED = 3,  /**< anything else the core had to skip ("skipped") */
+    HP_POLICY_DIAG_VERBOSE = 4,  /**< per-function remark, only with the option "verbose" */
+    HP_POLICY_DIAG_COUNT_ = 5
+} hp_policy_diag;
+
+/** Facts from the source (the AST) that the IR alone cannot tell; see hp_policy_host.decl_flags. */
+#define HP_POLICY_DECL_KNOWN 0x01u         /**< the host knows this function (other bits are meaningful) */
+#define HP_POLICY_DECL_EXPLICIT_PFE 0x02u  /**< __attribute__((patchable_function_entry(...))) written, even (0) */
+
+/**
+ * The host's side of a run. Every member may be NULL.
+ */
+typedef struct hp_policy_host {
+    void *ctx; /**< passed back to the callbacks */
+    /**
+     * Source facts about `fn` (HP_POLICY_DECL_*), 0 when unknown. Without this
+     * callback, IR attributes are taken as written by the user.
+     */
+    unsigned (*decl_flags)(void *ctx, LLVMValueRef fn);
+    /**
+     * A diagnostic. `fn` is the function concerned, or NULL for the whole
+     * module. `message` is lower-case, without a trailing period, and valid
+     * only during the call. Not called for diagnostics the options disabled.
+     */
+    void (*report)(void *ctx, hp_policy_diag diag, LLVMValueRef fn, const char *message);
+} hp_policy_host;
+
+/** Counters of one run (callers own the storage). */
+typedef struct hp_policy_stats {
+    uint32_t defined;      /**< functions with a body seen */
+    uint32_t instrumented; /**< functions given (or found with) a hotpatchable site */
+    uint32_t skipped;      /**< functions left alone (scope, exclude, naked, conflict) */
+    uint32_t records;      /**< table records written (hp_policy_emit_table) */
+} hp_policy_stats;
+
+/**
+ * Create a policy with the defaults: pad = target default, scope=all,
+ * entry=nop, cet=auto, table=on, no noinline-exported, not verbose.
+ * @param out receives the policy (not NULL); free with hp_policy_destroy.
+ */
+hp_policy_status hp_policy_create(hp_policy **out);
+
+/** Free a policy; NULL is a no-op. */
+void hp_policy_destroy(hp_policy *policy);
+
+/**
+ * Apply one option as written after `-fplugin-arg-hotpatch-`: "NAME=VALUE" or
+ * "NAME" for switches. Options: pad=N (1..64, not 63), scope=all|exported,
+ * exclude=GLOB (repeatable), entry=nop|widen, cet=auto|on|off, table=on|off,
+ * noinline-exported, verbose, no-warn-naked, no-warn-conflict, no-warn-pad,
+ * no-warn-skipped.
+ * @param msg receives a one-line message on failure (lower-case, no period);
+ *            may be NULL; truncated to msg_size.
+ */
+hp_policy_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size);
+
+/** Is `name` matched by at least one exclude= glob of the policy? (`*`, `?`, `[a-z]`, `[!a]`) */
+int hp_policy_excluded(const hp_policy *policy, const char *name);
+
+/**
+ * Phase 1, at pipeline start: choose the functions and set their attributes
+ * (`patchable-function-prefix`, `patchable-function-entry` or
+ * `patchable-function`, alignment, `noinline`, `nocf_check`, and the marker
+ * string attribute `hotpatch`). Idempotent: functions already marked are left
+ * alone. Modules of targets other than x86/x86-64 COFF/ELF are left unchanged
+ * (one HP_POLICY_DIAG_SKIPPED report).
+ * @param host may be NULL. @param stats may be NULL; counts are added to it.
+ */
+hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef module,
+                                      const hp_policy_host *host, hp_policy_stats *stats);
+
+/**
+ * Phase 2, as late as possible before codegen (optimizer last): write one
+ * table record for every function marked by phase 1 that still exists, so
+ * that functions the optimizer removed are not kept alive by the table.
+ * Idempotent (a module is given its records once). Does nothing with table=off.
+ * @param stats may be NULL; records are added to it.
+ */
+hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module,
+                                      hp_policy_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HP_POLICY_H */

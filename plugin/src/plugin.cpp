@@ -1,0 +1,240 @@
+//===- plugin.cpp - hotpatch: the clang plugin shell ----------------------===//
+//
+// A thin shell over the C policy core (hp_policy.h):
+//  - parses -fplugin-arg-hotpatch-NAME=VALUE into the policy, with the core's
+//    messages as custom error diagnostics;
+//  - learns from the AST what the IR cannot tell: source locations, and which
+//    attributes the user wrote (patchable_function_entry(0) leaves no trace
+//    in IR; clang 19 has no ms_hook_prologue, -fms-hotpatch is global);
+//  - registers two module passes through CodeGenOptions::PassBuilderCallbacks:
+//    the policy at pipeline start (every -O level, -flto pre-link) and the
+//    table at optimizer last (after the optimizer deleted what it could);
+//  - maps the core's reports to clang diagnostics, applying -w and -Werror
+//    itself: clang 19 leaves custom diagnostics at the level they were
+//    created with.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hp_policy.h"
+
+#include "clang/AST/ASTConsumer.h"
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Attr.h"
+#include "clang/AST/Decl.h"
+#include "clang/AST/DeclCXX.h"
+#include "clang/AST/Mangle.h"
+#include "clang/Basic/CodeGenOptions.h"
+#include "clang/Basic/Diagnostic.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendPluginRegistry.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/PassManager.h"
+#include "llvm/Passes/OptimizationLevel.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace clang;
+
+namespace {
+
+/// What the AST said about one function definition.
+struct DeclFacts {
+  SourceLocation Loc;
+  unsigned Flags = 0; // HP_POLICY_DECL_*
+};
+
+/// Shared by the action, the AST consumer and the passes; the passes run in
+/// codegen, after the whole translation unit was parsed.
+struct PluginState {
+  hp_policy *Policy = nullptr;
+  bool Verbose = false;
+  DiagnosticsEngine *Diags = nullptr;
+  llvm::StringMap<DeclFacts> Decls; // keyed by IR name
+  hp_policy_stats Stats = {0, 0, 0, 0};
+
+  PluginState() = default;
+  PluginState(const PluginState &) = delete;
+  PluginState &operator=(const PluginState &) = delete;
+  ~PluginState() { hp_policy_destroy(Policy); }
+
+  /// Report \p Message with the severity clang would give a warning of ours.
+  void warn(SourceLocation Loc, llvm::StringRef Message) {
+    if (Diags->getIgnoreAllWarnings())
+      return;
+    DiagnosticsEngine::Level L = Diags->getWarningsAsErrors()
+                                     ? DiagnosticsEngine::Error
+                                     : DiagnosticsEngine::Warning;
+    Diags->Report(Loc, Diags->getCustomDiagID(L, "%0")) << Message;
+  }
+
+  void remark(SourceLocation Loc, llvm::StringRef Message) {
+    Diags->Report(Loc, Diags->getCustomDiagID(DiagnosticsEngine::Remark, "%0"))
+        << Message;
+  }
+
+  SourceLocation locationOf(LLVMValueRef Fn) const {
+    if (!Fn)
+      return SourceLocation();
+    auto It = Decls.find(llvm::unwrap<llvm::Function>(Fn)->getName());
+    return It == Decls.end() ? SourceLocation() : It->second.Loc;
+  }
+
+  static unsigned declFlags(void *Ctx, LLVMValueRef Fn) {
+    auto *S = static_cast<PluginState *>(Ctx);
+    auto It = S->Decls.find(llvm::unwrap<llvm::Function>(Fn)->getName());
+    return It == S->Decls.end() ? 0 : It->second.Flags;
+  }
+
+  static void report(void *Ctx, hp_policy_diag Diag, LLVMValueRef Fn,
+                     const char *Message) {
+    auto *S = static_cast<PluginState *>(Ctx);
+    if (Diag == HP_POLICY_DIAG_VERBOSE)
+      S->remark(S->locationOf(Fn), Message);
+    else
+      S->warn(S->locationOf(Fn), Message);
+  }
+
+  hp_policy_host host() { return {this, &declFlags, &report}; }
+};
+
+/// Pipeline start: choose the functions and set their attributes.
+class InstrumentPass : public llvm::PassInfoMixin<InstrumentPass> {
+  std::shared_ptr<PluginState> S;
+
+public:
+  explicit InstrumentPass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
+    hp_policy_host Host = S->host();
+    if (hp_policy_instrument(S->Policy, llvm::wrap(&M), &Host, &S->Stats) !=
+        HP_POLICY_OK)
+      S->Diags->Report(S->Diags->getCustomDiagID(
+          DiagnosticsEngine::Error, "hotpatch: out of memory"));
+    return llvm::PreservedAnalyses::none();
+  }
+  static bool isRequired() { return true; }
+};
+
+/// Optimizer last: write the table for the functions that survived.
+class TablePass : public llvm::PassInfoMixin<TablePass> {
+  std::shared_ptr<PluginState> S;
+
+public:
+  explicit TablePass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
+    if (hp_policy_emit_table(S->Policy, llvm::wrap(&M), &S->Stats) !=
+        HP_POLICY_OK)
+      S->Diags->Report(S->Diags->getCustomDiagID(
+          DiagnosticsEngine::Error, "hotpatch: out of memory"));
+    if (S->Verbose) {
+      std::string Msg;
+      llvm::raw_string_ostream OS(Msg);
+      OS << "hotpatch: " << S->Stats.instrumented << " of "
+         << S->Stats.defined << " functions instrumented, "
+         << S->Stats.records << " table records";
+      S->remark(SourceLocation(), OS.str());
+    }
+    return llvm::PreservedAnalyses::none();
+  }
+  static bool isRequired() { return true; }
+};
+
+/// Records every function definition: its IR name, location and the
+/// hotpatch-relevant attributes the user wrote.
+class HotpatchConsumer : public ASTConsumer {
+  std::shared_ptr<PluginState> S;
+  std::unique_ptr<MangleContext> Mangle;
+
+public:
+  explicit HotpatchConsumer(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
+
+  void Initialize(ASTContext &Ctx) override {
+    Mangle.reset(Ctx.createMangleContext());
+  }
+
+  bool HandleTopLevelDecl(DeclGroupRef DG) override {
+    for (Decl *D : DG)
+      if (auto *FD = dyn_cast<FunctionDecl>(D))
+        remember(FD);
+    return true;
+  }
+
+private:
+  void remember(const FunctionDecl *FD) {
+    if (!FD->doesThisDeclarationHaveABody() || !FD->getIdentifier() ||
+        isa<CXXConstructorDecl>(FD) || isa<CXXDestructorDecl>(FD))
+      return;
+    llvm::SmallString<64> Name;
+    if (Mangle && Mangle->shouldMangleDeclName(FD)) {
+      llvm::raw_svector_ostream OS(Name);
+      Mangle->mangleName(GlobalDecl(FD), OS);
+    } else {
+      Name = FD->getName();
+    }
+    DeclFacts &F = S->Decls[Name];
+    F.Loc = FD->getLocation();
+    F.Flags = HP_POLICY_DECL_KNOWN;
+    if (FD->hasAttr<PatchableFunctionEntryAttr>())
+      F.Flags |= HP_POLICY_DECL_EXPLICIT_PFE;
+  }
+};
+
+class HotpatchAction : public PluginASTAction {
+  std::shared_ptr<PluginState> S = std::make_shared<PluginState>();
+
+protected:
+  std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &CI,
+                                                 llvm::StringRef) override {
+    S->Diags = &CI.getDiagnostics();
+    std::shared_ptr<PluginState> State = S;
+    CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
+        [State](llvm::PassBuilder &PB) {
+          PB.registerPipelineStartEPCallback(
+              [State](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) {
+                MPM.addPass(InstrumentPass(State));
+              });
+          PB.registerOptimizerLastEPCallback(
+              [State](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) {
+                MPM.addPass(TablePass(State));
+              });
+        });
+    return std::make_unique<HotpatchConsumer>(S);
+  }
+
+  bool ParseArgs(const CompilerInstance &CI,
+                 const std::vector<std::string> &Args) override {
+    DiagnosticsEngine &D = CI.getDiagnostics();
+    if (hp_policy_create(&S->Policy) != HP_POLICY_OK) {
+      D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
+                                 "hotpatch: out of memory"));
+      return false;
+    }
+    for (const std::string &Arg : Args) {
+      char Msg[256];
+      if (hp_policy_set_option(S->Policy, Arg.c_str(), Msg, sizeof Msg) !=
+          HP_POLICY_OK) {
+        D.Report(D.getCustomDiagID(
+            DiagnosticsEngine::Error,
+            "hotpatch plugin: %0 (in '-fplugin-arg-hotpatch-%1')"))
+            << Msg << Arg;
+        return false;
+      }
+      if (Arg == "verbose")
+        S->Verbose = true;
+    }
+    return true;
+  }
+
+  ActionType getActionType() override { return AddBeforeMainAction; }
+};
+
+} // namespace
+
+static FrontendPluginRegistry::Add<HotpatchAction>
+    X("hotpatch", "make every function hotpatchable (padding + 2-byte entry)");

@@ -1,0 +1,972 @@
+/*
+ * policy.c — the hotpatch policy core (see hp_policy.h).
+ *
+ * Phase 1 (hp_policy_instrument) only sets function attributes that LLVM's
+ * own code generator understands:
+ *   "patchable-function-prefix"="P"  P filler bytes (0x90) before the entry symbol
+ *   "patchable-function-entry"="2"   2 bytes of NOP at the entry: x86 emits 66 90
+ *   "patchable-function"="prologue-short-redirect"  (entry=widen: clang's /hotpatch)
+ * and marks each chosen function with the string attribute "hotpatch"="<flags>"
+ * (HP_TABLE_F_* bits known at that point). Attributes travel in bitcode, so
+ * -flto builds get the same code at link time.
+ *
+ * Phase 2 (hp_policy_emit_table) runs after the optimizer so that the table,
+ * which references its functions, does not keep functions alive that the
+ * optimizer would have deleted (static functions inlined everywhere).
+ */
+#include "hp_policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Comdat.h>
+#include <llvm-c/Core.h>
+
+#include "hotpatch_table.h"
+
+/* The long jump written into the padding (DESIGN.md, "The patch protocol"). */
+#define HP_POLICY_MIN_PAD_X86_ 5u  /* E9 rel32:    jmp rel32 */
+#define HP_POLICY_MIN_PAD_X64_ 6u  /* FF 25 disp32: jmp [rip+disp32] through a slot */
+#define HP_POLICY_MAX_PAD_ 64u     /* the site rules look at no more (HP_MAX_PAD) */
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                    */
+/* ------------------------------------------------------------------------- */
+
+struct hp_policy {
+    unsigned pad;          /* requested padding; 0 = the target's default */
+    hp_policy_scope scope;
+    hp_policy_entry entry;
+    hp_policy_cet cet;
+    int table;             /* write the table (table=on) */
+    int noinline_exported; /* add noinline to exported functions */
+    int verbose;           /* per-function HP_POLICY_DIAG_VERBOSE remarks */
+    unsigned disabled;     /* bit (1u << hp_policy_diag) set: never reported */
+    char **excludes;       /* exclude= globs, owned */
+    size_t exclude_count;
+};
+
+#define STATUS_CASE(x) \
+    case x:            \
+        return #x;
+
+const char *hp_policy_status_str(hp_policy_status status)
+{
+    switch (status) {
+        STATUS_CASE(HP_POLICY_OK)
+        STATUS_CASE(HP_POLICY_ERR_ARGUMENT)
+        STATUS_CASE(HP_POLICY_ERR_UNKNOWN_OPTION)
+        STATUS_CASE(HP_POLICY_ERR_BAD_VALUE)
+        STATUS_CASE(HP_POLICY_ERR_NO_MEMORY)
+    }
+    return "HP_POLICY_STATUS_UNKNOWN";
+}
+
+hp_policy_status hp_policy_create(hp_policy **out)
+{
+    hp_policy *p;
+
+    if (!out)
+        return HP_POLICY_ERR_ARGUMENT;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return HP_POLICY_ERR_NO_MEMORY;
+    p->table = 1;
+    *out = p;
+    return HP_POLICY_OK;
+}
+
+void hp_policy_destroy(hp_policy *policy)
+{
+    size_t i;
+
+    if (!policy)
+        return;
+    for (i = 0; i < policy->exclude_count; i++)
+        free(policy->excludes[i]);
+    free(policy->excludes);
+    free(policy);
+}
+
+static void set_msg(char *msg, size_t msg_size, const char *fmt, const char *a, const char *b)
+{
+    if (msg && msg_size)
+        snprintf(msg, msg_size, fmt, a, b);
+}
+
+/* Parse a decimal in [1, 64]; returns 0 when malformed or out of range. */
+static unsigned parse_pad(const char *s)
+{
+    unsigned v = 0;
+
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10u + (unsigned)(*s - '0');
+        if (v > HP_POLICY_MAX_PAD_)
+            return 0;
+    }
+    return v;
+}
+
+/* Which keyword of `words` (NULL-terminated) is `value`? -1 when none. */
+static int keyword(const char *value, const char *const *words)
+{
+    int i;
+
+    for (i = 0; words[i]; i++)
+        if (strcmp(value, words[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const k_diag_switch[HP_POLICY_DIAG_COUNT_] = {
+    "no-warn-naked", "no-warn-conflict", "no-warn-pad", "no-warn-skipped", NULL,
+};
+
+hp_policy_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size)
+{
+    static const char *const onoff[] = {"off", "on", NULL};
+    static const char *const scopes[] = {"all", "exported", NULL};
+    static const char *const entries[] = {"nop", "widen", NULL};
+    static const char *const cets[] = {"auto", "on", "off", NULL};
+    char name[32];
+    const char *eq, *value;
+    size_t name_len;
+    int k, d;
+
+    if (!policy || !arg) {
+        set_msg(msg, msg_size, "%s%s", "missing option", "");
+        return HP_POLICY_ERR_ARGUMENT;
+    }
+    eq = strchr(arg, '=');
+    name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    value = eq ? eq + 1 : NULL;
+    if (name_len == 0 || name_len >= sizeof name) {
+        set_msg(msg, msg_size, "unknown option '%s'%s", arg, "");
+        return HP_POLICY_ERR_UNKNOWN_OPTION;
+    }
+    memcpy(name, arg, name_len);
+    name[name_len] = '\0';
+
+    /* Switches: no value allowed. */
+    for (d = 0; d < HP_POLICY_DIAG_COUNT_; d++) {
+        if (k_diag_switch[d] && strcmp(name, k_diag_switch[d]) == 0) {
+            if (value)
+                goto no_value;
+            policy->disabled |= 1u << d;
+            return HP_POLICY_OK;
+        }
+    }
+    if (strcmp(name, "verbose") == 0 || strcmp(name, "noinline-exported") == 0) {
+        if (value)
+            goto no_value;
+        if (name[0] == 'v')
+            policy->verbose = 1;
+        else
+            policy->noinline_exported = 1;
+        return HP_POLICY_OK;
+    }
+
+    /* NAME=VALUE options. */
+    if (strcmp(name, "pad") == 0) {
+        unsigned pad;
+
+        if (!value)
+            goto needs_value;
+        pad = parse_pad(value);
+        if (pad == 0) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'pad': expected a number of bytes from 1 to 64%s",
+                    value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        /* With P = 63 (mod 64) no function alignment keeps the 2 entry bytes
+           inside one 64-byte line (entry = k*A + 63), so the swap could tear. */
+        if (pad == 63) {
+            set_msg(msg, msg_size,
+                    "invalid value '%s' for 'pad': the entry would straddle a 64-byte line; use 62 or 64%s",
+                    value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        policy->pad = pad;
+        return HP_POLICY_OK;
+    }
+    if (strcmp(name, "exclude") == 0) {
+        char **grown;
+        char *copy;
+
+        if (!value)
+            goto needs_value;
+        if (!*value) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'exclude': expected a glob of function names%s",
+                    value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        grown = realloc(policy->excludes, (policy->exclude_count + 1) * sizeof *grown);
+        if (!grown)
+            return HP_POLICY_ERR_NO_MEMORY;
+        policy->excludes = grown;
+        copy = malloc(strlen(value) + 1);
+        if (!copy)
+            return HP_POLICY_ERR_NO_MEMORY;
+        strcpy(copy, value);
+        policy->excludes[policy->exclude_count++] = copy;
+        return HP_POLICY_OK;
+    }
+    if (strcmp(name, "scope") == 0) {
+        if (!value)
+            goto needs_value;
+        if ((k = keyword(value, scopes)) < 0) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'scope': expected 'all' or 'exported'%s", value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        policy->scope = (hp_policy_scope)k;
+        return HP_POLICY_OK;
+    }
+    if (strcmp(name, "entry") == 0) {
+        if (!value)
+            goto needs_value;
+        if ((k = keyword(value, entries)) < 0) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'entry': expected 'nop' or 'widen'%s", value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        policy->entry = (hp_policy_entry)k;
+        return HP_POLICY_OK;
+    }
+    if (strcmp(name, "cet") == 0) {
+        if (!value)
+            goto needs_value;
+        if ((k = keyword(value, cets)) < 0) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'cet': expected 'auto', 'on' or 'off'%s", value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        policy->cet = (hp_policy_cet)k;
+        return HP_POLICY_OK;
+    }
+    if (strcmp(name, "table") == 0) {
+        if (!value)
+            goto needs_value;
+        if ((k = keyword(value, onoff)) < 0) {
+            set_msg(msg, msg_size, "invalid value '%s' for 'table': expected 'on' or 'off'%s", value, "");
+            return HP_POLICY_ERR_BAD_VALUE;
+        }
+        policy->table = k;
+        return HP_POLICY_OK;
+    }
+    set_msg(msg, msg_size, "unknown option '%s'%s", name, "");
+    return HP_POLICY_ERR_UNKNOWN_OPTION;
+
+needs_value:
+    set_msg(msg, msg_size, "option '%s' needs a value ('%s=...')", name, name);
+    return HP_POLICY_ERR_BAD_VALUE;
+no_value:
+    set_msg(msg, msg_size, "option '%s' takes no value%s", name, "");
+    return HP_POLICY_ERR_BAD_VALUE;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Globs                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* Match one bracket expression at *pp against c; advances *pp past ']'.
+   Returns 1 on match, 0 on no match, -1 when the bracket is not closed. */
+static int match_bracket(const char **pp, char c)
+{
+    const char *p = *pp + 1;
+    int negate = 0, hit = 0;
+
+    if (*p == '!' || *p == '^') {
+        negate = 1;
+        p++;
+    }
+    /* A ']' right after '[' or '[!' is a literal member. */
+    if (*p == ']') {
+        hit |= c == ']';
+        p++;
+    }
+    for (; *p && *p != ']'; p++) {
+        if (p[1] == '-' && p[2] && p[2] != ']') {
+            hit |= (unsigned char)c >= (unsigned char)p[0] && (unsigned char)c <= (unsigned char)p[2];
+            p += 2;
+        } else {
+            hit |= c == *p;
+        }
+    }
+    if (!*p)
+        return -1;
+    *pp = p + 1;
+    return hit != negate;
+}
+
+/* Shell-style glob over a whole name; iterative with one backtrack point for
+   the last '*', so it is linear-ish and never recurses. */
+static int glob_match(const char *pat, const char *s, size_t len)
+{
+    const char *star = NULL;
+    size_t star_i = 0, i = 0;
+
+    while (i < len) {
+        if (*pat == '*') {
+            star = ++pat;
+            star_i = i;
+            continue;
+        }
+        if (*pat == '[') {
+            const char *q = pat;
+            int r = match_bracket(&q, s[i]);
+            if (r == 1) {
+                pat = q;
+                i++;
+                continue;
+            }
+            if (r < 0 && s[i] == '[') { /* unclosed: literal '[' */
+                pat++;
+                i++;
+                continue;
+            }
+        } else if (*pat && (*pat == '?' || *pat == s[i])) {
+            pat++;
+            i++;
+            continue;
+        }
+        if (!star)
+            return 0;
+        pat = star;
+        i = ++star_i;
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+static int excluded_n(const hp_policy *policy, const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < policy->exclude_count; i++)
+        if (glob_match(policy->excludes[i], name, len))
+            return 1;
+    return 0;
+}
+
+int hp_policy_excluded(const hp_policy *policy, const char *name)
+{
+    if (!policy || !name)
+        return 0;
+    return excluded_n(policy, name, strlen(name));
+}
+
+/* ------------------------------------------------------------------------- */
+/* Target                                                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef enum arch { ARCH_OTHER = 0, ARCH_X86, ARCH_X64 } arch;
+typedef enum objfmt { FMT_OTHER = 0, FMT_COFF, FMT_ELF } objfmt;
+
+typedef struct target {
+    arch arch;
+    objfmt fmt;
+    unsigned min_pad; /* bytes of the long jump written into the padding */
+} target;
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static target target_of(LLVMModuleRef module)
+{
+    const char *triple = LLVMGetTarget(module);
+    target t = {ARCH_OTHER, FMT_OTHER, 0};
+
+    if (!triple)
+        return t;
+    if (starts_with(triple, "x86_64-") || starts_with(triple, "amd64-")) {
+        t.arch = ARCH_X64;
+        t.min_pad = HP_POLICY_MIN_PAD_X64_; /* FF 25 disp32: jmp [rip+disp32] */
+    } else if (starts_with(triple, "i386-") || starts_with(triple, "i486-") || starts_with(triple, "i586-") ||
+               starts_with(triple, "i686-")) {
+        t.arch = ARCH_X86;
+        t.min_pad = HP_POLICY_MIN_PAD_X86_; /* E9 rel32: jmp rel32 */
+    }
+    if (ends_with(triple, "-elf"))
+        t.fmt = FMT_ELF;
+    else if (strstr(triple, "-windows") || strstr(triple, "-mingw") || strstr(triple, "-cygwin") ||
+             strstr(triple, "-win32"))
+        t.fmt = FMT_COFF;
+    else if (strstr(triple, "-apple") || strstr(triple, "-darwin") || strstr(triple, "-macos"))
+        t.fmt = FMT_OTHER;
+    else
+        t.fmt = FMT_ELF;
+    return t;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Attributes                                                                 */
+/* ------------------------------------------------------------------------- */
+
+#define FN_INDEX ((LLVMAttributeIndex)LLVMAttributeFunctionIndex)
+#define ATTR_MARK "hotpatch"
+#define ATTR_PREFIX "patchable-function-prefix"
+#define ATTR_ENTRY "patchable-function-entry"
+#define ATTR_PATCHABLE "patchable-function"
+#define ATTR_SHORT_REDIRECT "prologue-short-redirect"
+
+static LLVMAttributeRef str_attr(LLVMValueRef fn, const char *key)
+{
+    return LLVMGetStringAttributeAtIndex(fn, FN_INDEX, key, (unsigned)strlen(key));
+}
+
+static void set_str_attr(LLVMValueRef fn, const char *key, const char *value)
+{
+    LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(fn));
+    LLVMAttributeRef a =
+        LLVMCreateStringAttribute(ctx, key, (unsigned)strlen(key), value, (unsigned)strlen(value));
+    LLVMAddAttributeAtIndex(fn, FN_INDEX, a);
+}
+
+static void remove_str_attr(LLVMValueRef fn, const char *key)
+{
+    LLVMRemoveStringAttributeAtIndex(fn, FN_INDEX, key, (unsigned)strlen(key));
+}
+
+/* Unsigned value of a string attribute; -1 when absent, -2 when not a number. */
+static long str_attr_uint(LLVMValueRef fn, const char *key)
+{
+    LLVMAttributeRef a = str_attr(fn, key);
+    unsigned len = 0, i;
+    const char *v;
+    long n = 0;
+
+    if (!a)
+        return -1;
+    v = LLVMGetStringAttributeValue(a, &len);
+    if (len == 0 || len > 9)
+        return -2;
+    for (i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -2;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+static unsigned enum_kind(const char *name)
+{
+    return LLVMGetEnumAttributeKindForName(name, strlen(name));
+}
+
+static int has_enum_attr(LLVMValueRef fn, const char *name)
+{
+    unsigned kind = enum_kind(name);
+    return kind != 0 && LLVMGetEnumAttributeAtIndex(fn, FN_INDEX, kind) != NULL;
+}
+
+static void add_enum_attr(LLVMValueRef fn, const char *name)
+{
+    unsigned kind = enum_kind(name);
+    LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(fn));
+
+    if (kind != 0 && !LLVMGetEnumAttributeAtIndex(fn, FN_INDEX, kind))
+        LLVMAddAttributeAtIndex(fn, FN_INDEX, LLVMCreateEnumAttribute(ctx, kind, 0));
+}
+
+/*
+ * Smallest power-of-two function alignment >= `current` that keeps the two
+ * entry bytes inside one 64-byte line. The padding starts at an address
+ * k*A, so the entry is at k*A + P; it straddles a line only when
+ * entry = 63 (mod 64), which (for A dividing 64) needs P = A - 1 (mod A).
+ * Codegen may align more (16 unless optsize); a larger A keeps the property.
+ * Returns 0 when no alignment works (P = 63 mod 64).
+ */
+static unsigned entry_alignment(unsigned pad, unsigned current)
+{
+    unsigned a = current ? current : 1;
+
+    if (a > 64)
+        return pad % 64 != 63 ? a : 0;
+    for (; a <= 64; a <<= 1)
+        if (pad % a != a - 1)
+            return a;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Phase 1                                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct run {
+    const hp_policy *policy;
+    const hp_policy_host *host;
+    target target;
+    char buf[512];
+} run;
+
+static void report(run *r, hp_policy_diag diag, LLVMValueRef fn)
+{
+    if (diag == HP_POLICY_DIAG_VERBOSE && !r->policy->verbose)
+        return;
+    if (r->policy->disabled & (1u << diag))
+        return;
+    if (r->host && r->host->report)
+        r->host->report(r->host->ctx, diag, fn, r->buf);
+}
+
+/* Function name as the user wrote it: IR names of asm labels start with \1. */
+static const char *fn_name(LLVMValueRef fn, size_t *len)
+{
+    const char *name = LLVMGetValueName2(fn, len);
+
+    if (*len > 0 && name[0] == '\1') {
+        name++;
+        (*len)--;
+    }
+    return name;
+}
+
+static int is_exported(LLVMValueRef fn, const target *t)
+{
+    LLVMLinkage l = LLVMGetLinkage(fn);
+
+    if (t->fmt == FMT_COFF)
+        return LLVMGetDLLStorageClass(fn) == LLVMDLLExportStorageClass;
+    if (l == LLVMInternalLinkage || l == LLVMPrivateLinkage)
+        return 0;
+    return LLVMGetVisibility(fn) == LLVMDefaultVisibility;
+}
+
+static int cet_active(LLVMModuleRef module)
+{
+    LLVMMetadataRef md = LLVMGetModuleFlag(module, "cf-protection-branch", strlen("cf-protection-branch"));
+    LLVMContextRef ctx = LLVMGetModuleContext(module);
+    LLVMValueRef v;
+
+    if (!md)
+        return 0;
+    v = LLVMMetadataAsValue(ctx, md);
+    /* The flag's value is an i32 constant wrapped in metadata. */
+    return LLVMIsAConstantInt(v) ? LLVMConstIntGetZExtValue(v) != 0 : 1;
+}
+
+/* Add the module flag clang writes for -fcf-protection=branch:
+   !{i32 8 (Min), !"cf-protection-branch", i32 1}. */
+static void enable_cet(LLVMModuleRef module)
+{
+    LLVMContextRef ctx = LLVMGetModuleContext(module);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx);
+    LLVMMetadataRef ops[3];
+    LLVMValueRef node;
+
+    if (cet_active(module))
+        return;
+    if (LLVMGetModuleFlag(module, "cf-protection-branch", strlen("cf-protection-branch")))
+        return; /* present with 0: the user turned it off explicitly; leave it */
+    ops[0] = LLVMValueAsMetadata(LLVMConstInt(i32, 8, 0));
+    ops[1] = LLVMMDStringInContext2(ctx, "cf-protection-branch", strlen("cf-protection-branch"));
+    ops[2] = LLVMValueAsMetadata(LLVMConstInt(i32, 1, 0));
+    node = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, ops, 3));
+    LLVMAddNamedMetadataOperand(module, "llvm.module.flags", node);
+}
+
+/* Set the alignment the entry needs; 0 when impossible. */
+static int fix_alignment(LLVMValueRef fn, unsigned pad)
+{
+    unsigned cur = LLVMGetAlignment(fn);
+    unsigned a = entry_alignment(pad, cur);
+
+    if (a == 0)
+        return 0;
+    if (a > (cur ? cur : 1))
+        LLVMSetAlignment(fn, a);
+    return 1;
+}
+
+static void mark(LLVMValueRef fn, unsigned flags)
+{
+    char v[16];
+
+    snprintf(v, sizeof v, "%u", flags);
+    set_str_attr(fn, ATTR_MARK, v);
+}
+
+/* Decide and instrument one defined function; returns 1 when it carries a site. */
+static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
+{
+    const hp_policy *p = r->policy;
+    unsigned decl = 0, flags = 0;
+    size_t len;
+    const char *name = fn_name(fn, &len);
+    int exported = is_exported(fn, &r->target);
+    long prefix, entry;
+    int explicit_pfe, widen;
+
+    if (r->host && r->host->decl_flags)
+        decl = r->host->decl_flags(r->host->ctx, fn);
+
+    if (p->scope == HP_POLICY_SCOPE_EXPORTED && !exported) {
+        snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: not exported (scope=exported)", (int)len, name);
+        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        return 0;
+    }
+    if (excluded_n(p, name, len)) {
+        snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: matched by exclude=", (int)len, name);
+        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        return 0;
+    }
+    if (has_enum_attr(fn, "naked")) {
+        snprintf(r->buf, sizeof r->buf,
+                 "naked function '%.*s' cannot be made hotpatchable; it is left without padding", (int)len, name);
+        report(r, HP_POLICY_DIAG_NAKED, fn);
+        return 0;
+    }
+
+    prefix = str_attr_uint(fn, ATTR_PREFIX);
+    entry = str_attr_uint(fn, ATTR_ENTRY);
+    explicit_pfe = prefix != -1 || entry != -1 || (decl & HP_POLICY_DECL_EXPLICIT_PFE);
+
+    if (explicit_pfe) {
+        /* patchable_function_entry(N, M) as written: compatible when it
+           already gives >= pad filler bytes before the entry and a >= 2-byte
+           NOP at it, and the entry can be kept inside one cache line. */
+        long before = prefix < 0 ? 0 : prefix, at = entry < 0 ? 0 : entry;
+        if (prefix == -2 || entry == -2 || before < (long)pad || at < 2 ||
+            !fix_alignment(fn, (unsigned)before)) {
+            snprintf(r->buf, sizeof r->buf,
+                     "explicit patchable_function_entry on '%.*s' conflicts with hotpatching (needs at least %u "
+                     "bytes before the entry and 2 at it); the function is left as written",
+                     (int)len, name, pad);
+            report(r, HP_POLICY_DIAG_CONFLICT, fn);
+            return 0;
+        }
+        if (at == 2)
+            flags |= HP_TABLE_F_ENTRY_NOP;
+        snprintf(r->buf, sizeof r->buf, "'%.*s' keeps its explicit patchable_function_entry (%ld before, %ld at)",
+                 (int)len, name, before, at);
+        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+    } else {
+        widen = p->entry == HP_POLICY_ENTRY_WIDEN;
+        if (!fix_alignment(fn, pad)) /* unreachable with pad != 63, kept as a guard */
+            return 0;
+        {
+            char v[12];
+            snprintf(v, sizeof v, "%u", pad);
+            set_str_attr(fn, ATTR_PREFIX, v);
+        }
+        if (widen) {
+            set_str_attr(fn, ATTR_PATCHABLE, ATTR_SHORT_REDIRECT);
+        } else {
+            /* -fms-hotpatch's "prologue-short-redirect" gives way to the NOP. */
+            remove_str_attr(fn, ATTR_PATCHABLE);
+            set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
+            flags |= HP_TABLE_F_ENTRY_NOP;
+        }
+        snprintf(r->buf, sizeof r->buf, "'%.*s' instrumented: %u bytes of padding, %s entry", (int)len, name, pad,
+                 widen ? "widened" : "2-byte nop");
+        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+    }
+
+    if (exported) {
+        flags |= HP_TABLE_F_EXPORTED;
+        if (p->noinline_exported && !has_enum_attr(fn, "alwaysinline"))
+            add_enum_attr(fn, "noinline");
+    }
+    if (p->cet == HP_POLICY_CET_OFF)
+        add_enum_attr(fn, "nocf_check");
+    mark(fn, flags);
+    return 1;
+}
+
+hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef module,
+                                      const hp_policy_host *host, hp_policy_stats *stats)
+{
+    hp_policy_stats local = {0, 0, 0, 0};
+    LLVMValueRef fn;
+    run *r;
+    unsigned pad;
+
+    if (!policy || !module)
+        return HP_POLICY_ERR_ARGUMENT;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return HP_POLICY_ERR_NO_MEMORY;
+    r->policy = policy;
+    r->host = host;
+    r->target = target_of(module);
+
+    if (r->target.arch == ARCH_OTHER || r->target.fmt == FMT_OTHER) {
+        snprintf(r->buf, sizeof r->buf, "target '%s' is not supported by the hotpatch plugin; nothing is instrumented",
+                 LLVMGetTarget(module));
+        report(r, HP_POLICY_DIAG_SKIPPED, NULL);
+        goto out;
+    }
+
+    pad = policy->pad ? policy->pad : r->target.min_pad;
+    if (pad < r->target.min_pad) {
+        snprintf(r->buf, sizeof r->buf, "pad=%u is too small for the %s long jump (%u bytes); using pad=%u", pad,
+                 r->target.arch == ARCH_X64 ? "x86-64 'jmp [rip+disp32]'" : "x86 'jmp rel32'", r->target.min_pad,
+                 r->target.min_pad);
+        report(r, HP_POLICY_DIAG_PAD, NULL);
+        pad = r->target.min_pad;
+    }
+    if (policy->cet == HP_POLICY_CET_ON)
+        enable_cet(module);
+
+    for (fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
+        LLVMLinkage l;
+
+        if (LLVMIsDeclaration(fn))
+            continue;
+        l = LLVMGetLinkage(fn);
+        if (l == LLVMAvailableExternallyLinkage)
+            continue; /* never emitted: the real definition is elsewhere */
+        local.defined++;
+        if (str_attr(fn, ATTR_MARK)) { /* this policy ran already (bitcode rewritten twice) */
+            local.instrumented++;
+            continue;
+        }
+        if (instrument_one(r, fn, pad))
+            local.instrumented++;
+        else
+            local.skipped++;
+    }
+
+out:
+    if (stats) {
+        stats->defined += local.defined;
+        stats->instrumented += local.instrumented;
+        stats->skipped += local.skipped;
+    }
+    free(r);
+    return HP_POLICY_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Phase 2: the table                                                         */
+/* ------------------------------------------------------------------------- */
+
+#define TABLE_GUARD "hotpatch.table"
+
+/* Append `n` values to the appending array `name` (llvm.used / llvm.compiler.used). */
+static hp_policy_status append_used(LLVMModuleRef module, const char *name, LLVMValueRef *vals, size_t n)
+{
+    LLVMContextRef ctx = LLVMGetModuleContext(module);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+    LLVMValueRef old = LLVMGetNamedGlobal(module, name), init, g;
+    LLVMValueRef *all;
+    size_t have = 0, i;
+
+    if (n == 0)
+        return HP_POLICY_OK;
+    init = old ? LLVMGetInitializer(old) : NULL;
+    if (init && LLVMIsAConstantArray(init))
+        have = (size_t)LLVMGetNumOperands(init);
+    all = malloc((have + n) * sizeof *all);
+    if (!all)
+        return HP_POLICY_ERR_NO_MEMORY;
+    for (i = 0; i < have; i++)
+        all[i] = LLVMGetOperand(init, (unsigned)i);
+    memcpy(all + have, vals, n * sizeof *vals);
+    if (old)
+        LLVMDeleteGlobal(old);
+    g = LLVMAddGlobal(module, LLVMArrayType2(ptr, have + n), name);
+    LLVMSetLinkage(g, LLVMAppendingLinkage);
+    LLVMSetSection(g, "llvm.metadata");
+    LLVMSetInitializer(g, LLVMConstArray2(ptr, all, have + n));
+    free(all);
+    return HP_POLICY_OK;
+}
+
+static LLVMTypeRef record_type(LLVMContextRef ctx)
+{
+    /* hp_table_record: { i32 where, i8 pad, i8 flags, i16 version } — 8 bytes, align 4 */
+    LLVMTypeRef fields[4];
+
+    fields[0] = LLVMInt32TypeInContext(ctx);
+    fields[1] = LLVMInt8TypeInContext(ctx);
+    fields[2] = LLVMInt8TypeInContext(ctx);
+    fields[3] = LLVMInt16TypeInContext(ctx);
+    return LLVMStructTypeInContext(ctx, fields, 4, 0);
+}
+
+static LLVMValueRef record_value(LLVMContextRef ctx, LLVMValueRef where, unsigned pad, unsigned flags)
+{
+    LLVMValueRef f[4];
+
+    f[0] = where;
+    f[1] = LLVMConstInt(LLVMInt8TypeInContext(ctx), pad, 0);
+    f[2] = LLVMConstInt(LLVMInt8TypeInContext(ctx), flags, 0);
+    f[3] = LLVMConstInt(LLVMInt16TypeInContext(ctx), HP_TABLE_VERSION, 0);
+    return LLVMConstStructInContext(ctx, f, 4, 0);
+}
+
+/* COFF begin/end markers: one copy per image (comdat any), kept by /include:
+   (llvm.used) so /opt:ref does not drop them. */
+static LLVMValueRef add_marker(LLVMModuleRef module, const char *name, const char *section)
+{
+    LLVMContextRef ctx = LLVMGetModuleContext(module);
+    LLVMTypeRef ty = record_type(ctx);
+    LLVMValueRef g = LLVMGetNamedGlobal(module, name);
+    LLVMComdatRef c;
+
+    if (g)
+        return NULL; /* already there (module linked from several plugin-built modules) */
+    g = LLVMAddGlobal(module, ty, name);
+    LLVMSetInitializer(g, record_value(ctx, LLVMConstInt(LLVMInt32TypeInContext(ctx), 0, 0), 0, HP_TABLE_F_MARKER));
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMLinkOnceODRLinkage);
+    LLVMSetSection(g, section);
+    LLVMSetAlignment(g, 4);
+    c = LLVMGetOrInsertComdat(module, name);
+    LLVMSetComdatSelectionKind(c, LLVMAnyComdatSelectionKind);
+    LLVMSetComdat(g, c);
+    return g;
+}
+
+/* The symbol the record points at: on ELF a private alias for functions that
+   could be preempted, so the PC-relative reference never needs a dynamic
+   relocation (R_X86_64_PC32 against a preemptible symbol fails with -shared). */
+static LLVMValueRef record_target(LLVMModuleRef module, LLVMValueRef fn, const target *t, const char *name,
+                                  size_t len)
+{
+    LLVMLinkage l = LLVMGetLinkage(fn);
+    char alias_name[300];
+
+    if (t->fmt != FMT_ELF || l == LLVMInternalLinkage || l == LLVMPrivateLinkage)
+        return fn;
+    snprintf(alias_name, sizeof alias_name, "__hp_local.%.*s", (int)(len > 256 ? 256 : len), name);
+    {
+        LLVMValueRef a = LLVMAddAlias2(module, LLVMGlobalGetValueType(fn), 0, fn, alias_name);
+        LLVMSetLinkage(a, LLVMPrivateLinkage);
+        return a;
+    }
+}
+
+hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module, hp_policy_stats *stats)
+{
+    LLVMContextRef ctx;
+    LLVMTypeRef rec_ty, intptr, i32;
+    LLVMValueRef fn, *recs = NULL;
+    size_t count = 0, cap = 0;
+    hp_policy_status st = HP_POLICY_OK;
+    target t;
+    int cet;
+    unsigned assoc_kind;
+
+    if (!policy || !module)
+        return HP_POLICY_ERR_ARGUMENT;
+    if (!policy->table)
+        return HP_POLICY_OK;
+    t = target_of(module);
+    if (t.arch == ARCH_OTHER || t.fmt == FMT_OTHER)
+        return HP_POLICY_OK;
+    if (LLVMGetNamedMetadataNumOperands(module, TABLE_GUARD) > 0)
+        return HP_POLICY_OK;
+
+    ctx = LLVMGetModuleContext(module);
+    rec_ty = record_type(ctx);
+    i32 = LLVMInt32TypeInContext(ctx);
+    intptr = t.arch == ARCH_X64 ? LLVMInt64TypeInContext(ctx) : i32;
+    cet = cet_active(module);
+    assoc_kind = LLVMGetMDKindIDInContext(ctx, "associated", (unsigned)strlen("associated"));
+
+    for (fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
+        long pad, flags;
+        size_t len;
+        const char *name;
+        char rec_name[300];
+        LLVMValueRef rec, target_v, where;
+        LLVMComdatRef comdat;
+        LLVMLinkage l;
+
+        if (LLVMIsDeclaration(fn) || !str_attr(fn, ATTR_MARK))
+            continue;
+        l = LLVMGetLinkage(fn);
+        if (l == LLVMAvailableExternallyLinkage)
+            continue;
+        flags = str_attr_uint(fn, ATTR_MARK);
+        pad = str_attr_uint(fn, ATTR_PREFIX);
+        if (flags < 0 || pad < 0 || pad > 255)
+            continue; /* attributes edited after phase 1: no reliable record */
+        if (cet && !has_enum_attr(fn, "nocf_check"))
+            flags |= HP_TABLE_F_ENDBR; /* the record takes the address: codegen puts endbr first */
+
+        name = fn_name(fn, &len);
+        snprintf(rec_name, sizeof rec_name, "__hp_rec.%.*s", (int)(len > 256 ? 256 : len), name);
+        rec = LLVMAddGlobal(module, rec_ty, rec_name);
+        LLVMSetLinkage(rec, LLVMPrivateLinkage);
+        LLVMSetGlobalConstant(rec, 1);
+        LLVMSetAlignment(rec, 4);
+        LLVMSetSection(rec, t.fmt == FMT_COFF ? HP_TABLE_COFF_SECTION "$m" : HP_TABLE_ELF_SECTION);
+
+        /* where = target - &record.where: self-relative, no base relocation;
+           COFF: IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32, ELF: R_X86_64_PC32. */
+        target_v = record_target(module, fn, &t, name, len);
+        where = LLVMConstSub(LLVMConstPtrToInt(target_v, intptr), LLVMConstPtrToInt(rec, intptr));
+        if (intptr != i32)
+            where = LLVMConstTrunc(where, i32);
+        LLVMSetInitializer(rec, record_value(ctx, where, (unsigned)pad, (unsigned)flags));
+
+        /* Keep the record exactly as long as its function. */
+        comdat = LLVMGetComdat(fn);
+        if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage) {
+            /* A no-deduplicate COMDAT of its own (what -ffunction-sections
+               does on COFF anyway) lets the record be associative to it. */
+            size_t raw_len;
+            const char *raw = LLVMGetValueName2(fn, &raw_len);
+            LLVMComdatRef c = LLVMGetOrInsertComdat(module, raw);
+            LLVMSetComdatSelectionKind(c, LLVMNoDeduplicateComdatSelectionKind);
+            LLVMSetComdat(fn, c);
+            comdat = c;
+        }
+        if (comdat)
+            LLVMSetComdat(rec, comdat);
+        if (t.fmt == FMT_ELF) {
+            LLVMMetadataRef op = LLVMValueAsMetadata(fn);
+            LLVMGlobalSetMetadata(rec, assoc_kind, LLVMMDNodeInContext2(ctx, &op, 1));
+        }
+
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            LLVMValueRef *grown = realloc(recs, ncap * sizeof *grown);
+            if (!grown) {
+                st = HP_POLICY_ERR_NO_MEMORY;
+                goto out;
+            }
+            recs = grown;
+            cap = ncap;
+        }
+        recs[count++] = rec;
+    }
+
+    st = append_used(module, "llvm.compiler.used", recs, count);
+    if (st != HP_POLICY_OK)
+        goto out;
+    if (t.fmt == FMT_COFF && count > 0) {
+        LLVMValueRef markers[2];
+        size_t m = 0;
+        LLVMValueRef b = add_marker(module, "__hp_table_begin", HP_TABLE_COFF_SECTION "$a");
+        LLVMValueRef e = add_marker(module, "__hp_table_end", HP_TABLE_COFF_SECTION "$z");
+        if (b)
+            markers[m++] = b;
+        if (e)
+            markers[m++] = e;
+        st = append_used(module, "llvm.used", markers, m);
+        if (st != HP_POLICY_OK)
+            goto out;
+    }
+    LLVMAddNamedMetadataOperand(module, TABLE_GUARD, LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, NULL, 0)));
+    if (stats)
+        stats->records += (uint32_t)count;
+out:
+    free(recs);
+    return st;
+}
