@@ -831,6 +831,24 @@ static LLVMValueRef add_marker(LLVMModuleRef module, const char *name, const cha
     return g;
 }
 
+/* `-include:` linker directives (COFF .drectve) for both markers, so that
+   lld's /OPT:REF (MinGW: --gc-sections) keeps them. */
+static void add_include_directives(LLVMModuleRef module, const target *t)
+{
+    static const char *const names[2] = {"__hp_table_begin", "__hp_table_end"};
+    LLVMContextRef ctx = LLVMGetModuleContext(module);
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        char opt[64];
+        LLVMMetadataRef s;
+        int n = snprintf(opt, sizeof opt, "-include:%s%s", t->arch == ARCH_X86 ? "_" : "", names[i]);
+        s = LLVMMDStringInContext2(ctx, opt, (size_t)n);
+        LLVMAddNamedMetadataOperand(module, "llvm.linker.options",
+                                    LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &s, 1)));
+    }
+}
+
 /* The symbol the record points at: on ELF a private alias for functions that
    could be preempted, so the PC-relative reference never needs a dynamic
    relocation (R_X86_64_PC32 against a preemptible symbol fails with -shared). */
@@ -962,6 +980,10 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         st = append_used(module, "llvm.used", markers, m);
         if (st != HP_POLICY_OK)
             goto out;
+        /* llvm.used becomes /INCLUDE: for MSVC triples only; MinGW needs the
+           directive spelled out (x86 symbols carry the '_' prefix). */
+        if (m > 0)
+            add_include_directives(module, &t);
     }
     LLVMAddNamedMetadataOperand(module, TABLE_GUARD, LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, NULL, 0)));
     if (stats)
