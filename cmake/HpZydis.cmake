@@ -1,4 +1,4 @@
-# HpZydis.cmake — the Zydis decoder as target hp::zydis.
+# HpZydis.cmake — the Zydis decoder as target hp_zydis.
 #
 # Host (Linux x86-64): Debian's libzydis-dev.
 # Every other target (Windows x64/x86, Linux i386): the decoder part of Debian's
@@ -60,7 +60,9 @@ else()
   endif()
   # The decoder only: no formatter, no encoder (DESIGN.md: "decoder only, minimal build").
   set(_zs "${HP_ZYDIS_SOURCE_DIR}/src")
-  add_library(hp_zydis STATIC
+  # An OBJECT library: its objects go into libhotpatch itself, so the installed
+  # static runtime for each target is self-contained.
+  add_library(hp_zydis OBJECT
     ${_zs}/Decoder.c ${_zs}/DecoderData.c ${_zs}/SharedData.c ${_zs}/MetaInfo.c
     ${_zs}/Mnemonic.c ${_zs}/Register.c ${_zs}/Segment.c ${_zs}/Utils.c ${_zs}/Zydis.c)
   target_include_directories(hp_zydis SYSTEM PUBLIC "${HP_ZYDIS_SOURCE_DIR}/include" "${HP_ZYCORE_INCLUDE_DIR}")
@@ -73,4 +75,3 @@ else()
   set_target_properties(hp_zydis PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
   target_compile_options(hp_zydis PRIVATE -w)   # third-party code: its warnings are not ours to fix
 endif()
-add_library(hp::zydis ALIAS hp_zydis)

@@ -1,0 +1,89 @@
+# HotpatchFunctions.cmake — hotpatch_enable(), for installed and in-tree use.
+#
+# hotpatch_enable(<target> [PAD n] [SCOPE all|exported] [EXCLUDE glob…]
+#                 [AUDIT ON|OFF] [MIN_COVERAGE pct] [WARN_ONLY])
+#
+# - compiles the target's C sources with the hotpatch clang plugin (HOTPATCH_PLUGIN);
+# - links it through hotpatch-link when it is installed (HOTPATCH_LINK), which verifies
+#   the image and writes <image>.hpmap;
+# - Windows targets with AUDIT ON (the default): runs hotpatch-audit after every build
+#   (findings fail the build, or warn with WARN_ONLY) and adds a ctest test
+#   hotpatch_audit_<target> that writes <target>.sarif for code-scanning upload.
+#   (The audit reads PE images: on Linux targets only the plugin is applied.)
+#
+# Needs: the target's C compiler is clang 19 (the plugin is loaded into it).
+
+set(_HOTPATCH_FUNCTIONS_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+function(hotpatch_enable target)
+  cmake_parse_arguments(HP "WARN_ONLY" "PAD;SCOPE;AUDIT;MIN_COVERAGE" "EXCLUDE" ${ARGN})
+  if(HP_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hotpatch_enable(${target}): unknown arguments: ${HP_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "hotpatch_enable(${target}): no such target")
+  endif()
+  get_target_property(type ${target} TYPE)
+  if(NOT type MATCHES "^(SHARED_LIBRARY|MODULE_LIBRARY|EXECUTABLE)$")
+    message(FATAL_ERROR "hotpatch_enable(${target}): a ${type} is not an image; use it on the SHARED, MODULE or EXECUTABLE target that links it")
+  endif()
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" OR NOT CMAKE_C_COMPILER_VERSION MATCHES "^19\\.")
+    message(FATAL_ERROR "hotpatch_enable(${target}): the C compiler is ${CMAKE_C_COMPILER_ID} ${CMAKE_C_COMPILER_VERSION}; "
+      "the hotpatch plugin needs clang 19 (use a toolchain file from ${HOTPATCH_TOOLCHAIN_DIR}, or CC=clang-19)")
+  endif()
+  if(NOT EXISTS "${HOTPATCH_PLUGIN}")
+    message(FATAL_ERROR "hotpatch_enable(${target}): the plugin ${HOTPATCH_PLUGIN} does not exist")
+  endif()
+  if(DEFINED HP_PAD AND NOT HP_PAD MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "hotpatch_enable(${target}): PAD must be a number of bytes, got '${HP_PAD}'")
+  endif()
+  if(DEFINED HP_SCOPE AND NOT HP_SCOPE MATCHES "^(all|exported)$")
+    message(FATAL_ERROR "hotpatch_enable(${target}): SCOPE must be all or exported, got '${HP_SCOPE}'")
+  endif()
+  if(NOT DEFINED HP_AUDIT)
+    set(HP_AUDIT ON)
+  endif()
+  if(DEFINED HP_MIN_COVERAGE AND NOT HP_MIN_COVERAGE MATCHES "^[0-9]+(\\.[0-9]+)?$")
+    message(FATAL_ERROR "hotpatch_enable(${target}): MIN_COVERAGE must be a percentage, got '${HP_MIN_COVERAGE}'")
+  endif()
+
+  # Compile: the plugin and its options.
+  set(copts "-fplugin=${HOTPATCH_PLUGIN}")
+  if(DEFINED HP_PAD)
+    list(APPEND copts "-fplugin-arg-hotpatch-pad=${HP_PAD}")
+  endif()
+  if(DEFINED HP_SCOPE)
+    list(APPEND copts "-fplugin-arg-hotpatch-scope=${HP_SCOPE}")
+  endif()
+  foreach(glob IN LISTS HP_EXCLUDE)
+    list(APPEND copts "-fplugin-arg-hotpatch-exclude=${glob}")
+  endforeach()
+  target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:C>:${copts}>")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_PLUGIN}")
+
+  # Link: through hotpatch-link when it is there.
+  if(EXISTS "${HOTPATCH_LINK}" AND COMMAND _hotpatch_link_options)
+    _hotpatch_link_options(${target} "${HP_PAD}" "${HP_WARN_ONLY}")
+  endif()
+
+  # Audit: PE images only.
+  if(HP_AUDIT AND WIN32)
+    if(NOT EXISTS "${HOTPATCH_AUDIT}")
+      message(FATAL_ERROR "hotpatch_enable(${target}): AUDIT ON but ${HOTPATCH_AUDIT} does not exist")
+    endif()
+    add_custom_command(TARGET ${target} POST_BUILD
+      COMMAND "${CMAKE_COMMAND}" "-DAUDIT=${HOTPATCH_AUDIT}" "-DIMAGE=$<TARGET_FILE:${target}>"
+              "-DPAD=${HP_PAD}" "-DMIN_COVERAGE=${HP_MIN_COVERAGE}" "-DWARN_ONLY=${HP_WARN_ONLY}"
+              -P "${_HOTPATCH_FUNCTIONS_DIR}/HotpatchAudit.cmake"
+      COMMENT "hotpatch-audit $<TARGET_FILE_NAME:${target}>"
+      VERBATIM)
+    set(sarif "${CMAKE_CURRENT_BINARY_DIR}/${target}.sarif")
+    set(aargs --format sarif --output "${sarif}")
+    if(DEFINED HP_PAD)
+      list(APPEND aargs --pad "${HP_PAD}")
+    endif()
+    add_test(NAME hotpatch_audit_${target} COMMAND "${HOTPATCH_AUDIT}" ${aargs} "$<TARGET_FILE:${target}>")
+  elseif(HP_AUDIT)
+    message(STATUS "hotpatch_enable(${target}): not a Windows target: the plugin is applied, the PE audit is skipped")
+  endif()
+endfunction()

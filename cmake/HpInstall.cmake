@@ -1,0 +1,58 @@
+# HpInstall.cmake — what `cmake --install` lays out (relocatable: nothing
+# installed names an absolute path of the build machine):
+#   bin/        hotpatch-audit, hotpatch-link
+#   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h
+#   lib/        libhotpatch.a, libhotpatch.so (host)
+#   lib/hotpatch/hotpatch-plugin.so
+#   lib/hotpatch/<triple>/   the runtime for each Windows / i386 target that was built
+#   lib/cmake/Hotpatch/      HotpatchConfig.cmake (+ version), functions, toolchain files, kernel32.def
+#   lib/pkgconfig/hotpatch.pc
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(HP_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/Hotpatch")
+set(HP_INSTALL_PKGLIBDIR "${CMAKE_INSTALL_LIBDIR}/hotpatch")
+
+install(TARGETS hotpatch_static hotpatch_shared
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+install(FILES
+  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch.h"
+  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch_pe.h"
+  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch_table.h"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+if(TARGET hotpatch-plugin)
+  install(TARGETS hotpatch-plugin LIBRARY DESTINATION "${HP_INSTALL_PKGLIBDIR}")
+endif()
+foreach(tool hotpatch-audit hotpatch-link)
+  if(TARGET ${tool})
+    install(TARGETS ${tool} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  endif()
+endforeach()
+
+if(HP_CROSS)
+  foreach(triple IN LISTS HP_CROSS_TRIPLES)
+    install(DIRECTORY "${CMAKE_BINARY_DIR}/cross/${triple}/runtime/"
+      DESTINATION "${HP_INSTALL_PKGLIBDIR}/${triple}"
+      FILES_MATCHING PATTERN "*.a" PATTERN "*.lib" PATTERN "*.dll" PATTERN "*.so"
+      PATTERN "CMakeFiles" EXCLUDE)
+  endforeach()
+endif()
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/cmake/toolchains" "${PROJECT_SOURCE_DIR}/cmake/windows"
+  DESTINATION "${HP_INSTALL_CMAKEDIR}")
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/HotpatchFunctions.cmake" "${PROJECT_SOURCE_DIR}/cmake/HotpatchAudit.cmake"
+  DESTINATION "${HP_INSTALL_CMAKEDIR}")
+
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/HotpatchConfig.cmake.in"
+  "${CMAKE_BINARY_DIR}/HotpatchConfig.cmake"
+  INSTALL_DESTINATION "${HP_INSTALL_CMAKEDIR}"
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_LIBDIR CMAKE_INSTALL_BINDIR)
+write_basic_package_version_file("${CMAKE_BINARY_DIR}/HotpatchConfigVersion.cmake"
+  VERSION "${PROJECT_VERSION}" COMPATIBILITY SameMinorVersion)
+install(FILES "${CMAKE_BINARY_DIR}/HotpatchConfig.cmake" "${CMAKE_BINARY_DIR}/HotpatchConfigVersion.cmake"
+  DESTINATION "${HP_INSTALL_CMAKEDIR}")
+
+configure_file("${PROJECT_SOURCE_DIR}/cmake/hotpatch.pc.in" "${CMAKE_BINARY_DIR}/hotpatch.pc" @ONLY)
+install(FILES "${CMAKE_BINARY_DIR}/hotpatch.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

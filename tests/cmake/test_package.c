@@ -1,0 +1,94 @@
+/*
+ * test_package.c — `cmake --install` + find_package(Hotpatch) + hotpatch_enable()
+ * end to end, on the example consumer (cmake/examples/consumer).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hpt.h"
+
+static char prefix[4096], moved[4096];
+
+/* Install once per test process into a scratch prefix, then move the prefix: the
+   package must not remember where it was installed (relocatable). */
+static void install(const char *name)
+{
+    const char *dir = hpt_scratch(name);
+    cr_assert(dir);
+    snprintf(prefix, sizeof prefix, "%s/prefix", dir);
+    snprintf(moved, sizeof moved, "%s/moved-prefix", dir);
+    hpt_proc p;
+    const char *argv[] = {HPT_CMAKE, "--install", HPT_BINARY_DIR, "--prefix", prefix, NULL};
+    cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);
+    cr_assert_eq(p.status, 0, "cmake --install failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    cr_assert_eq(rename(prefix, moved), 0, "cannot move %s", prefix);
+}
+
+/* Configure and build the consumer with extra -D options (NULL-terminated); returns the
+   build's exit status, its output in *out. */
+static int build_consumer(const char *name, const char *const extra[], hpt_proc *out)
+{
+    char bdir[4200], tc[4200], pp[4200];
+    snprintf(bdir, sizeof bdir, "%s/../%s-build", moved, name);
+    snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s/lib/cmake/Hotpatch/toolchains/x86_64-w64-mingw32.cmake", moved);
+    snprintf(pp, sizeof pp, "-DCMAKE_PREFIX_PATH=%s", moved);
+    const char *cfg[16] = {HPT_CMAKE, "-S", HPT_SOURCE_DIR "/cmake/examples/consumer", "-B", bdir, tc, pp};
+    size_t n = 7;
+    for (size_t i = 0; extra && extra[i] && n < 15; i++)
+        cfg[n++] = extra[i];
+    cfg[n] = NULL;
+    hpt_proc p;
+    cr_assert_eq(hpt_run(cfg, NULL, 300, &p), 0);
+    cr_assert_eq(p.status, 0, "configuring the consumer failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    const char *bld[] = {HPT_CMAKE, "--build", bdir, NULL};
+    cr_assert_eq(hpt_run(bld, NULL, 300, out), 0);
+    return out->status;
+}
+
+Test(package, consumer_builds_audits_and_patches_under_wine)
+{
+    install("package-ok");
+    hpt_proc p;
+    int rc = build_consumer("ok", NULL, &p);
+    cr_assert_eq(rc, 0, "consumer build failed:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "hotpatch-audit greet.dll") != NULL, "no audit step in the build:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    char app[4300];
+    snprintf(app, sizeof app, "%s/../ok-build/app.exe", moved);
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "before: greet_version() = 1\n") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "patched: greet_version() = 101\n") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "after: greet_version() = 1\n") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+Test(package, unpatchable_object_fails_the_build_with_the_audit_message)
+{
+    install("package-bad");
+    hpt_proc p;
+    const char *const extra[] = {"-DCONSUMER_BAD_OBJECT=ON", NULL};
+    int rc = build_consumer("bad", extra, &p);
+    cr_expect_neq(rc, 0, "the build should fail:\n%s", p.out);
+    cr_expect(strstr(p.out, "unpatched_noop") != NULL, "the audit must name the function:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+}
+
+Test(package, warn_only_lets_the_build_pass_with_warnings)
+{
+    install("package-warn");
+    hpt_proc p;
+    const char *const extra[] = {"-DCONSUMER_BAD_OBJECT=ON", "-DCONSUMER_WARN_ONLY=ON", NULL};
+    int rc = build_consumer("warn", extra, &p);
+    cr_expect_eq(rc, 0, "a WARN_ONLY build should pass:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "unpatched_noop") != NULL, "the findings are still reported:\n%s", p.out);
+    cr_expect(strstr(p.out, "WARN_ONLY") != NULL || strstr(p.err, "WARN_ONLY") != NULL, "a warning says so:\n%s\n%s",
+              p.out, p.err);
+    hpt_proc_free(&p);
+}
