@@ -1,0 +1,160 @@
+/*
+ * os.h — the operating-system layer of the patch engine (internal).
+ *
+ * One implementation per OS: os_linux.c (Linux x86-64 and i386) and
+ * os_windows.c (Windows x64 and x86; MinGW, or MSVC-ABI freestanding with
+ * HP_FREESTANDING defined, where kernel32 is declared by hand and no CRT exists).
+ *
+ * What lives here and nowhere else: page protection (query, change, restore),
+ * instruction-stream synchronisation of every core, mapping memory hint an
+ * address, the heap, the engine's one mutex primitive, and the W+X scan used by
+ * the tests. Nothing here keeps global state of its own except the Linux
+ * membarrier registration (hp_os_sync_cores documents it).
+ *
+ * Thread-safety: every function may be called from any thread; the engine
+ * calls the mutating ones with its lock held.
+ */
+#ifndef HP_OS_H
+#define HP_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotpatch.h"
+
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
+#include "hp_libc.h" /* memcpy, memset, memcmp: all the C library the runtime uses */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Protections                                                                */
+/* ------------------------------------------------------------------------- */
+
+#define HP_PROT_R 0x1u
+#define HP_PROT_W 0x2u
+#define HP_PROT_X 0x4u
+
+/**
+ * A page protection as the OS knows it. `flags` (HP_PROT_*) is what the engine
+ * reasons about; `native` is the exact OS value (Linux PROT_* bits, Windows
+ * PAGE_* including modifiers such as PAGE_GUARD) so that a restore is exact.
+ */
+typedef struct hp_os_prot {
+    uint32_t flags;
+    uint32_t native;
+} hp_os_prot;
+
+/** Size of one protection page (4096 on every supported target). */
+size_t hp_os_page_size(void);
+
+/**
+ * Protections of `n` page-aligned addresses, which must be sorted ascending.
+ * A page that is not mapped gets flags == 0 and native == 0.
+ * Linux reads /proc/self/maps once per call (no allocation; a stack buffer);
+ * when /proc is not mounted it reports every page as r-x (documented fallback:
+ * the engine only asks about pages that hold code it was told to patch).
+ * @return HP_OK, or HP_ERR_IO when the protections cannot be determined.
+ */
+hp_status hp_os_query_prots(const uintptr_t *pages, size_t n, hp_os_prot *out);
+
+/** The protection with exactly HP_PROT_* `flags`, in the OS's terms. */
+hp_os_prot hp_os_prot_make(uint32_t flags);
+
+/** `p` with write access added, keeping execute (R-X becomes RWX, R becomes RW). */
+hp_os_prot hp_os_prot_writable(hp_os_prot p);
+
+/**
+ * Set the protection of the `len` bytes at page-aligned `page` to `want`.
+ * @return HP_OK or HP_ERR_PROTECT (the OS refused; nothing changed).
+ */
+hp_status hp_os_protect(uintptr_t page, size_t len, hp_os_prot want);
+
+/* ------------------------------------------------------------------------- */
+/* Instruction streams                                                        */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Note that the code bytes `[addr, addr + len)` were written (Windows:
+ * FlushInstructionCache; Linux x86: nothing, the caches are coherent and
+ * hp_os_sync_cores does the cross-core part).
+ */
+void hp_os_code_written(const void *addr, size_t len);
+
+/**
+ * Make every earlier code write visible to instruction fetch on every core
+ * that runs a thread of this process: each such core executes a serialising
+ * instruction before it next runs user code.
+ *
+ * Linux: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE), registered
+ * on first use. Fallbacks, in order, when the kernel lacks it (< 4.16) or a
+ * seccomp filter refuses it: MEMBARRIER_CMD_PRIVATE_EXPEDITED (the IPI
+ * returns to user mode through IRET, serialising on x86), then a protection
+ * downgrade of a private page (forces a TLB-shootdown IPI to every core in
+ * this mm; one mprotect + fault cost, the trick CoreCLR uses for
+ * FlushProcessWriteBuffers). Windows: FlushProcessWriteBuffers.
+ */
+void hp_os_sync_cores(void);
+
+/* ------------------------------------------------------------------------- */
+/* Mappings                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/** Granularity of hp_os_map_* (Linux: the page; Windows: 64 KiB). */
+size_t hp_os_map_granularity(void);
+
+/**
+ * Map `size` bytes (a multiple of hp_os_map_granularity) of fresh zeroed memory
+ * with protection flags `prot` (HP_PROT_*), entirely inside [lo, hi) when
+ * lo < hi (searching outward from `hint`, closest first), anywhere otherwise.
+ * Never returns a mapping that is writable and executable.
+ * @return the base, or NULL when nothing fits (or the OS refused).
+ */
+void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_t prot);
+
+/* ------------------------------------------------------------------------- */
+/* Heap and lock                                                              */
+/* ------------------------------------------------------------------------- */
+
+/** Heap (malloc/realloc/free, HeapAlloc on Windows). hp_os_free(NULL) is a no-op. */
+void *hp_os_alloc(size_t size);
+void *hp_os_calloc(size_t n, size_t size);
+void *hp_os_realloc(void *p, size_t size);
+void hp_os_free(void *p);
+
+/** The mutex primitive; the engine declares its one lock with HP_OS_MUTEX_INIT. */
+#if defined(_WIN32)
+typedef struct hp_os_mutex {
+    void *srw; /* an SRWLOCK: one pointer, zero = unlocked (SRWLOCK_INIT) */
+} hp_os_mutex;
+#define HP_OS_MUTEX_INIT {0}
+#else
+typedef struct hp_os_mutex {
+    pthread_mutex_t m;
+} hp_os_mutex;
+#define HP_OS_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
+#endif
+
+void hp_os_mutex_lock(hp_os_mutex *m);
+void hp_os_mutex_unlock(hp_os_mutex *m);
+
+/* ------------------------------------------------------------------------- */
+/* Checks for tests                                                           */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Count the mappings of this process that are writable and executable; the
+ * first one's base is stored in *first (may be NULL).
+ */
+size_t hp_os_count_wx(uintptr_t *first);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HP_OS_H */

@@ -1,0 +1,434 @@
+/*
+ * os_linux.c — the OS layer on Linux (x86-64 and i386). See os.h.
+ */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux >= 4.17; older kernels treat it as a plain hint */
+#endif
+
+size_t hp_os_page_size(void)
+{
+    return 4096u;
+}
+
+size_t hp_os_map_granularity(void)
+{
+    return 4096u;
+}
+
+/* ------------------------------------------------------------------------- */
+/* /proc/self/maps                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* One mapping: [start, end) with HP_PROT_* flags and the exact PROT_* bits. */
+typedef struct maps_entry {
+    uintptr_t start, end;
+    uint32_t flags;
+    uint32_t native;
+} maps_entry;
+
+/* Called for every mapping in address order; returns nonzero to stop. */
+typedef int (*maps_fn)(const maps_entry *e, void *ctx);
+
+static int parse_hex(const char **p, uintptr_t *out)
+{
+    uintptr_t v = 0;
+    int n = 0;
+    for (;; ++*p, ++n) {
+        char c = **p;
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            break;
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return n > 0;
+}
+
+static int parse_maps_line(const char *line, maps_entry *e)
+{
+    const char *p = line;
+    if (!parse_hex(&p, &e->start) || *p++ != '-' || !parse_hex(&p, &e->end) || *p++ != ' ')
+        return 0;
+    if (p[0] == '\0' || p[1] == '\0' || p[2] == '\0')
+        return 0;
+    e->flags = 0;
+    e->native = 0;
+    if (p[0] == 'r') { e->flags |= HP_PROT_R; e->native |= PROT_READ; }
+    if (p[1] == 'w') { e->flags |= HP_PROT_W; e->native |= PROT_WRITE; }
+    if (p[2] == 'x') { e->flags |= HP_PROT_X; e->native |= PROT_EXEC; }
+    return 1;
+}
+
+/*
+ * Walk /proc/self/maps without allocating (a stack buffer; lines longer than
+ * the buffer are only parsed for their leading address range and permissions).
+ * Returns -1 when the file cannot be read.
+ */
+static int maps_walk(maps_fn fn, void *ctx)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[4096];
+    size_t have = 0;
+    int skipping = 0; /* inside the tail of an over-long line */
+    int stop = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+        buf[have] = '\0';
+        char *line = buf;
+        char *nl;
+        while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+            *nl = '\0';
+            maps_entry e;
+            if (!skipping && parse_maps_line(line, &e) && fn(&e, ctx)) {
+                stop = 1;
+                break;
+            }
+            skipping = 0;
+            line = nl + 1;
+        }
+        if (stop)
+            break;
+        size_t rest = have - (size_t)(line - buf);
+        if (rest == sizeof buf - 1) {
+            /* one line fills the buffer: its head is parsed, the tail skipped */
+            maps_entry e;
+            if (!skipping && parse_maps_line(buf, &e) && fn(&e, ctx)) {
+                stop = 1;
+                break;
+            }
+            skipping = 1;
+            rest = 0;
+        }
+        memmove(buf, line, rest);
+        have = rest;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Protections                                                                */
+/* ------------------------------------------------------------------------- */
+
+typedef struct query_ctx {
+    const uintptr_t *pages;
+    size_t n, i;
+    hp_os_prot *out;
+} query_ctx;
+
+static int query_cb(const maps_entry *e, void *vctx)
+{
+    query_ctx *q = vctx;
+    while (q->i < q->n && q->pages[q->i] < e->end) {
+        if (q->pages[q->i] >= e->start) {
+            q->out[q->i].flags = e->flags;
+            q->out[q->i].native = e->native;
+        }
+        q->i++;
+    }
+    return q->i == q->n;
+}
+
+hp_status hp_os_query_prots(const uintptr_t *pages, size_t n, hp_os_prot *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i].flags = out[i].native = 0;
+    query_ctx q = {pages, n, 0, out};
+    if (maps_walk(query_cb, &q) < 0) {
+        /* no /proc: assume code pages are r-x (see os.h) */
+        for (size_t i = 0; i < n; i++) {
+            out[i].flags = HP_PROT_R | HP_PROT_X;
+            out[i].native = PROT_READ | PROT_EXEC;
+        }
+    }
+    return HP_OK;
+}
+
+static int native_prot(uint32_t prot);
+
+hp_os_prot hp_os_prot_make(uint32_t flags)
+{
+    hp_os_prot p = {flags, (uint32_t)native_prot(flags)};
+    return p;
+}
+
+hp_os_prot hp_os_prot_writable(hp_os_prot p)
+{
+    p.flags |= HP_PROT_W | HP_PROT_R;
+    p.native |= PROT_WRITE | PROT_READ;
+    return p;
+}
+
+hp_status hp_os_protect(uintptr_t page, size_t len, hp_os_prot want)
+{
+    if (mprotect((void *)page, len, (int)want.native) != 0)
+        return HP_ERR_PROTECT;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Instruction streams                                                        */
+/* ------------------------------------------------------------------------- */
+
+void hp_os_code_written(const void *addr, size_t len)
+{
+    /* x86 keeps instruction caches coherent with stores; the cross-core
+       serialisation is hp_os_sync_cores' job. */
+    (void)addr;
+    (void)len;
+}
+
+enum { SYNC_UNKNOWN = 0, SYNC_CORE, SYNC_EXPEDITED, SYNC_MPROTECT };
+
+/*
+ * The one piece of state of the OS layer: which synchronisation mechanism the
+ * kernel granted (registered once, never changes afterwards), and the page the
+ * mprotect fallback toggles. Written only under the engine lock; read with
+ * relaxed atomics so a racing reader at worst registers again (harmless).
+ */
+static int sync_mode = SYNC_UNKNOWN;
+static void *sync_page;
+
+static long membarrier(int cmd)
+{
+    return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static int sync_choose(void)
+{
+    long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0)
+        return SYNC_CORE;
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+        return SYNC_EXPEDITED;
+    sync_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sync_page == MAP_FAILED)
+        sync_page = NULL;
+    return SYNC_MPROTECT;
+}
+
+void hp_os_sync_cores(void)
+{
+    int mode = __atomic_load_n(&sync_mode, __ATOMIC_ACQUIRE);
+    if (mode == SYNC_UNKNOWN) {
+        mode = sync_choose();
+        __atomic_store_n(&sync_mode, mode, __ATOMIC_RELEASE);
+    }
+    switch (mode) {
+    case SYNC_CORE:
+        if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0)
+            return;
+        break;
+    case SYNC_EXPEDITED:
+        if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+            return;
+        break;
+    default:
+        break;
+    }
+    /* Fallback: dirty a private page, then revoke write access. The kernel
+       must shoot the stale TLB entry down on every core that runs this mm,
+       with an IPI whose return to user mode serialises that core. */
+    if (sync_page != NULL) {
+        *(volatile char *)sync_page = 1;
+        mprotect(sync_page, 4096, PROT_READ);
+        mprotect(sync_page, 4096, PROT_READ | PROT_WRITE);
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Mappings                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Lowest and highest addresses a mapping is tried at (mmap_min_addr; 47-bit user space). */
+#define MAP_FLOOR ((uintptr_t)0x10000)
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define MAP_CEIL ((uintptr_t)0x7FFFFFFFF000ull)
+#else
+#define MAP_CEIL ((uintptr_t)0xFFFFF000u)
+#endif
+
+typedef struct gap_ctx {
+    uintptr_t hint, lo, hi, size;
+    uintptr_t prev_end;
+    uintptr_t best;     /* candidate base; 0 = none */
+    uintptr_t best_dist;
+} gap_ctx;
+
+static uintptr_t dist(uintptr_t a, uintptr_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
+/* Consider the free range [start, end) for a mapping of g->size inside [lo, hi). */
+static void gap_consider(gap_ctx *g, uintptr_t start, uintptr_t end)
+{
+    const uintptr_t gran = 4096u;
+    if (start < g->lo)
+        start = g->lo;
+    if (end > g->hi)
+        end = g->hi;
+    start = (start + gran - 1) & ~(gran - 1);
+    end &= ~(gran - 1);
+    if (start >= end || end - start < g->size)
+        return;
+    /* the base in [start, end - size] closest to hint */
+    uintptr_t base;
+    if (g->hint <= start)
+        base = start;
+    else if (g->hint >= end - g->size)
+        base = end - g->size;
+    else
+        base = g->hint & ~(gran - 1);
+    uintptr_t d = dist(base, g->hint);
+    if (g->best == 0 || d < g->best_dist) {
+        g->best = base;
+        g->best_dist = d;
+    }
+}
+
+static int gap_cb(const maps_entry *e, void *vctx)
+{
+    gap_ctx *g = vctx;
+    if (e->start > g->prev_end)
+        gap_consider(g, g->prev_end, e->start);
+    if (e->end > g->prev_end)
+        g->prev_end = e->end;
+    return 0;
+}
+
+static int native_prot(uint32_t prot)
+{
+    int p = PROT_NONE;
+    if (prot & HP_PROT_R)
+        p |= PROT_READ;
+    if (prot & HP_PROT_W)
+        p |= PROT_WRITE;
+    if (prot & HP_PROT_X)
+        p |= PROT_EXEC;
+    return p;
+}
+
+void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_t prot)
+{
+    if ((prot & HP_PROT_W) && (prot & HP_PROT_X))
+        return NULL;
+    int nprot = native_prot(prot);
+    if (lo >= hi) {
+        void *p = mmap(NULL, size, nprot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    if (lo < MAP_FLOOR)
+        lo = MAP_FLOOR;
+    if (hi > MAP_CEIL)
+        hi = MAP_CEIL;
+    /* a few rounds: another thread may map the gap between our look and our mmap */
+    for (int round = 0; round < 8; round++) {
+        gap_ctx g = {hint, lo, hi, size, MAP_FLOOR, 0, 0};
+        if (maps_walk(gap_cb, &g) < 0)
+            return NULL;
+        gap_consider(&g, g.prev_end, MAP_CEIL);
+        if (g.best == 0)
+            return NULL;
+        void *want = (void *)g.best;
+        void *p = mmap(want, size, nprot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p == want)
+            return p;
+        if (p != MAP_FAILED)
+            munmap(p, size); /* kernel < 4.17 took the flag as a hint and put it elsewhere */
+        else if (errno != EEXIST)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Heap and lock                                                              */
+/* ------------------------------------------------------------------------- */
+
+void *hp_os_alloc(size_t size)
+{
+    return malloc(size);
+}
+
+void *hp_os_calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
+
+void *hp_os_realloc(void *p, size_t size)
+{
+    return realloc(p, size);
+}
+
+void hp_os_free(void *p)
+{
+    free(p);
+}
+
+void hp_os_mutex_lock(hp_os_mutex *m)
+{
+    pthread_mutex_lock(&m->m);
+}
+
+void hp_os_mutex_unlock(hp_os_mutex *m)
+{
+    pthread_mutex_unlock(&m->m);
+}
+
+/* ------------------------------------------------------------------------- */
+/* W+X scan                                                                   */
+/* ------------------------------------------------------------------------- */
+
+typedef struct wx_ctx {
+    size_t count;
+    uintptr_t first;
+} wx_ctx;
+
+static int wx_cb(const maps_entry *e, void *vctx)
+{
+    wx_ctx *w = vctx;
+    if ((e->flags & HP_PROT_W) && (e->flags & HP_PROT_X)) {
+        if (w->count++ == 0)
+            w->first = e->start;
+    }
+    return 0;
+}
+
+size_t hp_os_count_wx(uintptr_t *first)
+{
+    wx_ctx w = {0, 0};
+    maps_walk(wx_cb, &w);
+    if (first != NULL)
+        *first = w.first;
+    return w.count;
+}
+
+#endif /* __linux__ */

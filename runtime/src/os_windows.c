@@ -1,0 +1,435 @@
+/*
+ * os_windows.c — the OS layer on Windows (x64 and x86). See os.h.
+ *
+ * Built with the MinGW headers, or freestanding for the MSVC ABI
+ * (HP_FREESTANDING: no CRT and no SDK exist there, so the few kernel32
+ * functions used are declared below by hand, with their documented layouts).
+ */
+#if defined(_WIN32)
+#include "os.h"
+
+#if defined(HP_FREESTANDING)
+
+typedef unsigned long DWORD;
+typedef int BOOL;
+typedef void *HANDLE;
+typedef void *LPVOID;
+typedef const void *LPCVOID;
+typedef size_t SIZE_T;
+typedef DWORD *PDWORD;
+
+#define WINAPI __stdcall
+#define HP_IMPORT __declspec(dllimport)
+
+typedef struct _MEMORY_BASIC_INFORMATION {
+    LPVOID BaseAddress;
+    LPVOID AllocationBase;
+    DWORD AllocationProtect;
+#if defined(_WIN64)
+    unsigned short PartitionId;
+#endif
+    SIZE_T RegionSize;
+    DWORD State;
+    DWORD Protect;
+    DWORD Type;
+} MEMORY_BASIC_INFORMATION;
+
+typedef struct _RTL_SRWLOCK {
+    void *Ptr;
+} SRWLOCK;
+
+HP_IMPORT LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+                                     DWORD flProtect);
+HP_IMPORT BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+                                     PDWORD lpflOldProtect);
+HP_IMPORT SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, MEMORY_BASIC_INFORMATION *lpBuffer,
+                                     SIZE_T dwLength);
+HP_IMPORT BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize);
+HP_IMPORT void WINAPI FlushProcessWriteBuffers(void);
+HP_IMPORT HANDLE WINAPI GetCurrentProcess(void);
+HP_IMPORT BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
+HP_IMPORT void WINAPI AcquireSRWLockExclusive(SRWLOCK *SRWLock);
+HP_IMPORT void WINAPI ReleaseSRWLockExclusive(SRWLOCK *SRWLock);
+
+#define MEM_COMMIT 0x00001000u
+#define MEM_RESERVE 0x00002000u
+#define MEM_FREE 0x00010000u
+#define PAGE_NOACCESS 0x01u
+#define PAGE_READONLY 0x02u
+#define PAGE_READWRITE 0x04u
+#define PAGE_WRITECOPY 0x08u
+#define PAGE_EXECUTE 0x10u
+#define PAGE_EXECUTE_READ 0x20u
+#define PAGE_EXECUTE_READWRITE 0x40u
+#define PAGE_EXECUTE_WRITECOPY 0x80u
+#define MEM_RELEASE 0x00008000u
+
+#else /* MinGW */
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#endif
+
+size_t hp_os_page_size(void)
+{
+    return 4096u;
+}
+
+size_t hp_os_map_granularity(void)
+{
+    return 65536u; /* VirtualAlloc's allocation granularity on every Windows */
+}
+
+/* ------------------------------------------------------------------------- */
+/* Protections                                                                */
+/* ------------------------------------------------------------------------- */
+
+static uint32_t flags_of(DWORD native)
+{
+    switch (native & 0xFFu) {
+    case PAGE_READONLY: return HP_PROT_R;
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY: return HP_PROT_R | HP_PROT_W;
+    case PAGE_EXECUTE: return HP_PROT_X;
+    case PAGE_EXECUTE_READ: return HP_PROT_R | HP_PROT_X;
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY: return HP_PROT_R | HP_PROT_W | HP_PROT_X;
+    default: return 0;
+    }
+}
+
+hp_status hp_os_query_prots(const uintptr_t *pages, size_t n, hp_os_prot *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        MEMORY_BASIC_INFORMATION mbi;
+        out[i].flags = out[i].native = 0;
+        if (VirtualQuery((LPCVOID)pages[i], &mbi, sizeof mbi) == 0)
+            continue;
+        if (mbi.State != MEM_COMMIT)
+            continue;
+        out[i].native = (uint32_t)mbi.Protect;
+        out[i].flags = flags_of(mbi.Protect);
+    }
+    return HP_OK;
+}
+
+static DWORD native_prot(uint32_t prot);
+
+hp_os_prot hp_os_prot_make(uint32_t flags)
+{
+    hp_os_prot p;
+    p.native = (uint32_t)native_prot(flags);
+    p.flags = flags_of(p.native);
+    return p;
+}
+
+hp_os_prot hp_os_prot_writable(hp_os_prot p)
+{
+    uint32_t base = p.native & 0xFFu, mods = p.native & ~0xFFu;
+    switch (base) {
+    case PAGE_READONLY: base = PAGE_READWRITE; break;
+    case PAGE_EXECUTE:
+    case PAGE_EXECUTE_READ: base = PAGE_EXECUTE_READWRITE; break;
+    default: break; /* already writable (or no access: the protect call will say so) */
+    }
+    p.native = base | mods;
+    p.flags = flags_of(p.native);
+    return p;
+}
+
+hp_status hp_os_protect(uintptr_t page, size_t len, hp_os_prot want)
+{
+    DWORD old;
+    if (!VirtualProtect((LPVOID)page, len, want.native, &old))
+        return HP_ERR_PROTECT;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Instruction streams                                                        */
+/* ------------------------------------------------------------------------- */
+
+void hp_os_code_written(const void *addr, size_t len)
+{
+    FlushInstructionCache(GetCurrentProcess(), addr, len);
+}
+
+void hp_os_sync_cores(void)
+{
+    /* IPIs every processor running a thread of this process; the interrupt's
+       return serialises each of them. */
+    FlushProcessWriteBuffers();
+}
+
+/* ------------------------------------------------------------------------- */
+/* Mappings                                                                   */
+/* ------------------------------------------------------------------------- */
+
+static DWORD native_prot(uint32_t prot)
+{
+    if (prot & HP_PROT_X)
+        return (prot & HP_PROT_R) ? PAGE_EXECUTE_READ : PAGE_EXECUTE;
+    if (prot & HP_PROT_W)
+        return PAGE_READWRITE;
+    if (prot & HP_PROT_R)
+        return PAGE_READONLY;
+    return PAGE_NOACCESS;
+}
+
+/* Lowest and highest addresses tried (the first 64 KiB are never mappable). */
+#define MAP_FLOOR ((uintptr_t)0x10000)
+
+/*
+ * First free block of `size` at or above `addr` (aligned to `gran`) that lies
+ * inside [addr, hi); 0 when none.
+ */
+static uintptr_t free_above(uintptr_t addr, uintptr_t hi, size_t size, uintptr_t gran)
+{
+    addr = (addr + gran - 1) & ~(gran - 1);
+    while (addr < hi && hi - addr >= size) {
+        MEMORY_BASIC_INFORMATION mbi;
+        if (VirtualQuery((LPCVOID)addr, &mbi, sizeof mbi) == 0)
+            return 0;
+        uintptr_t rbase = (uintptr_t)mbi.BaseAddress, rend = rbase + mbi.RegionSize;
+        if (mbi.State == MEM_FREE && rend - addr >= size)
+            return addr;
+        if (rend <= addr)
+            return 0;
+        addr = (rend + gran - 1) & ~(gran - 1);
+    }
+    return 0;
+}
+
+/* Last free block of `size` whose base is at or below `addr` and >= lo; 0 when none. */
+static uintptr_t free_below(uintptr_t addr, uintptr_t lo, size_t size, uintptr_t gran)
+{
+    addr &= ~(gran - 1);
+    while (addr >= lo && addr >= MAP_FLOOR) {
+        MEMORY_BASIC_INFORMATION mbi;
+        if (VirtualQuery((LPCVOID)addr, &mbi, sizeof mbi) == 0)
+            return 0;
+        uintptr_t rbase = (uintptr_t)mbi.BaseAddress, rend = rbase + mbi.RegionSize;
+        if (mbi.State == MEM_FREE) {
+            uintptr_t top = rend - size < addr ? rend - size : addr;
+            top &= ~(gran - 1);
+            if (rend - rbase >= size && top >= rbase && top >= lo)
+                return top;
+        }
+        uintptr_t next = (mbi.State == MEM_FREE ? rbase : (uintptr_t)mbi.AllocationBase);
+        if (next < gran)
+            return 0;
+        addr = (next - 1) & ~(gran - 1);
+    }
+    return 0;
+}
+
+void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_t prot)
+{
+    if ((prot & HP_PROT_W) && (prot & HP_PROT_X))
+        return NULL;
+    DWORD np = native_prot(prot);
+    if (lo >= hi)
+        return VirtualAlloc(NULL, size, MEM_COMMIT | MEM_RESERVE, np);
+    const uintptr_t gran = hp_os_map_granularity();
+    if (lo < MAP_FLOOR)
+        lo = MAP_FLOOR;
+    uintptr_t up = hint, down = hint;
+    /* walk outwards: try the closer of the next free block above and below */
+    for (int tries = 0; tries < 64; tries++) {
+        uintptr_t a = up ? free_above(up, hi, size, gran) : 0;
+        uintptr_t b = down ? free_below(down, lo, size, gran) : 0;
+        if (a == 0 && b == 0)
+            return NULL;
+        uintptr_t pick;
+        if (a != 0 && (b == 0 || a - hint <= hint - b)) {
+            pick = a;
+            up = a + gran;
+        } else {
+            pick = b;
+            down = b > gran ? b - gran : 0;
+        }
+        void *p = VirtualAlloc((LPVOID)pick, size, MEM_COMMIT | MEM_RESERVE, np);
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Heap and lock                                                              */
+/* ------------------------------------------------------------------------- */
+
+#if defined(HP_FREESTANDING)
+/*
+ * The freestanding build imports no heap functions (cmake/windows/kernel32.def
+ * lists what exists), so small blocks come from size classes of 16..4096 bytes
+ * carved out of 64 KiB VirtualAlloc chunks, larger ones straight from
+ * VirtualAlloc. Every block is preceded by a 16-byte header holding its size
+ * class (or its mapping size). State: the free lists below, behind their own
+ * lock (hp_os_alloc may be called without the engine lock, e.g. by hp_txn_begin).
+ */
+#define HEAP_CLASSES 9 /* 16 << 0 .. 16 << 8 = 4096 */
+#define HEAP_HDR 16u
+typedef struct heap_free {
+    struct heap_free *next;
+} heap_free;
+static heap_free *heap_lists[HEAP_CLASSES];
+static SRWLOCK heap_lock;
+
+static void *heap_big(size_t size)
+{
+    size_t total = (size + HEAP_HDR + 4095u) & ~(size_t)4095u;
+    if (total < size)
+        return NULL;
+    uint8_t *p = VirtualAlloc(NULL, total, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    if (p == NULL)
+        return NULL;
+    *(size_t *)p = total; /* >= 4096 + 16: tells a big block from a class index */
+    return p + HEAP_HDR;
+}
+
+void *hp_os_alloc(size_t size)
+{
+    unsigned c = 0;
+    while (c < HEAP_CLASSES && ((size_t)16u << c) < size + HEAP_HDR)
+        c++;
+    if (c == HEAP_CLASSES)
+        return heap_big(size);
+    size_t bsize = (size_t)16u << c;
+    AcquireSRWLockExclusive(&heap_lock);
+    if (heap_lists[c] == NULL) {
+        uint8_t *chunk = VirtualAlloc(NULL, 65536u, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+        if (chunk == NULL) {
+            ReleaseSRWLockExclusive(&heap_lock);
+            return NULL;
+        }
+        for (size_t off = 0; off + bsize <= 65536u; off += bsize) {
+            heap_free *f = (heap_free *)(chunk + off);
+            f->next = heap_lists[c];
+            heap_lists[c] = f;
+        }
+    }
+    heap_free *f = heap_lists[c];
+    heap_lists[c] = f->next;
+    ReleaseSRWLockExclusive(&heap_lock);
+    *(size_t *)f = c;
+    return (uint8_t *)f + HEAP_HDR;
+}
+
+static size_t heap_usable(const void *p)
+{
+    size_t tag = *(const size_t *)((const uint8_t *)p - HEAP_HDR);
+    return tag < HEAP_CLASSES ? ((size_t)16u << tag) - HEAP_HDR : tag - HEAP_HDR;
+}
+
+void hp_os_free(void *p)
+{
+    if (p == NULL)
+        return;
+    uint8_t *b = (uint8_t *)p - HEAP_HDR;
+    size_t tag = *(size_t *)b;
+    if (tag >= HEAP_CLASSES) {
+        VirtualFree(b, 0, MEM_RELEASE);
+        return;
+    }
+    AcquireSRWLockExclusive(&heap_lock);
+    ((heap_free *)b)->next = heap_lists[tag];
+    heap_lists[tag] = (heap_free *)b;
+    ReleaseSRWLockExclusive(&heap_lock);
+}
+
+void *hp_os_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > (size_t)-1 / size)
+        return NULL;
+    void *p = hp_os_alloc(n * size);
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void *hp_os_realloc(void *p, size_t size)
+{
+    if (p == NULL)
+        return hp_os_alloc(size);
+    size_t have = heap_usable(p);
+    if (size <= have)
+        return p;
+    void *q = hp_os_alloc(size);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, p, have);
+    hp_os_free(p);
+    return q;
+}
+
+#else /* MinGW: the process heap */
+
+void *hp_os_alloc(size_t size)
+{
+    return HeapAlloc(GetProcessHeap(), 0, size ? size : 1);
+}
+
+void *hp_os_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > (size_t)-1 / size)
+        return NULL;
+    return HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, n * size ? n * size : 1);
+}
+
+void *hp_os_realloc(void *p, size_t size)
+{
+    if (p == NULL)
+        return hp_os_alloc(size);
+    return HeapReAlloc(GetProcessHeap(), 0, p, size ? size : 1);
+}
+
+void hp_os_free(void *p)
+{
+    if (p != NULL)
+        HeapFree(GetProcessHeap(), 0, p);
+}
+
+#endif
+
+void hp_os_mutex_lock(hp_os_mutex *m)
+{
+    AcquireSRWLockExclusive((SRWLOCK *)&m->srw);
+}
+
+void hp_os_mutex_unlock(hp_os_mutex *m)
+{
+    ReleaseSRWLockExclusive((SRWLOCK *)&m->srw);
+}
+
+/* ------------------------------------------------------------------------- */
+/* W+X scan                                                                   */
+/* ------------------------------------------------------------------------- */
+
+size_t hp_os_count_wx(uintptr_t *first)
+{
+    size_t count = 0;
+    uintptr_t addr = 0, firstbad = 0;
+    MEMORY_BASIC_INFORMATION mbi;
+    while (VirtualQuery((LPCVOID)addr, &mbi, sizeof mbi) != 0) {
+        uintptr_t base = (uintptr_t)mbi.BaseAddress, next = base + mbi.RegionSize;
+        if (mbi.State == MEM_COMMIT) {
+            DWORD p = mbi.Protect & 0xFFu;
+            if (p == PAGE_EXECUTE_READWRITE || p == PAGE_EXECUTE_WRITECOPY) {
+                if (count++ == 0)
+                    firstbad = base;
+            }
+        }
+        if (next <= addr)
+            break;
+        addr = next;
+    }
+    if (first != NULL)
+        *first = firstbad;
+    return count;
+}
+
+#endif /* _WIN32 */
