@@ -44,8 +44,13 @@ int hpa_is_short_import(hp_pe_span b)
 
 int hpa_coff_is_function(const hpa_coff_symbol *s)
 {
-    return s->section > 0 && ((s->type >> 4) & 3) == SYM_DTYPE_FUNCTION &&
-           (s->storage_class == SYM_CLASS_EXTERNAL || s->storage_class == SYM_CLASS_STATIC);
+    if (s->section <= 0)
+        return 0;
+    if (((s->type >> 4) & 3) == SYM_DTYPE_FUNCTION)
+        return s->storage_class == SYM_CLASS_EXTERNAL || s->storage_class == SYM_CLASS_STATIC;
+    /* assemblers leave the type 0 on plain labels: an external label is a function when its section
+       holds code, which the callers check */
+    return s->type == 0 && s->storage_class == SYM_CLASS_EXTERNAL;
 }
 
 hp_status hpa_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hpa_symbol_fn fn, void *ctx,
@@ -59,8 +64,11 @@ hp_status hpa_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hpa
     /* the string table follows the symbols; its first 4 bytes are its size, themselves included */
     uint64_t str_off = (uint64_t)offset + (uint64_t)count * COFF_SYMBOL_SIZE;
     uint32_t str_size;
-    if (hp_pe_span_u32(file, str_off, &str_size) && str_size >= 4 &&
-        !hp_pe_span_sub(file, str_off, str_size, &strings)) {
+    if (!hp_pe_span_u32(file, str_off, &str_size)) {
+        *detail = "truncated string table"; /* it always exists: at least its 4-byte size */
+        return HP_ERR_FORMAT;
+    }
+    if (str_size >= 4 && !hp_pe_span_sub(file, str_off, str_size, &strings)) {
         *detail = "string table outside the file";
         return HP_ERR_FORMAT;
     }

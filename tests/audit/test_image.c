@@ -1,0 +1,141 @@
+/*
+ * test_image.c — suite image: PE images built from the fixtures, checked
+ * against verdicts that follow from the fixtures' source (see the comments
+ * at the top of fixtures/plain.c, patchable.c and folded.c).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hpa_test.h"
+
+static const char *const triples[] = {"x86_64-w64-mingw32", "i686-w64-mingw32", "x86_64-pc-windows-msvc"};
+
+/* fixtures/plain.c: what each export is, by construction. NULL check = patchable. */
+static const struct {
+    const char *name;
+    const char *check;
+} plain_expected[] = {
+    {"pad_first", "HP1001"},   {"ok_nop2", NULL},        {"entry_short", "HP1003"}, {"before_ret", NULL},
+    {"after_ret", "HP1002"},   {"crosses_line", "HP1004"}, {"branch_e1", "HP1010"}, {"redirected", "HP1009"},
+    {"alias_one", NULL},       {"alias_two", NULL},      {"#42", NULL},             {"endbr_short", "HP1007"},
+    {"endbr_ok", NULL},
+};
+
+Test(image, plain_builds_report_exactly_the_failing_functions)
+{
+    for (size_t t = 0; t < 3; t++) {
+        char name[128];
+        snprintf(name, sizeof name, "plain-%s.dll", triples[t]);
+        hp_audit_report *r = hpa_audit(hpa_fixture(name), NULL);
+        size_t n;
+        const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+        cr_assert_eq(f[0].status, HP_OK, "%s: %s", name, f[0].error);
+        size_t want = sizeof plain_expected / sizeof plain_expected[0];
+        cr_assert_eq(f[0].function_count, want, "%s: %zu functions", name, f[0].function_count);
+        size_t failing = 0;
+        for (size_t i = 0; i < want; i++) {
+            const hp_audit_function *fn = hpa_function(r, plain_expected[i].name);
+            cr_assert_not_null(fn, "%s: %s not reported", name, plain_expected[i].name);
+            if (plain_expected[i].check) {
+                failing++;
+                cr_assert(!fn->patchable, "%s: %s should fail", name, fn->name);
+                cr_assert_str_eq(fn->check_id, plain_expected[i].check, "%s: %s", name, fn->name);
+                cr_assert_eq(hpa_count_findings(r, plain_expected[i].check, fn->name), 1);
+            } else {
+                cr_assert(fn->patchable, "%s: %s should pass (%s)", name, fn->name, fn->check_id);
+            }
+        }
+        cr_assert_eq(f[0].coverage.exports_checked, want);
+        cr_assert_eq(f[0].coverage.exports_patchable, want - failing);
+        /* folded: one finding naming both aliases */
+        cr_assert_eq(hpa_count_findings(r, "HP2001", NULL), 1, "%s", name);
+        cr_assert_eq(hpa_count_findings(r, "HP2003", "var_data"), 1);
+        cr_assert_eq(hpa_count_findings(r, "HP2002", "fwd_sleep"), 1);
+        cr_assert_eq(f[0].coverage.forwarders, 1);
+        cr_assert_eq(f[0].coverage.data_exports, 1);
+        cr_assert_eq(hp_audit_report_outcome(r), HP_AUDIT_FINDINGS);
+        hp_audit_report_destroy(r);
+    }
+}
+
+Test(image, padding_is_judged_against_the_machine_default_or_the_option)
+{
+    /* ok_nop2 (0x1018) follows pad_first's 4 bytes (0x1000..0x1003): lld fills 0x1004..0x100F with CC and
+       its section adds 8 x CC, so exactly 20 filler bytes precede it, after pad_first's C3 */
+    hp_audit_options opt = {.pad = 20};
+    hp_audit_report *r = hpa_audit(hpa_fixture("plain-x86_64-pc-windows-msvc.dll"), &opt);
+    const hp_audit_function *fn = hpa_function(r, "ok_nop2");
+    cr_assert_not_null(fn);
+    cr_assert(fn->patchable);
+    cr_assert_eq(fn->site.pad_found, 20);
+    hp_audit_report_destroy(r);
+    opt.pad = 21;
+    r = hpa_audit(hpa_fixture("plain-x86_64-pc-windows-msvc.dll"), &opt);
+    fn = hpa_function(r, "ok_nop2");
+    cr_assert_not_null(fn);
+    cr_assert(!fn->patchable);
+    cr_assert_str_eq(fn->check_id, "HP1002");
+    hp_audit_report_destroy(r);
+}
+
+Test(image, patchable_builds_report_100_percent)
+{
+    for (size_t t = 0; t < 3; t++) {
+        char name[128];
+        snprintf(name, sizeof name, "patchable-%s.dll", triples[t]);
+        for (int all = 0; all <= 1; all++) {
+            hp_audit_options opt = {.all = all};
+            hp_audit_report *r = hpa_audit(hpa_fixture(name), &opt);
+            size_t n;
+            const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+            cr_assert_eq(f[0].status, HP_OK, "%s: %s", name, f[0].error);
+            /* hp_add, hp_sum, hp_call, hp_bump; hp_counter is data */
+            cr_assert_eq(f[0].coverage.exports_checked, 4, "%s", name);
+            cr_assert_eq(f[0].coverage.exports_patchable, 4, "%s", name);
+            cr_assert_eq(f[0].coverage.data_exports, 1);
+            if (all) {
+                /* the exports at least; helper too where it was not inlined and is known */
+                cr_assert_geq(f[0].coverage.all_checked, 4, "%s", name);
+                cr_assert_eq(f[0].coverage.all_patchable, f[0].coverage.all_checked, "%s --all", name);
+            }
+            cr_assert_eq(hp_audit_report_outcome(r), HP_AUDIT_PASS, "%s", name);
+            hp_audit_report_destroy(r);
+        }
+    }
+}
+
+Test(image, folded_exports_are_reported_together)
+{
+    /* lld folds only COMDAT sections: the MSVC target puts -ffunction-sections functions in COMDATs */
+    {
+        const char *name = "folded-x86_64-pc-windows-msvc.dll";
+        hp_audit_report *r = hpa_audit(hpa_fixture(name), NULL);
+        const hp_audit_function *a = hpa_function(r, "same_a"), *b = hpa_function(r, "same_b"),
+                                *d = hpa_function(r, "different");
+        cr_assert(a && b && d, "%s", name);
+        cr_assert_eq(a->address, b->address, "%s: identical code was not folded", name);
+        cr_assert_neq(a->address, d->address);
+        cr_assert_eq(hpa_count_findings(r, "HP2001", NULL), 1, "%s", name);
+        size_t n;
+        const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+        for (size_t i = 0; i < f[0].finding_count; i++)
+            if (strcmp(f[0].findings[i].check_id, "HP2001") == 0) {
+                cr_assert(strstr(f[0].findings[i].message, "same_a") && strstr(f[0].findings[i].message, "same_b"));
+                cr_assert_null(strstr(f[0].findings[i].message, "different"));
+            }
+        hp_audit_report_destroy(r);
+    }
+}
+
+Test(image, arm64_is_recognised_not_misread)
+{
+    hp_audit_report *r = hpa_audit(hpa_fixture("arm64.dll"), NULL);
+    size_t n;
+    const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+    cr_assert_eq(f[0].status, HP_ERR_UNSUPPORTED);
+    cr_assert_str_eq(f[0].machine, "arm64");
+    cr_assert(strstr(f[0].error, "architecture not yet supported"));
+    cr_assert_eq(hp_audit_report_outcome(r), HP_AUDIT_UNREADABLE);
+    hp_audit_report_destroy(r);
+}

@@ -1,0 +1,198 @@
+/*
+ * test_pe.c — suite pe: the runtime's PE view (runtime/src/pe.c) over the
+ * audit's fixture images, in file layout and in a simulated loader mapping.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotpatch_pe.h"
+#include "hpa_test.h"
+
+static unsigned char *load(const char *name, size_t *size)
+{
+    unsigned char *b = hpt_read_file(hpa_fixture(name), size);
+    cr_assert_not_null(b, "%s", name);
+    return b;
+}
+
+Test(pe, span_reader_checks_cannot_wrap)
+{
+    static const uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    hp_pe_span s = {bytes, sizeof bytes}, sub;
+    uint32_t v32;
+    uint64_t v64;
+    cr_assert(hp_pe_span_sub(s, 0, 8, &sub));
+    cr_assert(hp_pe_span_sub(s, 8, 0, &sub));
+    cr_assert(!hp_pe_span_sub(s, 9, 0, &sub));
+    cr_assert(!hp_pe_span_sub(s, 4, UINT64_MAX, &sub), "a size that would wrap start + size");
+    cr_assert(!hp_pe_span_sub(s, UINT64_MAX, 2, &sub));
+    cr_assert(hp_pe_span_u32(s, 4, &v32));
+    cr_assert_eq(v32, 0x08070605u);
+    cr_assert(!hp_pe_span_u32(s, 5, &v32));
+    cr_assert(!hp_pe_span_u32(s, UINT64_MAX - 1, &v32));
+    cr_assert(hp_pe_span_u64(s, 0, &v64));
+    cr_assert_eq(v64, 0x0807060504030201ull);
+    size_t len;
+    static const uint8_t str[4] = {'a', 'b', 0, 'c'};
+    hp_pe_span t = {str, 4};
+    cr_assert(hp_pe_span_strlen(t, 0, &len));
+    cr_assert_eq(len, 2);
+    cr_assert(!hp_pe_span_strlen(t, 3, &len), "no NUL before the end");
+}
+
+Test(pe, headers_of_each_target)
+{
+    static const struct {
+        const char *name;
+        uint16_t machine;
+        int pe32plus;
+    } cases[] = {{"plain-x86_64-w64-mingw32.dll", HP_PE_MACHINE_AMD64, 1},
+                 {"plain-i686-w64-mingw32.dll", HP_PE_MACHINE_I386, 0},
+                 {"plain-x86_64-pc-windows-msvc.dll", HP_PE_MACHINE_AMD64, 1}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t size;
+        unsigned char *b = load(cases[i].name, &size);
+        hp_pe pe;
+        const char *detail = NULL;
+        cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, &detail), HP_OK, "%s: %s", cases[i].name, detail);
+        cr_assert_eq(pe.coff_machine, cases[i].machine);
+        cr_assert_eq(pe.pe32plus, cases[i].pe32plus);
+        cr_assert_eq(pe.machine, cases[i].pe32plus ? HP_MACHINE_X64 : HP_MACHINE_X86);
+        cr_assert(pe.characteristics & 0x2000, "a DLL");
+        hp_pe_section s;
+        cr_assert_eq(hp_pe_section_at(&pe, 0, &s), HP_OK);
+        cr_assert_str_eq(s.name, ".text");
+        cr_assert(hp_pe_section_is_code(&s));
+        free(b);
+    }
+}
+
+Test(pe, golden_identity_fields)
+{
+    size_t size;
+    unsigned char *b = load("golden.dll", &size);
+    hp_pe pe;
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    /* fixtures/golden.c: /timestamp:0, .text/.rdata/.data, no checksum */
+    cr_assert_eq(pe.time_date_stamp, 0);
+    cr_assert_eq(pe.size_of_image, 0x4000);
+    cr_assert_eq(pe.checksum, 0);
+    cr_assert_eq(pe.section_count, 3);
+    hp_pe_codeview cv;
+    cr_assert_eq(hp_pe_codeview_get(&pe, &cv, NULL), HP_OK);
+    cr_assert_eq(cv.present, 0, "linked without /debug");
+    free(b);
+}
+
+typedef struct seen {
+    int count, first, second, value, code, data, fwd;
+    const char *fwd_target;
+} seen;
+
+static int on_export(void *ctx, const hp_pe_export *e)
+{
+    seen *s = ctx;
+    s->count++;
+    s->code += e->kind == HP_PE_EXPORT_CODE;
+    s->data += e->kind == HP_PE_EXPORT_DATA;
+    if (e->kind == HP_PE_EXPORT_FORWARDER) {
+        s->fwd++;
+        s->fwd_target = e->forwarder;
+    }
+    if (e->name && strcmp(e->name, "first") == 0)
+        s->first = (int)e->rva;
+    if (e->name && strcmp(e->name, "second") == 0)
+        s->second = (int)e->rva;
+    if (e->name && strcmp(e->name, "value") == 0)
+        s->value = (int)e->rva;
+    return 0;
+}
+
+Test(pe, exports_in_file_and_mapped_layout)
+{
+    size_t size;
+    unsigned char *b = load("golden.dll", &size);
+    hp_pe pe;
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    seen s = {0};
+    cr_assert_eq(hp_pe_export_names(&pe, on_export, &s, NULL), HP_OK);
+    /* fixtures/golden.c: first at 0x1000, second at 0x1018, value at 0x3000 */
+    cr_assert_eq(s.count, 3);
+    cr_assert_eq(s.first, 0x1000);
+    cr_assert_eq(s.second, 0x1018);
+    cr_assert_eq(s.value, 0x3000);
+    cr_assert_eq(s.code, 2);
+    cr_assert_eq(s.data, 1);
+
+    /* lay the image out as the loader would: every section at its RVA */
+    unsigned char *img = calloc(1, pe.size_of_image);
+    memcpy(img, b, pe.size_of_headers);
+    for (uint32_t i = 0; i < pe.section_count; i++) {
+        hp_pe_section sec;
+        hp_pe_section_at(&pe, i, &sec);
+        uint32_t n = sec.raw_size < sec.virtual_size ? sec.raw_size : sec.virtual_size;
+        memcpy(img + sec.virtual_address, b + sec.raw_offset, n);
+    }
+    hp_pe m;
+    cr_assert_eq(hp_pe_open(&m, img, pe.size_of_image, HP_PE_LAYOUT_MAPPED, 0, NULL), HP_OK);
+    seen t = {0};
+    cr_assert_eq(hp_pe_export_names(&m, on_export, &t, NULL), HP_OK);
+    cr_assert_eq(t.count, 3);
+    cr_assert_eq(t.second, 0x1018);
+    hp_pe_export e;
+    cr_assert_eq(hp_pe_export_find(&m, "second", &e, NULL), HP_OK);
+    const uint8_t *p;
+    size_t before, after;
+    cr_assert_eq(hp_pe_rva_bytes(&m, e.rva, &p, &before, &after, NULL), HP_OK);
+    cr_assert_eq(p, img + 0x1018, "mapped: RVA == offset");
+    cr_assert_eq(p[0], 0x66);
+    cr_assert_eq(p[1], 0x90);
+    cr_assert_eq(p[-1], 0xCC);
+    cr_assert_eq(before, 0x18);
+    cr_assert_eq(hp_pe_export_find(&m, "third", &e, NULL), HP_ERR_ARGUMENT);
+    free(img);
+    free(b);
+}
+
+Test(pe, forwarders_ordinals_and_pdata)
+{
+    size_t size;
+    unsigned char *b = load("plain-x86_64-pc-windows-msvc.dll", &size);
+    hp_pe pe;
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    seen s = {0};
+    cr_assert_eq(hp_pe_export_addresses(&pe, on_export, &s, NULL), HP_OK);
+    cr_assert_eq(s.fwd, 1);
+    cr_assert_str_eq(s.fwd_target, "kernel32.Sleep");
+    hp_pe_export_info info;
+    cr_assert_eq(hp_pe_export_info_get(&pe, &info, NULL), HP_OK);
+    cr_assert(info.present);
+    cr_assert_geq(info.ordinal_base + info.function_count - 1, 42, "by_ordinal is @42");
+    /* branch_e1 has unwind directives: one RUNTIME_FUNCTION, beginning at its entry */
+    uint32_t n;
+    cr_assert_eq(hp_pe_pdata_count(&pe, &n, NULL), HP_OK);
+    cr_assert_eq(n, 1);
+    hp_pe_export e;
+    cr_assert_eq(hp_pe_export_find(&pe, "branch_e1", &e, NULL), HP_OK);
+    hp_pe_runtime_function rf;
+    cr_assert_eq(hp_pe_pdata_find(&pe, e.rva, &rf, NULL), HP_OK);
+    cr_assert_gt(rf.end, rf.begin);
+    int present = 1;
+    cr_assert_eq(hp_pe_table_foreach(&pe, (hp_pe_table_fn)NULL, NULL, &present, NULL), HP_ERR_ARGUMENT);
+    free(b);
+}
+
+Test(pe, arm64_is_unsupported_but_named)
+{
+    size_t size;
+    unsigned char *b = load("arm64.dll", &size);
+    hp_pe pe;
+    const char *detail = NULL;
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, &detail), HP_ERR_UNSUPPORTED);
+    cr_assert_str_eq(detail, "architecture not yet supported (arm64)");
+    cr_assert_str_eq(hp_pe_machine_name(pe.coff_machine), "arm64");
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, HP_PE_OPEN_ANY_MACHINE, &detail), HP_OK);
+    free(b);
+}
