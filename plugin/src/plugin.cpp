@@ -56,6 +56,7 @@ struct PluginState {
   hp_policy *Policy = nullptr;
   bool Verbose = false;
   DiagnosticsEngine *Diags = nullptr;
+  SourceManager *SM = nullptr; // module-wide reports point at the main file's start
   llvm::StringMap<DeclFacts> Decls; // keyed by IR name
   hp_policy_stats Stats = {0, 0, 0, 0};
 
@@ -79,9 +80,13 @@ struct PluginState {
         << Message;
   }
 
+  SourceLocation mainFileStart() const {
+    return SM ? SM->getLocForStartOfFile(SM->getMainFileID()) : SourceLocation();
+  }
+
   SourceLocation locationOf(LLVMValueRef Fn) const {
     if (!Fn)
-      return SourceLocation();
+      return mainFileStart();
     auto It = Decls.find(llvm::unwrap<llvm::Function>(Fn)->getName());
     return It == Decls.end() ? SourceLocation() : It->second.Loc;
   }
@@ -138,7 +143,7 @@ public:
       OS << "hotpatch: " << S->Stats.instrumented << " of "
          << S->Stats.defined << " functions instrumented, "
          << S->Stats.records << " table records";
-      S->remark(SourceLocation(), OS.str());
+      S->remark(S->mainFileStart(), OS.str());
     }
     return llvm::PreservedAnalyses::none();
   }
@@ -192,6 +197,7 @@ protected:
   std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &CI,
                                                  llvm::StringRef) override {
     S->Diags = &CI.getDiagnostics();
+    S->SM = &CI.getSourceManager();
     std::shared_ptr<PluginState> State = S;
     CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
         [State](llvm::PassBuilder &PB) {
