@@ -1,0 +1,44 @@
+/*
+ * cases.h — the runtime's test cases, shared by the portable programs
+ * (hp_test_main) and the Criterion suites (one Test per case).
+ * X-macro lists: X(suite, name).
+ */
+#ifndef HP_TEST_CASES_H
+#define HP_TEST_CASES_H
+
+#define HP_ENGINE_CASES(X)                      \
+    X(engine, probe_accepts_nop_site)           \
+    X(engine, probe_refusals)                   \
+    X(engine, refusals_write_nothing)           \
+    X(engine, argument_errors)                  \
+    X(engine, apply_remove_nop_entry)           \
+    X(engine, padding_and_entry_bytes)          \
+    X(engine, already_patched_and_stale)        \
+    X(engine, retarget)                         \
+    X(engine, reapply_reuses_padding)           \
+    X(engine, original_from_replacement_nop)    \
+    X(engine, original_from_replacement_hot)    \
+    X(engine, endbr_sites)                      \
+    X(engine, relocated_call_keeps_return)      \
+    X(engine, padding_of_five)
+
+#define HP_TXN_CASES(X)                         \
+    X(txn, small_commit_and_remove)             \
+    X(txn, duplicate_target_refused)            \
+    X(txn, failed_add_poisons)                  \
+    X(txn, empty_and_abort)                     \
+    X(txn, stale_remove_refused)                \
+    X(txn, generated_10000_commit)              \
+    X(txn, generated_10000_one_bad_at_add)      \
+    X(txn, generated_10000_one_bad_at_commit)
+
+#define HP_STRESS_CASES(X)                      \
+    X(stress, nop_entry)                        \
+    X(stress, hot_entry)
+
+#define HP_DECLARE_CASE(suite, name) void case_##suite##_##name(void);
+HP_ENGINE_CASES(HP_DECLARE_CASE)
+HP_TXN_CASES(HP_DECLARE_CASE)
+HP_STRESS_CASES(HP_DECLARE_CASE)
+
+#endif

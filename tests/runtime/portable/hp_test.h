@@ -1,0 +1,64 @@
+/*
+ * hp_test.h — what the runtime's test cases share on every target: checks on
+ * top of the portable framework (tests/portable/hpt_portable.h: no stdio, no
+ * CRT needed), threads, a clock and an independent W+X scan (hp_test_os.c).
+ * The same case functions run in the portable programs (main.c) and in the
+ * Criterion suites on Linux x86-64 (tests/runtime/test_engine.c, …).
+ */
+#ifndef HP_TEST_H
+#define HP_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(HP_FREESTANDING)
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+#else
+#include <string.h>
+#endif
+
+#include "hotpatch.h"
+#include "hpt_portable.h"
+
+/* A check with a message (hpt_outf formats: %s %d %u %x %ld %lu %lx %lld %llu %llx %zu %p). */
+#define HP_CHECK(cond, ...)                                          \
+    do {                                                             \
+        if (!hpt_check(!!(cond), #cond, __FILE__, __LINE__)) {       \
+            hpt_outf("    ");                                        \
+            hpt_outf(__VA_ARGS__);                                   \
+            hpt_outf("\n");                                          \
+        }                                                            \
+    } while (0)
+
+#define HP_CHECK_ST(expr, want)                                                          \
+    do {                                                                                 \
+        hp_status st_ = (expr);                                                          \
+        HP_CHECK(st_ == (want), "%s is %s, want %s", #expr, hp_status_str(st_),          \
+                 hp_status_str(want));                                                   \
+    } while (0)
+
+typedef struct hp_test_case {
+    const char *name;
+    void (*fn)(void);
+} hp_test_case;
+
+/* hp_test_os.c */
+typedef struct hp_thread {
+    void *h; /* HANDLE or pthread_t (stored by value) */
+    uintptr_t id;
+} hp_thread;
+typedef void (*hp_thread_fn)(void *arg);
+/** Start fn(arg) on a new thread; 0 on success. */
+int hp_thread_create(hp_thread *t, hp_thread_fn fn, void *arg);
+void hp_thread_join(hp_thread *t);
+/** Monotonic microseconds. */
+unsigned long long hp_now_us(void);
+/** Writable+executable mappings of this process (Linux /proc/self/maps, Windows VirtualQuery). */
+unsigned hp_test_count_wx(void);
+
+/** Run the cases; a case fails on a failed check or when it leaves more W+X mappings than before. */
+int hp_test_main(const char *prog, const hp_test_case *cases, size_t n);
+
+#endif /* HP_TEST_H */

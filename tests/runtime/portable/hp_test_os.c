@@ -1,0 +1,200 @@
+/*
+ * hp_test_os.c — threads, clock, W+X scan and the case runner for the runtime's
+ * portable test programs. Independent of the runtime's own OS layer on purpose:
+ * the tests must not trust the code they test.
+ */
+#if !defined(_WIN32)
+#define _GNU_SOURCE
+#endif
+#include "hp_test.h"
+
+#if defined(_WIN32) && defined(HP_FREESTANDING)
+typedef unsigned long DWORD;
+typedef int BOOL;
+typedef void *HANDLE;
+typedef struct {
+    void *BaseAddress;
+    void *AllocationBase;
+    DWORD AllocationProtect;
+#if defined(_WIN64)
+    unsigned short PartitionId;
+#endif
+    size_t RegionSize;
+    DWORD State;
+    DWORD Protect;
+    DWORD Type;
+} MEMORY_BASIC_INFORMATION;
+typedef union {
+    long long QuadPart;
+} LARGE_INTEGER;
+typedef DWORD(__stdcall *LPTHREAD_START_ROUTINE)(void *);
+__declspec(dllimport) HANDLE __stdcall CreateThread(void *, size_t, LPTHREAD_START_ROUTINE, void *, DWORD, DWORD *);
+__declspec(dllimport) DWORD __stdcall WaitForSingleObject(HANDLE, DWORD);
+__declspec(dllimport) BOOL __stdcall CloseHandle(HANDLE);
+__declspec(dllimport) BOOL __stdcall QueryPerformanceCounter(LARGE_INTEGER *);
+__declspec(dllimport) BOOL __stdcall QueryPerformanceFrequency(LARGE_INTEGER *);
+__declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_INFORMATION *, size_t);
+#define WINAPI __stdcall
+#define INFINITE 0xFFFFFFFFu
+#define MEM_COMMIT 0x1000u
+#define PAGE_EXECUTE_READWRITE 0x40u
+#define PAGE_EXECUTE_WRITECOPY 0x80u
+#elif defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Threads                                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct start_block {
+    hp_thread_fn fn;
+    void *arg;
+} start_block;
+
+/* One start block per thread a program may run at once (no heap needed). */
+static start_block g_starts[64];
+static unsigned g_nstarts;
+
+#if defined(_WIN32)
+static DWORD WINAPI thread_main(void *p)
+{
+    start_block *s = p;
+    s->fn(s->arg);
+    return 0;
+}
+#else
+static void *thread_main(void *p)
+{
+    start_block *s = p;
+    s->fn(s->arg);
+    return NULL;
+}
+#endif
+
+int hp_thread_create(hp_thread *t, hp_thread_fn fn, void *arg)
+{
+    start_block *s = &g_starts[g_nstarts++ % 64];
+    s->fn = fn;
+    s->arg = arg;
+#if defined(_WIN32)
+    t->h = CreateThread(NULL, 0, thread_main, s, 0, NULL);
+    return t->h != NULL ? 0 : -1;
+#else
+    pthread_t th;
+    if (pthread_create(&th, NULL, thread_main, s) != 0)
+        return -1;
+    t->id = (uintptr_t)th;
+    return 0;
+#endif
+}
+
+void hp_thread_join(hp_thread *t)
+{
+#if defined(_WIN32)
+    WaitForSingleObject(t->h, INFINITE);
+    CloseHandle(t->h);
+#else
+    pthread_join((pthread_t)t->id, NULL);
+#endif
+}
+
+unsigned long long hp_now_us(void)
+{
+#if defined(_WIN32)
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (unsigned long long)((double)c.QuadPart * 1e6 / (double)f.QuadPart);
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u;
+#endif
+}
+
+/* ------------------------------------------------------------------------- */
+/* W+X scan                                                                   */
+/* ------------------------------------------------------------------------- */
+
+unsigned hp_test_count_wx(void)
+{
+    unsigned n = 0;
+#if defined(_WIN32)
+    MEMORY_BASIC_INFORMATION mbi;
+    uintptr_t addr = 0;
+    while (VirtualQuery((const void *)addr, &mbi, sizeof mbi) != 0) {
+        uintptr_t next = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+        DWORD p = mbi.Protect & 0xFFu;
+        if (mbi.State == MEM_COMMIT && (p == PAGE_EXECUTE_READWRITE || p == PAGE_EXECUTE_WRITECOPY))
+            n++;
+        if (next <= addr)
+            break;
+        addr = next;
+    }
+#else
+    /* "start-end perms ...": count lines whose perms read ?wx? */
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    char buf[4096];
+    int field = 0, col = 0, w = 0;
+    ssize_t got;
+    if (fd < 0)
+        return 0;
+    while ((got = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < got; i++) {
+            char c = buf[i];
+            if (c == '\n') {
+                field = col = w = 0;
+                continue;
+            }
+            if (c == ' ') {
+                field++;
+                col = 0;
+                continue;
+            }
+            if (field == 1) {
+                if (col == 1)
+                    w = c == 'w';
+                if (col == 2 && w && c == 'x')
+                    n++;
+                col++;
+            }
+        }
+    }
+    close(fd);
+#endif
+    return n;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Runner                                                                     */
+/* ------------------------------------------------------------------------- */
+
+int hp_test_main(const char *prog, const hp_test_case *cases, size_t n)
+{
+    unsigned passed = 0, failed = 0;
+    unsigned wx0 = hp_test_count_wx();
+    for (size_t i = 0; i < n; i++) {
+        unsigned f0 = hpt_failures();
+        unsigned long long t0 = hp_now_us();
+        cases[i].fn();
+        unsigned wx = hp_test_count_wx();
+        if (!hpt_check(wx <= wx0, "no new writable+executable mapping", __FILE__, __LINE__))
+            hpt_outf("    %u W+X mappings after %s (%u before)\n", wx, cases[i].name, wx0);
+        int ok = hpt_failures() == f0;
+        hpt_outf("%s %s/%s (%llu ms)\n", ok ? "ok  " : "FAIL", prog, cases[i].name,
+                 (hp_now_us() - t0) / 1000u);
+        if (ok)
+            passed++;
+        else
+            failed++;
+    }
+    hpt_outf("%u passed, %u failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
