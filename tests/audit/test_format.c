@@ -159,7 +159,8 @@ Test(format, json_matches_the_hand_written_golden_file)
     size_t size;
     unsigned char *want = hpt_read_file(HPA_SOURCE_FIXTURES "/golden.json", &size);
     cr_assert_not_null(want);
-    cr_assert_str_eq(got, (char *)want);
+    cr_assert_eq(strlen(got), size, "length %zu, golden %zu", strlen(got), size);
+    cr_assert_eq(memcmp(got, want, size), 0, "differs from golden.json:\n%s", got);
     /* and it parses */
     jp = got;
     jval *v = jvalue();

@@ -1,7 +1,8 @@
 /*
  * audit_bench.c — benchmark of hotpatch-audit (target bench-audit).
  *
- * Generates a DLL with N exported functions (default 100,000; each behind
+ * Generates a DLL with N functions (default 100,000; the first 65,535 exported,
+ * the most a PE export table can hold; each behind
  * 8 bytes of CC with a 2-byte NOP entry), then times, in the same run and on
  * the same file:
  *   hotpatch-audit --quiet         (what CI runs)
@@ -74,6 +75,9 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     long n = argc > 6 ? strtol(argv[6], NULL, 10) : 100000;
+    /* a PE export table holds at most 65,535 entries (16-bit ordinal indices; lld-link refuses more):
+       the image gets n functions, of which the first 65,535 are exported */
+    long exported = n < 65535 ? n : 65535;
     char s_path[4096], def_path[4096], obj_path[4096], dll_path[4096], out_arg[4200], def_arg[4200];
     mkdir(dir, 0777);
     snprintf(s_path, sizeof s_path, "%s/bench.s", dir);
@@ -93,7 +97,8 @@ int main(int argc, char **argv)
         fprintf(s, ".p2align 4\n.fill 8,1,0xcc\n.globl f%ld\nf%ld:\n.byte 0x66,0x90\nlea (%%rcx,%%rdx),%%eax\n"
                    "add $%ld,%%eax\nret\n",
                 i, i, i);
-        fprintf(d, "    f%ld\n", i);
+        if (i < exported)
+            fprintf(d, "    f%ld\n", i);
     }
     fclose(s);
     fclose(d);
@@ -111,7 +116,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: linking failed\n");
         return 2;
     }
-    printf("generated %s with %ld exports in %.1f s\n", dll_path, n, now() - t0);
+    printf("generated %s: %ld functions, %ld exported, in %.1f s\n", dll_path, n, exported, now() - t0);
 
     char *audit[] = {argv[5], "--quiet", dll_path, NULL};
     char *list[] = {argv[4], "-p", dll_path, NULL};
