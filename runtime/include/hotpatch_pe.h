@@ -58,9 +58,10 @@ static inline int hp_pe_span_sub(hp_pe_span s, uint64_t off, uint64_t len, hp_pe
     return 1;
 }
 
-/** Little-endian 16-bit value at `off`; 1 on success, 0 when out of range. */
+/** Little-endian 16-bit value at `off`; 1 on success, 0 (and *out = 0) when out of range. */
 static inline int hp_pe_span_u16(hp_pe_span s, uint64_t off, uint16_t *out)
 {
+    *out = 0;
     if (off > s.size || 2 > s.size - off)
         return 0;
     const uint8_t *p = s.data + (size_t)off;
@@ -68,9 +69,10 @@ static inline int hp_pe_span_u16(hp_pe_span s, uint64_t off, uint16_t *out)
     return 1;
 }
 
-/** Little-endian 32-bit value at `off`; 1 on success, 0 when out of range. */
+/** Little-endian 32-bit value at `off`; 1 on success, 0 (and *out = 0) when out of range. */
 static inline int hp_pe_span_u32(hp_pe_span s, uint64_t off, uint32_t *out)
 {
+    *out = 0;
     if (off > s.size || 4 > s.size - off)
         return 0;
     const uint8_t *p = s.data + (size_t)off;
@@ -78,10 +80,11 @@ static inline int hp_pe_span_u32(hp_pe_span s, uint64_t off, uint32_t *out)
     return 1;
 }
 
-/** Little-endian 64-bit value at `off`; 1 on success, 0 when out of range. */
+/** Little-endian 64-bit value at `off`; 1 on success, 0 (and *out = 0) when out of range. */
 static inline int hp_pe_span_u64(hp_pe_span s, uint64_t off, uint64_t *out)
 {
     uint32_t lo, hi;
+    *out = 0;
     if (!hp_pe_span_u32(s, off, &lo) || off > UINT64_MAX - 4 || !hp_pe_span_u32(s, off + 4, &hi))
         return 0;
     *out = (uint64_t)lo | ((uint64_t)hi << 32);
