@@ -1,0 +1,388 @@
+/*
+ * test_policy.c — suite "policy": the C policy core (plugin/src/policy.c)
+ * on modules parsed from IR text through LLVM-C, without clang.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Comdat.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/IRReader.h>
+
+#include "hp_policy.h"
+#include "hotpatch_table.h"
+
+/* ------------------------------------------------------------------------- */
+/* Helpers                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static LLVMContextRef g_ctx;
+
+static void setup(void) { g_ctx = LLVMContextCreate(); }
+static void teardown(void) { LLVMContextDispose(g_ctx); }
+
+static LLVMModuleRef parse(const char *ir)
+{
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(ir, strlen(ir), "test.ll");
+    LLVMModuleRef m = NULL;
+    char *err = NULL;
+    cr_assert(LLVMParseIRInContext(g_ctx, buf, &m, &err) == 0, "bad test IR: %s", err ? err : "?");
+    return m;
+}
+
+static hp_policy *policy_with(const char *const *opts)
+{
+    hp_policy *p = NULL;
+    cr_assert_eq(hp_policy_create(&p), HP_POLICY_OK);
+    for (; opts && *opts; opts++) {
+        char msg[200];
+        cr_assert_eq(hp_policy_set_option(p, *opts, msg, sizeof msg), HP_POLICY_OK, "%s: %s", *opts, msg);
+    }
+    return p;
+}
+
+/* Reports collected by the host callbacks. */
+typedef struct reports {
+    int count[HP_POLICY_DIAG_COUNT_];
+    char last[HP_POLICY_DIAG_COUNT_][300];
+} reports;
+
+static void on_report(void *ctx, hp_policy_diag d, LLVMValueRef fn, const char *message)
+{
+    reports *r = ctx;
+    (void)fn;
+    r->count[d]++;
+    snprintf(r->last[d], sizeof r->last[d], "%s", message);
+}
+
+static const char *str_attr(LLVMModuleRef m, const char *fn, const char *key)
+{
+    static char buf[4][64];
+    static int next;
+    LLVMValueRef f = LLVMGetNamedFunction(m, fn);
+    LLVMAttributeRef a;
+    unsigned len = 0;
+    const char *v;
+    char *out = buf[next++ & 3];
+
+    cr_assert(f, "no function %s", fn);
+    a = LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, key, (unsigned)strlen(key));
+    if (!a)
+        return NULL;
+    v = LLVMGetStringAttributeValue(a, &len);
+    snprintf(out, sizeof buf[0], "%.*s", (int)len, v);
+    return out;
+}
+
+static int count_records(LLVMModuleRef m, const char *section)
+{
+    LLVMValueRef g;
+    int n = 0;
+    for (g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g)) {
+        const char *s = LLVMGetSection(g);
+        if (s && strcmp(s, section) == 0)
+            n++;
+    }
+    return n;
+}
+
+#define MINGW64 "target triple = \"x86_64-w64-windows-gnu\"\n"
+#define MINGW32 "target triple = \"i686-w64-windows-gnu\"\n"
+#define LINUX64 "target triple = \"x86_64-unknown-linux-gnu\"\n"
+
+/* ------------------------------------------------------------------------- */
+/* Options and globs                                                          */
+/* ------------------------------------------------------------------------- */
+
+Test(policy, options_report_precise_statuses)
+{
+    hp_policy *p = policy_with(NULL);
+    char msg[200];
+
+    cr_expect_eq(hp_policy_set_option(p, "pad=12", msg, sizeof msg), HP_POLICY_OK);
+    cr_expect_eq(hp_policy_set_option(p, "exclude=a*", msg, sizeof msg), HP_POLICY_OK);
+    cr_expect_eq(hp_policy_set_option(p, "exclude=b?", msg, sizeof msg), HP_POLICY_OK);
+    cr_expect_eq(hp_policy_set_option(p, "no-warn-skipped", msg, sizeof msg), HP_POLICY_OK);
+    cr_expect_eq(hp_policy_set_option(p, "frobnicate", msg, sizeof msg), HP_POLICY_ERR_UNKNOWN_OPTION);
+    cr_expect_str_eq(msg, "unknown option 'frobnicate'");
+    cr_expect_eq(hp_policy_set_option(p, "pad=-1", msg, sizeof msg), HP_POLICY_ERR_BAD_VALUE);
+    cr_expect_eq(hp_policy_set_option(p, "pad=99999999999", msg, sizeof msg), HP_POLICY_ERR_BAD_VALUE);
+    cr_expect_eq(hp_policy_set_option(p, "=x", msg, sizeof msg), HP_POLICY_ERR_UNKNOWN_OPTION);
+    cr_expect_eq(hp_policy_set_option(p, NULL, msg, sizeof msg), HP_POLICY_ERR_ARGUMENT);
+    cr_expect_eq(hp_policy_set_option(NULL, "pad=6", NULL, 0), HP_POLICY_ERR_ARGUMENT);
+    cr_expect_eq(hp_policy_set_option(p, "scope=exported", NULL, 0), HP_POLICY_OK, "msg may be NULL");
+    cr_expect_str_eq(hp_policy_status_str(HP_POLICY_ERR_BAD_VALUE), "HP_POLICY_ERR_BAD_VALUE");
+    cr_expect_str_eq(hp_policy_status_str((hp_policy_status)77), "HP_POLICY_STATUS_UNKNOWN");
+    hp_policy_destroy(p);
+    hp_policy_destroy(NULL);
+}
+
+Test(policy, exclude_globs_match_whole_names)
+{
+    static const char *const opts[] = {"exclude=fib", "exclude=*_table", "exclude=v?r", "exclude=[ab]x",
+                                       "exclude=[!a-c]y", "exclude=lit[", NULL};
+    hp_policy *p = policy_with(opts);
+
+    cr_expect(hp_policy_excluded(p, "fib"));
+    cr_expect(!hp_policy_excluded(p, "fib2"), "a glob matches the whole name");
+    cr_expect(!hp_policy_excluded(p, "xfib"));
+    cr_expect(hp_policy_excluded(p, "jump_table"));
+    cr_expect(hp_policy_excluded(p, "_table"));
+    cr_expect(!hp_policy_excluded(p, "jump_tables"));
+    cr_expect(hp_policy_excluded(p, "var"));
+    cr_expect(!hp_policy_excluded(p, "vr"));
+    cr_expect(hp_policy_excluded(p, "ax"));
+    cr_expect(hp_policy_excluded(p, "bx"));
+    cr_expect(!hp_policy_excluded(p, "cx"));
+    cr_expect(hp_policy_excluded(p, "dy"));
+    cr_expect(!hp_policy_excluded(p, "by"));
+    cr_expect(hp_policy_excluded(p, "lit["), "an unclosed '[' is literal");
+    cr_expect(!hp_policy_excluded(p, "main"));
+    hp_policy_destroy(p);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Phase 1                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static const char k_module[] =
+    MINGW64
+    "define dso_local void @plain() {\n  ret void\n}\n"
+    "define dso_local dllexport i32 @exported(i32 %x) {\n  ret i32 %x\n}\n"
+    "define internal i32 @local(i32 %x) {\n  ret i32 %x\n}\n"
+    "define dso_local void @naked_fn() #0 {\n  unreachable\n}\n"
+    "define dso_local void @explicit_small() #1 {\n  ret void\n}\n"
+    "define dso_local void @explicit_ok() #2 {\n  ret void\n}\n"
+    "define available_externally void @elsewhere() {\n  ret void\n}\n"
+    "declare void @undefined()\n"
+    "attributes #0 = { naked noinline }\n"
+    "attributes #1 = { \"patchable-function-entry\"=\"2\" \"patchable-function-prefix\"=\"2\" }\n"
+    "attributes #2 = { \"patchable-function-entry\"=\"2\" \"patchable-function-prefix\"=\"8\" }\n";
+
+Test(policy, instrument_sets_the_site_attributes, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(NULL);
+    reports r;
+    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_stats st = {0, 0, 0, 0};
+
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(hp_policy_instrument(p, m, &host, &st), HP_POLICY_OK);
+    /* plain, exported, local, naked_fn, explicit_small, explicit_ok: 6 bodies (elsewhere is not emitted) */
+    cr_expect_eq(st.defined, 6);
+    cr_expect_eq(st.instrumented, 4, "plain, exported, local, explicit_ok");
+    cr_expect_eq(st.skipped, 2, "naked_fn, explicit_small");
+
+    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-prefix"), "6");
+    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-entry"), "2");
+    cr_expect_str_eq(str_attr(m, "plain", "hotpatch"), "1", "HP_TABLE_F_ENTRY_NOP");
+    cr_expect_str_eq(str_attr(m, "exported", "hotpatch"), "3", "ENTRY_NOP | EXPORTED");
+    cr_expect_str_eq(str_attr(m, "local", "patchable-function-prefix"), "6");
+    cr_expect_eq(LLVMGetAlignment(LLVMGetNamedFunction(m, "plain")), 2, "pad 6: an even entry never straddles");
+    cr_expect_eq(str_attr(m, "naked_fn", "patchable-function-prefix"), NULL);
+    cr_expect_str_eq(str_attr(m, "explicit_small", "patchable-function-prefix"), "2", "left as written");
+    cr_expect_eq(str_attr(m, "explicit_small", "hotpatch"), NULL);
+    cr_expect_str_eq(str_attr(m, "explicit_ok", "patchable-function-prefix"), "8", "compatible: kept");
+    cr_expect_str_eq(str_attr(m, "explicit_ok", "hotpatch"), "1");
+    cr_expect_eq(str_attr(m, "elsewhere", "hotpatch"), NULL);
+
+    cr_expect_eq(r.count[HP_POLICY_DIAG_NAKED], 1);
+    cr_expect_str_eq(r.last[HP_POLICY_DIAG_NAKED],
+                     "naked function 'naked_fn' cannot be made hotpatchable; it is left without padding");
+    cr_expect_eq(r.count[HP_POLICY_DIAG_CONFLICT], 1);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_VERBOSE], 0, "remarks only with verbose");
+    hp_policy_destroy(p);
+}
+
+Test(policy, instrument_is_idempotent, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(NULL);
+    reports r;
+    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_stats st = {0, 0, 0, 0};
+    char *once, *twice;
+
+    memset(&r, 0, sizeof r);
+    hp_policy_instrument(p, m, &host, NULL);
+    once = LLVMPrintModuleToString(m);
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(hp_policy_instrument(p, m, &host, &st), HP_POLICY_OK);
+    twice = LLVMPrintModuleToString(m);
+    cr_expect_str_eq(once, twice);
+    cr_expect_eq(st.instrumented, 4, "already marked functions still count");
+    LLVMDisposeMessage(once);
+    LLVMDisposeMessage(twice);
+    hp_policy_destroy(p);
+}
+
+Test(policy, disabled_diagnostics_are_not_reported, .init = setup, .fini = teardown)
+{
+    static const char *const opts[] = {"no-warn-naked", "no-warn-conflict", NULL};
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(opts);
+    reports r;
+    hp_policy_host host = {&r, NULL, on_report};
+
+    memset(&r, 0, sizeof r);
+    hp_policy_instrument(p, m, &host, NULL);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_NAKED], 0);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_CONFLICT], 0);
+    hp_policy_destroy(p);
+}
+
+static unsigned explicit_pfe_zero(void *ctx, LLVMValueRef fn)
+{
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    (void)ctx;
+    /* the host saw __attribute__((patchable_function_entry(0))) on `plain` */
+    return HP_POLICY_DECL_KNOWN | (strcmp(name, "plain") == 0 ? HP_POLICY_DECL_EXPLICIT_PFE : 0u);
+}
+
+Test(policy, an_explicit_zero_entry_from_the_ast_is_a_conflict, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(NULL);
+    reports r;
+    hp_policy_host host = {&r, explicit_pfe_zero, on_report};
+
+    memset(&r, 0, sizeof r);
+    hp_policy_instrument(p, m, &host, NULL);
+    cr_expect_eq(str_attr(m, "plain", "hotpatch"), NULL);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_CONFLICT], 2, "explicit_small and plain");
+    hp_policy_destroy(p);
+}
+
+Test(policy, alignment_keeps_the_entry_in_one_cache_line, .init = setup, .fini = teardown)
+{
+    /* entry = k*A + P straddles a 64-byte line only if P = A-1 (mod A); A = 1 allows any entry:
+       P=5 -> A=4 (x86), P=6 -> A=2, P=7 -> A=16, P=15 -> A=32, P=16 -> A=2 */
+    static const struct {
+        const char *pad;
+        unsigned align;
+        const char *triple;
+    } cases[] = {{"pad=5", 4, MINGW32}, {"pad=6", 2, MINGW64}, {"pad=7", 16, MINGW64},
+                 {"pad=15", 32, MINGW64}, {"pad=16", 2, MINGW64}};
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *opts[2] = {cases[i].pad, NULL};
+        char ir[200];
+        LLVMModuleRef m;
+        hp_policy *p = policy_with(opts);
+        snprintf(ir, sizeof ir, "%sdefine void @f() {\n  ret void\n}\n", cases[i].triple);
+        m = parse(ir);
+        hp_policy_instrument(p, m, NULL, NULL);
+        cr_expect_eq(LLVMGetAlignment(LLVMGetNamedFunction(m, "f")), cases[i].align, "%s", cases[i].pad);
+        hp_policy_destroy(p);
+        LLVMDisposeModule(m);
+    }
+}
+
+Test(policy, unsupported_target_is_reported_and_left_alone, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse("target triple = \"aarch64-unknown-linux-gnu\"\ndefine void @f() {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    reports r;
+    hp_policy_host host = {&r, NULL, on_report};
+
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(hp_policy_instrument(p, m, &host, NULL), HP_POLICY_OK);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_SKIPPED], 1);
+    cr_expect_eq(str_attr(m, "f", "hotpatch"), NULL);
+    cr_expect_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
+    cr_expect_eq(count_records(m, ".hotp$m") + count_records(m, "hotp_table"), 0);
+    hp_policy_destroy(p);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Phase 2                                                                    */
+/* ------------------------------------------------------------------------- */
+
+Test(policy, table_records_only_functions_that_survived, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+    LLVMValueRef local;
+
+    hp_policy_instrument(p, m, NULL, NULL);
+    /* the optimizer inlined and deleted `local` */
+    local = LLVMGetNamedFunction(m, "local");
+    LLVMDeleteFunction(local);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 3, "plain, exported, explicit_ok");
+    cr_expect_eq(count_records(m, ".hotp$m"), 3);
+    cr_expect_eq(count_records(m, ".hotp$a"), 1, "begin marker");
+    cr_expect_eq(count_records(m, ".hotp$z"), 1, "end marker");
+    /* records are associative: each function sits in a COMDAT the record shares */
+    cr_expect(LLVMGetComdat(LLVMGetNamedFunction(m, "plain")) != NULL);
+    /* a second run adds nothing */
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(count_records(m, ".hotp$m"), 3);
+    {
+        char *err = NULL;
+        cr_expect(LLVMVerifyModule(m, LLVMReturnStatusAction, &err) == 0, "invalid module: %s", err);
+        LLVMDisposeMessage(err);
+    }
+    hp_policy_destroy(p);
+}
+
+Test(policy, table_off_writes_nothing, .init = setup, .fini = teardown)
+{
+    static const char *const opts[] = {"table=off", NULL};
+    LLVMModuleRef m = parse(k_module);
+    hp_policy *p = policy_with(opts);
+    hp_policy_stats st = {0, 0, 0, 0};
+
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 0);
+    cr_expect_eq(count_records(m, ".hotp$m"), 0);
+    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-prefix"), "6", "padding is independent of the table");
+    hp_policy_destroy(p);
+}
+
+Test(policy, elf_records_are_link_order_sections_through_local_aliases, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(LINUX64 "define void @ext() {\n  ret void\n}\n"
+                                    "define internal void @loc() {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+    char *text;
+
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 2);
+    cr_expect_eq(count_records(m, "hotp_table"), 2);
+    text = LLVMPrintModuleToString(m);
+    cr_expect(strstr(text, "@__hp_local.ext = private alias") != NULL, "no local alias for ext:\n%s", text);
+    cr_expect(strstr(text, "__hp_local.loc") == NULL, "internal functions need no alias");
+    cr_expect(strstr(text, "!associated") != NULL);
+    cr_expect(strstr(text, "__hp_table_begin") == NULL, "no markers on ELF: __start_/__stop_ exist");
+    LLVMDisposeMessage(text);
+    hp_policy_destroy(p);
+}
+
+Test(policy, x86_records_use_32_bit_differences, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(MINGW32 "define void @f() {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    char *text;
+
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_expect_str_eq(str_attr(m, "f", "patchable-function-prefix"), "5");
+    cr_assert_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
+    text = LLVMPrintModuleToString(m);
+    cr_expect(strstr(text, "i32 sub (i32 ptrtoint (ptr @f to i32), i32 ptrtoint (ptr @__hp_rec.f to i32))") != NULL,
+              "%s", text);
+    cr_expect(strstr(text, "-include:___hp_table_begin") != NULL, "x86 symbols carry '_':\n%s", text);
+    LLVMDisposeMessage(text);
+    hp_policy_destroy(p);
+}
