@@ -46,10 +46,12 @@ typedef struct hp_pe_span {
 
 /**
  * Sub-range `[off, off + len)` of `s`.
- * @return 1 and stores it in *out when it lies inside `s`, 0 otherwise (*out untouched).
+ * @return 1 and stores it in *out when it lies inside `s`, 0 otherwise (*out empty).
  */
 static inline int hp_pe_span_sub(hp_pe_span s, uint64_t off, uint64_t len, hp_pe_span *out)
 {
+    out->data = NULL;
+    out->size = 0;
     /* written so that no addition can wrap: off <= size, then len <= size - off */
     if (off > s.size || len > s.size - off)
         return 0;
