@@ -1,0 +1,201 @@
+/*
+ * objfind.c — archives and COFF object symbol tables (hp_link_objfind.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "hp_link_objfind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotpatch_pe.h"
+
+#define AR_MAGIC "!<arch>\n"
+#define AR_HDR 60u
+
+int hp_link_is_archive(const unsigned char *data, size_t size)
+{
+    return data && size >= 8 && memcmp(data, AR_MAGIC, 8) == 0;
+}
+
+static size_t dec(const unsigned char *p, size_t n)
+{
+    size_t v = 0;
+    for (size_t i = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (size_t)(p[i] - '0');
+    return v;
+}
+
+hp_link_status hp_link_ar_foreach(const unsigned char *data, size_t size,
+                                  int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
+                                  void *ctx)
+{
+    if (!hp_link_is_archive(data, size) || !fn)
+        return HP_LINK_ERR_FORMAT;
+    hp_pe_span all = {data, size};
+    hp_pe_span longnames = {0};
+    size_t off = 8;
+    while (off < size) {
+        hp_pe_span h, body;
+        if (!hp_pe_span_sub(all, off, AR_HDR, &h))
+            return HP_LINK_ERR_FORMAT;
+        size_t len = dec(h.data + 48, 10);
+        if (!hp_pe_span_sub(all, off + AR_HDR, len, &body))
+            return HP_LINK_ERR_FORMAT;
+        char name[256];
+        size_t nl = 0;
+        if (h.data[0] == '/' && h.data[1] >= '0' && h.data[1] <= '9') {
+            /* "/123": offset into the "//" long-name table, entries end with "/\n" (GNU) or NUL (COFF) */
+            size_t lo = dec(h.data + 1, 15);
+            while (lo + nl < longnames.size && nl + 1 < sizeof name && longnames.data[lo + nl] != '\n' &&
+                   longnames.data[lo + nl] != 0)
+                nl++;
+            memcpy(name, longnames.data + (lo < longnames.size ? lo : 0), lo < longnames.size ? nl : 0);
+            if (lo >= longnames.size)
+                nl = 0;
+        } else {
+            while (nl < 16 && h.data[nl] != ' ')
+                nl++;
+            memcpy(name, h.data, nl);
+        }
+        if (nl > 1 && name[nl - 1] == '/')
+            nl--; /* GNU terminates names with '/' */
+        name[nl] = 0;
+        int special = memcmp(h.data, "/ ", 2) == 0 || memcmp(h.data, "/SYM64/", 7) == 0 ||
+                      memcmp(h.data, "__.SYMDEF", 9) == 0;
+        if (memcmp(h.data, "// ", 3) == 0)
+            longnames = body;
+        else if (!special && fn(ctx, name, body.data, body.size))
+            return HP_LINK_OK;
+        off += AR_HDR + len + (len & 1); /* members are 2-byte aligned */
+    }
+    return HP_LINK_OK;
+}
+
+/* Does the COFF object define `symbol` externally? */
+static int coff_defines(const unsigned char *d, size_t size, const char *symbol)
+{
+    hp_pe_span s = {d, size};
+    uint16_t machine = 0, nsec = 0;
+    uint32_t symptr = 0, nsyms = 0;
+    if (!hp_pe_span_u16(s, 0, &machine) || (machine != HP_PE_MACHINE_AMD64 && machine != HP_PE_MACHINE_I386))
+        return 0;
+    hp_pe_span_u16(s, 2, &nsec);
+    if (!hp_pe_span_u32(s, 8, &symptr) || !hp_pe_span_u32(s, 12, &nsyms) || !symptr)
+        return 0;
+    hp_pe_span syms, strtab = {0};
+    if (!hp_pe_span_sub(s, symptr, (uint64_t)nsyms * 18u, &syms))
+        return 0;
+    uint32_t strsize = 0;
+    uint64_t stroff = (uint64_t)symptr + (uint64_t)nsyms * 18u;
+    if (hp_pe_span_u32(s, stroff, &strsize) && strsize >= 4)
+        hp_pe_span_sub(s, stroff, strsize, &strtab);
+    size_t want = strlen(symbol);
+    for (uint32_t i = 0; i < nsyms; i++) {
+        const unsigned char *e = syms.data + (size_t)i * 18u;
+        int16_t secno = (int16_t)(e[12] | (e[13] << 8));
+        uint8_t cls = e[16], aux = e[17];
+        if (secno > 0 && cls == 2 /* IMAGE_SYM_CLASS_EXTERNAL */) {
+            const char *name;
+            size_t len = 0;
+            char shortname[9];
+            if (e[0] | e[1] | e[2] | e[3]) {
+                while (len < 8 && e[len])
+                    len++;
+                memcpy(shortname, e, len);
+                shortname[len] = 0;
+                name = shortname;
+            } else {
+                uint32_t o = (uint32_t)e[4] | ((uint32_t)e[5] << 8) | ((uint32_t)e[6] << 16) | ((uint32_t)e[7] << 24);
+                if (!strtab.data || !hp_pe_span_strlen(strtab, o, &len))
+                    goto next;
+                name = (const char *)strtab.data + o;
+            }
+            if ((len == want && memcmp(name, symbol, want) == 0) ||
+                (len == want + 1 && name[0] == '_' && memcmp(name + 1, symbol, want) == 0))
+                return 1;
+        }
+    next:
+        i += aux;
+    }
+    return 0;
+}
+
+typedef struct find_ctx {
+    const char *symbol;
+    char found[256];
+    int hit;
+} find_ctx;
+
+static int on_member(void *ctx, const char *name, const unsigned char *m, size_t len)
+{
+    find_ctx *c = ctx;
+    if (coff_defines(m, len, c->symbol)) {
+        snprintf(c->found, sizeof c->found, "%s", name);
+        c->hit = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static unsigned char *slurp(const char *path, size_t *out_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *buf = NULL;
+    long end;
+    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)end + 1);
+        if (buf && fread(buf, 1, (size_t)end, f) != (size_t)end) {
+            free(buf);
+            buf = NULL;
+        }
+        *out_size = (size_t)end;
+    }
+    fclose(f);
+    return buf;
+}
+
+hp_link_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, char **out_object)
+{
+    if (!cl || !symbol || !out_object)
+        return HP_LINK_ERR_ARGUMENT;
+    *out_object = NULL;
+    for (size_t i = 0; i < cl->input_count; i++) {
+        const char *path = cl->args[cl->inputs[i]];
+        size_t size = 0;
+        unsigned char *d = slurp(path, &size);
+        if (!d)
+            continue;
+        char *res = NULL;
+        if (hp_link_is_archive(d, size)) {
+            find_ctx c;
+            memset(&c, 0, sizeof c);
+            c.symbol = symbol;
+            hp_link_ar_foreach(d, size, on_member, &c);
+            if (c.hit) {
+                size_t n = strlen(path) + strlen(c.found) + 3;
+                res = malloc(n);
+                if (res)
+                    snprintf(res, n, "%s(%s)", path, c.found);
+                else {
+                    free(d);
+                    return HP_LINK_ERR_NO_MEMORY;
+                }
+            }
+        } else if (coff_defines(d, size, symbol)) {
+            res = strdup(path);
+            if (!res) {
+                free(d);
+                return HP_LINK_ERR_NO_MEMORY;
+            }
+        }
+        free(d);
+        if (res) {
+            *out_object = res;
+            return HP_LINK_OK;
+        }
+    }
+    return HP_LINK_OK;
+}
