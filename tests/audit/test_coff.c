@@ -109,8 +109,6 @@ Test(coff, short_import_members_are_skipped)
 
 Test(coff, gnu_import_members_are_skipped)
 {
-    if (!HPA_HAVE_GNU_DLLTOOL)
-        cr_skip_test("x86_64-w64-mingw32-dlltool not installed");
     hp_audit_report *r = hpa_audit(hpa_fixture("import-gnu.a"), NULL);
     size_t n;
     const hp_audit_file_result *f = hp_audit_report_files(r, &n);
