@@ -44,6 +44,7 @@ static void caller(void *p)
     stress_state *s = a->s;
     long calls = 0, wrong = 0;
     int x = a->id * 1000003;
+    hp_thread_lower_priority();
     while (!s->stop) {
         for (int k = 0; k < 64; k++) {
             x = (x + 7) & 0xFFFFF;

@@ -53,6 +53,8 @@ typedef void (*hp_thread_fn)(void *arg);
 /** Start fn(arg) on a new thread; 0 on success. */
 int hp_thread_create(hp_thread *t, hp_thread_fn fn, void *arg);
 void hp_thread_join(hp_thread *t);
+/** Let other threads of the process go first (stress callers: the patching thread must not starve). */
+void hp_thread_lower_priority(void);
 /** Monotonic microseconds. */
 unsigned long long hp_now_us(void);
 /** Writable+executable mappings of this process (Linux /proc/self/maps, Windows VirtualQuery). */

@@ -45,6 +45,8 @@ __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_I
 #else
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -102,6 +104,15 @@ void hp_thread_join(hp_thread *t)
     CloseHandle(t->h);
 #else
     pthread_join((pthread_t)t->id, NULL);
+#endif
+}
+
+void hp_thread_lower_priority(void)
+{
+#if defined(_WIN32) && !defined(HP_FREESTANDING)
+    SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_LOWEST);
+#elif !defined(_WIN32)
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* Linux: per-thread nice */
 #endif
 }
 
