@@ -8,7 +8,7 @@
 #define HP_GEN __attribute__((patchable_function_entry(8, 6), noinline, used))
 
 /* 1##n - 10000: the decimal value of the four digits n (a leading 0 would make them octal) */
-#define HP_GEN_FN(n) HP_GEN int hp_gen_##n(int x) { return x + (1##n - 10000); }
+#define HP_GEN_FN(n) int hp_gen_##n(int x); HP_GEN int hp_gen_##n(int x) { return x + (1##n - 10000); }
 #define HP_GEN_REF(n) hp_gen_##n,
 
 #define HP_DIGITS(M, p) M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) M(p##5) M(p##6) M(p##7) M(p##8) M(p##9)
