@@ -53,6 +53,21 @@ static void set_msg(char *msg, size_t size, const char *fmt, const char *a, cons
         snprintf(msg, size, fmt, a ? a : "", b ? b : "");
 }
 
+/* LLVM's diagnostics go to the caller's message, never to stderr (the library does not print). */
+typedef struct diag_ctx {
+    char *msg;
+    size_t size;
+} diag_ctx;
+
+static void on_diag(LLVMDiagnosticInfoRef info, void *ctx)
+{
+    diag_ctx *d = ctx;
+    char *text = LLVMGetDiagInfoDescription(info);
+    if (d->msg && d->size && LLVMGetDiagInfoSeverity(info) == LLVMDSError && text)
+        snprintf(d->msg, d->size, "%s", text);
+    LLVMDisposeMessage(text);
+}
+
 hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
                                        unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
 {
@@ -65,12 +80,15 @@ hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, c
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = NULL;
     LLVMMemoryBufferRef in = LLVMCreateMemoryBufferWithMemoryRange((const char *)data, size, name, 0);
+    char detail[256] = "";
+    diag_ctx dc = {detail, sizeof detail};
     if (!ctx || !in) {
         ret = HP_LINK_ERR_NO_MEMORY;
         goto out;
     }
+    LLVMContextSetDiagnosticHandler(ctx, on_diag, &dc);
     if (LLVMParseBitcodeInContext2(ctx, in, &mod)) {
-        set_msg(msg, msg_size, "llvm cannot read the bitcode of '%s'%s", name, NULL);
+        set_msg(msg, msg_size, "llvm cannot read the bitcode of '%s': %s", name, detail[0] ? detail : "invalid");
         ret = HP_LINK_ERR_BITCODE;
         goto out;
     }

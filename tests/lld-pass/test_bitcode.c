@@ -1,0 +1,99 @@
+/*
+ * test_bitcode.c — -flto objects compiled without the plugin, given directly
+ * and inside an archive, come out patchable; the user's files are untouched.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hp_link_bitcode.h"
+#include "lpt.h"
+
+static int in_table(const lpt_image *img, uint32_t rva)
+{
+    uint32_t e[64];
+    size_t n = lpt_table_entries(img, e, 64, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (e[i] == rva)
+            return 1;
+    return 0;
+}
+
+Test(bitcode, lto_object_and_archive_member_become_patchable)
+{
+    const char *d = hpt_scratch("bitcode_lto");
+    const char *T = "x86_64-w64-mingw32";
+    const char *mo = lpt_path(d, "lto_main.o"), *lo = lpt_path(d, "lto_obj.o"), *ao = lpt_path(d, "lto_ar.o");
+    const char *ar = lpt_path(d, "libltoar.a"), *exe = lpt_path(d, "lto.exe"), *plain = lpt_path(d, "plain.exe");
+    lpt_compile(T, lpt_fixture("lto_main.c"), mo, 1, (const char *[]){"-O2", NULL});
+    lpt_compile(T, lpt_fixture("lto_obj.c"), lo, 0, (const char *[]){"-O2", "-flto", NULL});
+    lpt_compile(T, lpt_fixture("lto_ar.c"), ao, 0, (const char *[]){"-O2", "-flto", NULL});
+    hpt_proc p;
+    cr_assert_eq(hpt_run((const char *[]){LPT_LLVM_AR, "rcs", ar, ao, NULL}, NULL, 60, &p), 0);
+    cr_assert_eq(p.status, 0, "%s", p.err);
+    hpt_proc_free(&p);
+    uint64_t h_obj = lpt_file_hash(lo), h_ar = lpt_file_hash(ar);
+
+    /* control: plain lld links the bitcode as it is, without table records */
+    cr_assert_eq(hpt_cc(T, (const char *[]){"-flto", mo, lo, ar, "-o", plain, NULL}, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+    lpt_image img;
+    lpt_image_open(&img, plain);
+    cr_assert_neq(lpt_export_rva(&img, "lto_mul"), 0u);
+    cr_expect_not(in_table(&img, lpt_export_rva(&img, "lto_mul")));
+    cr_expect_not(in_table(&img, lpt_export_rva(&img, "lto_sub")));
+    lpt_image_close(&img);
+
+    int st = lpt_link(T, (const char *[]){"-flto", mo, lo, ar, "-o", exe, "-Wl,--hotpatch-verbose", NULL}, &p);
+    cr_assert_eq(st, 0, "link failed:\n%s", p.err);
+    char want[4400];
+    snprintf(want, sizeof want, "bitcode '%s' was compiled without the hotpatch plugin", lo);
+    cr_expect(strstr(p.err, want) != NULL, "%s", p.err);
+    snprintf(want, sizeof want, "bitcode '%s' was compiled without the hotpatch plugin", ar);
+    cr_expect(strstr(p.err, want) != NULL, "%s", p.err);
+    hpt_proc_free(&p);
+
+    lpt_image_open(&img, exe);
+    uint32_t mul = lpt_export_rva(&img, "lto_mul"), sub = lpt_export_rva(&img, "lto_sub");
+    cr_expect(mul && in_table(&img, mul), "lto_mul (0x%x) is not in the table", mul);
+    cr_expect(sub && in_table(&img, sub), "lto_sub (0x%x) is not in the table", sub);
+    size_t before;
+    const uint8_t *e = lpt_bytes(&img, mul, &before);
+    cr_expect(e[0] == 0x66 && e[1] == 0x90, "lto_mul does not start with the plugin's 66 90");
+    lpt_image_close(&img);
+
+    cr_expect_eq(lpt_file_hash(lo), h_obj, "the user's bitcode object was modified");
+    cr_expect_eq(lpt_file_hash(ar), h_ar, "the user's archive was modified");
+
+    cr_assert_eq(hpt_run_wine((const char *[]){exe, NULL}, 120, &p), 0);
+    cr_expect_eq(p.status, 17, "exit %d: %s", p.status, p.err); /* 3 * 4 + (7 - 2) */
+    hpt_proc_free(&p);
+}
+
+Test(bitcode, plugin_bitcode_is_left_alone)
+{
+    const char *d = hpt_scratch("bitcode_plugin");
+    const char *lo = lpt_path(d, "lto_obj.o");
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("lto_obj.c"), lo, 1, (const char *[]){"-O2", "-flto", NULL});
+    size_t size = 0;
+    unsigned char *data = hpt_read_file(lo, &size);
+    cr_assert_not_null(data);
+    cr_assert(hp_link_is_bitcode(data, size));
+    unsigned char *out = NULL;
+    size_t n = 0;
+    cr_expect_eq(hp_link_bitcode_rewrite(data, size, lo, 0, &out, &n, NULL, 0), HP_LINK_OK);
+    cr_expect_null(out, "bitcode compiled with the plugin was rewritten");
+    free(data);
+}
+
+Test(bitcode, garbage_that_looks_like_bitcode_is_an_error)
+{
+    const unsigned char bad[] = {'B', 'C', 0xC0, 0xDE, 1, 2, 3, 4, 5, 6, 7, 8};
+    unsigned char *out = NULL;
+    size_t n = 0;
+    char msg[256];
+    cr_expect_eq(hp_link_bitcode_rewrite(bad, sizeof bad, "bad.o", 0, &out, &n, msg, sizeof msg),
+                 HP_LINK_ERR_BITCODE);
+    cr_expect(strncmp(msg, "llvm cannot read the bitcode of 'bad.o': ", 41) == 0, "%s", msg);
+    cr_expect_null(out);
+}
