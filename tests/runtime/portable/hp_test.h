@@ -55,6 +55,8 @@ int hp_thread_create(hp_thread *t, hp_thread_fn fn, void *arg);
 void hp_thread_join(hp_thread *t);
 /** Let other threads of the process go first (stress callers: the patching thread must not starve). */
 void hp_thread_lower_priority(void);
+/** Give the processor to another ready thread. */
+void hp_thread_yield(void);
 /** Monotonic microseconds. */
 unsigned long long hp_now_us(void);
 /** Writable+executable mappings of this process (Linux /proc/self/maps, Windows VirtualQuery). */

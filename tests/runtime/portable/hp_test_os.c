@@ -33,6 +33,7 @@ __declspec(dllimport) DWORD __stdcall WaitForSingleObject(HANDLE, DWORD);
 __declspec(dllimport) BOOL __stdcall CloseHandle(HANDLE);
 __declspec(dllimport) BOOL __stdcall QueryPerformanceCounter(LARGE_INTEGER *);
 __declspec(dllimport) BOOL __stdcall QueryPerformanceFrequency(LARGE_INTEGER *);
+__declspec(dllimport) BOOL __stdcall SwitchToThread(void);
 __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_INFORMATION *, size_t);
 #define WINAPI __stdcall
 #define INFINITE 0xFFFFFFFFu
@@ -45,6 +46,7 @@ __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_I
 #else
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -113,6 +115,15 @@ void hp_thread_lower_priority(void)
     SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_LOWEST);
 #elif !defined(_WIN32)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* Linux: per-thread nice */
+#endif
+}
+
+void hp_thread_yield(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
 #endif
 }
 
