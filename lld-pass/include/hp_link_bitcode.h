@@ -6,8 +6,10 @@
  * one implementation), and written to temporary files that replace them on
  * lld's command line. The user's files are only read.
  *
- * "Compiled with the plugin" means the module carries the core's table guard
- * (named metadata "hotpatch.table"); such modules are linked as they are.
+ * The LLVM work runs in the helper `hotpatch-link-bitcode` (hp_link_rewrite.h),
+ * started once per link and only when an input is bitcode: hotpatch-link itself
+ * does not load libLLVM. Modules that already carry the plugin's table are
+ * linked as they are.
  * Archives with at least one such member are rebuilt in the temporary
  * directory with llvm-ar (members in their order, symbol index regenerated).
  * ThinLTO summaries are not kept: a rewritten module links as regular LTO.
@@ -34,26 +36,20 @@ typedef struct hp_link_bitcode_options {
     unsigned pad;           /**< the policy's pad= (0 = its default) */
     const char *tmpdir;     /**< where to create the temporary directory (NULL = "/tmp") */
     const char *llvm_ar;    /**< llvm-ar to rebuild archives with (NULL: archives with bitcode fail) */
+    const char *helper;     /**< hotpatch-link-bitcode (NULL: bitcode inputs fail) */
 } hp_link_bitcode_options;
 
 /** 1 when `data` is LLVM bitcode (raw "BC\xC0\xDE" or the wrapper 0x0B17C0DE). */
 int hp_link_is_bitcode(const unsigned char *data, size_t size);
 
 /**
- * Rewrite one bitcode module in memory under the policy.
- * @param out_data receives a malloc'd buffer with the new bitcode (caller frees), or NULL when
- *        the module already carries the plugin's table (nothing to do).
- * @return HP_LINK_OK; HP_LINK_ERR_BITCODE (LLVM cannot read it; detail in msg); HP_LINK_ERR_NO_MEMORY.
- */
-hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
-                                       unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size);
-
-/**
  * Scan the inputs of `cl`; rewrite every bitcode object and every archive with bitcode members
  * that lacks the plugin's policy, and replace those inputs in `cl` by the temporaries.
  * @param out receives the set (never NULL on success, possibly empty).
  * @return HP_LINK_OK; HP_LINK_ERR_IO (an input cannot be read, the temporaries cannot be written);
- *         HP_LINK_ERR_BITCODE; HP_LINK_ERR_TOOL (llvm-ar failed or is missing); HP_LINK_ERR_NO_MEMORY.
+ *         HP_LINK_ERR_BITCODE (the helper failed: its message is on stderr); HP_LINK_ERR_TOOL (llvm-ar
+ *         or the helper is missing, llvm-ar failed); HP_LINK_ERR_FORMAT (a malformed archive);
+ *         HP_LINK_ERR_NO_MEMORY.
  */
 hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
                                        hp_link_bitcode **out, char *msg, size_t msg_size);

@@ -13,16 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <llvm-c/BitReader.h>
-#include <llvm-c/BitWriter.h>
-#include <llvm-c/Core.h>
+#include <stdint.h>
 
 #include "hp_link_objfind.h"
-#include "hp_policy.h"
 
 extern char **environ;
 
-#define TABLE_GUARD "hotpatch.table" /* the policy core's marker: the module's table is written */
 
 typedef struct replaced {
     size_t arg;     /* index in cl->args */
@@ -51,93 +47,6 @@ static void set_msg(char *msg, size_t size, const char *fmt, const char *a, cons
 {
     if (msg && size)
         snprintf(msg, size, fmt, a ? a : "", b ? b : "");
-}
-
-/* LLVM's diagnostics go to the caller's message, never to stderr (the library does not print). */
-typedef struct diag_ctx {
-    char *msg;
-    size_t size;
-} diag_ctx;
-
-static void on_diag(LLVMDiagnosticInfoRef info, void *ctx)
-{
-    diag_ctx *d = ctx;
-    char *text = LLVMGetDiagInfoDescription(info);
-    if (d->msg && d->size && LLVMGetDiagInfoSeverity(info) == LLVMDSError && text)
-        snprintf(d->msg, d->size, "%s", text);
-    LLVMDisposeMessage(text);
-}
-
-hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
-                                       unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
-{
-    if (!data || !name || !out_data || !out_size)
-        return HP_LINK_ERR_ARGUMENT;
-    *out_data = NULL;
-    *out_size = 0;
-    hp_link_status ret = HP_LINK_OK;
-    hp_policy *policy = NULL;
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = NULL;
-    LLVMMemoryBufferRef in = LLVMCreateMemoryBufferWithMemoryRange((const char *)data, size, name, 0);
-    char detail[256] = "";
-    diag_ctx dc = {detail, sizeof detail};
-    if (!ctx || !in) {
-        ret = HP_LINK_ERR_NO_MEMORY;
-        goto out;
-    }
-    LLVMContextSetDiagnosticHandler(ctx, on_diag, &dc);
-    if (LLVMParseBitcodeInContext2(ctx, in, &mod)) {
-        set_msg(msg, msg_size, "llvm cannot read the bitcode of '%s': %s", name, detail[0] ? detail : "invalid");
-        ret = HP_LINK_ERR_BITCODE;
-        goto out;
-    }
-    if (LLVMGetNamedMetadataNumOperands(mod, TABLE_GUARD) > 0)
-        goto out; /* compiled with the plugin */
-    if (hp_policy_create(&policy) != HP_POLICY_OK) {
-        ret = HP_LINK_ERR_NO_MEMORY;
-        goto out;
-    }
-    if (pad) {
-        char opt[32], err[128];
-        snprintf(opt, sizeof opt, "pad=%u", pad);
-        if (hp_policy_set_option(policy, opt, err, sizeof err) != HP_POLICY_OK) {
-            set_msg(msg, msg_size, "the policy refuses %s: %s", opt, err);
-            ret = HP_LINK_ERR_USAGE;
-            goto out;
-        }
-    }
-    if (hp_policy_instrument(policy, mod, NULL, NULL) != HP_POLICY_OK ||
-        hp_policy_emit_table(policy, mod, NULL) != HP_POLICY_OK) {
-        set_msg(msg, msg_size, "the hotpatch policy cannot rewrite '%s'%s", name, NULL);
-        ret = HP_LINK_ERR_BITCODE;
-        goto out;
-    }
-    LLVMMemoryBufferRef outbuf = LLVMWriteBitcodeToMemoryBuffer(mod);
-    if (!outbuf) {
-        ret = HP_LINK_ERR_NO_MEMORY;
-        goto out;
-    }
-    size_t n = LLVMGetBufferSize(outbuf);
-    unsigned char *copy = malloc(n ? n : 1);
-    if (copy) {
-        memcpy(copy, LLVMGetBufferStart(outbuf), n);
-        *out_data = copy;
-        *out_size = n;
-    } else {
-        ret = HP_LINK_ERR_NO_MEMORY;
-    }
-    LLVMDisposeMemoryBuffer(outbuf);
-
-out:
-    hp_policy_destroy(policy);
-    if (mod)
-        LLVMDisposeModule(mod);
-    if (in)
-        LLVMDisposeMemoryBuffer(in);
-    if (ctx)
-        LLVMContextDispose(ctx);
-    return ret;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -249,86 +158,130 @@ static hp_link_status ensure_dir(hp_link_bitcode *bc, const hp_link_bitcode_opti
     return HP_LINK_OK;
 }
 
-/* Archives: does any member need the policy? */
-typedef struct scan_ctx {
-    int needs;
-    unsigned pad;
-    hp_link_status st;
-    char *msg;
-    size_t msg_size;
-} scan_ctx;
+/* One module for the helper: IN (the user's object, or a member extracted from an archive) -> OUT. */
+typedef struct job {
+    char *in, *out;
+    size_t group; /* index into groups, or SIZE_MAX for a plain object */
+    size_t arg;   /* plain object: index in cl->args */
+} job;
 
-static int scan_member(void *ctx, const char *name, const unsigned char *m, size_t len)
+/* An archive with bitcode members: every member extracted, in order. */
+typedef struct group {
+    size_t arg;
+    const char *path; /* the user's archive (points into cl->args until restored) */
+    int rewritten;    /* at least one member was rewritten: the archive is rebuilt */
+    size_t index;
+    char **members;
+    size_t n, cap;
+} group;
+
+typedef struct plan {
+    hp_link_bitcode *bc;
+    job *jobs;
+    size_t njobs, capjobs;
+    group *groups;
+    size_t ngroups, capgroups;
+} plan;
+
+static int add_job(plan *pl, const char *in, const char *out, size_t grp, size_t arg)
 {
-    scan_ctx *c = ctx;
-    if (!hp_link_is_bitcode(m, len))
-        return 0;
-    unsigned char *out = NULL;
-    size_t n = 0;
-    c->st = hp_link_bitcode_rewrite(m, len, name, c->pad, &out, &n, c->msg, c->msg_size);
-    free(out);
-    if (c->st != HP_LINK_OK)
-        return 1;
-    if (out)
-        c->needs = 1;
-    return c->needs;
+    if (pl->njobs == pl->capjobs) {
+        size_t cap = pl->capjobs ? pl->capjobs * 2 : 16;
+        job *v = realloc(pl->jobs, cap * sizeof *v);
+        if (!v)
+            return -1;
+        pl->jobs = v;
+        pl->capjobs = cap;
+    }
+    job *j = &pl->jobs[pl->njobs];
+    j->in = strdup(in);
+    j->out = strdup(out);
+    j->group = grp;
+    j->arg = arg;
+    if (!j->in || !j->out || track(pl->bc, out)) {
+        free(j->in);
+        free(j->out);
+        return -1;
+    }
+    pl->njobs++;
+    return 0;
 }
 
-/* Extract every member (bitcode rewritten) into its own numbered directory, in order. */
-typedef struct extract_ctx {
-    hp_link_bitcode *bc;
+static void plan_free(plan *pl)
+{
+    for (size_t i = 0; i < pl->njobs; i++) {
+        free(pl->jobs[i].in);
+        free(pl->jobs[i].out);
+    }
+    free(pl->jobs);
+    for (size_t g = 0; g < pl->ngroups; g++) {
+        for (size_t k = 0; k < pl->groups[g].n; k++)
+            free(pl->groups[g].members[k]);
+        free(pl->groups[g].members);
+    }
+    free(pl->groups);
+}
+
+typedef struct member_ctx {
+    plan *pl;
+    size_t grp;
     const char *dir;
-    unsigned pad;
-    char **paths;
-    size_t n, cap;
     hp_link_status st;
-    char *msg;
-    size_t msg_size;
-} extract_ctx;
+    int has_bitcode;
+} member_ctx;
+
+static int has_bitcode_member(void *ctx, const char *name, const unsigned char *m, size_t len)
+{
+    (void)name;
+    member_ctx *c = ctx;
+    c->has_bitcode |= hp_link_is_bitcode(m, len);
+    return c->has_bitcode;
+}
 
 static int extract_member(void *ctx, const char *name, const unsigned char *m, size_t len)
 {
-    extract_ctx *c = ctx;
+    member_ctx *c = ctx;
+    group *g = &c->pl->groups[c->grp];
     char sub[32];
-    snprintf(sub, sizeof sub, "%06zu", c->n);
+    snprintf(sub, sizeof sub, "%06zu", g->n);
     char *d = join(c->dir, sub);
     const char *safe = base_of(name);
     char *p = d ? join(d, safe[0] ? safe : "member.o") : NULL;
-    if (!d || !p || mkdir(d, 0700) != 0 || track(c->bc, d)) {
+    if (!d || !p || mkdir(d, 0700) != 0 || track(c->pl->bc, d) || write_new(c->pl->bc, p, m, len)) {
         free(d);
-        free(p);
-        c->st = d && p ? HP_LINK_ERR_IO : HP_LINK_ERR_NO_MEMORY;
-        return 1;
-    }
-    free(d);
-    unsigned char *out = NULL;
-    size_t n = 0;
-    if (hp_link_is_bitcode(m, len)) {
-        c->st = hp_link_bitcode_rewrite(m, len, name, c->pad, &out, &n, c->msg, c->msg_size);
-        if (c->st != HP_LINK_OK) {
-            free(p);
-            return 1;
-        }
-    }
-    int w = out ? write_new(c->bc, p, out, n) : write_new(c->bc, p, m, len);
-    free(out);
-    if (w) {
         free(p);
         c->st = HP_LINK_ERR_IO;
         return 1;
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 32;
-        char **v = realloc(c->paths, (cap + 1) * sizeof *v);
+    free(d);
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 32;
+        char **v = realloc(g->members, cap * sizeof *v);
         if (!v) {
             free(p);
             c->st = HP_LINK_ERR_NO_MEMORY;
             return 1;
         }
-        c->paths = v;
-        c->cap = cap;
+        g->members = v;
+        g->cap = cap;
     }
-    c->paths[c->n++] = p;
+    g->members[g->n++] = p;
+    if (hp_link_is_bitcode(m, len)) {
+        size_t plen = strlen(p);
+        char *out = malloc(plen + 4);
+        if (!out) {
+            c->st = HP_LINK_ERR_NO_MEMORY;
+            return 1;
+        }
+        memcpy(out, p, plen);
+        memcpy(out + plen, ".hp", 4);
+        int r = add_job(c->pl, p, out, c->grp, 0);
+        free(out);
+        if (r) {
+            c->st = HP_LINK_ERR_NO_MEMORY;
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -344,63 +297,56 @@ static hp_link_status run_tool(char **argv)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? HP_LINK_OK : HP_LINK_ERR_TOOL;
 }
 
-static hp_link_status rebuild_archive(hp_link_bitcode *bc, const hp_link_bitcode_options *o, size_t index,
-                                      const char *path, const unsigned char *d, size_t size, char **out_temp,
-                                      char *msg, size_t msg_size)
+/* The first bytes of a file: enough to tell bitcode and archives from anything else. */
+static int head_of(const char *path, unsigned char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t got = fread(buf, 1, n, f);
+    fclose(f);
+    return got == n ? 0 : -1;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Archives with rewritten members are rebuilt with llvm-ar (q: append in order, c: create quietly,
+   s: symbol index, bitcode members included). */
+static hp_link_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options *o, group *g, char **out_archive,
+                              char *msg, size_t msg_size)
 {
     char sub[32];
-    snprintf(sub, sizeof sub, "ar%zu", index);
-    char *dir = join(bc->dir, sub);
-    if (!dir)
+    snprintf(sub, sizeof sub, "ar%zu.a", g->index);
+    char *archive = join(bc->dir, sub);
+    if (!archive || track(bc, archive)) {
+        free(archive);
         return HP_LINK_ERR_NO_MEMORY;
-    if (mkdir(dir, 0700) != 0 || track(bc, dir)) {
-        free(dir);
-        return HP_LINK_ERR_IO;
     }
-    extract_ctx c;
-    memset(&c, 0, sizeof c);
-    c.bc = bc;
-    c.dir = dir;
-    c.pad = o ? o->pad : 0;
-    c.msg = msg;
-    c.msg_size = msg_size;
-    hp_link_status st = hp_link_ar_foreach(d, size, extract_member, &c);
-    if (st == HP_LINK_OK)
-        st = c.st;
-    char *archive = NULL;
-    if (st == HP_LINK_OK) {
-        snprintf(sub, sizeof sub, "ar%zu.a", index);
-        archive = join(bc->dir, sub);
-        if (!archive || track(bc, archive))
-            st = HP_LINK_ERR_NO_MEMORY;
+    char **argv = calloc(g->n + 5, sizeof *argv);
+    if (!argv) {
+        free(archive);
+        return HP_LINK_ERR_NO_MEMORY;
     }
-    if (st == HP_LINK_OK) {
-        /* llvm-ar q (append in order, duplicates kept) c (quiet create) s (symbol index, bitcode too) */
-        char **argv = calloc(c.n + 6, sizeof *argv);
-        if (!argv) {
-            st = HP_LINK_ERR_NO_MEMORY;
-        } else {
-            size_t k = 0;
-            argv[k++] = (char *)o->llvm_ar;
-            argv[k++] = (char *)"qcs";
-            argv[k++] = (char *)"--format=gnu";
-            argv[k++] = archive;
-            for (size_t i = 0; i < c.n; i++)
-                argv[k++] = c.paths[i];
-            argv[k] = NULL;
-            st = run_tool(argv);
-            if (st != HP_LINK_OK)
-                set_msg(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar, path);
-            free(argv);
-        }
+    size_t k = 0;
+    argv[k++] = (char *)o->llvm_ar;
+    argv[k++] = (char *)"qcs";
+    argv[k++] = archive;
+    for (size_t i = 0; i < g->n; i++)
+        argv[k++] = g->members[i];
+    argv[k] = NULL;
+    hp_link_status st = run_tool(argv);
+    free(argv);
+    if (st != HP_LINK_OK) {
+        set_msg(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar, g->path);
+        free(archive);
+        return st;
     }
-    for (size_t i = 0; i < c.n; i++)
-        free(c.paths[i]);
-    free(c.paths);
-    free(dir);
-    if (st == HP_LINK_OK)
-        *out_temp = archive;
-    return st;
+    *out_archive = archive;
+    return HP_LINK_OK;
 }
 
 hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
@@ -414,71 +360,144 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
     hp_link_bitcode *bc = calloc(1, sizeof *bc);
     if (!bc)
         return HP_LINK_ERR_NO_MEMORY;
+    plan pl;
+    memset(&pl, 0, sizeof pl);
+    pl.bc = bc;
     hp_link_status st = HP_LINK_OK;
-    unsigned pad = options ? options->pad : 0;
+
+    /* 1. find the bitcode: objects by their first bytes; archives member by member */
     for (size_t i = 0; i < cl->input_count && st == HP_LINK_OK; i++) {
         size_t arg = cl->inputs[i];
         const char *path = cl->args[arg];
-        size_t size = 0;
-        unsigned char *d = slurp(path, &size);
-        if (!d)
+        unsigned char head[8];
+        if (head_of(path, head, sizeof head))
             continue; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
-        if (hp_link_is_bitcode(d, size)) {
-            unsigned char *nb = NULL;
-            size_t n = 0;
-            st = hp_link_bitcode_rewrite(d, size, path, pad, &nb, &n, msg, msg_size);
-            if (st == HP_LINK_OK && nb) {
-                char name[64];
-                snprintf(name, sizeof name, "%zu-", i);
-                st = ensure_dir(bc, options);
-                char *base = NULL, *temp = NULL;
-                if (st == HP_LINK_OK) {
-                    base = malloc(strlen(name) + strlen(base_of(path)) + 1);
-                    if (base) {
-                        strcpy(base, name);
-                        strcat(base, base_of(path));
-                        temp = join(bc->dir, base);
-                    }
-                    if (!temp)
-                        st = HP_LINK_ERR_NO_MEMORY;
-                }
-                if (st == HP_LINK_OK && write_new(bc, temp, nb, n)) {
-                    set_msg(msg, msg_size, "cannot write the temporary '%s'%s", temp, NULL);
-                    st = HP_LINK_ERR_IO;
-                }
-                if (st == HP_LINK_OK && (add_replaced(bc, arg, path, temp) ||
-                                         hp_link_cmdline_replace(cl, arg, temp) != HP_LINK_OK))
-                    st = HP_LINK_ERR_NO_MEMORY;
-                free(base);
-                free(temp);
+        if (hp_link_is_bitcode(head, sizeof head)) {
+            char name[32];
+            snprintf(name, sizeof name, "%zu-", i);
+            st = ensure_dir(bc, options);
+            char *base = NULL, *temp = NULL;
+            if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(base_of(path)) + 1)) != NULL) {
+                strcpy(base, name);
+                strcat(base, base_of(path));
+                temp = join(bc->dir, base);
             }
-            free(nb);
-        } else if (hp_link_is_archive(d, size)) {
-            scan_ctx sc;
-            memset(&sc, 0, sizeof sc);
-            sc.pad = pad;
-            sc.msg = msg;
-            sc.msg_size = msg_size;
-            if (hp_link_ar_foreach(d, size, scan_member, &sc) == HP_LINK_OK && sc.st != HP_LINK_OK)
-                st = sc.st;
-            if (st == HP_LINK_OK && sc.needs) {
-                char *temp = NULL;
-                if (!options || !options->llvm_ar) {
-                    set_msg(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found%s", path, NULL);
-                    st = HP_LINK_ERR_TOOL;
+            if (st == HP_LINK_OK && (!temp || add_job(&pl, path, temp, SIZE_MAX, arg)))
+                st = HP_LINK_ERR_NO_MEMORY;
+            free(base);
+            free(temp);
+        } else if (hp_link_is_archive(head, sizeof head)) {
+            size_t size = 0;
+            unsigned char *d = slurp(path, &size);
+            if (!d) {
+                set_msg(msg, msg_size, "cannot read input '%s'%s", path, NULL);
+                st = HP_LINK_ERR_IO;
+                break;
+            }
+            member_ctx mc;
+            memset(&mc, 0, sizeof mc);
+            mc.pl = &pl;
+            hp_link_ar_foreach(d, size, has_bitcode_member, &mc);
+            if (mc.has_bitcode) {
+                char sub[32];
+                snprintf(sub, sizeof sub, "ar%zu", i);
+                char *dir = NULL;
+                st = ensure_dir(bc, options);
+                if (st == HP_LINK_OK && pl.ngroups == pl.capgroups) {
+                    size_t cap = pl.capgroups ? pl.capgroups * 2 : 4;
+                    group *v = realloc(pl.groups, cap * sizeof *v);
+                    if (v) {
+                        pl.groups = v;
+                        pl.capgroups = cap;
+                    } else {
+                        st = HP_LINK_ERR_NO_MEMORY;
+                    }
                 }
-                if (st == HP_LINK_OK)
-                    st = ensure_dir(bc, options);
-                if (st == HP_LINK_OK)
-                    st = rebuild_archive(bc, options, i, path, d, size, &temp, msg, msg_size);
-                if (st == HP_LINK_OK && (add_replaced(bc, arg, path, temp) ||
-                                         hp_link_cmdline_replace(cl, arg, temp) != HP_LINK_OK))
-                    st = HP_LINK_ERR_NO_MEMORY;
-                free(temp);
+                if (st == HP_LINK_OK) {
+                    group *g = &pl.groups[pl.ngroups++];
+                    memset(g, 0, sizeof *g);
+                    g->arg = arg;
+                    g->path = path;
+                    g->index = i;
+                    dir = join(bc->dir, sub);
+                    if (!dir || mkdir(dir, 0700) != 0 || track(bc, dir)) {
+                        st = HP_LINK_ERR_IO;
+                    } else {
+                        mc.grp = pl.ngroups - 1;
+                        mc.dir = dir;
+                        if (hp_link_ar_foreach(d, size, extract_member, &mc) != HP_LINK_OK)
+                            st = HP_LINK_ERR_FORMAT;
+                        else
+                            st = mc.st;
+                    }
+                }
+                free(dir);
+            }
+            free(d);
+        }
+    }
+
+    /* 2. one helper run for every module: it writes OUT only for modules it rewrote */
+    if (st == HP_LINK_OK && pl.njobs) {
+        if (!options || !options->helper) {
+            set_msg(msg, msg_size, "bitcode inputs need hotpatch-link-bitcode, which was not found%s%s", NULL, NULL);
+            st = HP_LINK_ERR_TOOL;
+        } else {
+            char **argv = calloc(pl.njobs * 2 + 3, sizeof *argv);
+            char pad[32];
+            snprintf(pad, sizeof pad, "--pad=%u", options->pad);
+            if (!argv) {
+                st = HP_LINK_ERR_NO_MEMORY;
+            } else {
+                size_t k = 0;
+                argv[k++] = (char *)options->helper;
+                argv[k++] = pad;
+                for (size_t j = 0; j < pl.njobs; j++) {
+                    argv[k++] = pl.jobs[j].in;
+                    argv[k++] = pl.jobs[j].out;
+                }
+                if (run_tool(argv) != HP_LINK_OK) {
+                    set_msg(msg, msg_size, "bitcode inputs could not be brought under the hotpatch policy%s%s", NULL,
+                            NULL);
+                    st = HP_LINK_ERR_BITCODE;
+                }
+                free(argv);
             }
         }
-        free(d);
     }
+
+    /* 3. rewritten objects replace the user's; archives with a rewritten member are rebuilt */
+    for (size_t j = 0; j < pl.njobs && st == HP_LINK_OK; j++) {
+        job *jb = &pl.jobs[j];
+        if (!exists(jb->out))
+            continue;
+        if (jb->group == SIZE_MAX) {
+            if (add_replaced(bc, jb->arg, cl->args[jb->arg], jb->out) ||
+                hp_link_cmdline_replace(cl, jb->arg, jb->out) != HP_LINK_OK)
+                st = HP_LINK_ERR_NO_MEMORY;
+        } else if (rename(jb->out, jb->in) != 0) {
+            st = HP_LINK_ERR_IO;
+        } else {
+            pl.groups[jb->group].rewritten = 1; /* the member was replaced in place */
+        }
+    }
+    for (size_t g = 0; g < pl.ngroups && st == HP_LINK_OK; g++) {
+        group *gr = &pl.groups[g];
+        if (!gr->rewritten)
+            continue; /* every bitcode member already under the policy */
+        char *archive = NULL;
+        if (!options || !options->llvm_ar) {
+            set_msg(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found%s", gr->path, NULL);
+            st = HP_LINK_ERR_TOOL;
+            break;
+        }
+        st = rebuild(bc, options, gr, &archive, msg, msg_size);
+        if (st == HP_LINK_OK && (add_replaced(bc, gr->arg, cl->args[gr->arg], archive) ||
+                                 hp_link_cmdline_replace(cl, gr->arg, archive) != HP_LINK_OK))
+            st = HP_LINK_ERR_NO_MEMORY;
+        free(archive);
+    }
+    plan_free(&pl);
     if (st != HP_LINK_OK) {
         hp_link_bitcode_restore(bc, cl);
         hp_link_bitcode_destroy(bc);

@@ -13,28 +13,6 @@
 
 #define RSP_MAX_DEPTH 16 /* lld itself gives up on deeper nesting; so do we */
 
-const char *hp_link_status_str(hp_link_status status)
-{
-#define HP_LINK_CASE(x) \
-    case x:             \
-        return #x;
-    switch (status) {
-        HP_LINK_CASE(HP_LINK_OK)
-        HP_LINK_CASE(HP_LINK_ERR_ARGUMENT)
-        HP_LINK_CASE(HP_LINK_ERR_USAGE)
-        HP_LINK_CASE(HP_LINK_ERR_NO_MEMORY)
-        HP_LINK_CASE(HP_LINK_ERR_IO)
-        HP_LINK_CASE(HP_LINK_ERR_NO_LLD)
-        HP_LINK_CASE(HP_LINK_ERR_LLD_FAILED)
-        HP_LINK_CASE(HP_LINK_ERR_FORMAT)
-        HP_LINK_CASE(HP_LINK_ERR_BITCODE)
-        HP_LINK_CASE(HP_LINK_ERR_VIOLATIONS)
-        HP_LINK_CASE(HP_LINK_ERR_TOOL)
-    }
-#undef HP_LINK_CASE
-    return "HP_LINK_STATUS_UNKNOWN";
-}
-
 const char *hp_link_flavor_name(hp_link_flavor flavor)
 {
     switch (flavor) {

@@ -56,6 +56,23 @@ static void help(void)
            "2 bad command line, lld missing, unreadable input; otherwise lld's own exit status.\n");
 }
 
+/* `name` in the directory of this executable, when it exists there. */
+static int self_sibling(const char *name, char *buf, size_t size)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return 0;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    if ((size_t)snprintf(buf, size, "%s/%s", self, name) >= size)
+        return 0;
+    return access(buf, X_OK) == 0;
+}
+
 static int file_exists(const char *path)
 {
     struct stat st;
@@ -149,6 +166,8 @@ int main(int argc, char **argv)
     bopt.pad = cl->pad;
     bopt.tmpdir = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
     bopt.llvm_ar = llvm_ar;
+    char helper[4096];
+    bopt.helper = self_sibling("hotpatch-link-bitcode", helper, sizeof helper) ? helper : NULL;
     st = hp_link_bitcode_prepare(cl, &bopt, &bc, msg, sizeof msg);
     free(llvm_ar);
     if (st != HP_LINK_OK) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hp_link_bitcode.h"
+#include "hp_link_rewrite.h"
 #include "lpt.h"
 
 static int in_table(const lpt_image *img, uint32_t rva)

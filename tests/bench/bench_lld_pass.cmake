@@ -1,0 +1,14 @@
+# lld-pass benchmark: a generated 10,000-function DLL linked through hotpatch-link
+# and through plain lld in the same run; prints both medians and the ratio
+# (target < 1.3x). Label "bench": never part of the default test run.
+if(TARGET hotpatch-link AND TARGET hotpatch-plugin)
+  add_executable(bench_lld_pass "${CMAKE_CURRENT_LIST_DIR}/lld_pass/bench_lld_pass.c")
+  hp_c_target(bench_lld_pass)
+  add_dependencies(bench_lld_pass hotpatch-link hotpatch-plugin)
+  set(_hp_bench_lld_dir "${CMAKE_CURRENT_BINARY_DIR}/lld_pass")
+  file(MAKE_DIRECTORY "${_hp_bench_lld_dir}")
+  add_test(NAME bench_lld_pass
+    COMMAND bench_lld_pass "${HP_CLANG}" "$<TARGET_FILE:hotpatch-plugin>" "$<TARGET_FILE:hotpatch-link>"
+            "${_hp_bench_lld_dir}" 5)
+  set_tests_properties(bench_lld_pass PROPERTIES LABELS bench TIMEOUT 1800)
+endif()
