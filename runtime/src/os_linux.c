@@ -153,16 +153,46 @@ static int query_cb(const maps_entry *e, void *vctx)
     return q->i == q->n;
 }
 
+/*
+ * Does /proc/self/maps under-report execute permission? qemu-user 7.2 shows
+ * guest code as r-- (it maps it without host PROT_EXEC). Detected once, by
+ * looking at the page of this very function, which is certainly executable.
+ * Then every readable page is reported executable too: the engine only asks
+ * about pages that hold code it was told to patch. -1 = not known yet.
+ */
+static int exec_unreliable = -1;
+
+static void check_exec_reliable(void)
+{
+    uintptr_t self = (uintptr_t)&hp_os_query_prots & ~(uintptr_t)4095u;
+    hp_os_prot p = {0, 0};
+    query_ctx q = {&self, 1, 0, &p};
+    if (maps_walk(query_cb, &q) < 0)
+        return;
+    __atomic_store_n(&exec_unreliable, (p.flags & HP_PROT_R) && !(p.flags & HP_PROT_X), __ATOMIC_RELAXED);
+}
+
 hp_status hp_os_query_prots(const uintptr_t *pages, size_t n, hp_os_prot *out)
 {
     for (size_t i = 0; i < n; i++)
         out[i].flags = out[i].native = 0;
+    if (__atomic_load_n(&exec_unreliable, __ATOMIC_RELAXED) < 0)
+        check_exec_reliable();
     query_ctx q = {pages, n, 0, out};
     if (maps_walk(query_cb, &q) < 0) {
         /* no /proc: assume code pages are r-x (see os.h) */
         for (size_t i = 0; i < n; i++) {
             out[i].flags = HP_PROT_R | HP_PROT_X;
             out[i].native = PROT_READ | PROT_EXEC;
+        }
+        return HP_OK;
+    }
+    if (exec_unreliable == 1) {
+        for (size_t i = 0; i < n; i++) {
+            if (out[i].flags & HP_PROT_R) {
+                out[i].flags |= HP_PROT_X;
+                out[i].native |= PROT_EXEC;
+            }
         }
     }
     return HP_OK;

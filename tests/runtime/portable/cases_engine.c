@@ -91,9 +91,14 @@ void case_engine_probe_refusals(void)
 #else
     HP_CHECK_ST(hp_probe(FP(fx_pad5), &s), HP_OK);
 #endif
-    /* not code: a data object */
-    static const uint8_t data[64] = {0};
-    HP_CHECK_ST(hp_probe(data + 32, &s), HP_ERR_ARGUMENT);
+    /* not code: a data object (ret bytes, so that an emulator that hides execute permission,
+       qemu-user, still refuses it: as not patchable) */
+    static const uint8_t data[64] = {0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3,
+                                     0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3,
+                                     0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3,
+                                     0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3, 0xC3};
+    hp_status dst = hp_probe(data + 32, &s);
+    HP_CHECK(dst == HP_ERR_ARGUMENT || dst == HP_ERR_NOT_PATCHABLE, "data: %s", hp_status_str(dst));
 }
 
 void case_engine_refusals_write_nothing(void)
