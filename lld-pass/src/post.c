@@ -187,6 +187,7 @@ typedef struct named {
     uint32_t rva;
     const char *name;
     int exported;
+    const hp_site *site; /* exports: the audit's verdict (same rules, same bytes), not analysed twice */
 } named;
 
 typedef struct names {
@@ -194,7 +195,7 @@ typedef struct names {
     size_t n, cap;
 } names;
 
-static int names_add(names *ns, uint32_t rva, const char *name, int exported)
+static int names_add(names *ns, uint32_t rva, const char *name, int exported, const hp_site *site)
 {
     if (ns->n == ns->cap) {
         size_t cap = ns->cap ? ns->cap * 2 : 64;
@@ -207,6 +208,7 @@ static int names_add(names *ns, uint32_t rva, const char *name, int exported)
     ns->v[ns->n].rva = rva;
     ns->v[ns->n].name = name;
     ns->v[ns->n].exported = exported;
+    ns->v[ns->n].site = site;
     ns->n++;
     return 0;
 }
@@ -279,7 +281,7 @@ static void collect_symbols(post_impl *p, const hp_pe *pe, names *ns)
                     if (strtab.data && hp_pe_span_strlen(strtab, off, &len))
                         name = dup_str(p, (const char *)strtab.data + off, len);
                 }
-                if (name && names_add(ns, sec.virtual_address + value, name, 0))
+                if (name && names_add(ns, sec.virtual_address + value, name, 0, NULL))
                     p->oom = 1;
             }
         }
@@ -352,7 +354,7 @@ typedef struct audit_ctx {
 } audit_ctx;
 
 static hp_status audit_exports(post_impl *p, const char *path, const uint8_t *buf, size_t size, uint32_t pad,
-                               names *ns, const char **detail)
+                               names *ns, hp_audit_report **out_rep, const char **detail)
 {
     hp_audit_options ao;
     memset(&ao, 0, sizeof ao);
@@ -374,7 +376,7 @@ static hp_status audit_exports(post_impl *p, const char *path, const uint8_t *bu
     for (size_t i = 0; i < fr->function_count; i++) {
         const hp_audit_function *f = &fr->functions[i];
         const char *name = dup_str(p, f->name, strlen(f->name));
-        if (name && names_add(ns, f->address, name, 1))
+        if (name && names_add(ns, f->address, name, 1, &f->site))
             p->oom = 1;
     }
     for (size_t i = 0; i < fr->finding_count; i++) {
@@ -384,7 +386,7 @@ static hp_status audit_exports(post_impl *p, const char *path, const uint8_t *bu
                           dup_str(p, fd->message, strlen(fd->message)));
         }
     }
-    hp_audit_report_destroy(rep);
+    *out_rep = rep; /* the sites above point into it */
     return HP_OK;
 }
 
@@ -419,7 +421,8 @@ static hp_link_fn *add_fn(post_impl *p)
 }
 
 /* Check one entry; adds it to the result and a violation when it fails. */
-static void check_entry(post_impl *p, const hp_pe *pe, uint32_t rva, unsigned from, const char *name, uint32_t pad)
+static void check_entry(post_impl *p, const hp_pe *pe, uint32_t rva, unsigned from, const char *name, uint32_t pad,
+                        const hp_site *known)
 {
     const char *label = name ? name : fmt_str(p, "sub_%s%s%x", "", "", rva);
     hp_pe_section sec;
@@ -450,7 +453,13 @@ static void check_entry(post_impl *p, const hp_pe *pe, uint32_t rva, unsigned fr
     in.pad = pad;
     in.body_size = extent;
     hp_site site;
-    hp_site_reason why = hp_site_analyze(&in, &site);
+    hp_site_reason why;
+    if (known) {
+        site = *known;
+        why = site.reason;
+    } else {
+        why = hp_site_analyze(&in, &site);
+    }
     hp_link_fn *f = add_fn(p);
     if (!f)
         return;
@@ -520,6 +529,7 @@ hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *op
     hp_link_status ret = HP_LINK_OK;
     names ns = {0};
     trec *tab = NULL;
+    hp_audit_report *rep = NULL;
     const char *detail = NULL;
     hp_pe pe;
     hp_status st = hp_pe_open(&pe, buf, size, HP_PE_LAYOUT_FILE, 0, &detail);
@@ -570,7 +580,7 @@ hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *op
     }
 
     /* 2. exports through the audit (verdicts, folded exports), names from the symbol table */
-    st = audit_exports(p, path, buf, size, opt.pad, &ns, &detail);
+    st = audit_exports(p, path, buf, size, opt.pad, &ns, &rep, &detail);
     if (st != HP_OK) {
         if (msg && msg_size)
             snprintf(msg, msg_size, "cannot audit '%s': %s", path, detail ? detail : hp_status_str(st));
@@ -614,7 +624,11 @@ hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *op
         }
         size_t nnames = 0;
         const named *nm = names_at(&ns, rva, &nnames);
-        check_entry(p, &pe, rva, from, nm ? nm->name : NULL, opt.pad);
+        const hp_site *known = NULL;
+        for (size_t k = 0; k < nnames; k++)
+            if (nm[k].site)
+                known = nm[k].site;
+        check_entry(p, &pe, rva, from, nm ? nm->name : NULL, opt.pad, known);
         /* aliasing: two table records, or several function symbols, at one patchable entry (folded code).
            Several export names are reported by the audit (HP2001) already. */
         size_t distinct_syms = 0;
@@ -658,6 +672,7 @@ hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *op
         ret = HP_LINK_ERR_NO_MEMORY;
 
 out:
+    hp_audit_report_destroy(rep);
     free(ns.v);
     free(tab);
     free(buf);
