@@ -221,6 +221,25 @@ Test(link, warn_only_keeps_the_image_with_the_same_findings)
     hpt_proc_free(&p);
 }
 
+Test(link, unpatchable_archive_member_is_named_with_its_archive)
+{
+    const char *d = hpt_scratch("link_unpatchable_ar");
+    const char *po = lpt_path(d, "plain.o"), *uo = lpt_path(d, "uses_plain.o"), *ar = lpt_path(d, "libplain.a");
+    const char *exe = lpt_path(d, "up.exe");
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("plain.c"), po, 0, (const char *[]){"-O0", NULL});
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("uses_plain.c"), uo, 1, (const char *[]){"-O2", NULL});
+    hpt_proc p;
+    cr_assert_eq(hpt_run((const char *[]){LPT_LLVM_AR, "rcs", ar, po, NULL}, NULL, 60, &p), 0);
+    cr_assert_eq(p.status, 0, "%s", p.err);
+    hpt_proc_free(&p);
+    int st = lpt_link("x86_64-w64-mingw32", (const char *[]){uo, ar, "-o", exe, NULL}, &p);
+    cr_expect_neq(st, 0);
+    char want[4200];
+    snprintf(want, sizeof want, "(from %s(plain.o)) is not hotpatchable: entry-short", ar);
+    cr_expect_eq(lpt_count(p.err, want), 2, "'%s' twice in:\n%s", want, p.err);
+    hpt_proc_free(&p);
+}
+
 Test(link, checksum_matches_lld_release)
 {
     /* lld's own /release checksum of an image is what hp_link_pe_checksum computes for it */
