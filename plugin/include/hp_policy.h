@@ -124,6 +124,17 @@ void hp_policy_destroy(hp_policy *policy);
  */
 hp_policy_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size);
 
+/**
+ * Tell the policy whether codegen gives every function a section of its own
+ * (-ffunction-sections, and every LTO link). On COFF, a function without a
+ * COMDAT is then put in a no-deduplicate COMDAT of its own so that its record
+ * can be associative (dropped with the function by /OPT:REF). Without function
+ * sections all such functions share .text, which is never collected, and their
+ * records share one plain .hotp$m section: fewer sections, faster builds.
+ * Default: on (safe when unknown).
+ */
+void hp_policy_set_function_sections(hp_policy *policy, int on);
+
 /** Is `name` matched by at least one exclude= glob of the policy? (`*`, `?`, `[a-z]`, `[!a]`) */
 int hp_policy_excluded(const hp_policy *policy, const char *name);
 

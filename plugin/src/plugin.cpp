@@ -198,6 +198,10 @@ protected:
                                                  llvm::StringRef) override {
     S->Diags = &CI.getDiagnostics();
     S->SM = &CI.getSourceManager();
+    // LTO links always use function sections (lld sets them for codegen).
+    const CodeGenOptions &CG = CI.getCodeGenOpts();
+    hp_policy_set_function_sections(
+        S->Policy, CG.FunctionSections || CG.PrepareForLTO || CG.PrepareForThinLTO);
     std::shared_ptr<PluginState> State = S;
     CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
         [State](llvm::PassBuilder &PB) {

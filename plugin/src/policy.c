@@ -43,6 +43,7 @@ struct hp_policy {
     int noinline_exported; /* add noinline to exported functions */
     int verbose;           /* per-function HP_POLICY_DIAG_VERBOSE remarks */
     unsigned disabled;     /* bit (1u << hp_policy_diag) set: never reported */
+    int function_sections; /* codegen puts each function in its own section */
     char **excludes;       /* exclude= globs, owned */
     size_t exclude_count;
 };
@@ -73,6 +74,7 @@ hp_policy_status hp_policy_create(hp_policy **out)
     if (!p)
         return HP_POLICY_ERR_NO_MEMORY;
     p->table = 1;
+    p->function_sections = 1;
     *out = p;
     return HP_POLICY_OK;
 }
@@ -87,6 +89,12 @@ void hp_policy_destroy(hp_policy *policy)
         free(policy->excludes[i]);
     free(policy->excludes);
     free(policy);
+}
+
+void hp_policy_set_function_sections(hp_policy *policy, int on)
+{
+    if (policy)
+        policy->function_sections = on != 0;
 }
 
 static void set_msg(char *msg, size_t msg_size, const char *fmt, const char *a, const char *b)
@@ -665,7 +673,8 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
             set_str_attr(fn, ATTR_PATCHABLE, ATTR_SHORT_REDIRECT);
         } else {
             /* -fms-hotpatch's "prologue-short-redirect" gives way to the NOP. */
-            remove_str_attr(fn, ATTR_PATCHABLE);
+            if (str_attr(fn, ATTR_PATCHABLE))
+                remove_str_attr(fn, ATTR_PATCHABLE);
             set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
             flags |= HP_TABLE_F_ENTRY_NOP;
         }
@@ -918,7 +927,12 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             flags |= HP_TABLE_F_ENDBR; /* the record takes the address: codegen puts endbr first */
 
         name = fn_name(fn, &len);
-        snprintf(rec_name, sizeof rec_name, "__hp_rec.%.*s", (int)(len > 256 ? 256 : len), name);
+        /* Named after the function only for readable IR: a private global's
+           name never reaches the object. Skipped for big modules (cost). */
+        if (count < 64)
+            snprintf(rec_name, sizeof rec_name, "__hp_rec.%.*s", (int)(len > 256 ? 256 : len), name);
+        else
+            rec_name[0] = '\0';
         rec = LLVMAddGlobal(module, rec_ty, rec_name);
         LLVMSetLinkage(rec, LLVMPrivateLinkage);
         LLVMSetGlobalConstant(rec, 1);
@@ -935,7 +949,7 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
 
         /* Keep the record exactly as long as its function. */
         comdat = LLVMGetComdat(fn);
-        if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage) {
+        if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage && policy->function_sections) {
             /* A no-deduplicate COMDAT of its own (what -ffunction-sections
                does on COFF anyway) lets the record be associative to it. */
             size_t raw_len;

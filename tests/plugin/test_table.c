@@ -21,17 +21,23 @@ typedef struct gc_case {
     int id;
 } gc_case;
 
+/* Dead code can only be dropped when it has a section of its own
+   (-ffunction-sections, or an LTO link); the table must not keep it alive. */
 static const struct {
     int target;
-    const char *link_flag; /* NULL: the driver's default */
-    int records;           /* from fixtures/gc.c: live + entry, plus dead when nothing is collected */
+    int config;
+    const char *flags[3];
+    int records; /* from fixtures/gc.c: live + entry, plus dead when it is not collected */
 } k_gc[] = {
-    {PT_X64_MSVC, NULL, 2},                    /* lld-link: /OPT:REF is the default without /DEBUG */
-    {PT_X64_MSVC, "-Wl,/opt:noref", 3},
-    {PT_X64_MINGW, "-Wl,--gc-sections", 2},
-    {PT_X64_MINGW, NULL, 3},                   /* the MinGW driver does not collect by default */
-    {PT_X86_MINGW, "-Wl,--gc-sections", 2},
-    {PT_X86_MINGW, NULL, 3},
+    {PT_X64_MSVC, PT_O2, {"-ffunction-sections", NULL}, 2},  /* lld-link: /OPT:REF without /DEBUG */
+    {PT_X64_MSVC, PT_O2, {"-ffunction-sections", "-Wl,/opt:noref", NULL}, 3},
+    {PT_X64_MSVC, PT_O2, {NULL}, 3},                          /* one .text: nothing to drop */
+    {PT_X64_MSVC, PT_O2_LTO, {NULL}, 2},                      /* LTO code is in function sections */
+    {PT_X64_MINGW, PT_O2, {"-ffunction-sections", "-Wl,--gc-sections", NULL}, 2},
+    {PT_X64_MINGW, PT_O2, {"-ffunction-sections", NULL}, 3}, /* the MinGW driver does not collect by default */
+    {PT_X64_MINGW, PT_O2_LTO, {"-Wl,--gc-sections", NULL}, 2},
+    {PT_X86_MINGW, PT_O0, {"-ffunction-sections", "-Wl,--gc-sections", NULL}, 2},
+    {PT_X86_MINGW, PT_O2, {"-Wl,--gc-sections", NULL}, 3},
 };
 #define GC_COUNT (int)(sizeof k_gc / sizeof k_gc[0])
 static gc_case k_gc_ids[GC_COUNT];
@@ -46,21 +52,21 @@ ParameterizedTestParameters(table, gc_drops_records_of_dead_functions_only)
 
 ParameterizedTest(gc_case *c, table, gc_drops_records_of_dead_functions_only)
 {
-    const char *extra[2] = {k_gc[c->id].link_flag, NULL};
-    char tag[64], dll[1024];
+    char tag[64], dll[1024], what[128];
     pt_image img;
     pt_table t;
     hp_site site;
 
     snprintf(tag, sizeof tag, "plugin-table-gc-%d", c->id);
-    pt_build_dll(tag, k_gc[c->id].target, PT_O2, 1, NULL, extra, pt_fixture("gc.c"), dll, sizeof dll);
+    snprintf(what, sizeof what, "%s %s %s %s", pt_triples[k_gc[c->id].target], pt_configs[k_gc[c->id].config][0],
+             k_gc[c->id].flags[0] ? k_gc[c->id].flags[0] : "", k_gc[c->id].flags[1] ? k_gc[c->id].flags[1] : "");
+    pt_build_dll(tag, k_gc[c->id].target, k_gc[c->id].config, 1, NULL, k_gc[c->id].flags, pt_fixture("gc.c"), dll,
+                 sizeof dll);
     pt_image_load(&img, dll);
     pt_table_read(&img, &t);
     cr_assert(t.present);
-    cr_expect_eq(t.markers, 2, "%s %s: %d markers", pt_triples[k_gc[c->id].target],
-                 k_gc[c->id].link_flag ? k_gc[c->id].link_flag : "(default)", t.markers);
-    cr_expect_eq(t.count, k_gc[c->id].records, "%s %s: %d records", pt_triples[k_gc[c->id].target],
-                 k_gc[c->id].link_flag ? k_gc[c->id].link_flag : "(default)", t.count);
+    cr_expect_eq(t.markers, 2, "%s: %d markers", what, t.markers);
+    cr_expect_eq(t.count, k_gc[c->id].records, "%s: %d records", what, t.count);
     cr_expect(pt_table_find(&t, pt_export_rva(&img, "live")) >= 0);
     cr_expect(pt_table_find(&t, img.pe.entry_point) >= 0);
     /* every record that survived points at a live, patchable entry */
