@@ -317,3 +317,43 @@ Test(options, noinline_exported_keeps_calls_to_exports)
     cr_expect(strstr((char *)text, "call i32 @kept(") == NULL, "without the option -O2 inlines kept (control)");
     free(text);
 }
+
+Test(options, clang_cl_passes_the_plugin_through_slash_clang)
+{
+    /* clang-cl ignores a bare -fplugin=; /clang: forwards it. /O2 implies /Gy (function sections). */
+    const char *dir = hpt_scratch("plugin-options-clang-cl");
+    char obj[1024], fo[1100], dll[1024], out[1100];
+    const char *cl[] = {HPT_CLANG, "--driver-mode=cl", "--target=x86_64-pc-windows-msvc", "/c", "/O2", "/DFX_DLL",
+                        "/GS-", "/I" HPT_PLUGIN_FIXTURES, "/clang:-fplugin=" HPT_PLUGIN_PATH, NULL, "--", NULL, NULL};
+    const char *link[] = {HPT_LLD_LINK, "/dll", "/nodefaultlib", NULL, NULL, NULL};
+    hpt_proc proc;
+    pt_image img;
+    pt_table t;
+    int i;
+
+    cr_assert(dir);
+    snprintf(obj, sizeof obj, "%s/sites.obj", dir);
+    snprintf(fo, sizeof fo, "/Fo%s", obj);
+    snprintf(dll, sizeof dll, "%s/sites.dll", dir);
+    snprintf(out, sizeof out, "/out:%s", dll);
+    cl[9] = fo;
+    cl[11] = pt_fixture("sites.c"); /* after "--": a path starting with '/' is no option */
+    cr_assert_eq(hpt_run(cl, NULL, 120, &proc), 0);
+    cr_assert_eq(proc.status, 0, "clang-cl: %s", proc.err);
+    hpt_proc_free(&proc);
+    link[3] = obj;
+    link[4] = out;
+    cr_assert_eq(hpt_run(link, NULL, 120, &proc), 0);
+    cr_assert_eq(proc.status, 0, "lld-link: %s", proc.err);
+    hpt_proc_free(&proc);
+
+    pt_image_load(&img, dll);
+    pt_table_read(&img, &t);
+    cr_expect_eq(t.markers, 2);
+    cr_assert_eq(t.count, SITES_FUNCTIONS, "%d records", t.count);
+    for (i = 0; i < t.count; i++) {
+        hp_site site;
+        cr_expect_eq(pt_site(&img, t.rec[i].rva, &site), HP_SITE_OK, "rva 0x%x", t.rec[i].rva);
+    }
+    pt_image_free(&img);
+}
