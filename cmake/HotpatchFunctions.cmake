@@ -61,9 +61,23 @@ function(hotpatch_enable target)
   target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:C>:${copts}>")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_PLUGIN}")
 
-  # Link: through hotpatch-link when it is there.
-  if(EXISTS "${HOTPATCH_LINK}" AND COMMAND _hotpatch_link_options)
-    _hotpatch_link_options(${target} "${HP_PAD}" "${HP_WARN_ONLY}")
+  # Link: Windows images go through hotpatch-link (it verifies the image and writes <image>.hpmap).
+  if(WIN32 AND EXISTS "${HOTPATCH_LINK}")
+    if(HP_TARGET_TRIPLE MATCHES "msvc" OR CMAKE_C_COMPILER_TARGET MATCHES "msvc")
+      # clang's MSVC driver runs "<-fuse-ld name>" found through -B: hotpatch-lld-link sits beside hotpatch-link
+      get_filename_component(bindir "${HOTPATCH_LINK}" DIRECTORY)
+      set(lopts "-B${bindir}" "-fuse-ld=hotpatch-lld-link")
+    else()
+      set(lopts "-fuse-ld=${HOTPATCH_LINK}")
+    endif()
+    if(DEFINED HP_PAD)
+      list(APPEND lopts "-Wl,--hotpatch-pad=${HP_PAD}")
+    endif()
+    if(HP_WARN_ONLY)
+      list(APPEND lopts "-Wl,--hotpatch-warn-only")
+    endif()
+    target_link_options(${target} PRIVATE ${lopts})
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_LINK}")
   endif()
 
   # Audit: PE images only.
