@@ -522,7 +522,7 @@ static void scan_mingw(hp_link_cmdline *cl)
             cl->output = a[i + 1];
         else if (strncmp(s, "--output=", 9) == 0)
             cl->output = s + 9;
-        else if (strcmp(s, "--shared") == 0 || strcmp(s, "-shared") == 0)
+        else if (strcmp(s, "--shared") == 0 || strcmp(s, "-shared") == 0 || strcmp(s, "--dll") == 0)
             cl->is_dll = 1;
         const char *icf = NULL;
         if (strncmp(s, "--icf=", 6) == 0)

@@ -125,6 +125,13 @@ Test(map, mingw_x64_lists_table_and_exports)
                 (const char *[]){"same_a", "same_b"}, 2, NULL);
 }
 
+Test(map, mingw_x86_lists_table_and_exports)
+{
+    /* x86 symbol names are decorated (__DllMainCRTStartup@12): only the exports are checked by name */
+    map_matches("i686-w64-mingw32", "icf.c", (const char *[]){"same_a", "same_b", NULL}, 3,
+                (const char *[]){"same_a", "same_b"}, 2, NULL);
+}
+
 Test(map, msvc_x64_lists_table_and_exports)
 {
     /* no symbol table in MSVC-ABI images: the entry point is listed by RVA with a null name */
