@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lpt.h"
 
@@ -118,4 +119,29 @@ Test(cli, options_reach_the_driver_through_wl)
     cr_expect(strstr(p.err, "'add1' at 0x") != NULL && strstr(p.err, "is not hotpatchable: padding-") != NULL, "%s",
               p.err);
     hpt_proc_free(&p);
+}
+
+Test(cli, lld_link_flavour_with_a_response_file)
+{
+    /* in place of lld-link: hotpatch-lld-link @file, a path with a space quoted the Windows way */
+    const char *d = hpt_scratch("cli_rsp");
+    const char *obj = lpt_path(d, "dll.obj"), *sp = lpt_path(d, "with space"), *rsp = lpt_path(d, "link.rsp");
+    cr_assert_eq(mkdir(sp, 0755), 0);
+    lpt_compile("x86_64-pc-windows-msvc", lpt_fixture("dll.c"), obj, 1, (const char *[]){"-O2", NULL});
+    FILE *f = fopen(rsp, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "/nologo /dll\r\n\"/out:%s/x.dll\" %s\r\n", sp, obj);
+    fclose(f);
+    char at[4200], self[4200], dll[4200], map[4200];
+    snprintf(at, sizeof at, "@%s", rsp);
+    snprintf(self, sizeof self, "%s/hotpatch-lld-link", LPT_LINK_DIR);
+    snprintf(dll, sizeof dll, "%s/x.dll", sp);
+    snprintf(map, sizeof map, "%s/x.dll.hpmap", sp);
+    hpt_proc p;
+    cr_assert_eq(hpt_run((const char *[]){self, at, NULL}, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "%s", p.err);
+    cr_expect_str_eq(p.err, "");
+    hpt_proc_free(&p);
+    cr_expect_eq(access(dll, F_OK), 0);
+    cr_expect_eq(access(map, F_OK), 0);
 }

@@ -1,0 +1,124 @@
+/*
+ * test_post.c — the post-link pass on images it did not expect: truncated
+ * files, table records pointing outside the code, malformed archives. It
+ * must answer with a status or a finding, never crash (the suite runs under
+ * ASan+UBSan).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hp_link_objfind.h"
+#include "hp_link_post.h"
+#include "lpt.h"
+
+static const char *linked_image(const char *dir)
+{
+    const char *obj = lpt_path(dir, "dll.obj"), *dll = lpt_path(dir, "x.dll");
+    lpt_compile("x86_64-pc-windows-msvc", lpt_fixture("dll.c"), obj, 1, (const char *[]){"-O2", NULL});
+    hpt_proc p;
+    cr_assert_eq(lpt_link("x86_64-pc-windows-msvc", (const char *[]){"-shared", obj, "-o", dll, NULL}, &p), 0, "%s",
+                 p.err);
+    hpt_proc_free(&p);
+    return dll;
+}
+
+static void write_bytes(const char *path, const unsigned char *d, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(d, 1, n, f), n);
+    fclose(f);
+}
+
+Test(post, truncated_images_are_refused_or_checked_never_crash)
+{
+    const char *d = hpt_scratch("post_truncated");
+    const char *dll = linked_image(d);
+    size_t size = 0;
+    unsigned char *img = hpt_read_file(dll, &size);
+    cr_assert_not_null(img);
+    const char *cut = lpt_path(d, "cut.dll");
+    size_t refused = 0;
+    for (size_t n = 0; n < size; n += n < 1024 ? 7 : 509) {
+        write_bytes(cut, img, n);
+        hp_link_post *post = NULL;
+        char msg[256];
+        hp_link_status st = hp_link_post_run(cut, NULL, &post, msg, sizeof msg);
+        cr_expect(st == HP_LINK_OK || st == HP_LINK_ERR_FORMAT, "%zu bytes: %s", n, hp_link_status_str(st));
+        refused += st == HP_LINK_ERR_FORMAT;
+        hp_link_post_destroy(post);
+    }
+    cr_expect_gt(refused, 0u); /* at least the cuts inside the headers */
+    free(img);
+}
+
+Test(post, table_records_outside_the_code_are_findings)
+{
+    const char *d = hpt_scratch("post_bad_table");
+    const char *dll = linked_image(d);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    /* point every record's `where` far away: each becomes a finding, none is followed */
+    size_t n = 0;
+    for (uint32_t i = 0; i < img.pe.section_count; i++) {
+        hp_pe_section s;
+        cr_assert_eq(hp_pe_section_at(&img.pe, i, &s), HP_OK);
+        if (strcmp(s.name, ".hotp") != 0)
+            continue;
+        for (uint32_t off = 0; off + 8 <= s.virtual_size && off + 8 <= s.raw_size; off += 8) {
+            unsigned char *rec = img.data + s.raw_offset + off;
+            if (rec[0] | rec[1] | rec[2] | rec[3]) {
+                rec[0] = 0x00;
+                rec[1] = 0x00;
+                rec[2] = 0x00;
+                rec[3] = 0x40; /* +1 GiB */
+                n++;
+            }
+        }
+    }
+    cr_assert_eq(n, 3u, "dll.c defines add1, twice and the entry point");
+    const char *bad = lpt_path(d, "bad.dll");
+    write_bytes(bad, img.data, img.size);
+    lpt_image_close(&img);
+    hp_link_post *post = NULL;
+    cr_assert_eq(hp_link_post_run(bad, NULL, &post, NULL, 0), HP_LINK_OK);
+    size_t outside = 0;
+    for (size_t i = 0; i < post->violation_count; i++)
+        outside += strcmp(post->violations[i].reason, "table-entry-not-code") == 0;
+    cr_expect_eq(outside, 3u);
+    hp_link_post_destroy(post);
+}
+
+static int count_member(void *ctx, const char *name, const unsigned char *m, size_t len)
+{
+    (void)name;
+    (void)m;
+    (void)len;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+Test(post, malformed_archives_are_refused)
+{
+    /* "!<arch>\n", one member "a.o/" of 4 bytes, then a header that claims more bytes than exist */
+    unsigned char ar[8 + 60 + 4 + 60];
+    memset(ar, ' ', sizeof ar);
+    memcpy(ar, "!<arch>\n", 8);
+    memcpy(ar + 8, "a.o/", 4);
+    memcpy(ar + 8 + 48, "4", 1);
+    memcpy(ar + 8 + 58, "`\n", 2);
+    memcpy(ar + 68, "abcd", 4);
+    memcpy(ar + 72, "b.o/", 4);
+    memcpy(ar + 72 + 48, "999999", 6);
+    memcpy(ar + 72 + 58, "`\n", 2);
+    size_t members = 0;
+    cr_expect_eq(hp_link_ar_foreach(ar, 72, count_member, &members), HP_LINK_OK);
+    cr_expect_eq(members, 1u);
+    members = 0;
+    cr_expect_eq(hp_link_ar_foreach(ar, sizeof ar, count_member, &members), HP_LINK_ERR_FORMAT);
+    cr_expect_eq(hp_link_ar_foreach(ar, 70, count_member, &members), HP_LINK_ERR_FORMAT); /* cut inside a member */
+    cr_expect_eq(hp_link_ar_foreach((const unsigned char *)"!<thin>\n", 8, count_member, &members),
+                 HP_LINK_ERR_FORMAT);
+}
