@@ -491,9 +491,9 @@ typedef struct live_view {
 } live_view;
 
 /*
- * Look at the live bytes of `target`: which bytes around it are readable, and
- * what the site rules say. HP_ERR_ARGUMENT when the entry is not in executable
- * memory.
+ * Look at the live bytes of `target`: which bytes around it are readable
+ * (analyze_view then runs the site rules on them). HP_ERR_ARGUMENT when the
+ * entry is not in executable memory.
  */
 static hp_status view_locked(uintptr_t entry, live_view *v)
 {
@@ -516,6 +516,13 @@ static hp_status view_locked(uintptr_t entry, live_view *v)
     if (PAGE_OF(entry + READ_AFTER - 1) != PAGE_OF(entry) && !(prots[n - 1].flags & HP_PROT_R))
         v->after = PAGE_OF(entry) + HP_PAGE - entry;
 
+    return HP_OK;
+}
+
+/* Run the site rules on the bytes view_locked found readable. */
+static void analyze_view(live_view *v)
+{
+    uintptr_t entry = v->entry;
     hp_site_input in;
     memset(&in, 0, sizeof in);
     in.entry = (const uint8_t *)entry;
@@ -526,7 +533,6 @@ static hp_status view_locked(uintptr_t entry, live_view *v)
     in.pad = 0;
     in.body_size = 0;
     hp_site_analyze(&in, &v->site);
-    return HP_OK;
 }
 
 /* Do the bytes still show what this record wrote (padding jump intact)? */
@@ -542,12 +548,16 @@ static int rec_matches(const hp_site_rec *r, const live_view *v)
  * reuse, or NULL for a fresh site (then v->site says how). Writes nothing but
  * may drop a stale record from the registry (when the code was remapped).
  */
-static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec **rec_out)
+static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec **rec_out, int need_site)
 {
     *rec_out = NULL;
     hp_status st = view_locked(entry, v);
     if (st != HP_OK)
         return st;
+    /* A site of our registry is judged by its record (the bytes we wrote), which is what the site
+       rules would conclude too: the analysis is skipped unless the caller wants the hp_site. */
+    if (need_site || !map_get(&g.sites, entry, NULL))
+        analyze_view(v);
     uintptr_t rv;
     if (map_get(&g.sites, entry, &rv)) {
         hp_site_rec *r = (hp_site_rec *)rv;
@@ -573,6 +583,7 @@ static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec *
         st = view_locked(entry, v);
         if (st != HP_OK)
             return st;
+        analyze_view(v);
     }
     switch (v->site.reason) {
     case HP_SITE_OK:
@@ -671,7 +682,7 @@ static hp_status validate_op_locked(txn_op *op, live_view *v)
     if (op->kind == OP_APPLY) {
         if (op->target == NULL || op->replacement == NULL || op->target == op->replacement)
             return HP_ERR_ARGUMENT;
-        return judge_apply_locked((uintptr_t)op->target, v, &op->rec);
+        return judge_apply_locked((uintptr_t)op->target, v, &op->rec, 0);
     }
     uintptr_t rv;
     if (op->patch == NULL)
@@ -951,7 +962,7 @@ hp_status hp_probe(const void *target, hp_site *out_site)
     hp_site_rec *rec;
     memset(&v, 0, sizeof v);
     hp_os_mutex_lock(&g_lock);
-    hp_status st = judge_apply_locked((uintptr_t)target, &v, &rec);
+    hp_status st = judge_apply_locked((uintptr_t)target, &v, &rec, 1);
     hp_os_mutex_unlock(&g_lock);
     if (out_site != NULL && v.entry != 0)
         *out_site = v.site;

@@ -6,6 +6,7 @@
  *   fx_nop6_N(x)  = x + N        (N = 1..4)    6 bytes of padding: x64 slot form, x86 absolute form
  *   fx_nop16(x)   = x * 2                      16 bytes of padding, entry 16-aligned: x64 inline form
  *   fx_stress(x)  = x + 1                      the stress test's target
+ *   fx_plain_1(x) = x + 1                      fx_nop6_1 without the site (benchmark baseline)
  * fixtures_hot.c (-fms-hotpatch -O2: a real first instruction of >= 2 bytes, 6 bytes of padding)
  *   fx_hot_add(x)   = x + fx_hot_global       first instruction `mov` (copied into the trampoline)
  *   fx_hot_store(x) : fx_hot_global = x; returns 7   x64: first instruction RIP-relative (re-encoded)
@@ -32,6 +33,7 @@ int fx_nop6_3(int x);
 int fx_nop6_4(int x);
 int fx_nop16(int x);
 int fx_stress(int x);
+int fx_plain_1(int x);
 
 extern volatile int fx_hot_global;
 int fx_hot_add(int x);

@@ -11,3 +11,6 @@ HP_FX6 int fx_nop6_3(int x) { return x + 3; }
 HP_FX6 int fx_nop6_4(int x) { return x + 4; }
 HP_FX16 int fx_nop16(int x) { return x * 2; }
 HP_FX6 int fx_stress(int x) { return x + 1; }
+
+/* The same body as fx_nop6_1 without the site: the call-overhead benchmark's "plain build". */
+__attribute__((noinline, used)) int fx_plain_1(int x) { return x + 1; }
