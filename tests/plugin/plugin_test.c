@@ -120,6 +120,9 @@ void pt_table_read(const pt_image *img, pt_table *t)
                  s.virtual_size);
     cr_assert_eq(hp_pe_rva_span(&img->pe, s.virtual_address, s.virtual_size, &span, NULL), HP_OK);
     n = s.virtual_size / HP_TABLE_RECORD_SIZE;
+    cr_assert(n > 0);
+    t->bracketed = span.data[5] == HP_TABLE_F_MARKER && span.data[(size_t)(n - 1) * HP_TABLE_RECORD_SIZE + 5] ==
+                   HP_TABLE_F_MARKER;
     for (k = 0; k < n; k++) {
         uint32_t where;
         uint16_t version;

@@ -73,6 +73,7 @@ typedef struct pt_record {
 typedef struct pt_table {
     int present;    /**< the image has a .hotp section */
     int markers;    /**< records with where == 0 and the marker flag */
+    int bracketed;  /**< the first and the last record are markers (begin in $a, end in $z) */
     int count;      /**< entries */
     pt_record rec[256];
 } pt_table;

@@ -67,6 +67,7 @@ ParameterizedTest(build_param *p, sites, every_recorded_function_is_patchable)
     cr_assert(table.present, "%s %s: no .hotp section", pt_triples[p->target], config_name(p->config));
     cr_expect_eq(table.markers, 2, "%s %s: begin and end markers expected, found %d", pt_triples[p->target],
                  config_name(p->config), table.markers);
+    cr_expect(table.bracketed, "the markers are not the first and the last record");
     cr_assert_eq(table.count, SITES_FUNCTIONS, "%s %s: %d table entries, the fixture keeps %d functions",
                  pt_triples[p->target], config_name(p->config), table.count, SITES_FUNCTIONS);
 

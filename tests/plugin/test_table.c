@@ -214,3 +214,31 @@ Test(table, objects_are_byte_identical_run_to_run)
             free(bytes[1]);
         }
 }
+
+/* ------------------------------------------------------------------------- */
+/* Several objects                                                            */
+/* ------------------------------------------------------------------------- */
+
+Test(table, markers_of_several_objects_do_not_collide)
+{
+    /* Both objects carry __hp_table_begin/__hp_table_end: COMDAT any, one copy kept. */
+    int target;
+
+    for (target = 0; target < PT_TARGET_COUNT; target++) {
+        const char *extra[] = {pt_fixture("second.c"), NULL};
+        char tag[64], dll[1024];
+        pt_image img;
+        pt_table t;
+
+        snprintf(tag, sizeof tag, "plugin-table-two-%d", target);
+        pt_build_dll(tag, target, PT_O2, 1, NULL, extra, pt_fixture("sites.c"), dll, sizeof dll);
+        pt_image_load(&img, dll);
+        pt_table_read(&img, &t);
+        cr_expect_eq(t.markers, 2, "%s: %d markers", pt_triples[target], t.markers);
+        cr_expect(t.bracketed, "%s: the markers do not bracket the records", pt_triples[target]);
+        /* sites.c keeps 12 functions in a DLL, second.c adds 1 */
+        cr_expect_eq(t.count, 13, "%s: %d records", pt_triples[target], t.count);
+        cr_expect(pt_table_find(&t, pt_export_rva(&img, "second_unit")) >= 0);
+        pt_image_free(&img);
+    }
+}
