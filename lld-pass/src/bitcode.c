@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,25 +86,6 @@ static int write_new(hp_link_bitcode *bc, const char *path, const unsigned char 
     if (fclose(f) != 0)
         ok = 0;
     return ok ? 0 : -1;
-}
-
-static unsigned char *slurp(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    long end;
-    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)end + 1);
-        if (buf && fread(buf, 1, (size_t)end, f) != (size_t)end) {
-            free(buf);
-            buf = NULL;
-        }
-        *out_size = (size_t)end;
-    }
-    fclose(f);
-    return buf;
 }
 
 static char *join(const char *a, const char *b)
@@ -341,12 +324,140 @@ static hp_link_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options
     hp_link_status st = run_tool(argv);
     free(argv);
     if (st != HP_LINK_OK) {
-        set_msg(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar, g->path);
+        set_msg(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar,
+                g->path ? g->path : "an archive");
         free(archive);
         return st;
     }
     *out_archive = archive;
     return HP_LINK_OK;
+}
+
+/* Map a file read-only (archives can be large: only the pages the walk touches are read). */
+static const unsigned char *map_file(const char *path, size_t *out_size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return NULL;
+    *out_size = (size_t)st.st_size;
+    return p;
+}
+
+/* Plan the work for one input: `arg` is its index in cl->args (also used to name its temporaries). */
+static hp_link_status plan_input(plan *pl, const hp_link_bitcode_options *options, size_t arg, const char *path,
+                                 char *msg, size_t msg_size)
+{
+    hp_link_bitcode *bc = pl->bc;
+    hp_link_status st = HP_LINK_OK;
+    unsigned char head[8];
+    if (head_of(path, head, sizeof head))
+        return HP_LINK_OK; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
+    if (hp_link_is_bitcode(head, sizeof head)) {
+        char name[32];
+        snprintf(name, sizeof name, "%zu-", arg);
+        st = ensure_dir(bc, options);
+        char *base = NULL, *temp = NULL;
+        if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(base_of(path)) + 1)) != NULL) {
+            strcpy(base, name);
+            strcat(base, base_of(path));
+            temp = join(bc->dir, base);
+        }
+        if (st == HP_LINK_OK && (!temp || add_job(pl, path, temp, SIZE_MAX, arg)))
+            st = HP_LINK_ERR_NO_MEMORY;
+        free(base);
+        free(temp);
+        return st;
+    }
+    if (!hp_link_is_archive(head, sizeof head))
+        return HP_LINK_OK;
+    size_t size = 0;
+    const unsigned char *d = map_file(path, &size);
+    if (!d) {
+        set_msg(msg, msg_size, "cannot read input '%s'%s", path, NULL);
+        return HP_LINK_ERR_IO;
+    }
+    member_ctx mc;
+    memset(&mc, 0, sizeof mc);
+    mc.pl = pl;
+    hp_link_ar_foreach(d, size, has_bitcode_member, &mc);
+    if (mc.has_bitcode) {
+        char sub[32];
+        snprintf(sub, sizeof sub, "ar%zu", arg);
+        char *dir = NULL;
+        st = ensure_dir(bc, options);
+        if (st == HP_LINK_OK && pl->ngroups == pl->capgroups) {
+            size_t cap = pl->capgroups ? pl->capgroups * 2 : 4;
+            group *v = realloc(pl->groups, cap * sizeof *v);
+            if (v) {
+                pl->groups = v;
+                pl->capgroups = cap;
+            } else {
+                st = HP_LINK_ERR_NO_MEMORY;
+            }
+        }
+        if (st == HP_LINK_OK) {
+            group *g = &pl->groups[pl->ngroups++];
+            memset(g, 0, sizeof *g);
+            g->arg = arg;
+            g->path = path;
+            g->index = arg;
+            dir = join(bc->dir, sub);
+            if (!dir || mkdir(dir, 0700) != 0 || track(bc, dir)) {
+                st = HP_LINK_ERR_IO;
+            } else {
+                mc.grp = pl->ngroups - 1;
+                mc.dir = dir;
+                if (hp_link_ar_foreach(d, size, extract_member, &mc) != HP_LINK_OK)
+                    st = HP_LINK_ERR_FORMAT;
+                else
+                    st = mc.st;
+            }
+        }
+        free(dir);
+    }
+    munmap((void *)d, size);
+    return st;
+}
+
+/* ld.lld's MinGW search for -lNAME (-l:FILE): in the -L directories, in order, lib<name>.dll.a,
+   <name>.dll.a (unless -Bstatic), lib<name>.a, <name>.lib. The caller frees the path. */
+static char *mingw_find_lib(const hp_link_cmdline *cl, const char *name, int bstatic)
+{
+    static const char *const dyn[][2] = {{"lib", ".dll.a"}, {"", ".dll.a"}, {"lib", ".a"}, {"", ".lib"}};
+    static const char *const stat_[][2] = {{"lib", ".a"}, {"", ".lib"}};
+    int exact = name[0] == ':';
+    for (size_t i = 0; i < cl->arg_count; i++) {
+        const char *a = cl->args[i], *dir = NULL;
+        if (strncmp(a, "-L", 2) == 0)
+            dir = a[2] ? a + 2 : (i + 1 < cl->arg_count ? cl->args[i + 1] : NULL);
+        else if (strncmp(a, "--library-path=", 15) == 0)
+            dir = a + 15;
+        if (!dir)
+            continue;
+        size_t nf = exact ? 1 : bstatic ? 2 : 4;
+        for (size_t k = 0; k < nf; k++) {
+            size_t len = strlen(dir) + strlen(name) + 16;
+            char *p = malloc(len);
+            if (!p)
+                return NULL;
+            if (exact)
+                snprintf(p, len, "%s/%s", dir, name + 1);
+            else
+                snprintf(p, len, "%s/%s%s%s", dir, (bstatic ? stat_ : dyn)[k][0], name, (bstatic ? stat_ : dyn)[k][1]);
+            struct stat sb;
+            if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+                return p;
+            free(p);
+        }
+    }
+    return NULL;
 }
 
 hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
@@ -365,76 +476,44 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
     pl.bc = bc;
     hp_link_status st = HP_LINK_OK;
 
-    /* 1. find the bitcode: objects by their first bytes; archives member by member */
-    for (size_t i = 0; i < cl->input_count && st == HP_LINK_OK; i++) {
-        size_t arg = cl->inputs[i];
-        const char *path = cl->args[arg];
-        unsigned char head[8];
-        if (head_of(path, head, sizeof head))
-            continue; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
-        if (hp_link_is_bitcode(head, sizeof head)) {
-            char name[32];
-            snprintf(name, sizeof name, "%zu-", i);
-            st = ensure_dir(bc, options);
-            char *base = NULL, *temp = NULL;
-            if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(base_of(path)) + 1)) != NULL) {
-                strcpy(base, name);
-                strcat(base, base_of(path));
-                temp = join(bc->dir, base);
+    /* 1. find the bitcode: objects by their first bytes; archives member by member; for MinGW also the
+          archives that -lNAME finds (clang writes the joined form) */
+    for (size_t i = 0; i < cl->input_count && st == HP_LINK_OK; i++)
+        st = plan_input(&pl, options, cl->inputs[i], cl->args[cl->inputs[i]], msg, msg_size);
+    if (cl->flavor == HP_LINK_FLAVOR_MINGW) {
+        int bstatic = 0;
+        char **seen = calloc(cl->arg_count + 1, sizeof *seen);
+        size_t nseen = 0;
+        if (!seen)
+            st = HP_LINK_ERR_NO_MEMORY;
+        for (size_t i = 0; i < cl->arg_count && st == HP_LINK_OK; i++) {
+            const char *a = cl->args[i];
+            if (!strcmp(a, "-Bstatic") || !strcmp(a, "-static") || !strcmp(a, "--static") || !strcmp(a, "-dn"))
+                bstatic = 1;
+            else if (!strcmp(a, "-Bdynamic") || !strcmp(a, "-dy"))
+                bstatic = 0;
+            if (strncmp(a, "-l", 2) != 0 || !a[2])
+                continue;
+            char *lib = mingw_find_lib(cl, a + 2, bstatic);
+            if (!lib)
+                continue; /* lld reports what it cannot find */
+            size_t k;
+            for (k = 0; k < nseen && strcmp(seen[k], lib) != 0; k++)
+                ;
+            if (k < nseen) {
+                free(lib); /* scanned already (clang lists the CRT libraries twice) */
+                continue;
             }
-            if (st == HP_LINK_OK && (!temp || add_job(&pl, path, temp, SIZE_MAX, arg)))
-                st = HP_LINK_ERR_NO_MEMORY;
-            free(base);
-            free(temp);
-        } else if (hp_link_is_archive(head, sizeof head)) {
-            size_t size = 0;
-            unsigned char *d = slurp(path, &size);
-            if (!d) {
-                set_msg(msg, msg_size, "cannot read input '%s'%s", path, NULL);
-                st = HP_LINK_ERR_IO;
-                break;
-            }
-            member_ctx mc;
-            memset(&mc, 0, sizeof mc);
-            mc.pl = &pl;
-            hp_link_ar_foreach(d, size, has_bitcode_member, &mc);
-            if (mc.has_bitcode) {
-                char sub[32];
-                snprintf(sub, sizeof sub, "ar%zu", i);
-                char *dir = NULL;
-                st = ensure_dir(bc, options);
-                if (st == HP_LINK_OK && pl.ngroups == pl.capgroups) {
-                    size_t cap = pl.capgroups ? pl.capgroups * 2 : 4;
-                    group *v = realloc(pl.groups, cap * sizeof *v);
-                    if (v) {
-                        pl.groups = v;
-                        pl.capgroups = cap;
-                    } else {
-                        st = HP_LINK_ERR_NO_MEMORY;
-                    }
-                }
-                if (st == HP_LINK_OK) {
-                    group *g = &pl.groups[pl.ngroups++];
-                    memset(g, 0, sizeof *g);
-                    g->arg = arg;
-                    g->path = path;
-                    g->index = i;
-                    dir = join(bc->dir, sub);
-                    if (!dir || mkdir(dir, 0700) != 0 || track(bc, dir)) {
-                        st = HP_LINK_ERR_IO;
-                    } else {
-                        mc.grp = pl.ngroups - 1;
-                        mc.dir = dir;
-                        if (hp_link_ar_foreach(d, size, extract_member, &mc) != HP_LINK_OK)
-                            st = HP_LINK_ERR_FORMAT;
-                        else
-                            st = mc.st;
-                    }
-                }
-                free(dir);
-            }
-            free(d);
+            seen[nseen++] = lib;
+            st = plan_input(&pl, options, i, lib, msg, msg_size);
         }
+        for (size_t k = 0; k < nseen; k++) {
+            for (size_t g = 0; g < pl.ngroups; g++)
+                if (pl.groups[g].path == seen[k])
+                    pl.groups[g].path = NULL; /* freed below: messages then name the -l argument */
+            free(seen[k]);
+        }
+        free(seen);
     }
 
     /* 2. one helper run for every module: it writes OUT only for modules it rewrote */
@@ -487,7 +566,8 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
             continue; /* every bitcode member already under the policy */
         char *archive = NULL;
         if (!options || !options->llvm_ar) {
-            set_msg(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found%s", gr->path, NULL);
+            set_msg(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found%s",
+                    gr->path ? gr->path : cl->args[gr->arg], NULL);
             st = HP_LINK_ERR_TOOL;
             break;
         }

@@ -35,19 +35,19 @@ uint64_t hp_link_fnv1a64(const uint8_t *data, size_t len)
 uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_offset)
 {
     uint64_t sum = 0;
-    for (size_t i = 0; i < size; i += 2) {
-        uint32_t w;
-        if (i + 1 < size)
-            w = (uint32_t)data[i] | ((uint32_t)data[i + 1] << 8);
-        else
-            w = data[i]; /* an odd last byte counts as a word with a zero high byte */
-        if (i >= checksum_offset && i < checksum_offset + 4)
-            w = 0; /* the CheckSum field itself counts as zero */
-        sum += w;
+    size_t even = size & ~(size_t)1;
+    /* a 64-bit accumulator cannot overflow on 16-bit words below 2^48 bytes: fold once at the end */
+    for (size_t i = 0; i < even; i += 2)
+        sum += (uint32_t)data[i] | ((uint32_t)data[i + 1] << 8);
+    if (size & 1)
+        sum += data[size - 1]; /* an odd last byte counts as a word with a zero high byte */
+    /* the CheckSum field itself counts as zero */
+    for (size_t i = checksum_offset & ~(size_t)1; i < checksum_offset + 4 && i + 1 < size; i += 2)
+        if (i >= checksum_offset)
+            sum -= (uint32_t)data[i] | ((uint32_t)data[i + 1] << 8);
+    while (sum >> 16)
         sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    sum = (sum & 0xFFFF) + (sum >> 16);
-    return (uint32_t)(sum & 0xFFFF) + (uint32_t)size;
+    return (uint32_t)sum + (uint32_t)size;
 }
 
 static unsigned char *read_file(const char *path, size_t *out_size)

@@ -98,3 +98,36 @@ Test(bitcode, garbage_that_looks_like_bitcode_is_an_error)
     cr_expect(strncmp(msg, "llvm cannot read the bitcode of 'bad.o': ", 41) == 0, "%s", msg);
     cr_expect_null(out);
 }
+
+Test(bitcode, archive_found_through_l_becomes_patchable)
+{
+    const char *d = hpt_scratch("bitcode_lib");
+    const char *T = "x86_64-w64-mingw32";
+    const char *mo = lpt_path(d, "lto_main.o"), *lo = lpt_path(d, "lto_obj.o"), *ao = lpt_path(d, "lto_ar.o");
+    const char *ar = lpt_path(d, "libltoar.a"), *exe = lpt_path(d, "lto.exe");
+    lpt_compile(T, lpt_fixture("lto_main.c"), mo, 1, (const char *[]){"-O2", NULL});
+    lpt_compile(T, lpt_fixture("lto_obj.c"), lo, 1, (const char *[]){"-O2", "-flto", NULL}); /* with the plugin */
+    lpt_compile(T, lpt_fixture("lto_ar.c"), ao, 0, (const char *[]){"-O2", "-flto", NULL});
+    hpt_proc p;
+    cr_assert_eq(hpt_run((const char *[]){LPT_LLVM_AR, "rcs", ar, ao, NULL}, NULL, 60, &p), 0);
+    cr_assert_eq(p.status, 0, "%s", p.err);
+    hpt_proc_free(&p);
+    uint64_t h_ar = lpt_file_hash(ar);
+    char ldir[4200];
+    snprintf(ldir, sizeof ldir, "-L%s", d);
+    int st = lpt_link(T, (const char *[]){"-flto", mo, lo, ldir, "-lltoar", "-o", exe, "-Wl,--hotpatch-verbose", NULL},
+                      &p);
+    cr_assert_eq(st, 0, "link failed:\n%s", p.err);
+    cr_expect(strstr(p.err, "bitcode '-lltoar' was compiled without the hotpatch plugin") != NULL, "%s", p.err);
+    char want[4400];
+    snprintf(want, sizeof want, "bitcode '%s'", lo);
+    cr_expect(strstr(p.err, want) == NULL, "bitcode compiled with the plugin was rewritten:\n%s", p.err);
+    hpt_proc_free(&p);
+    lpt_image img;
+    lpt_image_open(&img, exe);
+    uint32_t mul = lpt_export_rva(&img, "lto_mul"), sub = lpt_export_rva(&img, "lto_sub");
+    cr_expect(mul && in_table(&img, mul), "lto_mul (0x%x) is not in the table", mul);
+    cr_expect(sub && in_table(&img, sub), "lto_sub (0x%x) is not in the table", sub);
+    lpt_image_close(&img);
+    cr_expect_eq(lpt_file_hash(ar), h_ar, "the user's archive was modified");
+}
