@@ -243,6 +243,7 @@ static const named *names_at(const names *ns, uint32_t rva, size_t *out_count)
 
 /* IMAGE_SYM_CLASS_EXTERNAL / STATIC, IMAGE_SYM_DTYPE_FUNCTION << 4 */
 #define SYM_CLASS_EXTERNAL 2u
+#define SYM_CLASS_STATIC 3u
 #define SYM_TYPE_FUNCTION 0x20u
 
 static void collect_symbols(post_impl *p, const hp_pe *pe, names *ns)
@@ -265,7 +266,8 @@ static void collect_symbols(post_impl *p, const hp_pe *pe, names *ns)
         int16_t secno = (int16_t)(s[12] | (s[13] << 8));
         uint16_t type = (uint16_t)(s[14] | (s[15] << 8));
         uint8_t cls = s[16], aux = s[17];
-        if (secno > 0 && cls == SYM_CLASS_EXTERNAL && (type & 0xF0u) == SYM_TYPE_FUNCTION) {
+        /* functions only (type 0x20): section symbols and labels are not names of functions */
+        if (secno > 0 && (cls == SYM_CLASS_EXTERNAL || cls == SYM_CLASS_STATIC) && (type & 0xF0u) == SYM_TYPE_FUNCTION) {
             hp_pe_section sec;
             if (hp_pe_section_at(pe, (uint32_t)secno - 1, &sec) == HP_OK && hp_pe_section_is_code(&sec)) {
                 const char *name = NULL;

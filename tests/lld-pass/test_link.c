@@ -59,6 +59,19 @@ Test(link, mingw_x64_program_is_patchable_and_runs_under_wine)
     hpt_proc_free(&p);
     audit_passes(exe, "2/2");
     filled_and_summed(exe, 5); /* add1, twice, mix, main, and printf: MinGW's stdio.h defines it inline */
+    /* the map names static functions too: MinGW images keep their symbols */
+    size_t msize = 0;
+    char map[4200];
+    snprintf(map, sizeof map, "%s.hpmap", exe);
+    char *text = (char *)hpt_read_file(map, &msize);
+    cr_assert_not_null(text);
+    const char *names[] = {"add1", "twice", "mix", "main", "printf"};
+    for (size_t i = 0; i < 5; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "{ \"name\": \"%s\", ", names[i]);
+        cr_expect_eq(lpt_count(text, want), 1, "%s once in the map:\n%s", names[i], text);
+    }
+    free(text);
     cr_assert_eq(hpt_run_wine((const char *[]){exe, NULL}, 120, &p), 0);
     cr_expect(strncmp(p.out, "add1=21 twice=40 mix=23", 23) == 0 && strspn(p.out + 23, "\r\n") == p.out_len - 23,
               "stdout: %s", p.out);
