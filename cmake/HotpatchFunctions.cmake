@@ -62,14 +62,10 @@ function(hotpatch_enable target)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_PLUGIN}")
 
   # Link: Windows images go through hotpatch-link (it verifies the image and writes <image>.hpmap).
-  if(WIN32 AND EXISTS "${HOTPATCH_LINK}")
-    if(HP_TARGET_TRIPLE MATCHES "msvc" OR CMAKE_C_COMPILER_TARGET MATCHES "msvc")
-      # clang's MSVC driver runs "<-fuse-ld name>" found through -B: hotpatch-lld-link sits beside hotpatch-link
-      get_filename_component(bindir "${HOTPATCH_LINK}" DIRECTORY)
-      set(lopts "-B${bindir}" "-fuse-ld=hotpatch-lld-link")
-    else()
-      set(lopts "-fuse-ld=${HOTPATCH_LINK}")
-    endif()
+  # HOTPATCH_LINK_DIR holds ld.lld and lld-link links to it; -B makes clang's lld lookup find them
+  # first, for the MinGW and the MSVC driver alike, wherever a toolchain file puts -fuse-ld=lld.
+  if(WIN32 AND EXISTS "${HOTPATCH_LINK_DIR}/ld.lld")
+    set(lopts "-B${HOTPATCH_LINK_DIR}/" "-fuse-ld=lld")
     if(DEFINED HP_PAD)
       list(APPEND lopts "-Wl,--hotpatch-pad=${HP_PAD}")
     endif()

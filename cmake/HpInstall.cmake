@@ -1,9 +1,10 @@
 # HpInstall.cmake — what `cmake --install` lays out (relocatable: nothing
 # installed names an absolute path of the build machine):
-#   bin/        hotpatch-audit, hotpatch-link
+#   bin/        hotpatch-audit, hotpatch-link (+ hotpatch-link-bitcode, hotpatch-ld.lld, hotpatch-lld-link)
 #   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h
 #   lib/        libhotpatch.a, libhotpatch.so (host)
 #   lib/hotpatch/hotpatch-plugin.so
+#   lib/hotpatch/ld/         ld.lld and lld-link: links to bin/hotpatch-link for clang -B
 #   lib/hotpatch/<triple>/   the runtime for each Windows / i386 target that was built
 #   lib/cmake/Hotpatch/      HotpatchConfig.cmake (+ version), functions, toolchain files, kernel32.def
 #   lib/pkgconfig/hotpatch.pc
@@ -25,11 +26,24 @@ install(FILES
 if(TARGET hotpatch-plugin)
   install(TARGETS hotpatch-plugin LIBRARY DESTINATION "${HP_INSTALL_PKGLIBDIR}")
 endif()
-foreach(tool hotpatch-audit hotpatch-link)
+foreach(tool hotpatch-audit hotpatch-link hotpatch-link-bitcode)
   if(TARGET ${tool})
     install(TARGETS ${tool} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
   endif()
 endforeach()
+if(TARGET hotpatch-link)
+  # lib/hotpatch/ld/{ld.lld,lld-link} -> bin/hotpatch-link: with -B<that dir>, clang's own lld lookup
+  # (-fuse-ld=lld, both the MinGW and the MSVC driver) runs hotpatch-link, whatever -fuse-ld a
+  # toolchain file put later on the link line. Relative links: the prefix stays relocatable.
+  file(RELATIVE_PATH _hp_ld_rel "/p/${HP_INSTALL_PKGLIBDIR}/ld" "/p/${CMAKE_INSTALL_BINDIR}/hotpatch-link")
+  install(CODE "
+    set(_d \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${HP_INSTALL_PKGLIBDIR}/ld\")
+    file(MAKE_DIRECTORY \"\${_d}\")
+    foreach(_n ld.lld lld-link)
+      file(REMOVE \"\${_d}/\${_n}\")
+      file(CREATE_LINK \"${_hp_ld_rel}\" \"\${_d}/\${_n}\" SYMBOLIC)
+    endforeach()")
+endif()
 
 if(HP_CROSS)
   foreach(triple IN LISTS HP_CROSS_TRIPLES)

@@ -682,7 +682,8 @@ hp_status hp_pe_table_foreach(const hp_pe *pe, hp_pe_table_fn fn, void *ctx, int
         hp_pe_span_u16(t, (uint64_t)k * HP_TABLE_RECORD_SIZE + 6, &version);
         if (where == 0)
             continue;
-        rec.where = (int32_t)where;
+        /* stored self-relative (hotpatch_table.h); callers get the entry's RVA */
+        rec.where = (int32_t)hp_table_entry_rva(s.virtual_address + (uint32_t)(k * HP_TABLE_RECORD_SIZE), (int32_t)where);
         rec.pad = t.data[k * HP_TABLE_RECORD_SIZE + 4];
         rec.flags = t.data[k * HP_TABLE_RECORD_SIZE + 5];
         rec.version = version;

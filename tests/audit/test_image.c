@@ -139,3 +139,31 @@ Test(image, arm64_is_recognised_not_misread)
     cr_assert_eq(hp_audit_report_outcome(r), HP_AUDIT_UNREADABLE);
     hp_audit_report_destroy(r);
 }
+
+Test(image, all_reads_every_function_of_the_plugin_table)
+{
+    for (size_t t = 0; t < 3; t++) {
+        char name[128];
+        snprintf(name, sizeof name, "tabled-%s.dll", triples[t]);
+        hp_audit_options opt = {.all = 1};
+        hp_audit_report *r = hpa_audit(hpa_fixture(name), &opt);
+        size_t n;
+        const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+        cr_assert_eq(f[0].status, HP_OK, "%s: %s", name, f[0].error);
+        cr_assert(f[0].has_table, "%s: no .hotp table", name);
+        /* tabled_api_a, tabled_api_b, tabled_square, tabled_twice: the four functions of the source */
+        size_t from_table = 0;
+        for (size_t i = 0; i < f[0].function_count; i++)
+            if (f[0].functions[i].from & HP_AUDIT_FROM_TABLE) {
+                from_table++;
+                cr_expect(f[0].functions[i].patchable, "%s: %s at %#x not patchable (%s)", name,
+                          f[0].functions[i].name, f[0].functions[i].address, f[0].functions[i].check_id);
+            }
+        cr_expect_eq(from_table, 4, "%s: %zu functions from the table", name, from_table);
+        cr_expect_eq(f[0].coverage.all_checked, 4, "%s", name);
+        cr_expect_eq(f[0].coverage.all_patchable, 4, "%s", name);
+        cr_expect_eq(hpa_count_findings(r, "HP2006", NULL), 0, "%s: table records out of the image", name);
+        cr_expect_eq(hp_audit_report_outcome(r), HP_AUDIT_PASS, "%s", name);
+        hp_audit_report_destroy(r);
+    }
+}

@@ -62,10 +62,11 @@ Test(package, consumer_builds_audits_and_patches_under_wine)
     snprintf(app, sizeof app, "%s/../ok-build/app.exe", moved);
     const char *argv[] = {app, NULL};
     cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    /* Windows programs end lines with CR LF: the checks below look for the text only */
     cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
-    cr_expect(strstr(p.out, "before: greet_version() = 1\n") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "patched: greet_version() = 101\n") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "after: greet_version() = 1\n") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "before: greet_version() = 1") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "after: greet_version() = 1") != NULL, "%s", p.out);
     cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
     hpt_proc_free(&p);
 }
@@ -77,7 +78,13 @@ Test(package, unpatchable_object_fails_the_build_with_the_audit_message)
     const char *const extra[] = {"-DCONSUMER_BAD_OBJECT=ON", NULL};
     int rc = build_consumer("bad", extra, &p);
     cr_expect_neq(rc, 0, "the build should fail:\n%s", p.out);
-    cr_expect(strstr(p.out, "unpatched_noop") != NULL, "the audit must name the function:\n%s\n%s", p.out, p.err);
+    /* hotpatch-link (with the audit library) fails the link and names the function and its object */
+    cr_expect(strstr(p.out, "unpatched_noop") != NULL || strstr(p.err, "unpatched_noop") != NULL,
+              "the function must be named:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "unpatched.c.obj") != NULL || strstr(p.err, "unpatched.c.obj") != NULL,
+              "the object must be named:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "entry-short") != NULL || strstr(p.err, "entry-short") != NULL,
+              "the reason must be given:\n%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 }
 
