@@ -10,13 +10,9 @@ endif()
 
 set(_hp_rtp "${CMAKE_CURRENT_LIST_DIR}")
 if(NOT DEFINED HP_STRESS_OPS)
-  if(HP_TARGET_OS STREQUAL "linux" AND HP_TARGET_ARCH STREQUAL "x86")
-    # run under qemu-i386 (no 32-bit kernel support here): 100,000 operations take ~220 s for
-    # both cases there, 20,000 ~45 s (measured); the native runs keep the full 100,000
-    set(HP_STRESS_OPS 20000)
-  else()
-    set(HP_STRESS_OPS 100000)
-  endif()
+  # 100,000 operations everywhere (issue 4). Under qemu-i386 (no 32-bit kernel support here) both
+  # stress cases take ~220 s together: ctest runs them beside the other suites.
+  set(HP_STRESS_OPS 100000)
 endif()
 
 set(_hp_fx_sources fixtures_nop.c fixtures_hot.c fixtures_asm.c gen_functions.c)
