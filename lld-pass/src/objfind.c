@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_objfind.h"
+#include "hp_link_fileio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,25 +139,6 @@ static int on_member(void *ctx, const char *name, const unsigned char *m, size_t
     return 0;
 }
 
-static unsigned char *slurp(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    long end;
-    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)end + 1);
-        if (buf && fread(buf, 1, (size_t)end, f) != (size_t)end) {
-            free(buf);
-            buf = NULL;
-        }
-        *out_size = (size_t)end;
-    }
-    fclose(f);
-    return buf;
-}
-
 hp_link_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, char **out_object)
 {
     if (!cl || !symbol || !out_object)
@@ -165,7 +147,7 @@ hp_link_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, ch
     for (size_t i = 0; i < cl->input_count; i++) {
         const char *path = cl->args[cl->inputs[i]];
         size_t size = 0;
-        unsigned char *d = slurp(path, &size);
+        unsigned char *d = hp_link_read_file(path, &size);
         if (!d)
             continue;
         char *res = NULL;

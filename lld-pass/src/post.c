@@ -7,6 +7,7 @@
  * RVA; reading the bytes is correct whichever way that is resolved.
  */
 #include "hp_link_post.h"
+#include "hp_link_fileio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,25 +49,6 @@ uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_o
     while (sum >> 16)
         sum = (sum & 0xFFFF) + (sum >> 16);
     return (uint32_t)sum + (uint32_t)size;
-}
-
-static unsigned char *read_file(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    long end;
-    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)end + 1);
-        if (buf && fread(buf, 1, (size_t)end, f) != (size_t)end) {
-            free(buf);
-            buf = NULL;
-        }
-        *out_size = (size_t)end;
-    }
-    fclose(f);
-    return buf;
 }
 
 static int write_file(const char *path, const unsigned char *data, size_t size)
@@ -516,7 +498,7 @@ hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *op
     if (options)
         opt = *options;
     size_t size = 0;
-    uint8_t *buf = read_file(path, &size);
+    uint8_t *buf = hp_link_read_file(path, &size);
     if (!buf) {
         if (msg && msg_size)
             snprintf(msg, msg_size, "cannot read the output image '%s'", path);

@@ -13,25 +13,7 @@
 #include <string.h>
 
 #include "hp_link_rewrite.h"
-
-static unsigned char *slurp(const char *path, size_t *out_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    long end;
-    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)end + 1);
-        if (buf && fread(buf, 1, (size_t)end, f) != (size_t)end) {
-            free(buf);
-            buf = NULL;
-        }
-        *out_size = (size_t)end;
-    }
-    fclose(f);
-    return buf;
-}
+#include "hp_link_fileio.h"
 
 int main(int argc, char **argv)
 {
@@ -48,7 +30,7 @@ int main(int argc, char **argv)
     }
     for (; i + 1 < argc; i += 2) {
         size_t size = 0;
-        unsigned char *data = slurp(argv[i], &size);
+        unsigned char *data = hp_link_read_file(argv[i], &size);
         if (!data) {
             fprintf(stderr, "%s: error: cannot read '%s'\n", prog, argv[i]);
             return 1;
