@@ -980,9 +980,9 @@ hp_status hp_probe(const void *target, hp_site *out_site)
     return st;
 }
 
-hp_status hp_apply(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
+/* The transaction entry of one redirection (what hp_apply and hp_txn_apply add). */
+static txn_op apply_op(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
 {
-    HP_CHECK_HOST();
     txn_op op;
     memset(&op, 0, sizeof op);
     op.kind = OP_APPLY;
@@ -990,6 +990,13 @@ hp_status hp_apply(void *target, const void *replacement, void **out_original, h
     op.replacement = replacement;
     op.out_original = out_original;
     op.out_patch = out_patch;
+    return op;
+}
+
+hp_status hp_apply(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
+{
+    HP_CHECK_HOST();
+    txn_op op = apply_op(target, replacement, out_original, out_patch);
     if (target == NULL || replacement == NULL)
         return HP_ERR_ARGUMENT;
     hp_os_mutex_lock(&g_lock);
@@ -1097,13 +1104,7 @@ hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void 
     HP_CHECK_HOST();
     if (txn == NULL)
         return HP_ERR_ARGUMENT;
-    txn_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = OP_APPLY;
-    op.target = target;
-    op.replacement = replacement;
-    op.out_original = out_original;
-    op.out_patch = out_patch;
+    txn_op op = apply_op(target, replacement, out_original, out_patch);
     return txn_add(txn, &op);
 }
 

@@ -26,26 +26,36 @@ static void install(const char *name)
     cr_assert_eq(rename(prefix, moved), 0, "cannot move %s", prefix);
 }
 
-/* Configure and build the consumer with extra -D options (NULL-terminated); returns the
-   build's exit status, its output in *out. */
-static int build_consumer(const char *name, const char *const extra[], hpt_proc *out)
+/* Configure and build a project against the moved prefix: `toolchain` is a file of the installed
+   package (NULL: natively, with clang-19), `extra` more -D options (NULL-terminated, may be NULL).
+   Returns the build's exit status, its output in *out. */
+static int build_project(const char *src, const char *name, const char *toolchain, const char *const extra[],
+                         hpt_proc *out)
 {
     char bdir[4200], tc[4200], pp[4200];
     snprintf(bdir, sizeof bdir, "%s/../%s-build", moved, name);
-    snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s/lib/cmake/Hotpatch/toolchains/x86_64-w64-mingw32.cmake", moved);
+    if (toolchain)
+        snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s/lib/cmake/Hotpatch/toolchains/%s.cmake", moved, toolchain);
+    else
+        snprintf(tc, sizeof tc, "-DCMAKE_C_COMPILER=%s", HPT_CLANG);
     snprintf(pp, sizeof pp, "-DCMAKE_PREFIX_PATH=%s", moved);
-    const char *cfg[16] = {HPT_CMAKE, "-S", HPT_SOURCE_DIR "/cmake/examples/consumer", "-B", bdir, tc, pp};
+    const char *cfg[16] = {HPT_CMAKE, "-S", src, "-B", bdir, tc, pp};
     size_t n = 7;
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         cfg[n++] = extra[i];
     cfg[n] = NULL;
     hpt_proc p;
     cr_assert_eq(hpt_run(cfg, NULL, 300, &p), 0);
-    cr_assert_eq(p.status, 0, "configuring the consumer failed:\n%s\n%s", p.out, p.err);
+    cr_assert_eq(p.status, 0, "configuring %s failed:\n%s\n%s", src, p.out, p.err);
     hpt_proc_free(&p);
     const char *bld[] = {HPT_CMAKE, "--build", bdir, NULL};
     cr_assert_eq(hpt_run(bld, NULL, 300, out), 0);
     return out->status;
+}
+
+static int build_consumer(const char *name, const char *const extra[], hpt_proc *out)
+{
+    return build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", name, "x86_64-w64-mingw32", extra, out);
 }
 
 Test(package, consumer_builds_audits_and_patches_under_wine)
@@ -98,5 +108,73 @@ Test(package, warn_only_lets_the_build_pass_with_warnings)
     cr_expect(strstr(p.out, "unpatched_noop") != NULL, "the findings are still reported:\n%s", p.out);
     cr_expect(strstr(p.out, "WARN_ONLY") != NULL || strstr(p.err, "WARN_ONLY") != NULL, "a warning says so:\n%s\n%s",
               p.out, p.err);
+    hpt_proc_free(&p);
+}
+
+Test(package, msvc_abi_module_is_linked_through_hotpatch_link_and_audited)
+{
+    install("package-msvc");
+    hpt_proc p;
+    const char *const extra[] = {"-DCONSUMER_MODULE_ONLY=ON", NULL};
+    int rc = build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", "msvc", "x86_64-pc-windows-msvc", extra, &p);
+    cr_assert_eq(rc, 0, "the freestanding MSVC-ABI module should build:\n%s\n%s", p.out, p.err);
+    /* greet_version and greet_add: both exports patchable */
+    cr_expect(strstr(p.out, "coverage: exports 2/2 patchable") != NULL, "no audit of greet.dll:\n%s", p.out);
+    hpt_proc_free(&p);
+    char map[4300];
+    snprintf(map, sizeof map, "%s/../msvc-build/greet.dll.hpmap", moved);
+    size_t n = 0;
+    unsigned char *b = hpt_read_file(map, &n);
+    cr_expect(b != NULL && n > 0, "hotpatch-link did not write %s", map);
+    cr_expect(b && strstr((const char *)b, "greet_version") != NULL, "the map does not list greet_version");
+    free(b);
+}
+
+Test(package, linux_native_consumer_patches_itself)
+{
+    install("package-native");
+    hpt_proc p;
+    int rc = build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", "native", NULL, NULL, &p);
+    cr_assert_eq(rc, 0, "native consumer build failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char app[4300];
+    snprintf(app, sizeof app, "%s/../native-build/app", moved);
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(hpt_run(argv, NULL, 60, &p), 0);
+    cr_expect_eq(p.status, 0, "app exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+/* The README's demo (tests/demo): worker threads keep calling service.dll while the host applies
+   fix.dll in one transaction and rolls it back; every report line must count zero failed calls. */
+Test(package, demo_switches_over_and_back_with_no_failed_call)
+{
+    install("package-demo");
+    hpt_proc p;
+    int rc = build_project(HPT_SOURCE_DIR "/tests/demo", "demo", "x86_64-w64-mingw32", NULL, &p);
+    cr_assert_eq(rc, 0, "demo build failed:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "service.dll: x64 image") != NULL, "service.dll was not audited:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    char host[4300];
+    snprintf(host, sizeof host, "%s/../demo-build/host.exe", moved);
+    const char *argv[] = {host, NULL};
+    cr_assert_eq(hpt_run_wine(argv, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "host.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "running, unpatched:") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "running, patched:") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "running, rolled back:") != NULL, "%s", p.out);
+    /* both transactions committed */
+    const char *first = strstr(p.out, "hp_txn_commit: HP_OK");
+    cr_expect(first != NULL && strstr(first + 1, "hp_txn_commit: HP_OK") != NULL, "%s", p.out);
+    /* three progress lines, each ending in "failed calls 0", and the summary's own count */
+    size_t zero = 0;
+    for (const char *q = p.out; (q = strstr(q, "failed calls 0")) != NULL; q++)
+        zero++;
+    cr_expect_eq(zero, 3, "a progress line counted failed calls:\n%s", p.out);
+    cr_expect(strstr(p.out, ", 0 failed;") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "demo: OK") != NULL, "%s", p.out);
     hpt_proc_free(&p);
 }

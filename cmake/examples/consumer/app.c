@@ -3,9 +3,8 @@
    then removes the patch. Prints each step; exit status 0 when all went right. */
 #include <stdio.h>
 
+#include "greet.h"
 #include "hotpatch.h"
-
-__declspec(dllimport) int greet_version(void);
 
 static int (*original_version)(void);
 

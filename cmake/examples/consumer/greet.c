@@ -1,10 +1,12 @@
-/* greet.dll: two exported functions, built hotpatchable by hotpatch_enable(). */
-__declspec(dllexport) int greet_version(void)
+/* greet: two exported functions, built hotpatchable by hotpatch_enable(). */
+#include "greet.h"
+
+GREET_API int greet_version(void)
 {
     return 1;
 }
 
-__declspec(dllexport) int greet_add(int a, int b)
+GREET_API int greet_add(int a, int b)
 {
     return a + b;
 }
