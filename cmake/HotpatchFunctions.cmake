@@ -85,7 +85,7 @@ function(hotpatch_enable target)
       COMMAND "${CMAKE_COMMAND}" "-DAUDIT=${HOTPATCH_AUDIT}" "-DIMAGE=$<TARGET_FILE:${target}>"
               "-DPAD=${HP_PAD}" "-DMIN_COVERAGE=${HP_MIN_COVERAGE}" "-DWARN_ONLY=${HP_WARN_ONLY}"
               -P "${_HOTPATCH_FUNCTIONS_DIR}/HotpatchAudit.cmake"
-      COMMENT "hotpatch-audit $<TARGET_FILE_NAME:${target}>"
+      COMMENT "hotpatch-audit ${target}"
       VERBATIM)
     set(sarif "${CMAKE_CURRENT_BINARY_DIR}/${target}.sarif")
     set(aargs --format sarif --output "${sarif}")

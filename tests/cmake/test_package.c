@@ -68,6 +68,16 @@ Test(package, consumer_builds_audits_and_patches_under_wine)
               "the audit did not run after the link:\n%s", p.out);
     hpt_proc_free(&p);
 
+    /* hotpatch_enable(app): the executable went through hotpatch-link, whose map lists app.c's functions */
+    char map[4300];
+    snprintf(map, sizeof map, "%s/../ok-build/app.exe.hpmap", moved);
+    size_t n = 0;
+    unsigned char *m = hpt_read_file(map, &n);
+    cr_expect(m != NULL, "no %s", map);
+    cr_expect(m && strstr((const char *)m, "\"main\"") && strstr((const char *)m, "\"greet_version_v2\""),
+              "the map of app.exe lacks main or greet_version_v2");
+    free(m);
+
     char app[4300];
     snprintf(app, sizeof app, "%s/../ok-build/app.exe", moved);
     const char *argv[] = {app, NULL};
