@@ -52,7 +52,8 @@ static void location(hpa_out *o, const hp_audit_file_result *f, const hp_audit_f
                 hpa_json_str(o, x->function);
             }
         }
-        hpa_put(o, ", \"kind\": \"function\"}]");
+        /* a data export (HP2003) names a variable; every other finding names a function */
+        hpa_put(o, strcmp(x->check_id, "HP2003") == 0 ? ", \"kind\": \"variable\"}]" : ", \"kind\": \"function\"}]");
     }
     hpa_put(o, "}]");
 }
