@@ -883,6 +883,12 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
     LLVMTypeRef rec_ty, intptr, i32;
     LLVMValueRef fn, *recs = NULL;
     size_t count = 0, cap = 0;
+    /* COFF records that need no COMDAT of their own all go into one array (see below) */
+    struct shared_rec {
+        LLVMValueRef target;
+        unsigned pad, flags;
+    } *shared = NULL;
+    size_t nshared = 0, shared_cap = 0;
     hp_policy_status st = HP_POLICY_OK;
     target t;
     int cet;
@@ -927,6 +933,41 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             flags |= HP_TABLE_F_ENDBR; /* the record takes the address: codegen puts endbr first */
 
         name = fn_name(fn, &len);
+        target_v = record_target(module, fn, &t, name, len);
+
+        /* Keep the record exactly as long as its function. */
+        comdat = LLVMGetComdat(fn);
+        if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage && policy->function_sections) {
+            /* A no-deduplicate COMDAT of its own (what -ffunction-sections
+               does on COFF anyway) lets the record be associative to it. */
+            size_t raw_len;
+            const char *raw = LLVMGetValueName2(fn, &raw_len);
+            LLVMComdatRef c = LLVMGetOrInsertComdat(module, raw);
+            LLVMSetComdatSelectionKind(c, LLVMNoDeduplicateComdatSelectionKind);
+            LLVMSetComdat(fn, c);
+            comdat = c;
+        }
+        if (t.fmt == FMT_COFF && !comdat) {
+            /* The function lives in a section that stays whole ( .text without function sections):
+               its record needs no section of its own, and one array for all of them is far cheaper
+               to compile than a global per function. */
+            if (nshared == shared_cap) {
+                size_t ncap = shared_cap ? shared_cap * 2 : 64;
+                struct shared_rec *grown = realloc(shared, ncap * sizeof *grown);
+                if (!grown) {
+                    st = HP_POLICY_ERR_NO_MEMORY;
+                    goto out;
+                }
+                shared = grown;
+                shared_cap = ncap;
+            }
+            shared[nshared].target = target_v;
+            shared[nshared].pad = (unsigned)pad;
+            shared[nshared].flags = (unsigned)flags;
+            nshared++;
+            continue;
+        }
+
         /* Named after the function only for readable IR: a private global's
            name never reaches the object. Skipped for big modules (cost). */
         if (count < 64)
@@ -941,24 +982,10 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
 
         /* where = target - &record.where: self-relative, no base relocation;
            COFF: IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32, ELF: R_X86_64_PC32. */
-        target_v = record_target(module, fn, &t, name, len);
         where = LLVMConstSub(LLVMConstPtrToInt(target_v, intptr), LLVMConstPtrToInt(rec, intptr));
         if (intptr != i32)
             where = LLVMConstTrunc(where, i32);
         LLVMSetInitializer(rec, record_value(ctx, where, (unsigned)pad, (unsigned)flags));
-
-        /* Keep the record exactly as long as its function. */
-        comdat = LLVMGetComdat(fn);
-        if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage && policy->function_sections) {
-            /* A no-deduplicate COMDAT of its own (what -ffunction-sections
-               does on COFF anyway) lets the record be associative to it. */
-            size_t raw_len;
-            const char *raw = LLVMGetValueName2(fn, &raw_len);
-            LLVMComdatRef c = LLVMGetOrInsertComdat(module, raw);
-            LLVMSetComdatSelectionKind(c, LLVMNoDeduplicateComdatSelectionKind);
-            LLVMSetComdat(fn, c);
-            comdat = c;
-        }
         if (comdat)
             LLVMSetComdat(rec, comdat);
         if (t.fmt == FMT_ELF) {
@@ -977,6 +1004,42 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             cap = ncap;
         }
         recs[count++] = rec;
+    }
+
+    if (nshared > 0) {
+        /* One array of records; element i's `where` is target - &array[i].where, the same
+           self-relative REL32 as a record of its own. */
+        LLVMTypeRef arr_ty = LLVMArrayType2(rec_ty, nshared);
+        LLVMValueRef tab = LLVMAddGlobal(module, arr_ty, "__hp_recs");
+        LLVMValueRef *elems = malloc(nshared * sizeof *elems);
+        if (!elems) {
+            st = HP_POLICY_ERR_NO_MEMORY;
+            goto out;
+        }
+        LLVMSetLinkage(tab, LLVMPrivateLinkage);
+        LLVMSetGlobalConstant(tab, 1);
+        LLVMSetAlignment(tab, 4);
+        LLVMSetSection(tab, HP_TABLE_COFF_SECTION "$m");
+        for (size_t i = 0; i < nshared; i++) {
+            LLVMValueRef idx[2] = {LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, i, 0)};
+            LLVMValueRef at = LLVMConstInBoundsGEP2(arr_ty, tab, idx, 2);
+            LLVMValueRef where = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, intptr), LLVMConstPtrToInt(at, intptr));
+            if (intptr != i32)
+                where = LLVMConstTrunc(where, i32);
+            elems[i] = record_value(ctx, where, shared[i].pad, shared[i].flags);
+        }
+        LLVMSetInitializer(tab, LLVMConstArray2(rec_ty, elems, nshared));
+        free(elems);
+        if (count == cap) {
+            LLVMValueRef *grown = realloc(recs, (cap + 1) * sizeof *grown);
+            if (!grown) {
+                st = HP_POLICY_ERR_NO_MEMORY;
+                goto out;
+            }
+            recs = grown;
+            cap++;
+        }
+        recs[count++] = tab;
     }
 
     st = append_used(module, "llvm.compiler.used", recs, count);
@@ -1001,8 +1064,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
     }
     LLVMAddNamedMetadataOperand(module, TABLE_GUARD, LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, NULL, 0)));
     if (stats)
-        stats->records += (uint32_t)count;
+        stats->records += (uint32_t)(count - (nshared > 0) + nshared);
 out:
     free(recs);
+    free(shared);
     return st;
 }
