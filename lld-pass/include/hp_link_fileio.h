@@ -1,5 +1,5 @@
 /*
- * hp_link_fileio.h — whole-file reads for hotpatch-link and its bitcode helper.
+ * hp_link_fileio.h — file reads and path names for hotpatch-link and its bitcode helper.
  */
 #ifndef HP_LINK_FILEIO_H
 #define HP_LINK_FILEIO_H
@@ -12,5 +12,8 @@
  *         be opened, sized or read.
  */
 unsigned char *hp_link_read_file(const char *path, size_t *out_size);
+
+/** The file name part of `path` (after the last '/'); a pointer into `path`. */
+const char *hp_link_basename(const char *path);
 
 #endif /* HP_LINK_FILEIO_H */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "hp_link_objfind.h"
+#include "hp_link_fileio.h"
 
 extern char **environ;
 
@@ -95,12 +96,6 @@ static char *join(const char *a, const char *b)
     if (p)
         snprintf(p, n, "%s/%s", a, b);
     return p;
-}
-
-static const char *base_of(const char *p)
-{
-    const char *b = strrchr(p, '/');
-    return b ? b + 1 : p;
 }
 
 static int add_replaced(hp_link_bitcode *bc, size_t arg, const char *orig, const char *temp)
@@ -228,7 +223,7 @@ static int extract_member(void *ctx, const char *name, const unsigned char *m, s
     char sub[32];
     snprintf(sub, sizeof sub, "%06zu", g->n);
     char *d = join(c->dir, sub);
-    const char *safe = base_of(name);
+    const char *safe = hp_link_basename(name);
     char *p = d ? join(d, safe[0] ? safe : "member.o") : NULL;
     if (!d || !p || mkdir(d, 0700) != 0 || track(c->pl->bc, d) || write_new(c->pl->bc, p, m, len)) {
         free(d);
@@ -364,9 +359,9 @@ static hp_link_status plan_input(plan *pl, const hp_link_bitcode_options *option
         snprintf(name, sizeof name, "%zu-", arg);
         st = ensure_dir(bc, options);
         char *base = NULL, *temp = NULL;
-        if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(base_of(path)) + 1)) != NULL) {
+        if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(hp_link_basename(path)) + 1)) != NULL) {
             strcpy(base, name);
-            strcat(base, base_of(path));
+            strcat(base, hp_link_basename(path));
             temp = join(bc->dir, base);
         }
         if (st == HP_LINK_OK && (!temp || add_job(pl, path, temp, SIZE_MAX, arg)))

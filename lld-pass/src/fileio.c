@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 unsigned char *hp_link_read_file(const char *path, size_t *out_size)
 {
@@ -23,4 +24,10 @@ unsigned char *hp_link_read_file(const char *path, size_t *out_size)
     }
     fclose(f);
     return buf;
+}
+
+const char *hp_link_basename(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
 }

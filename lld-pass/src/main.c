@@ -20,6 +20,7 @@
 #include "hp_link_map.h"
 #include "hp_link_objfind.h"
 #include "hp_link_post.h"
+#include "hp_link_fileio.h"
 
 #ifndef HP_LINK_LLD_DIR
 #define HP_LINK_LLD_DIR "/usr/lib/llvm-19/bin"
@@ -77,12 +78,6 @@ static int file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static const char *basename_of(const char *p)
-{
-    const char *b = strrchr(p, '/');
-    return b ? b + 1 : p;
 }
 
 /* Inputs that must exist as given: every GNU input, and lld-link inputs with a directory part
@@ -239,7 +234,7 @@ int main(int argc, char **argv)
             path = strdup(cl->map_path);
         else if ((path = malloc(strlen(cl->output) + 7)) != NULL)
             sprintf(path, "%s.hpmap", cl->output);
-        if (!path || hp_link_map_write(post, basename_of(cl->output), path) != HP_LINK_OK) {
+        if (!path || hp_link_map_write(post, hp_link_basename(cl->output), path) != HP_LINK_OK) {
             fprintf(stderr, "%s: error: cannot write the map '%s'\n", prog, path ? path : "?");
             free(path);
             goto out;

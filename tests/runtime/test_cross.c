@@ -21,31 +21,32 @@ static void expect_all_cases_passed(const hpt_proc *p, const char *what)
     cr_assert(strstr(p->out, want) != NULL, "%s: expected \"%s\" in\n%s", what, want, p->out);
 }
 
-Test(cross, site_rules_windows_x64_mingw_under_wine)
+/* Run the site-rule program of `triple` (under Wine, or qemu-i386 for Linux i386). */
+static void run_site_program(const char *triple, int wine)
 {
+    char path[1024];
     hpt_proc p;
-    const char *argv[] = {HPT_CROSS_DIR "/x86_64-w64-mingw32/tests/runtime/portable/hpt_site_rules.exe", NULL};
-    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    snprintf(path, sizeof path, "%s/%s/tests/runtime/portable/hpt_site_rules%s", HPT_CROSS_DIR, triple,
+             wine ? ".exe" : "");
+    const char *argv[] = {path, NULL};
+    cr_assert_eq(wine ? hpt_run_wine(argv, 120, &p) : hpt_run_i386(argv, 120, &p), 0);
     expect_all_cases_passed(&p, argv[0]);
     hpt_proc_free(&p);
+}
+
+Test(cross, site_rules_windows_x64_mingw_under_wine)
+{
+    run_site_program("x86_64-w64-mingw32", 1);
 }
 
 Test(cross, site_rules_windows_x64_msvc_freestanding_under_wine)
 {
-    hpt_proc p;
-    const char *argv[] = {HPT_CROSS_DIR "/x86_64-pc-windows-msvc/tests/runtime/portable/hpt_site_rules.exe", NULL};
-    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
-    expect_all_cases_passed(&p, argv[0]);
-    hpt_proc_free(&p);
+    run_site_program("x86_64-pc-windows-msvc", 1);
 }
 
 Test(cross, site_rules_linux_i386_under_qemu)
 {
-    hpt_proc p;
-    const char *argv[] = {HPT_CROSS_DIR "/i386-linux-gnu/tests/runtime/portable/hpt_site_rules", NULL};
-    cr_assert_eq(hpt_run_i386(argv, 120, &p), 0);
-    expect_all_cases_passed(&p, argv[0]);
-    hpt_proc_free(&p);
+    run_site_program("i386-linux-gnu", 0);
 }
 
 /* Machine field of a PE image's COFF header. */
