@@ -175,7 +175,12 @@ HP_API unsigned hp_insn_length(hp_machine machine, const uint8_t *code, size_t l
 /* The patch engine                                                           */
 /* ------------------------------------------------------------------------- */
 
-/** Opaque handle to one applied redirection. Freed by hp_remove(). */
+/**
+ * Opaque handle to one applied redirection. hp_remove() frees it: it goes back
+ * to the runtime's handle pool, whose memory is never returned to the OS, so a
+ * removed handle passed again gets HP_ERR_STALE_HANDLE (until the pool hands the
+ * same address out for a later patch: keep handles of removed patches no longer).
+ */
 typedef struct hp_patch hp_patch;
 /** Opaque transaction. Freed by hp_txn_commit() or hp_txn_abort(). */
 typedef struct hp_txn hp_txn;
@@ -208,10 +213,14 @@ HP_API void *hp_original(const hp_patch *patch);
 
 /** Start a transaction. */
 HP_API hp_status hp_txn_begin(hp_txn **out_txn);
-/** Add a redirection to a transaction; *out_original and *out_patch are stored at commit, before the swap. */
+/**
+ * Add a redirection to a transaction; *out_original and *out_patch are stored at commit, before the swap.
+ * The entry is checked now (the status names the bad entry; the first failure makes the commit fail with
+ * it) and again by the commit.
+ */
 HP_API hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void **out_original,
                        hp_patch **out_patch);
-/** Add a removal to a transaction. */
+/** Add a removal to a transaction (checked now and again by the commit). */
 HP_API hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch);
 /** Apply everything or nothing; frees `txn` in every case. Handles are live only after HP_OK. */
 HP_API hp_status hp_txn_commit(hp_txn *txn);

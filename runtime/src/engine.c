@@ -6,12 +6,15 @@
  * a list of operations (apply / remove) as one transaction:
  *
  *   1. validate every operation against the live bytes (site rules, our own
- *      registry, duplicates) — nothing is written;
- *   2. allocate everything that can fail (handles, site records, slots,
+ *      registry, duplicates) — nothing is written; an operation that
+ *      hp_txn_apply/remove validated while nothing was committed since only
+ *      has its live bytes checked again;
+ *   2. allocate everything that can fail (handle pool room, site records, slots,
  *      trampolines, thunks, map capacity), and build every trampoline into a
  *      scratch buffer (relocation can fail);
- *   3. make the touched pages writable, one protection change per page (a
- *      failure restores the pages already changed: HP_ERR_PROTECT);
+ *   3. make the touched pages writable, one protection change per target page
+ *      and per run of runtime pages (a failure restores the pages already
+ *      changed: HP_ERR_PROTECT);
  *   4. write trampolines, thunks, slots and new padding jumps; store the
  *      caller's out pointers — from here on nothing can fail;
  *   5. sync every core's instruction stream;
@@ -96,21 +99,44 @@ typedef struct hp_site_rec {
     uintptr_t *slot;      /* the cell the padding jump reads its destination from (aligned) */
     void *original;       /* callable original behaviour (S+2 or a trampoline) */
     struct hp_patch *live;/* the handle of the current redirection; NULL when not redirected */
+    uint64_t mark;        /* serial of the last commit that took this site (duplicate check) */
 } hp_site_rec;
 
-/* An applied redirection. Freed by hp_remove; `original` is copied here so hp_original needs no lock. */
+/*
+ * An applied redirection. Handles come from a pool that is never returned to
+ * the OS (handle_pool): hp_remove puts a handle back (rec = NULL), so any
+ * pointer can be checked for staleness without a map and without touching
+ * freed memory. `original` is copied here so hp_original needs no lock.
+ */
 struct hp_patch {
-    hp_site_rec *rec;
+    hp_site_rec *rec;          /* NULL while the handle is free */
     const void *replacement;
     void *original;
+    struct hp_patch *next_free;
 };
 
-/* A pointer-keyed open-addressing hash map (linear probing, backward-shift deletion). Key 0 = empty. */
+/* Chunk i of the pool holds HP_POOL_FIRST << i handles (the allocator refuses long before chunk 32). */
+#define HP_POOL_CHUNKS 32
+#define HP_POOL_FIRST ((size_t)64)
+
+typedef struct handle_pool {
+    struct hp_patch *chunk[HP_POOL_CHUNKS];
+    size_t nchunks;
+    struct hp_patch *free_list;
+    size_t nfree;
+} handle_pool;
+
+/* A pointer-keyed open-addressing hash map (linear probing, backward-shift deletion). Key 0 = empty.
+   Key and value share one entry, so a lookup touches one cache line. */
+typedef struct hp_ptrent {
+    uintptr_t key, val;
+} hp_ptrent;
+
 typedef struct hp_ptrmap {
-    uintptr_t *keys;
-    uintptr_t *vals;
-    size_t cap;   /* 0 or a power of two */
+    hp_ptrent *e;
+    size_t cap;     /* 0 or a power of two */
     size_t count;
+    unsigned shift; /* low key bits the hash ignores: log2 of the keys' usual spacing */
 } hp_ptrmap;
 
 /* ------------------------------------------------------------------------- */
@@ -129,17 +155,23 @@ static hp_os_mutex g_lock = HP_OS_MUTEX_INIT;
  * The global state, protected by g_lock:
  *   xm        — slot pages and trampoline/thunk pages (execmem.h);
  *   sites     — site entry E -> hp_site_rec*: every site whose padding we wrote;
- *   handles   — live hp_patch* -> its hp_site_rec* (a handle not in here is stale);
+ *   pool      — every handle ever handed out (live: rec != NULL and rec->live == the handle);
  *   protcache — page -> packed hp_os_prot (native << 8 | flags) of target code pages, so that a
  *               one-function apply does not re-read /proc/self/maps. Flushed whenever a site
- *               record turns out stale (code remapped under us).
+ *               record turns out stale (code remapped under us);
+ *   gen       — bumped by every change of the above that can change a validation's verdict (a
+ *               commit, a stale record dropped): an operation validated by hp_txn_apply/remove at
+ *               the same gen only needs its live bytes checked again at commit;
+ *   serial    — number of the current commit (hp_site_rec.mark).
  */
 static struct {
     hp_xm_arena xm;
     hp_ptrmap sites;
-    hp_ptrmap handles;
+    handle_pool pool;
     hp_ptrmap protcache;
-} g = {HP_XM_ARENA_INIT, {NULL, NULL, 0, 0}, {NULL, NULL, 0, 0}, {NULL, NULL, 0, 0}};
+    uint64_t gen;
+    uint64_t serial;
+} g = {HP_XM_ARENA_INIT, {NULL, 0, 0, 4}, {{NULL}, 0, NULL, 0}, {NULL, 0, 0, 12}, 1, 0};
 
 /* ------------------------------------------------------------------------- */
 /* Small helpers                                                              */
@@ -150,22 +182,28 @@ hp_machine hp_host_machine(void)
     return HP_HOST_MACHINE;
 }
 
-static size_t map_hash(uintptr_t k, size_t cap)
+/*
+ * Keys are addresses (entries, pages) and arrive mostly in address order: the
+ * hash keeps that order within each 64 Ki-key stretch (so a run of lookups walks
+ * the table instead of missing the cache each time) and folds the stretches
+ * onto each other. `shift` drops the bits every key shares (alignment).
+ */
+static size_t map_hash(const hp_ptrmap *m, uintptr_t k)
 {
-    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 32) & (cap - 1);
+    uintptr_t x = k >> m->shift;
+    return (size_t)(x ^ (x >> 16)) & (m->cap - 1);
 }
 
 static int map_get(const hp_ptrmap *m, uintptr_t k, uintptr_t *v)
 {
     if (m->cap == 0)
         return 0;
-    for (size_t i = map_hash(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == 0)
+    for (size_t i = map_hash(m, k);; i = (i + 1) & (m->cap - 1)) {
+        if (m->e[i].key == 0)
             return 0;
-        if (m->keys[i] == k) {
+        if (m->e[i].key == k) {
             if (v != NULL)
-                *v = m->vals[i];
+                *v = m->e[i].val;
             return 1;
         }
     }
@@ -173,15 +211,15 @@ static int map_get(const hp_ptrmap *m, uintptr_t k, uintptr_t *v)
 
 static void map_put_noresize(hp_ptrmap *m, uintptr_t k, uintptr_t v)
 {
-    for (size_t i = map_hash(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == 0) {
-            m->keys[i] = k;
-            m->vals[i] = v;
+    for (size_t i = map_hash(m, k);; i = (i + 1) & (m->cap - 1)) {
+        if (m->e[i].key == 0) {
+            m->e[i].key = k;
+            m->e[i].val = v;
             m->count++;
             return;
         }
-        if (m->keys[i] == k) {
-            m->vals[i] = v;
+        if (m->e[i].key == k) {
+            m->e[i].val = v;
             return;
         }
     }
@@ -191,26 +229,21 @@ static void map_put_noresize(hp_ptrmap *m, uintptr_t k, uintptr_t v)
 static hp_status map_reserve(hp_ptrmap *m, size_t more)
 {
     size_t need = m->count + more;
-    if (need > ((size_t)-1) / 4)
+    if (need > ((size_t)-1) / (4 * sizeof(hp_ptrent)))
         return HP_ERR_NO_MEMORY;
     if (m->cap != 0 && need * 2 <= m->cap)
         return HP_OK;
     size_t cap = m->cap ? m->cap : 16;
     while (cap < need * 2)
         cap *= 2;
-    uintptr_t *keys = hp_os_calloc(cap, sizeof *keys);
-    uintptr_t *vals = hp_os_calloc(cap, sizeof *vals);
-    if (keys == NULL || vals == NULL) {
-        hp_os_free(keys);
-        hp_os_free(vals);
+    hp_ptrent *e = hp_os_calloc(cap, sizeof *e);
+    if (e == NULL)
         return HP_ERR_NO_MEMORY;
-    }
-    hp_ptrmap n = {keys, vals, cap, 0};
+    hp_ptrmap n = {e, cap, 0, m->shift};
     for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i] != 0)
-            map_put_noresize(&n, m->keys[i], m->vals[i]);
-    hp_os_free(m->keys);
-    hp_os_free(m->vals);
+        if (m->e[i].key != 0)
+            map_put_noresize(&n, m->e[i].key, m->e[i].val);
+    hp_os_free(m->e);
     *m = n;
     return HP_OK;
 }
@@ -219,40 +252,98 @@ static void map_del(hp_ptrmap *m, uintptr_t k)
 {
     if (m->cap == 0)
         return;
-    size_t mask = m->cap - 1, i = map_hash(k, m->cap);
+    size_t mask = m->cap - 1, i = map_hash(m, k);
     for (;; i = (i + 1) & mask) {
-        if (m->keys[i] == 0)
+        if (m->e[i].key == 0)
             return;
-        if (m->keys[i] == k)
+        if (m->e[i].key == k)
             break;
     }
     /* backward-shift deletion keeps every probe chain unbroken */
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
-        if (m->keys[j] == 0)
+        if (m->e[j].key == 0)
             break;
-        size_t home = map_hash(m->keys[j], m->cap);
+        size_t home = map_hash(m, m->e[j].key);
         /* move j into the hole at i unless its home lies cyclically in (i, j] */
         int between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
-            m->keys[i] = m->keys[j];
-            m->vals[i] = m->vals[j];
+            m->e[i] = m->e[j];
             i = j;
         }
     }
-    m->keys[i] = 0;
-    m->vals[i] = 0;
+    m->e[i].key = 0;
+    m->e[i].val = 0;
     m->count--;
 }
 
 static void map_clear(hp_ptrmap *m)
 {
-    if (m->cap != 0) {
-        memset(m->keys, 0, m->cap * sizeof *m->keys);
-        memset(m->vals, 0, m->cap * sizeof *m->vals);
-    }
+    if (m->cap != 0)
+        memset(m->e, 0, m->cap * sizeof *m->e);
     m->count = 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Handles                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* Make sure `n` handles can be taken without allocating (a new chunk when short). */
+static hp_status pool_reserve_locked(size_t n)
+{
+    handle_pool *p = &g.pool;
+    while (p->nfree < n) {
+        if (p->nchunks == HP_POOL_CHUNKS)
+            return HP_ERR_NO_MEMORY;
+        size_t count = HP_POOL_FIRST << p->nchunks;
+        if ((count >> p->nchunks) != HP_POOL_FIRST || count > (size_t)-1 / sizeof(struct hp_patch))
+            return HP_ERR_NO_MEMORY;
+        struct hp_patch *c = hp_os_calloc(count, sizeof *c);
+        if (c == NULL)
+            return HP_ERR_NO_MEMORY;
+        p->chunk[p->nchunks++] = c;
+        for (size_t i = count; i-- > 0;) { /* lowest addresses first: handed out in order */
+            c[i].next_free = p->free_list;
+            p->free_list = &c[i];
+        }
+        p->nfree += count;
+    }
+    return HP_OK;
+}
+
+/* Take a handle (pool_reserve_locked made sure there is one). */
+static struct hp_patch *pool_take_locked(void)
+{
+    struct hp_patch *h = g.pool.free_list;
+    g.pool.free_list = h->next_free;
+    g.pool.nfree--;
+    h->next_free = NULL;
+    return h;
+}
+
+static void pool_give_locked(struct hp_patch *h)
+{
+    h->rec = NULL; /* `original` stays: a late hp_original() still gets it until reuse */
+    h->next_free = g.pool.free_list;
+    g.pool.free_list = h;
+    g.pool.nfree++;
+}
+
+/* The record of a live handle, or NULL for anything else (freed, never ours, misaligned). */
+static hp_site_rec *handle_rec_locked(const hp_patch *h)
+{
+    uintptr_t a = (uintptr_t)h;
+    for (size_t i = g.pool.nchunks; i-- > 0;) { /* the largest chunks hold most handles */
+        uintptr_t base = (uintptr_t)g.pool.chunk[i];
+        size_t size = (HP_POOL_FIRST << i) * sizeof(struct hp_patch);
+        if (a >= base && a - base < size) {
+            if ((a - base) % sizeof(struct hp_patch) != 0 || h->rec == NULL || h->rec->live != h)
+                return NULL;
+            return h->rec;
+        }
+    }
+    return NULL;
 }
 
 /* In-place heapsort (no qsort in freestanding builds). */
@@ -443,6 +534,34 @@ static hp_status batch_add(page_batch *b, uintptr_t addr, size_t len)
     return HP_OK;
 }
 
+/*
+ * Pages [i, i + return value) are changed by one protection call: consecutive
+ * pages of one runtime chunk (one mapping, one protection, e.g. the slot pages
+ * of a large transaction). Target code pages are changed one by one: only
+ * their own page's protection is known to be theirs.
+ */
+static size_t batch_run_locked(const page_batch *b, size_t i)
+{
+    size_t k = 1;
+    while (i + k < b->n && b->pages[i + k] == b->pages[i] + k * HP_PAGE &&
+           b->orig[i + k].native == b->orig[i].native &&
+           hp_xm_same_chunk_locked(&g.xm, b->pages[i], b->pages[i + k]))
+        k++;
+    return k;
+}
+
+static void batch_restore_locked(page_batch *b)
+{
+    for (size_t i = 0; i < b->changed;) {
+        size_t k = batch_run_locked(b, i);
+        hp_os_prot w = hp_os_prot_writable(b->orig[i]);
+        if (w.native != b->orig[i].native)
+            hp_os_protect(b->pages[i], k * HP_PAGE, b->orig[i]);
+        i += k;
+    }
+    b->changed = 0;
+}
+
 /* Sort, look the protections up and make every page writable; all or nothing. */
 static hp_status batch_unprotect_locked(page_batch *b)
 {
@@ -456,29 +575,20 @@ static hp_status batch_unprotect_locked(page_batch *b)
     for (size_t i = 0; i < b->n; i++)
         if (b->orig[i].flags == 0)
             return HP_ERR_ARGUMENT; /* not mapped any more */
-    for (b->changed = 0; b->changed < b->n; b->changed++) {
+    for (b->changed = 0; b->changed < b->n;) {
+        size_t k = batch_run_locked(b, b->changed);
         hp_os_prot w = hp_os_prot_writable(b->orig[b->changed]);
-        if (w.native == b->orig[b->changed].native)
-            continue;
-        if (hp_os_protect(b->pages[b->changed], HP_PAGE, w) != HP_OK) {
-            /* the OS refused: put back what was changed */
-            while (b->changed-- > 0)
-                hp_os_protect(b->pages[b->changed], HP_PAGE, b->orig[b->changed]);
-            b->changed = 0;
+        if (w.native != b->orig[b->changed].native &&
+            hp_os_protect(b->pages[b->changed], k * HP_PAGE, w) != HP_OK) {
+            /* the OS refused: put back what was changed, this run included (a refused call may
+               have changed part of its range) */
+            b->changed += k;
+            batch_restore_locked(b);
             return HP_ERR_PROTECT;
         }
+        b->changed += k;
     }
     return HP_OK;
-}
-
-static void batch_restore_locked(page_batch *b)
-{
-    for (size_t i = 0; i < b->changed; i++) {
-        hp_os_prot w = hp_os_prot_writable(b->orig[i]);
-        if (w.native != b->orig[i].native)
-            hp_os_protect(b->pages[i], HP_PAGE, b->orig[i]);
-    }
-    b->changed = 0;
 }
 
 static void batch_free(page_batch *b)
@@ -508,15 +618,16 @@ typedef struct live_view {
  */
 static hp_status view_locked(uintptr_t entry, live_view *v)
 {
-    uintptr_t pages[3] = {PAGE_OF(entry - READ_BEFORE), PAGE_OF(entry), PAGE_OF(entry + READ_AFTER - 1)};
-    hp_os_prot prots[3];
-    size_t n = sort_unique(pages, 3);
     if (entry < READ_BEFORE)
         return HP_ERR_ARGUMENT;
+    uintptr_t pages[3] = {PAGE_OF(entry - READ_BEFORE), PAGE_OF(entry), PAGE_OF(entry + READ_AFTER - 1)};
+    hp_os_prot prots[3];
+    /* most entries have all the bytes looked at on their own page: one lookup */
+    size_t n = pages[0] == pages[2] ? 1 : sort_unique(pages, 3);
     hp_status st = prots_locked(pages, n, prots);
     if (st != HP_OK)
         return st;
-    size_t ie = find_sorted(pages, n, PAGE_OF(entry));
+    size_t ie = n == 1 ? 0 : find_sorted(pages, n, PAGE_OF(entry));
     if (!(prots[ie].flags & HP_PROT_X) || !(prots[ie].flags & HP_PROT_R))
         return HP_ERR_ARGUMENT;
     v->entry = entry;
@@ -526,7 +637,6 @@ static hp_status view_locked(uintptr_t entry, live_view *v)
         v->before = entry - PAGE_OF(entry);
     if (PAGE_OF(entry + READ_AFTER - 1) != PAGE_OF(entry) && !(prots[n - 1].flags & HP_PROT_R))
         v->after = PAGE_OF(entry) + HP_PAGE - entry;
-
     return HP_OK;
 }
 
@@ -546,12 +656,22 @@ static void analyze_view(live_view *v)
     hp_site_analyze(&in, &v->site);
 }
 
+/* Are the fixed bytes of the record's padding jump still in place? (At most 6 bytes: no memcmp call.) */
+static int pad_intact(const hp_site_rec *r)
+{
+    const uint8_t *p = (const uint8_t *)(r->entry - r->pad_len);
+    unsigned diff = 0;
+    for (unsigned i = 0; i < r->pad_fixed; i++)
+        diff |= (unsigned)(p[i] ^ r->pad_bytes[i]);
+    return diff == 0;
+}
+
 /* Do the bytes still show what this record wrote (padding jump intact)? */
 static int rec_matches(const hp_site_rec *r, const live_view *v)
 {
     if (v->before < r->pad_len)
         return 0;
-    return memcmp((const void *)(r->entry - r->pad_len), r->pad_bytes, r->pad_fixed) == 0;
+    return pad_intact(r);
 }
 
 /*
@@ -567,10 +687,11 @@ static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec *
         return st;
     /* A site of our registry is judged by its record (the bytes we wrote), which is what the site
        rules would conclude too: the analysis is skipped unless the caller wants the hp_site. */
-    if (need_site || !map_get(&g.sites, entry, NULL))
-        analyze_view(v);
     uintptr_t rv;
-    if (map_get(&g.sites, entry, &rv)) {
+    int known = map_get(&g.sites, entry, &rv);
+    if (need_site || !known)
+        analyze_view(v);
+    if (known) {
         hp_site_rec *r = (hp_site_rec *)rv;
         const uint8_t *s = (const uint8_t *)r->site;
         if (rec_matches(r, v)) {
@@ -591,6 +712,7 @@ static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec *
            another loaded here). Forget the record and every cached protection. */
         map_del(&g.sites, entry);
         map_clear(&g.protcache);
+        g.gen++;
         st = view_locked(entry, v);
         if (st != HP_OK)
             return st;
@@ -620,17 +742,25 @@ typedef struct txn_op {
     const void *replacement;
     void **out_original;
     hp_patch **out_patch;
-    hp_patch *patch; /* OP_REMOVE: the handle */
+    hp_patch *patch;    /* OP_REMOVE: the handle */
+
+    /* validation: by hp_txn_apply/remove (vgen = g.gen then), again by the commit */
+    uint64_t vgen;      /* 0: not validated yet */
+    hp_site_rec *rec;   /* the record (NULL: a fresh apply) */
 
     /* filled during commit */
-    hp_site_rec *rec;
-    int fresh;          /* rec was created by this commit */
+    size_t fresh;       /* 0, or 1 + index of its fresh_op: the record is created by this commit */
     hp_patch *handle;   /* OP_APPLY: the new handle */
-    size_t tramp_len;   /* fresh record with a trampoline: its length */
-    void *tramp;        /* ... and where it goes */
-    void *thunk;        /* fresh x86 thunk form: the thunk */
-    size_t after;       /* fresh: readable bytes after the entry */
 } txn_op;
+
+/* What a commit knows about an apply to a site it writes the padding of (rare: first use). */
+typedef struct fresh_op {
+    size_t op;          /* index of its txn_op */
+    live_view view;     /* the live bytes as validated */
+    size_t tramp_len;   /* with a trampoline: its length */
+    void *tramp;        /* ... and where it goes */
+    void *thunk;        /* x86 thunk form: the thunk */
+} fresh_op;
 
 struct hp_txn {
     txn_op *ops;
@@ -678,11 +808,10 @@ static void free_prepared(txn_op *ops, size_t n, hp_xm_block *blocks, size_t nbl
     while (nblocks-- > 0)
         hp_xm_rollback_locked(&g.xm, &blocks[nblocks]);
     for (size_t i = 0; i < n; i++) {
-        hp_os_free(ops[i].handle);
-        ops[i].handle = NULL;
-        if (ops[i].fresh)
+        if (ops[i].fresh) {
             hp_os_free(ops[i].rec);
-        ops[i].rec = NULL;
+            ops[i].rec = NULL;
+        }
         ops[i].fresh = 0;
     }
 }
@@ -690,18 +819,16 @@ static void free_prepared(txn_op *ops, size_t n, hp_xm_block *blocks, size_t nbl
 /* Validate one operation (phase 1). `v` receives the live view of an apply. */
 static hp_status validate_op_locked(txn_op *op, live_view *v)
 {
+    op->rec = NULL;
     if (op->kind == OP_APPLY) {
         if (op->target == NULL || op->replacement == NULL || op->target == op->replacement)
             return HP_ERR_ARGUMENT;
         return judge_apply_locked((uintptr_t)op->target, v, &op->rec, 0);
     }
-    uintptr_t rv;
     if (op->patch == NULL)
         return HP_ERR_ARGUMENT;
-    if (!map_get(&g.handles, (uintptr_t)op->patch, &rv))
-        return HP_ERR_STALE_HANDLE;
-    hp_site_rec *r = (hp_site_rec *)rv;
-    if (r->live != op->patch)
+    hp_site_rec *r = handle_rec_locked(op->patch);
+    if (r == NULL)
         return HP_ERR_STALE_HANDLE;
     const uint8_t *s = (const uint8_t *)r->site;
     if (s[0] != r->swap[0] || s[1] != r->swap[1])
@@ -711,18 +838,34 @@ static hp_status validate_op_locked(txn_op *op, live_view *v)
 }
 
 /*
+ * An operation on a known site that hp_txn_apply/remove validated while the
+ * registry was as it is now (same gen): only the live bytes can have changed
+ * since (another writer), so they alone are looked at again. 1 = still good;
+ * 0 = validate it from scratch (which then says what is wrong).
+ */
+static int revalidate_fast_locked(const txn_op *op)
+{
+    const hp_site_rec *r = op->rec;
+    if (op->vgen != g.gen || r == NULL)
+        return 0;
+    const uint8_t *s = (const uint8_t *)r->site;
+    if (op->kind == OP_REMOVE)
+        return r->live == op->patch && s[0] == r->swap[0] && s[1] == r->swap[1];
+    return r->live == NULL && s[0] == r->orig[0] && s[1] == r->orig[1] &&
+           pad_intact(r);
+}
+
+/*
  * Phase 2 for one fresh apply: the record, its slot, thunk and trampoline.
  * Allocations are appended to blocks[*nblocks].
  */
-static hp_status prepare_fresh_locked(txn_op *op, const live_view *v, hp_xm_block *blocks,
-                                      size_t *nblocks)
+static hp_status prepare_fresh_locked(txn_op *op, fresh_op *f, hp_xm_block *blocks, size_t *nblocks)
 {
+    const live_view *v = &f->view;
     hp_site_rec *r = hp_os_calloc(1, sizeof *r);
     if (r == NULL)
         return HP_ERR_NO_MEMORY;
     op->rec = r;
-    op->fresh = 1;
-    op->after = v->after;
     r->entry = v->entry;
     r->site = v->entry + v->site.site_offset;
     memcpy(r->orig, (const void *)r->site, 2);
@@ -755,12 +898,12 @@ static hp_status prepare_fresh_locked(txn_op *op, const live_view *v, hp_xm_bloc
         if (st != HP_OK)
             return st;
         blocks[(*nblocks)++] = b;
-        op->thunk = b.ptr;
+        f->thunk = b.ptr;
     }
 #endif
     build_jumps(r);
     if (r->form == HP_FORM_THUNK32)
-        put32le(r->pad_bytes + 1, (uint32_t)((uintptr_t)op->thunk - r->entry));
+        put32le(r->pad_bytes + 1, (uint32_t)((uintptr_t)f->thunk - r->entry));
 
     int nop = (v->site.flags & HP_SITE_F_ENTRY_NOP) != 0;
     int endbr = (v->site.flags & HP_SITE_F_ENDBR) != 0;
@@ -772,23 +915,23 @@ static hp_status prepare_fresh_locked(txn_op *op, const live_view *v, hp_xm_bloc
     if (st != HP_OK)
         return st;
     blocks[(*nblocks)++] = b;
-    op->tramp = b.ptr;
+    f->tramp = b.ptr;
     uint8_t scratch[HP_RELOC_MAX];
     hp_reloc_in in = {HP_HOST_MACHINE, (const uint8_t *)r->site, v->after - v->site.site_offset,
                       r->site, v->site.entry_len, !nop, endbr};
-    st = hp_reloc_trampoline(&in, scratch, sizeof scratch, (uintptr_t)op->tramp, &op->tramp_len);
+    st = hp_reloc_trampoline(&in, scratch, sizeof scratch, (uintptr_t)f->tramp, &f->tramp_len);
     if (st != HP_OK)
         return st;
-    r->original = op->tramp;
+    r->original = f->tramp;
     return HP_OK;
 }
 
 /* Phase 4 for one fresh apply: thunk and padding (the trampoline is written by the caller). Pages are writable. */
-static void write_fresh_locked(txn_op *op)
+static void write_fresh_locked(const txn_op *op, const fresh_op *f)
 {
     hp_site_rec *r = op->rec;
-    if (op->thunk != NULL) {
-        uint8_t *t = op->thunk;
+    if (f->thunk != NULL) {
+        uint8_t *t = f->thunk;
         t[0] = 0xFF; /* FF 25 abs32: jmp dword ptr [slot] */
         t[1] = 0x25;
         put32le(t + 2, (uint32_t)(uintptr_t)r->slot);
@@ -800,145 +943,187 @@ static void write_fresh_locked(txn_op *op)
     hp_os_code_written((const void *)(r->entry - r->pad_len), r->pad_len);
 }
 
+/* The pages an operation writes, into the batch (fresh: once its record is prepared). */
+static hp_status batch_add_op(page_batch *b, const txn_op *op, const fresh_op *f)
+{
+    const hp_site_rec *r = op->rec;
+    hp_status st = batch_add(b, r->site, 2);
+    if (st == HP_OK && op->kind == OP_APPLY)
+        st = batch_add(b, (uintptr_t)r->slot, sizeof(uintptr_t));
+    if (f != NULL) {
+        if (st == HP_OK)
+            st = batch_add(b, r->entry - r->pad_len, r->pad_len);
+        if (st == HP_OK && f->tramp != NULL)
+            st = batch_add(b, (uintptr_t)f->tramp, f->tramp_len);
+        if (st == HP_OK && f->thunk != NULL)
+            st = batch_add(b, (uintptr_t)f->thunk, 8);
+    }
+    return st;
+}
+
 /*
  * Run `ops[0..n)` as one transaction. Engine lock held. On HP_OK every apply's
  * out pointers were stored before its swap, and every remove's handle is freed.
+ * A large transaction is bound by memory traffic: each phase walks the
+ * operations once, and phases that cannot fail share a walk.
  */
 static hp_status commit_locked(txn_op *ops, size_t n)
 {
     hp_status st = HP_OK;
-    live_view *views = NULL;
+    fresh_op *fresh = NULL; /* one per fresh apply */
+    size_t nfresh = 0, capfresh = 0;
     hp_xm_block *blocks = NULL;
     size_t nblocks = 0;
-    hp_ptrmap seen = {NULL, NULL, 0, 0};
+    hp_ptrmap fresh_seen = {NULL, 0, 0, 4}; /* keyed by entries */
     page_batch batch = {NULL, NULL, 0, 0, 0};
-    size_t napply = 0, nfresh = 0;
+    size_t napply = 0;
 
     if (n == 0)
         return HP_OK;
-    views = hp_os_calloc(n, sizeof *views);
-    blocks = hp_os_calloc(3 * n, sizeof *blocks);
-    if (views == NULL || blocks == NULL || map_reserve(&seen, n) != HP_OK) {
-        st = HP_ERR_NO_MEMORY;
-        goto out;
-    }
+    uint64_t serial = ++g.serial;
 
-    /* 1. validate: nothing is written */
+    /* 1. validate (nothing is written); collect the pages of known sites */
     for (size_t i = 0; i < n; i++) {
         txn_op *op = &ops[i];
-        op->rec = NULL;
         op->fresh = 0;
         op->handle = NULL;
-        op->tramp = op->thunk = NULL;
-        st = validate_op_locked(op, &views[i]);
-        if (st != HP_OK)
-            goto out;
-        uintptr_t key = op->kind == OP_APPLY ? (uintptr_t)op->target : op->rec->entry;
-        if (map_get(&seen, key, NULL)) {
+        if (!revalidate_fast_locked(op)) {
+            live_view v;
+            st = validate_op_locked(op, &v);
+            if (st != HP_OK)
+                goto out;
+            if (op->rec == NULL) { /* a fresh apply: keep its view for phase 2 */
+                if (nfresh == capfresh) {
+                    size_t cap = capfresh ? 2 * capfresh : 8;
+                    fresh_op *nf = hp_os_realloc(fresh, cap * sizeof *nf);
+                    if (nf == NULL) {
+                        st = HP_ERR_NO_MEMORY;
+                        goto out;
+                    }
+                    fresh = nf;
+                    capfresh = cap;
+                }
+                memset(&fresh[nfresh], 0, sizeof *fresh);
+                fresh[nfresh].op = i;
+                fresh[nfresh].view = v;
+                op->fresh = ++nfresh;
+            }
+        }
+        op->vgen = 0;
+        napply += op->kind == OP_APPLY;
+        if (op->rec == NULL)
+            continue;
+        if (op->rec->mark == serial) {
             st = HP_ERR_DUPLICATE;
             goto out;
         }
-        map_put_noresize(&seen, key, 1);
-        if (op->kind == OP_APPLY) {
-            napply++;
-            if (op->rec == NULL)
-                nfresh++;
+        op->rec->mark = serial;
+        st = batch_add_op(&batch, op, NULL);
+        if (st != HP_OK)
+            goto out;
+    }
+    if (nfresh != 0) {
+        /* fresh applies have no record to mark: duplicates among them, or with a known record
+           at the same entry, are found by entry */
+        if (map_reserve(&fresh_seen, nfresh) != HP_OK) {
+            st = HP_ERR_NO_MEMORY;
+            goto out;
+        }
+        for (size_t k = 0; k < nfresh; k++) {
+            uintptr_t key = (uintptr_t)ops[fresh[k].op].target;
+            if (map_get(&fresh_seen, key, NULL)) {
+                st = HP_ERR_DUPLICATE;
+                goto out;
+            }
+            map_put_noresize(&fresh_seen, key, 1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (ops[i].rec != NULL && map_get(&fresh_seen, ops[i].rec->entry, NULL)) {
+                st = HP_ERR_DUPLICATE;
+                goto out;
+            }
         }
     }
 
-    /* 2. allocate everything that can fail */
-    if (map_reserve(&g.sites, nfresh) != HP_OK || map_reserve(&g.handles, napply) != HP_OK) {
+    /* 2. allocate everything that can fail: handles, map room, fresh records and their memory */
+    if (map_reserve(&g.sites, nfresh) != HP_OK || pool_reserve_locked(napply) != HP_OK) {
         st = HP_ERR_NO_MEMORY;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        txn_op *op = &ops[i];
-        if (op->kind != OP_APPLY)
-            continue;
-        op->handle = hp_os_alloc(sizeof *op->handle);
-        if (op->handle == NULL) {
+    if (nfresh != 0) {
+        blocks = hp_os_calloc(3 * nfresh, sizeof *blocks);
+        if (blocks == NULL) {
             st = HP_ERR_NO_MEMORY;
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < nfresh; k++) {
+        txn_op *op = &ops[fresh[k].op];
+        st = prepare_fresh_locked(op, &fresh[k], blocks, &nblocks);
+        if (st == HP_OK)
+            st = batch_add_op(&batch, op, &fresh[k]);
+        if (st != HP_OK)
             goto undo;
-        }
-        if (op->rec == NULL) {
-            st = prepare_fresh_locked(op, &views[i], blocks, &nblocks);
-            if (st != HP_OK)
-                goto undo;
-        }
-        op->handle->rec = op->rec;
-        op->handle->replacement = op->replacement;
-        op->handle->original = op->rec->original;
     }
 
     /* 3. make every touched page writable */
-    for (size_t i = 0; i < n && st == HP_OK; i++) {
-        txn_op *op = &ops[i];
-        hp_site_rec *r = op->rec;
-        st = batch_add(&batch, r->site, 2);
-        if (st == HP_OK && op->kind == OP_APPLY)
-            st = batch_add(&batch, (uintptr_t)r->slot, sizeof(uintptr_t));
-        if (st == HP_OK && op->fresh)
-            st = batch_add(&batch, r->entry - r->pad_len, r->pad_len);
-        if (st == HP_OK && op->tramp != NULL)
-            st = batch_add(&batch, (uintptr_t)op->tramp, op->tramp_len);
-        if (st == HP_OK && op->thunk != NULL)
-            st = batch_add(&batch, (uintptr_t)op->thunk, 8);
-    }
-    if (st == HP_OK)
-        st = batch_unprotect_locked(&batch);
+    st = batch_unprotect_locked(&batch);
     if (st != HP_OK)
         goto undo;
 
-    /* 4. write trampolines, thunks, slots, paddings; hand out the pointers */
+    /* 4. nothing can fail from here on. Write trampolines, thunks, slots, paddings; hand out
+       the pointers */
     for (size_t i = 0; i < n; i++) {
         txn_op *op = &ops[i];
         if (op->kind != OP_APPLY)
             continue;
-        if (op->tramp != NULL) {
-            hp_site_rec *r = op->rec;
+        hp_site_rec *r = op->rec;
+        hp_patch *h = pool_take_locked();
+        h->rec = r;
+        h->replacement = op->replacement;
+        h->original = r->original;
+        op->handle = h;
+        const fresh_op *f = op->fresh ? &fresh[op->fresh - 1] : NULL;
+        if (f != NULL && f->tramp != NULL) {
+            const hp_site *site = &f->view.site;
             hp_reloc_in in = {HP_HOST_MACHINE, (const uint8_t *)r->site,
-                              op->after - (r->site - r->entry), r->site, views[i].site.entry_len,
-                              !(views[i].site.flags & HP_SITE_F_ENTRY_NOP),
-                              (views[i].site.flags & HP_SITE_F_ENDBR) != 0};
+                              f->view.after - (r->site - r->entry), r->site, site->entry_len,
+                              !(site->flags & HP_SITE_F_ENTRY_NOP), (site->flags & HP_SITE_F_ENDBR) != 0};
             size_t len;
-            hp_reloc_trampoline(&in, op->tramp, op->tramp_len, (uintptr_t)op->tramp, &len);
-            hp_os_code_written(op->tramp, len);
+            hp_reloc_trampoline(&in, f->tramp, f->tramp_len, (uintptr_t)f->tramp, &len);
+            hp_os_code_written(f->tramp, len);
         }
-        store_slot(op->rec->slot, (uintptr_t)op->replacement);
-        if (op->fresh)
-            write_fresh_locked(op);
+        store_slot(r->slot, (uintptr_t)op->replacement);
+        if (f != NULL)
+            write_fresh_locked(op, f);
         if (op->out_original != NULL)
-            *op->out_original = op->rec->original;
+            *op->out_original = r->original;
         if (op->out_patch != NULL)
-            *op->out_patch = op->handle;
+            *op->out_patch = h;
     }
 
-    /* 5-7. sync, swap, sync */
+    /* 5-7. sync, swap (and publish: the lock is held), sync, restore the pages */
     hp_os_sync_cores();
-    for (size_t i = 0; i < n; i++) {
-        hp_site_rec *r = ops[i].rec;
-        store16_atomic(r->site, ops[i].kind == OP_APPLY ? r->swap : r->orig);
-        hp_os_code_written((const void *)r->site, 2);
-    }
-    hp_os_sync_cores();
-    batch_restore_locked(&batch);
-
-    /* publish */
     for (size_t i = 0; i < n; i++) {
         txn_op *op = &ops[i];
+        hp_site_rec *r = op->rec;
         if (op->kind == OP_APPLY) {
+            store16_atomic(r->site, r->swap);
             if (op->fresh)
-                map_put_noresize(&g.sites, op->rec->entry, (uintptr_t)op->rec);
-            op->rec->live = op->handle;
-            map_put_noresize(&g.handles, (uintptr_t)op->handle, (uintptr_t)op->rec);
+                map_put_noresize(&g.sites, r->entry, (uintptr_t)r);
+            r->live = op->handle;
         } else {
-            op->rec->live = NULL;
-            map_del(&g.handles, (uintptr_t)op->patch);
-            hp_os_free(op->patch);
+            store16_atomic(r->site, r->orig);
+            r->live = NULL;
+            pool_give_locked(op->patch);
         }
+        hp_os_code_written((const void *)r->site, 2);
         op->handle = NULL;
         op->fresh = 0;
     }
+    hp_os_sync_cores();
+    batch_restore_locked(&batch);
+    g.gen++;
     st = HP_OK;
     goto out;
 
@@ -947,9 +1132,8 @@ undo:
     free_prepared(ops, n, blocks, nblocks);
 out:
     batch_free(&batch);
-    hp_os_free(seen.keys);
-    hp_os_free(seen.vals);
-    hp_os_free(views);
+    hp_os_free(fresh_seen.e);
+    hp_os_free(fresh);
     hp_os_free(blocks);
     return st;
 }
@@ -981,22 +1165,22 @@ hp_status hp_probe(const void *target, hp_site *out_site)
 }
 
 /* The transaction entry of one redirection (what hp_apply and hp_txn_apply add). */
-static txn_op apply_op(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
+static void apply_op(txn_op *op, void *target, const void *replacement, void **out_original,
+                     hp_patch **out_patch)
 {
-    txn_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = OP_APPLY;
-    op.target = target;
-    op.replacement = replacement;
-    op.out_original = out_original;
-    op.out_patch = out_patch;
-    return op;
+    memset(op, 0, sizeof *op);
+    op->kind = OP_APPLY;
+    op->target = target;
+    op->replacement = replacement;
+    op->out_original = out_original;
+    op->out_patch = out_patch;
 }
 
 hp_status hp_apply(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
 {
     HP_CHECK_HOST();
-    txn_op op = apply_op(target, replacement, out_original, out_patch);
+    txn_op op;
+    apply_op(&op, target, replacement, out_original, out_patch);
     if (target == NULL || replacement == NULL)
         return HP_ERR_ARGUMENT;
     hp_os_mutex_lock(&g_lock);
@@ -1026,14 +1210,13 @@ hp_status hp_retarget(hp_patch *patch, const void *replacement)
     if (patch == NULL || replacement == NULL)
         return HP_ERR_ARGUMENT;
     page_batch batch = {NULL, NULL, 0, 0, 0};
-    uintptr_t rv;
     hp_status st;
     hp_os_mutex_lock(&g_lock);
-    if (!map_get(&g.handles, (uintptr_t)patch, &rv) || ((hp_site_rec *)rv)->live != patch) {
+    hp_site_rec *r = handle_rec_locked(patch);
+    if (r == NULL) {
         st = HP_ERR_STALE_HANDLE;
         goto out;
     }
-    hp_site_rec *r = (hp_site_rec *)rv;
     if ((uintptr_t)replacement == r->entry) {
         st = HP_ERR_ARGUMENT;
         goto out;
@@ -1068,13 +1251,13 @@ hp_status hp_txn_begin(hp_txn **out_txn)
     return HP_OK;
 }
 
-/* Append an operation; the first failure poisons the transaction. */
-static hp_status txn_add(hp_txn *txn, const txn_op *op)
+/* Room for one more operation (HP_ERR_TXN_STATE after an earlier failure). */
+static hp_status txn_next(hp_txn *txn, txn_op **out)
 {
     if (txn->failed != HP_OK)
         return HP_ERR_TXN_STATE;
     if (txn->n == txn->cap) {
-        size_t cap = txn->cap ? txn->cap * 2 : 8;
+        size_t cap = txn->cap ? txn->cap * 2 : 64;
         txn_op *ops = hp_os_realloc(txn->ops, cap * sizeof *ops);
         if (ops == NULL) {
             txn->failed = HP_ERR_NO_MEMORY;
@@ -1083,18 +1266,27 @@ static hp_status txn_add(hp_txn *txn, const txn_op *op)
         txn->ops = ops;
         txn->cap = cap;
     }
-    /* early check, so the caller learns which entry is bad; commit checks again */
-    txn_op tmp = *op;
+    *out = &txn->ops[txn->n];
+    return HP_OK;
+}
+
+/*
+ * Keep the operation txn_next() handed out, after an early check so the caller
+ * learns which entry is bad; the commit checks again (only the live bytes, when
+ * nothing was committed in between). The first failure poisons the transaction.
+ */
+static hp_status txn_keep(hp_txn *txn, txn_op *op)
+{
     live_view v;
-    hp_status st;
     hp_os_mutex_lock(&g_lock);
-    st = validate_op_locked(&tmp, &v);
+    hp_status st = validate_op_locked(op, &v);
+    op->vgen = g.gen;
     hp_os_mutex_unlock(&g_lock);
     if (st != HP_OK) {
         txn->failed = st;
         return st;
     }
-    txn->ops[txn->n++] = *op;
+    txn->n++;
     return HP_OK;
 }
 
@@ -1104,8 +1296,12 @@ hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void 
     HP_CHECK_HOST();
     if (txn == NULL)
         return HP_ERR_ARGUMENT;
-    txn_op op = apply_op(target, replacement, out_original, out_patch);
-    return txn_add(txn, &op);
+    txn_op *op;
+    hp_status st = txn_next(txn, &op);
+    if (st != HP_OK)
+        return st;
+    apply_op(op, target, replacement, out_original, out_patch);
+    return txn_keep(txn, op);
 }
 
 hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch)
@@ -1113,11 +1309,14 @@ hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch)
     HP_CHECK_HOST();
     if (txn == NULL)
         return HP_ERR_ARGUMENT;
-    txn_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = OP_REMOVE;
-    op.patch = patch;
-    return txn_add(txn, &op);
+    txn_op *op;
+    hp_status st = txn_next(txn, &op);
+    if (st != HP_OK)
+        return st;
+    memset(op, 0, sizeof *op);
+    op->kind = OP_REMOVE;
+    op->patch = patch;
+    return txn_keep(txn, op);
 }
 
 hp_status hp_txn_commit(hp_txn *txn)

@@ -109,3 +109,12 @@ int hp_xm_page_prot_locked(const hp_xm_arena *a, uintptr_t page, hp_os_prot *pro
     }
     return 0;
 }
+
+int hp_xm_same_chunk_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q)
+{
+    for (int k = 0; k < 2; k++)
+        for (const hp_xm_chunk *c = a->chunks[k]; c != NULL; c = c->next)
+            if (p >= c->base && p - c->base < HP_XM_CHUNK_SIZE)
+                return q >= c->base && q - c->base < HP_XM_CHUNK_SIZE;
+    return 0;
+}

@@ -5,11 +5,14 @@
  *      vs the floor: the same protection changes (code page RX->RWX->RX twice,
  *      slot page R->RW->R once) and the same four membarrier SYNC_CORE calls;
  *   2. a 10,000-function transaction (commit all, then remove all in one
- *      transaction) vs the floor: every touched page made writable and restored
- *      once per commit, two syncs per commit;
+ *      transaction) vs the floor: every touched code page made writable and
+ *      restored once per commit (one call per page, as the engine does: a
+ *      target page's protection is only known to be its own), the slot pages
+ *      in one call each way (one runtime mapping), two syncs per commit;
  *   3. call overhead of an unpatched hotpatchable function (66 90 entry) vs the
  *      same body built without the site.
- * Prints each time, its floor and the ratio (targets: within 2x; under 1%).
+ * Prints each time, its floor and the ratio (targets: within 2x; under 1%);
+ * exits 1 when a target is missed.
  */
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
@@ -48,6 +51,17 @@ static void flip(uintptr_t page, int up, int down)
 }
 
 static int rep(int x) { return x + 7; }
+
+/* Call f(0..n-1) through a pointer the compiler cannot see through. */
+__attribute__((noinline)) static unsigned call_loop(int (*f)(int), int n)
+{
+    int (*volatile fv)(int) = f;
+    int (*g)(int) = fv;
+    unsigned acc = 0;
+    for (int i = 0; i < n; i++)
+        acc += (unsigned)g(i);
+    return acc;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -114,8 +128,8 @@ int main(void)
             g_pages[u++] = g_pages[i];
     size_t slot_pages = (HP_GEN_COUNT * sizeof(void *) + PAGE - 1) / PAGE;
     void *slots = mmap(NULL, slot_pages * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    enum { RUNS = 7 };
-    double te[RUNS], tf[RUNS];
+    enum { RUNS = 11 };
+    double te[RUNS], tf[RUNS], ratio[RUNS];
     for (int r = 0; r < RUNS; r++) {
         hp_txn *t;
         double a = now();
@@ -145,35 +159,51 @@ int main(void)
         sync_cores();
         sync_cores();
         tf[r] = now() - a;
+        ratio[r] = te[r] / tf[r];
     }
-    double e2 = median(te, RUNS), f2 = median(tf, RUNS);
+    /* each run measures the engine and its floor back to back: the median of the per-run
+       ratios is robust to the machine's load drifting between runs */
+    double first = te[0];
+    double e2 = median(te, RUNS), f2 = median(tf, RUNS), r2 = median(ratio, RUNS);
     printf("runtime 10,000-function transaction apply+remove (first run included: %.2f ms): median %.2f ms, floor "
-           "%.2f ms (%zu code pages), ratio %.2f (target <= 2)\n",
-           te[0] * 1e3, e2 * 1e3, f2 * 1e3, u, e2 / f2);
+           "%.2f ms (%zu code pages), ratio %.2f (median of %d runs; target <= 2)\n",
+           first * 1e3, e2 * 1e3, f2 * 1e3, u, r2, RUNS);
 
-    /* 3. call overhead, unpatched */
-    int (*volatile fa)(int) = fx_nop6_1, (*volatile fb)(int) = fx_plain_1;
-    double best_a = 1e9, best_b = 1e9;
-    const int calls = 50000000;
-    for (int r = 0; r < 5; r++) {
-        int (*f)(int) = fa;
-        unsigned acc = 0;
-        double a = now();
-        for (int i = 0; i < calls; i++)
-            acc += (unsigned)f(i);
-        double b = now();
-        f = fb;
-        for (int i = 0; i < calls; i++)
-            acc += (unsigned)f(i);
-        double c = now();
-        if (acc == 42)
-            puts("");
-        if (b - a < best_a)
-            best_a = b - a;
-        if (c - b < best_b)
-            best_b = c - b;
+    /* 3. call overhead, unpatched: both targets go through the same calling loop (one
+       function, so code alignment cannot favour either). 21 blocks of alternating rounds:
+       in each block the best time of each (a VM's noise only ever adds time) gives one
+       ratio; the median ratio is reported. */
+    enum { BLOCKS = 21, ROUNDS = 5 };
+    const int calls = 2000000;
+    double cratio[BLOCKS], ns_a = 1e9, ns_b = 1e9;
+    unsigned acc = 0;
+    for (int k = 0; k < BLOCKS; k++) {
+        double best_a = 1e9, best_b = 1e9;
+        for (int r = 0; r < ROUNDS; r++) {
+            double a = now();
+            acc += call_loop(fx_nop6_1, calls);
+            double b = now();
+            acc += call_loop(fx_plain_1, calls);
+            double c = now();
+            if (b - a < best_a)
+                best_a = b - a;
+            if (c - b < best_b)
+                best_b = c - b;
+        }
+        cratio[k] = best_a / best_b;
+        if (best_a < ns_a)
+            ns_a = best_a;
+        if (best_b < ns_b)
+            ns_b = best_b;
     }
-    printf("runtime call, unpatched hotpatchable: %.3f ns, plain %.3f ns, overhead %.2f%% (target < 1%%)\n",
-           best_a / calls * 1e9, best_b / calls * 1e9, (best_a / best_b - 1.0) * 100.0);
-    return 0;
+    if (acc == 42)
+        puts("");
+    double overhead = (median(cratio, BLOCKS) - 1.0) * 100.0;
+    printf("runtime call, unpatched hotpatchable: %.3f ns, plain %.3f ns, overhead %.2f%% (median of %d blocks; "
+           "target < 1%%)\n",
+           ns_a / calls * 1e9, ns_b / calls * 1e9, overhead, BLOCKS);
+    int missed = (engine1 / floor1 > 2.0) + (r2 > 2.0) + (overhead >= 1.0);
+    if (missed != 0)
+        fprintf(stderr, "bench_runtime: %d target(s) missed\n", missed);
+    return missed != 0;
 }

@@ -28,6 +28,8 @@
     X(txn, failed_add_poisons)                  \
     X(txn, empty_and_abort)                     \
     X(txn, stale_remove_refused)                \
+    X(txn, foreign_write_before_commit)         \
+    X(txn, not_a_handle)                        \
     X(txn, generated_10000_commit)              \
     X(txn, generated_10000_one_bad_at_add)      \
     X(txn, generated_10000_one_bad_at_commit)

@@ -127,6 +127,91 @@ void case_txn_stale_remove_refused(void)
     HP_CHECK_ST(hp_txn_commit(t), HP_ERR_STALE_HANDLE);
 }
 
+/*
+ * hp_txn_apply/remove check each operation early; when nothing was committed
+ * in between, the commit only looks at the live bytes again. A foreign tool
+ * writing an entry between the two must still fail the commit, with nothing
+ * written: for an apply (entry no longer the original) and for a remove (our
+ * jump replaced). The sites are known (patched once before), as in the fast path.
+ */
+void case_txn_foreign_write_before_commit(void)
+{
+    static const uint8_t foreign[2] = {0xEB, 0xFE}; /* jmp $: never run (the test restores first) */
+    hp_patch *p = NULL, *q = NULL, *r = NULL;
+    hp_txn *t = NULL;
+    uint8_t *e3 = (uint8_t *)(uintptr_t)code_bytes((uintptr_t)fx_nop6_3);
+    uint8_t *e4 = (uint8_t *)(uintptr_t)code_bytes((uintptr_t)fx_nop6_4);
+    uint8_t saved[2], before3[18], before4[18];
+
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_3), FP(rep_neg), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_4), FP(rep_neg), NULL, &q), HP_OK);
+
+    /* apply: the entry changes under the transaction */
+    p = NULL;
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, q), HP_OK);
+    memcpy(saved, e3, 2);
+    HP_CHECK(hp_test_poke_code(e3, foreign, 2), "foreign write");
+    memcpy(before3, e3 - 16, sizeof before3);
+    memcpy(before4, e4 - 16, sizeof before4);
+    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_REDIRECTED);
+    HP_CHECK(memcmp(before3, e3 - 16, sizeof before3) == 0 && memcmp(before4, e4 - 16, sizeof before4) == 0,
+             "a failed commit wrote code");
+    HP_CHECK(p == NULL, "handle written by a failed commit");
+    HP_CHECK(hp_test_poke_code(e3, saved, 2), "restore");
+    HP_CHECK(fx_nop6_3(1) == 4 && fx_nop6_4(1) == -2, "states after the failed commit");
+
+    /* remove: our jump is replaced under the transaction */
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, q), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
+    memcpy(saved, e4, 2);
+    HP_CHECK(hp_test_poke_code(e4, foreign, 2), "foreign write");
+    memcpy(before3, e3 - 16, sizeof before3);
+    memcpy(before4, e4 - 16, sizeof before4);
+    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_REDIRECTED);
+    HP_CHECK(memcmp(before3, e3 - 16, sizeof before3) == 0 && memcmp(before4, e4 - 16, sizeof before4) == 0,
+             "a failed commit wrote code");
+    HP_CHECK(hp_test_poke_code(e4, saved, 2), "restore");
+
+    /* a known site twice in one transaction */
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_neg), NULL, &r), HP_OK);
+    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_DUPLICATE);
+    HP_CHECK(p == NULL && r == NULL && fx_nop6_3(1) == 4, "duplicate applied");
+
+    /* and everything still works afterwards */
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, q), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_txn_commit(t), HP_OK);
+    HP_CHECK(fx_nop6_3(1) == 500001 && fx_nop6_4(1) == 5, "commit after the failures");
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(fx_nop6_3(1) == 4, "removed");
+}
+
+/* Handles are checked against the runtime's pool: pointers that are not live handles are stale. */
+void case_txn_not_a_handle(void)
+{
+    hp_patch *p = NULL;
+    int local = 0;
+    hp_txn *t = NULL;
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_2), FP(rep_neg), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_remove((hp_patch *)(void *)&local), HP_ERR_STALE_HANDLE);
+    HP_CHECK_ST(hp_remove((hp_patch *)(void *)((char *)p + 1)), HP_ERR_STALE_HANDLE);
+    HP_CHECK_ST(hp_retarget((hp_patch *)(void *)((char *)p + sizeof(void *)), FP(rep_big)), HP_ERR_STALE_HANDLE);
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, (hp_patch *)(void *)((char *)p - 1)), HP_ERR_STALE_HANDLE);
+    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_STALE_HANDLE);
+    HP_CHECK(fx_nop6_2(1) == -2, "a stale pointer changed the patch");
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(fx_nop6_2(1) == 3, "removed");
+    HP_CHECK_ST(hp_remove(p), HP_ERR_STALE_HANDLE);
+}
+
 void case_txn_generated_10000_commit(void)
 {
     hp_patch **p = g_p;

@@ -62,6 +62,9 @@ unsigned long long hp_now_us(void);
 /** Writable+executable mappings of this process (Linux /proc/self/maps, Windows VirtualQuery). */
 unsigned hp_test_count_wx(void);
 
+/* Write bytes into code as a foreign tool would (protection changed around the write); 1 on success. */
+int hp_test_poke_code(void *at, const void *bytes, size_t n);
+
 /** Run the cases; a case fails on a failed check or when it leaves more W+X mappings than before. */
 int hp_test_main(const char *prog, const hp_test_case *cases, size_t n);
 

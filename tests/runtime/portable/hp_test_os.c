@@ -35,6 +35,9 @@ __declspec(dllimport) BOOL __stdcall QueryPerformanceCounter(LARGE_INTEGER *);
 __declspec(dllimport) BOOL __stdcall QueryPerformanceFrequency(LARGE_INTEGER *);
 __declspec(dllimport) BOOL __stdcall SwitchToThread(void);
 __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_INFORMATION *, size_t);
+__declspec(dllimport) BOOL __stdcall VirtualProtect(void *, size_t, DWORD, DWORD *);
+__declspec(dllimport) HANDLE __stdcall GetCurrentProcess(void);
+__declspec(dllimport) BOOL __stdcall FlushInstructionCache(HANDLE, const void *, size_t);
 #define WINAPI __stdcall
 #define INFINITE 0xFFFFFFFFu
 #define MEM_COMMIT 0x1000u
@@ -46,6 +49,7 @@ __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_I
 #else
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -192,6 +196,35 @@ unsigned hp_test_count_wx(void)
     close(fd);
 #endif
     return n;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Foreign code writes                                                        */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Write `n` bytes into code at `at` the way another hooking tool would: the
+ * page(s) made writable for the write (the tests run the target on this
+ * thread only while doing this), then put back as they were.
+ */
+int hp_test_poke_code(void *at, const void *bytes, size_t n)
+{
+    uintptr_t page = (uintptr_t)at & ~(uintptr_t)4095u;
+    size_t len = ((uintptr_t)at + n - page + 4095u) & ~(size_t)4095u;
+#if defined(_WIN32)
+    DWORD old;
+    if (!VirtualProtect((void *)page, len, PAGE_EXECUTE_READWRITE, &old))
+        return 0;
+    memcpy(at, bytes, n);
+    VirtualProtect((void *)page, len, old, &old);
+    FlushInstructionCache(GetCurrentProcess(), at, n);
+#else
+    if (mprotect((void *)page, len, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return 0;
+    memcpy(at, bytes, n);
+    mprotect((void *)page, len, PROT_READ | PROT_EXEC);
+#endif
+    return 1;
 }
 
 /* ------------------------------------------------------------------------- */
