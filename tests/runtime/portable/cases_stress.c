@@ -56,9 +56,12 @@ static void caller(void *p)
             }
         }
         calls += 64;
-#if defined(_WIN32)
-        if ((calls & 1023) == 0)
-            hp_thread_yield(); /* Wine does not honour thread priorities: let the patcher run */
+#if defined(_WIN32) || defined(__i386__)
+        /* Wine does not honour thread priorities, and Linux i386 runs under qemu-i386 here, where
+           every code write makes all emulated threads leave their translated code: give the
+           patcher the CPU regularly (the callers still make thousands of calls per operation) */
+        if ((calls & 255) == 0)
+            hp_thread_yield();
 #endif
     }
     s->calls[a->id] = calls;

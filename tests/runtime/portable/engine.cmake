@@ -10,15 +10,7 @@ endif()
 
 set(_hp_rtp "${CMAKE_CURRENT_LIST_DIR}")
 if(NOT DEFINED HP_STRESS_OPS)
-  if(HP_TARGET_OS STREQUAL "linux" AND HP_TARGET_ARCH STREQUAL "x86")
-    # Linux i386 runs under qemu-i386 here (this kernel refuses 32-bit ELF): emulating 8 busy
-    # threads on 2 cores makes 100,000 operations take 130 s for one case and past 600 s for the
-    # trampoline case in a loaded CI run. 20,000 keeps the same interleavings within the CI budget;
-    # x86-64 natively and Windows x64 under Wine run the full 100,000.
-    set(HP_STRESS_OPS 20000)
-  else()
-    set(HP_STRESS_OPS 100000)
-  endif()
+  set(HP_STRESS_OPS 100000)
 endif()
 
 set(_hp_fx_sources fixtures_nop.c fixtures_hot.c fixtures_asm.c gen_functions.c)
