@@ -139,11 +139,13 @@ void hp_policy_set_function_sections(hp_policy *policy, int on);
 int hp_policy_excluded(const hp_policy *policy, const char *name);
 
 /**
- * Phase 1, at pipeline start: choose the functions and set their attributes
- * (`patchable-function-prefix`, `patchable-function-entry` or
- * `patchable-function`, alignment, `noinline`, `nocf_check`, and the marker
- * string attribute `hotpatch`). Idempotent: functions already marked are left
- * alone. Modules of targets other than x86/x86-64 COFF/ELF are left unchanged
+ * Phase 1, at pipeline start: choose the functions and give each its padding
+ * (prefix data of 0x90 bytes, or `patchable-function-prefix` under KCFI or
+ * when the function has prefix data of its own) and its entry (prologue data
+ * `66 90`, or `patchable-function-entry` under CET, or `patchable-function`
+ * for entry=widen), alignment, `noinline`, `nocf_check`, and the marker string
+ * attribute `hotpatch` where the padding is an attribute. Idempotent: functions
+ * already instrumented are left alone. Modules of targets other than x86/x86-64 COFF/ELF are left unchanged
  * (one HP_POLICY_DIAG_SKIPPED report).
  * @param host may be NULL. @param stats may be NULL; counts are added to it.
  */

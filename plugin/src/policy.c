@@ -1,14 +1,18 @@
 /*
  * policy.c — the hotpatch policy core (see hp_policy.h).
  *
- * Phase 1 (hp_policy_instrument) only sets function attributes that LLVM's
- * own code generator understands:
- *   "patchable-function-prefix"="P"  P filler bytes (0x90) before the entry symbol
- *   "patchable-function-entry"="2"   2 bytes of NOP at the entry: x86 emits 66 90
- *   "patchable-function"="prologue-short-redirect"  (entry=widen: clang's /hotpatch)
- * and marks each chosen function with the string attribute "hotpatch"="<flags>"
- * (HP_TABLE_F_* bits known at that point). Attributes travel in bitcode, so
- * -flto builds get the same code at link time.
+ * Phase 1 (hp_policy_instrument) only uses what LLVM's own code generator
+ * understands:
+ *   prefix data [P x i8] 0x90...           P filler bytes before the entry symbol
+ *   prologue data [2 x i8] 66 90           the 2-byte NOP at the entry
+ * and, where bytes cannot do it (CET, KCFI, foreign prefix data, entry=widen,
+ * an explicit patchable_function_entry), the attributes
+ *   "patchable-function-prefix"="P", "patchable-function-entry"="2",
+ *   "patchable-function"="prologue-short-redirect"
+ * with the string attribute "hotpatch"="<flags>" marking such functions.
+ * Prefix and prologue data are one shared constant each and no attribute-list
+ * rebuild: at -O0 that is most of the plugin's compile-time cost. Both travel
+ * in bitcode, so -flto builds get the same code at link time.
  *
  * Phase 2 (hp_policy_emit_table) runs after the optimizer so that the table,
  * which references its functions, does not keep functions alive that the
@@ -516,16 +520,27 @@ typedef struct run {
     const hp_policy *policy;
     const hp_policy_host *host;
     target target;
+    int attr_padding;       /* give the padding as an attribute, not prefix data (KCFI: see set_padding) */
+    int attr_entry;         /* give the entry NOP as an attribute, not prologue data (CET: see set_entry_nop) */
+    LLVMValueRef filler;    /* the prefix data of the last padding size used */
+    unsigned filler_len;
+    LLVMValueRef entry_nop; /* the prologue data 66 90 */
     char buf[512];
 } run;
 
-static void report(run *r, hp_policy_diag diag, LLVMValueRef fn)
+/* Would a diagnostic of this kind reach the host? (Messages are only formatted when it would.) */
+static int enabled(const run *r, hp_policy_diag diag)
 {
     if (diag == HP_POLICY_DIAG_VERBOSE && !r->policy->verbose)
-        return;
+        return 0;
     if (r->policy->disabled & (1u << diag))
-        return;
-    if (r->host && r->host->report)
+        return 0;
+    return r->host && r->host->report;
+}
+
+static void report(run *r, hp_policy_diag diag, LLVMValueRef fn)
+{
+    if (enabled(r, diag))
         r->host->report(r->host->ctx, diag, fn, r->buf);
 }
 
@@ -606,6 +621,100 @@ static void mark(LLVMValueRef fn, unsigned flags)
     set_str_attr(fn, ATTR_MARK, v);
 }
 
+/*
+ * The padding is the function's prefix data: `pad` filler bytes that codegen
+ * emits right before the entry label, after the function's alignment. It is
+ * one constant shared by every function of a size, so it costs a fraction of
+ * "patchable-function-prefix" (an attribute-list rebuild per function, and one
+ * NOP instruction per byte through codegen and the assembler).
+ */
+#define FILLER_BYTE 0x90
+
+/* Does `fn` carry this policy's padding as prefix data? Stores its length in *pad. */
+static int our_prefix(LLVMValueRef fn, unsigned *pad)
+{
+    LLVMValueRef c;
+    const char *bytes;
+    size_t len, i;
+
+    if (!LLVMHasPrefixData(fn))
+        return 0;
+    c = LLVMGetPrefixData(fn);
+    if (!c || !LLVMIsAConstantDataSequential(c) || !LLVMIsConstantString(c))
+        return 0;
+    bytes = LLVMGetAsString(c, &len);
+    if (len == 0 || len > HP_POLICY_MAX_PAD_)
+        return 0;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)bytes[i] != FILLER_BYTE)
+            return 0;
+    if (pad)
+        *pad = (unsigned)len;
+    return 1;
+}
+
+/*
+ * Put `pad` filler bytes before the entry. Prefix data unless the function
+ * already has some (not ours) or the module uses KCFI, whose type hash codegen
+ * emits between prefix data and the entry: then the
+ * "patchable-function-prefix" attribute (emitted last, right before the entry).
+ * Returns 1 when the attribute was used (the function then needs the mark).
+ */
+static int set_padding(run *r, LLVMValueRef fn, unsigned pad)
+{
+    char v[12];
+
+    if (!r->attr_padding && !LLVMHasPrefixData(fn)) {
+        if (!r->filler || r->filler_len != pad) {
+            char bytes[HP_POLICY_MAX_PAD_];
+            memset(bytes, FILLER_BYTE, pad);
+            r->filler = LLVMConstStringInContext(LLVMGetTypeContext(LLVMTypeOf(fn)), bytes, pad, 1);
+            r->filler_len = pad;
+        }
+        LLVMSetPrefixData(fn, r->filler);
+        return 0;
+    }
+    snprintf(v, sizeof v, "%u", pad);
+    set_str_attr(fn, ATTR_PREFIX, v);
+    return 1;
+}
+
+/* The entry's 2-byte NOP as prologue data: `66 90` (xchg ax, ax), the first bytes at the entry label. */
+static const char k_entry_nop[2] = {(char)0x66, (char)0x90};
+
+/* Does `fn` start with this policy's 2-byte NOP as prologue data? */
+static int our_prologue(LLVMValueRef fn)
+{
+    LLVMValueRef c;
+    const char *bytes;
+    size_t len;
+
+    if (!LLVMHasPrologueData(fn))
+        return 0;
+    c = LLVMGetPrologueData(fn);
+    if (!c || !LLVMIsAConstantDataSequential(c) || !LLVMIsConstantString(c))
+        return 0;
+    bytes = LLVMGetAsString(c, &len);
+    return len == 2 && bytes[0] == k_entry_nop[0] && bytes[1] == k_entry_nop[1];
+}
+
+/*
+ * Make the entry a 2-byte NOP. Prologue data (bytes codegen emits right at
+ * the entry label, before the body) unless the function has some already, or
+ * CET is on: endbr must stay the first instruction, and only the
+ * "patchable-function-entry" attribute puts the NOP after it.
+ */
+static void set_entry_nop(run *r, LLVMValueRef fn)
+{
+    if (!r->attr_entry && !LLVMHasPrologueData(fn)) {
+        if (!r->entry_nop)
+            r->entry_nop = LLVMConstStringInContext(LLVMGetTypeContext(LLVMTypeOf(fn)), k_entry_nop, 2, 1);
+        LLVMSetPrologueData(fn, r->entry_nop);
+        return;
+    }
+    set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
+}
+
 /* Decide and instrument one defined function; returns 1 when it carries a site. */
 static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
 {
@@ -614,6 +723,8 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
     size_t len;
     const char *name = fn_name(fn, &len);
     int exported = is_exported(fn, &r->target);
+    int verbose = enabled(r, HP_POLICY_DIAG_VERBOSE);
+    int need_mark = 0;
     long prefix, entry;
     int explicit_pfe, widen;
 
@@ -621,13 +732,18 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
         decl = r->host->decl_flags(r->host->ctx, fn);
 
     if (p->scope == HP_POLICY_SCOPE_EXPORTED && !exported) {
-        snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: not exported (scope=exported)", (int)len, name);
-        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        if (verbose) {
+            snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: not exported (scope=exported)", (int)len,
+                     name);
+            report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        }
         return 0;
     }
-    if (excluded_n(p, name, len)) {
-        snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: matched by exclude=", (int)len, name);
-        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+    if (p->exclude_count > 0 && excluded_n(p, name, len)) {
+        if (verbose) {
+            snprintf(r->buf, sizeof r->buf, "'%.*s' not instrumented: matched by exclude=", (int)len, name);
+            report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        }
         return 0;
     }
     if (has_enum_attr(fn, "naked")) {
@@ -657,30 +773,32 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
         }
         if (at == 2)
             flags |= HP_TABLE_F_ENTRY_NOP;
-        snprintf(r->buf, sizeof r->buf, "'%.*s' keeps its explicit patchable_function_entry (%ld before, %ld at)",
-                 (int)len, name, before, at);
-        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        need_mark = 1;
+        if (verbose) {
+            snprintf(r->buf, sizeof r->buf,
+                     "'%.*s' keeps its explicit patchable_function_entry (%ld before, %ld at)", (int)len, name,
+                     before, at);
+            report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        }
     } else {
         widen = p->entry == HP_POLICY_ENTRY_WIDEN;
         if (!fix_alignment(fn, pad)) /* unreachable with pad != 63, kept as a guard */
             return 0;
-        {
-            char v[12];
-            snprintf(v, sizeof v, "%u", pad);
-            set_str_attr(fn, ATTR_PREFIX, v);
-        }
+        need_mark = set_padding(r, fn, pad);
         if (widen) {
             set_str_attr(fn, ATTR_PATCHABLE, ATTR_SHORT_REDIRECT);
         } else {
             /* -fms-hotpatch's "prologue-short-redirect" gives way to the NOP. */
             if (str_attr(fn, ATTR_PATCHABLE))
                 remove_str_attr(fn, ATTR_PATCHABLE);
-            set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
+            set_entry_nop(r, fn);
             flags |= HP_TABLE_F_ENTRY_NOP;
         }
-        snprintf(r->buf, sizeof r->buf, "'%.*s' instrumented: %u bytes of padding, %s entry", (int)len, name, pad,
-                 widen ? "widened" : "2-byte nop");
-        report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        if (verbose) {
+            snprintf(r->buf, sizeof r->buf, "'%.*s' instrumented: %u bytes of padding, %s entry", (int)len, name,
+                     pad, widen ? "widened" : "2-byte nop");
+            report(r, HP_POLICY_DIAG_VERBOSE, fn);
+        }
     }
 
     if (exported) {
@@ -690,7 +808,8 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
     }
     if (p->cet == HP_POLICY_CET_OFF)
         add_enum_attr(fn, "nocf_check");
-    mark(fn, flags);
+    if (need_mark)
+        mark(fn, flags);
     return 1;
 }
 
@@ -728,6 +847,9 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
     }
     if (policy->cet == HP_POLICY_CET_ON)
         enable_cet(module);
+    /* KCFI's type hash goes between prefix data and the entry: pad with the attribute instead */
+    r->attr_padding = LLVMGetModuleFlag(module, "kcfi", strlen("kcfi")) != NULL;
+    r->attr_entry = cet_active(module);
 
     for (fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
         LLVMLinkage l;
@@ -738,7 +860,7 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
         if (l == LLVMAvailableExternallyLinkage)
             continue; /* never emitted: the real definition is elsewhere */
         local.defined++;
-        if (str_attr(fn, ATTR_MARK)) { /* this policy ran already (bitcode rewritten twice) */
+        if (our_prefix(fn, NULL) || str_attr(fn, ATTR_MARK)) { /* this policy ran already (bitcode rewritten twice) */
             local.instrumented++;
             continue;
         }
@@ -920,15 +1042,28 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         LLVMComdatRef comdat;
         LLVMLinkage l;
 
-        if (LLVMIsDeclaration(fn) || !str_attr(fn, ATTR_MARK))
+        unsigned prefix_len;
+
+        if (LLVMIsDeclaration(fn))
+            continue;
+        /* Phase 1 chose this function: our prefix data, or (attribute padding) the mark */
+        if (our_prefix(fn, &prefix_len))
+            pad = (long)prefix_len;
+        else if (str_attr(fn, ATTR_MARK))
+            pad = str_attr_uint(fn, ATTR_PREFIX);
+        else
             continue;
         l = LLVMGetLinkage(fn);
         if (l == LLVMAvailableExternallyLinkage)
             continue;
-        flags = str_attr_uint(fn, ATTR_MARK);
-        pad = str_attr_uint(fn, ATTR_PREFIX);
-        if (flags < 0 || pad < 0 || pad > 255)
+        if (pad < 0 || pad > 255)
             continue; /* attributes edited after phase 1: no reliable record */
+        /* The flags are read off the function as it is now */
+        flags = 0;
+        if (our_prologue(fn) || str_attr_uint(fn, ATTR_ENTRY) == 2)
+            flags |= HP_TABLE_F_ENTRY_NOP;
+        if (is_exported(fn, &t))
+            flags |= HP_TABLE_F_EXPORTED;
         if (cet && !has_enum_attr(fn, "nocf_check"))
             flags |= HP_TABLE_F_ENDBR; /* the record takes the address: codegen puts endbr first */
 
@@ -1007,11 +1142,16 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
     }
 
     if (nshared > 0) {
-        /* One array of records; element i's `where` is target - &array[i].where, the same
-           self-relative REL32 as a record of its own. */
-        LLVMTypeRef arr_ty = LLVMArrayType2(rec_ty, nshared);
+        /* One array of records, typed as 2 x i32 per record (the same 8 bytes: `where`, then
+           pad | flags << 8 | version << 16 little-endian). Element 2i's `where` is
+           target - &array[2i], the same self-relative REL32 as a record of its own; ptrtoint
+           straight to i32 lowers to it on x64 too, without a trunc. This is the cost of the
+           table for a whole unit, so each record takes as few constants as possible. */
+        LLVMTypeRef arr_ty = LLVMArrayType2(i32, 2 * (uint64_t)nshared);
         LLVMValueRef tab = LLVMAddGlobal(module, arr_ty, "__hp_recs");
-        LLVMValueRef *elems = malloc(nshared * sizeof *elems);
+        LLVMValueRef *elems = malloc(2 * nshared * sizeof *elems);
+        LLVMValueRef meta = NULL;
+        unsigned meta_key = 0;
         if (!elems) {
             st = HP_POLICY_ERR_NO_MEMORY;
             goto out;
@@ -1020,15 +1160,18 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         LLVMSetGlobalConstant(tab, 1);
         LLVMSetAlignment(tab, 4);
         LLVMSetSection(tab, HP_TABLE_COFF_SECTION "$m");
+        LLVMValueRef base = LLVMConstPtrToInt(tab, i32);
         for (size_t i = 0; i < nshared; i++) {
-            LLVMValueRef idx[2] = {LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, i, 0)};
-            LLVMValueRef at = LLVMConstInBoundsGEP2(arr_ty, tab, idx, 2);
-            LLVMValueRef where = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, intptr), LLVMConstPtrToInt(at, intptr));
-            if (intptr != i32)
-                where = LLVMConstTrunc(where, i32);
-            elems[i] = record_value(ctx, where, shared[i].pad, shared[i].flags);
+            unsigned key = shared[i].pad | shared[i].flags << 8 | HP_TABLE_VERSION << 16;
+            LLVMValueRef rel = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, i32), base);
+            elems[2 * i] = i ? LLVMConstSub(rel, LLVMConstInt(i32, 8 * (unsigned long long)i, 0)) : rel;
+            if (!meta || key != meta_key) {
+                meta = LLVMConstInt(i32, key, 0);
+                meta_key = key;
+            }
+            elems[2 * i + 1] = meta;
         }
-        LLVMSetInitializer(tab, LLVMConstArray2(rec_ty, elems, nshared));
+        LLVMSetInitializer(tab, LLVMConstArray2(i32, elems, 2 * (uint64_t)nshared));
         free(elems);
         if (count == cap) {
             LLVMValueRef *grown = realloc(recs, (cap + 1) * sizeof *grown);

@@ -78,6 +78,43 @@ static const char *str_attr(LLVMModuleRef m, const char *fn, const char *key)
     return out;
 }
 
+/* Length of the function's prefix data when it is the policy's filler (all 0x90), else -1. */
+static int filler_len(LLVMModuleRef m, const char *fn)
+{
+    LLVMValueRef f = LLVMGetNamedFunction(m, fn), c;
+    const char *bytes;
+    size_t len, i;
+
+    cr_assert(f, "no function %s", fn);
+    if (!LLVMHasPrefixData(f))
+        return -1;
+    c = LLVMGetPrefixData(f);
+    if (!LLVMIsConstantString(c))
+        return -1;
+    bytes = LLVMGetAsString(c, &len);
+    for (i = 0; i < len; i++)
+        if ((unsigned char)bytes[i] != 0x90)
+            return -1;
+    return (int)len;
+}
+
+/* Does the function start with the prologue data 66 90? */
+static int entry_nop(LLVMModuleRef m, const char *fn)
+{
+    LLVMValueRef f = LLVMGetNamedFunction(m, fn), c;
+    const char *bytes;
+    size_t len;
+
+    cr_assert(f, "no function %s", fn);
+    if (!LLVMHasPrologueData(f))
+        return 0;
+    c = LLVMGetPrologueData(f);
+    if (!LLVMIsConstantString(c))
+        return 0;
+    bytes = LLVMGetAsString(c, &len);
+    return len == 2 && (unsigned char)bytes[0] == 0x66 && (unsigned char)bytes[1] == 0x90;
+}
+
 static int count_records(LLVMModuleRef m, const char *section)
 {
     LLVMValueRef g;
@@ -178,17 +215,26 @@ Test(policy, instrument_sets_the_site_attributes, .init = setup, .fini = teardow
     cr_expect_eq(st.instrumented, 4, "plain, exported, local, explicit_ok");
     cr_expect_eq(st.skipped, 2, "naked_fn, explicit_small");
 
-    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-prefix"), "6");
-    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-entry"), "2");
-    cr_expect_str_eq(str_attr(m, "plain", "hotpatch"), "1", "HP_TABLE_F_ENTRY_NOP");
-    cr_expect_str_eq(str_attr(m, "exported", "hotpatch"), "3", "ENTRY_NOP | EXPORTED");
-    cr_expect_str_eq(str_attr(m, "local", "patchable-function-prefix"), "6");
+    /* padding as prefix data, the entry NOP as prologue data: no attribute to rebuild */
+    cr_expect_eq(filler_len(m, "plain"), 6);
+    cr_expect(entry_nop(m, "plain"));
+    cr_expect_eq(str_attr(m, "plain", "patchable-function-prefix"), NULL);
+    cr_expect_eq(str_attr(m, "plain", "patchable-function-entry"), NULL);
+    cr_expect_eq(str_attr(m, "plain", "hotpatch"), NULL, "prefix data identifies the function: no mark");
+    cr_expect_eq(filler_len(m, "exported"), 6);
+    cr_expect(entry_nop(m, "exported"));
+    cr_expect_eq(filler_len(m, "local"), 6);
     cr_expect_eq(LLVMGetAlignment(LLVMGetNamedFunction(m, "plain")), 2, "pad 6: an even entry never straddles");
+    cr_expect_eq(filler_len(m, "naked_fn"), -1);
+    cr_expect(!entry_nop(m, "naked_fn"));
     cr_expect_eq(str_attr(m, "naked_fn", "patchable-function-prefix"), NULL);
     cr_expect_str_eq(str_attr(m, "explicit_small", "patchable-function-prefix"), "2", "left as written");
+    cr_expect_eq(filler_len(m, "explicit_small"), -1);
     cr_expect_eq(str_attr(m, "explicit_small", "hotpatch"), NULL);
     cr_expect_str_eq(str_attr(m, "explicit_ok", "patchable-function-prefix"), "8", "compatible: kept");
-    cr_expect_str_eq(str_attr(m, "explicit_ok", "hotpatch"), "1");
+    cr_expect_eq(filler_len(m, "explicit_ok"), -1);
+    cr_expect_str_eq(str_attr(m, "explicit_ok", "hotpatch"), "1", "attribute padding: marked");
+    cr_expect_eq(filler_len(m, "elsewhere"), -1);
     cr_expect_eq(str_attr(m, "elsewhere", "hotpatch"), NULL);
 
     cr_expect_eq(r.count[HP_POLICY_DIAG_NAKED], 1);
@@ -255,6 +301,7 @@ Test(policy, an_explicit_zero_entry_from_the_ast_is_a_conflict, .init = setup, .
     memset(&r, 0, sizeof r);
     hp_policy_instrument(p, m, &host, NULL);
     cr_expect_eq(str_attr(m, "plain", "hotpatch"), NULL);
+    cr_expect_eq(filler_len(m, "plain"), -1);
     cr_expect_eq(r.count[HP_POLICY_DIAG_CONFLICT], 2, "explicit_small and plain");
     hp_policy_destroy(p);
 }
@@ -296,6 +343,7 @@ Test(policy, unsupported_target_is_reported_and_left_alone, .init = setup, .fini
     cr_assert_eq(hp_policy_instrument(p, m, &host, NULL), HP_POLICY_OK);
     cr_expect_eq(r.count[HP_POLICY_DIAG_SKIPPED], 1);
     cr_expect_eq(str_attr(m, "f", "hotpatch"), NULL);
+    cr_expect_eq(filler_len(m, "f"), -1);
     cr_expect_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
     cr_expect_eq(count_records(m, ".hotp$m") + count_records(m, "hotp_table"), 0);
     hp_policy_destroy(p);
@@ -345,7 +393,7 @@ Test(policy, table_off_writes_nothing, .init = setup, .fini = teardown)
     cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
     cr_expect_eq(st.records, 0);
     cr_expect_eq(count_records(m, ".hotp$m"), 0);
-    cr_expect_str_eq(str_attr(m, "plain", "patchable-function-prefix"), "6", "padding is independent of the table");
+    cr_expect_eq(filler_len(m, "plain"), 6, "padding is independent of the table");
     hp_policy_destroy(p);
 }
 
@@ -377,12 +425,83 @@ Test(policy, x86_records_use_32_bit_differences, .init = setup, .fini = teardown
     char *text;
 
     hp_policy_instrument(p, m, NULL, NULL);
-    cr_expect_str_eq(str_attr(m, "f", "patchable-function-prefix"), "5");
+    cr_expect_eq(filler_len(m, "f"), 5);
     cr_assert_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
     text = LLVMPrintModuleToString(m);
     cr_expect(strstr(text, "i32 sub (i32 ptrtoint (ptr @f to i32), i32 ptrtoint (ptr @__hp_rec.f to i32))") != NULL,
               "%s", text);
     cr_expect(strstr(text, "-include:___hp_table_begin") != NULL, "x86 symbols carry '_':\n%s", text);
+    LLVMDisposeMessage(text);
+    hp_policy_destroy(p);
+}
+
+/* KCFI puts its type hash between prefix data and the entry; CET needs endbr first, so the NOP
+   comes after it: those modules get LLVM's attributes instead (and the mark, for the table). */
+Test(policy, kcfi_and_cet_modules_use_the_attributes, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef k = parse(LINUX64 "define void @f() {\n  ret void\n}\n"
+                                    "!llvm.module.flags = !{!0}\n!0 = !{i32 4, !\"kcfi\", i32 1}\n");
+    LLVMModuleRef c = parse(MINGW64 "define void @f() {\n  ret void\n}\n"
+                                    "!llvm.module.flags = !{!0}\n!0 = !{i32 8, !\"cf-protection-branch\", i32 1}\n");
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+
+    hp_policy_instrument(p, k, NULL, NULL);
+    cr_expect_eq(filler_len(k, "f"), -1);
+    cr_expect_str_eq(str_attr(k, "f", "patchable-function-prefix"), "6");
+    cr_expect_str_eq(str_attr(k, "f", "hotpatch"), "3", "ENTRY_NOP | EXPORTED (default visibility)");
+    cr_expect(entry_nop(k, "f"), "no CET: the NOP is prologue data");
+
+    hp_policy_instrument(p, c, NULL, NULL);
+    cr_expect_eq(filler_len(c, "f"), 6);
+    cr_expect(!entry_nop(c, "f"));
+    cr_expect_str_eq(str_attr(c, "f", "patchable-function-entry"), "2", "after endbr");
+    cr_assert_eq(hp_policy_emit_table(p, c, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 1);
+    hp_policy_destroy(p);
+}
+
+/* A function with prefix data of its own keeps it: the padding goes after it (the attribute). */
+Test(policy, foreign_prefix_data_is_kept, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(MINGW64 "define void @f() prefix i32 123 {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_expect_str_eq(str_attr(m, "f", "patchable-function-prefix"), "6");
+    cr_expect_str_eq(str_attr(m, "f", "hotpatch"), "1");
+    cr_expect(LLVMHasPrefixData(LLVMGetNamedFunction(m, "f")));
+    cr_expect_eq(filler_len(m, "f"), -1, "its own prefix data is untouched");
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 1);
+    hp_policy_destroy(p);
+}
+
+/* Without function sections all COFF records of a unit form one array: two i32 per record,
+   `where` as a difference to the record's own offset in the array, then pad | flags << 8 |
+   version << 16 (6 | 1 << 8 | 1 << 16 = 65798; exported adds 2 << 8: 66310). */
+Test(policy, coff_records_without_comdats_share_one_array, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n"
+                                    "define dllexport void @b() {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+    char *text, *err = NULL;
+
+    hp_policy_set_function_sections(p, 0);
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 2);
+    cr_expect_eq(count_records(m, ".hotp$m"), 1, "one array");
+    cr_expect(LLVMGetComdat(LLVMGetNamedFunction(m, "a")) == NULL);
+    text = LLVMPrintModuleToString(m);
+    cr_expect(strstr(text, "@__hp_recs = private constant [4 x i32] [i32 sub (i32 ptrtoint (ptr @a to i32), i32 "
+                           "ptrtoint (ptr @__hp_recs to i32)), i32 65798, i32 sub (i32 sub (i32 ptrtoint (ptr @b to "
+                           "i32), i32 ptrtoint (ptr @__hp_recs to i32)), i32 8), i32 66310]") != NULL,
+              "%s", text);
+    cr_expect(LLVMVerifyModule(m, LLVMReturnStatusAction, &err) == 0, "invalid module: %s", err);
+    LLVMDisposeMessage(err);
     LLVMDisposeMessage(text);
     hp_policy_destroy(p);
 }
