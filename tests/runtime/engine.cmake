@@ -9,6 +9,9 @@ endif()
 hp_criterion_suite(test_engine SOURCES test_engine.c LIBS hpt_runtime_cases)
 hp_criterion_suite(test_txn SOURCES test_txn.c LIBS hpt_runtime_cases)
 hp_criterion_suite(test_stress SOURCES test_stress.c LIBS hpt_runtime_cases TIMEOUT 300)
+# out of memory at every allocation in turn: the engine's malloc/calloc/realloc go through wrappers
+hp_criterion_suite(test_nomem SOURCES test_nomem.c LIBS hpt_runtime_cases)
+target_link_options(test_nomem PRIVATE "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc")
 
 if(HP_CROSS)
   hp_criterion_suite(test_engine_cross SOURCES test_engine_cross.c LIBS hotpatch_static WINE TIMEOUT 900)
