@@ -312,13 +312,15 @@ static trec *read_table(const hp_pe *pe, size_t *count, int *present, int *oom)
             return NULL;
         }
         size_t k = 0;
+        hp_table_cursor cur = HP_TABLE_CURSOR_INIT;
         for (size_t r = 0; r < n; r++) {
             const uint8_t *q = ptr + r * HP_TABLE_RECORD_SIZE;
             int32_t where = (int32_t)((uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
                                       ((uint32_t)q[3] << 24));
-            if (where == 0)
-                continue; /* marker or filler */
-            v[k].entry = hp_table_entry_rva(s.virtual_address + (uint32_t)(r * HP_TABLE_RECORD_SIZE), where);
+            uint32_t entry;
+            if (hp_table_next(&cur, s.virtual_address + (uint32_t)(r * HP_TABLE_RECORD_SIZE), where, q[5], &entry) <= 0)
+                continue; /* marker or filler (or a damaged run: the audit reports it) */
+            v[k].entry = entry;
             v[k].pad = q[4];
             k++;
         }

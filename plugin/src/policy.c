@@ -1143,10 +1143,11 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
 
     if (nshared > 0) {
         /* One array of records, typed as 2 x i32 per record (the same 8 bytes: `where`, then
-           pad | flags << 8 | version << 16 little-endian). Element 2i's `where` is
-           target - &array[2i], the same self-relative REL32 as a record of its own; ptrtoint
-           straight to i32 lowers to it on x64 too, without a trunc. This is the cost of the
-           table for a whole unit, so each record takes as few constants as possible. */
+           pad | flags << 8 | version << 16 little-endian): a run (hotpatch_table.h). Every
+           `where` is target - &array[0]: one difference to a shared base, which LLVM lowers to a
+           REL32 with an addend. Record 0 starts the run (and is self-relative like any record);
+           the others are flagged in-run. ptrtoint straight to i32 needs no trunc on x64. This is
+           the table's cost for a whole unit, so each record takes as few constants as possible. */
         LLVMTypeRef arr_ty = LLVMArrayType2(i32, 2 * (uint64_t)nshared);
         LLVMValueRef tab = LLVMAddGlobal(module, arr_ty, "__hp_recs");
         LLVMValueRef *elems = malloc(2 * nshared * sizeof *elems);
@@ -1162,9 +1163,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         LLVMSetSection(tab, HP_TABLE_COFF_SECTION "$m");
         LLVMValueRef base = LLVMConstPtrToInt(tab, i32);
         for (size_t i = 0; i < nshared; i++) {
-            unsigned key = shared[i].pad | shared[i].flags << 8 | HP_TABLE_VERSION << 16;
-            LLVMValueRef rel = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, i32), base);
-            elems[2 * i] = i ? LLVMConstSub(rel, LLVMConstInt(i32, 8 * (unsigned long long)i, 0)) : rel;
+            unsigned run = i == 0 ? HP_TABLE_F_RUN_START : HP_TABLE_F_IN_RUN;
+            unsigned key = shared[i].pad | (shared[i].flags | run) << 8 | HP_TABLE_VERSION << 16;
+            elems[2 * i] = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, i32), base);
             if (!meta || key != meta_key) {
                 meta = LLVMConstInt(i32, key, 0);
                 meta_key = key;

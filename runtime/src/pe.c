@@ -674,18 +674,24 @@ hp_status hp_pe_table_foreach(const hp_pe *pe, hp_pe_table_fn fn, void *ctx, int
         t.size = after;
     }
     size_t n = t.size / HP_TABLE_RECORD_SIZE;
+    hp_table_cursor cur = HP_TABLE_CURSOR_INIT;
     for (size_t k = 0; k < n; k++) {
         hp_table_record rec;
-        uint32_t where;
+        uint32_t where, entry;
         uint16_t version;
+        uint8_t flags = t.data[k * HP_TABLE_RECORD_SIZE + 5];
         hp_pe_span_u32(t, (uint64_t)k * HP_TABLE_RECORD_SIZE, &where);
         hp_pe_span_u16(t, (uint64_t)k * HP_TABLE_RECORD_SIZE + 6, &version);
-        if (where == 0)
+        /* stored self- or run-relative (hotpatch_table.h); callers get the entry's RVA */
+        int got = hp_table_next(&cur, s.virtual_address + (uint32_t)(k * HP_TABLE_RECORD_SIZE), (int32_t)where,
+                                flags, &entry);
+        if (got == 0)
             continue;
-        /* stored self-relative (hotpatch_table.h); callers get the entry's RVA */
-        rec.where = (int32_t)hp_table_entry_rva(s.virtual_address + (uint32_t)(k * HP_TABLE_RECORD_SIZE), (int32_t)where);
+        if (got < 0)
+            FAIL("table record in a run without the run's first record");
+        rec.where = (int32_t)entry;
         rec.pad = t.data[k * HP_TABLE_RECORD_SIZE + 4];
-        rec.flags = t.data[k * HP_TABLE_RECORD_SIZE + 5];
+        rec.flags = flags;
         rec.version = version;
         if (fn(ctx, &rec))
             break;

@@ -196,3 +196,34 @@ Test(pe, arm64_is_unsupported_but_named)
     cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, HP_PE_OPEN_ANY_MACHINE, &detail), HP_OK);
     free(b);
 }
+
+/* Table records walked in order: self-relative, runs (format version 2), markers, damage. */
+Test(pe, table_records_self_relative_and_in_runs)
+{
+    hp_table_cursor c = HP_TABLE_CURSOR_INIT;
+    uint32_t e = 0;
+
+    /* a record outside any run: RVA of the record + where (modulo 2^32) */
+    cr_expect_eq(hp_table_next(&c, 0x5000, 0x100, HP_TABLE_F_ENTRY_NOP, &e), 1);
+    cr_expect_eq(e, 0x5100u);
+    cr_expect_eq(hp_table_next(&c, 0x5008, -0x4008, 0, &e), 1);
+    cr_expect_eq(e, 0x1000u);
+    /* an in-run record before any run start: damaged */
+    cr_expect_eq(hp_table_next(&c, 0x5010, 0x40, HP_TABLE_F_IN_RUN, &e), -1);
+    /* markers and filler are no entries and leave the cursor alone */
+    cr_expect_eq(hp_table_next(&c, 0x5018, 0, HP_TABLE_F_MARKER, &e), 0);
+    /* a run: its first record is self-relative, the others count from it */
+    cr_expect_eq(hp_table_next(&c, 0x6000, -0x5000, HP_TABLE_F_RUN_START, &e), 1);
+    cr_expect_eq(e, 0x1000u);
+    cr_expect_eq(hp_table_next(&c, 0x6008, -0x4f00, HP_TABLE_F_IN_RUN, &e), 1);
+    cr_expect_eq(e, 0x1100u, "from the run's start 0x6000, not from the record 0x6008");
+    cr_expect_eq(hp_table_next(&c, 0x6010, 0, 0, &e), 0, "filler between objects");
+    cr_expect_eq(hp_table_next(&c, 0x6018, 0x80, 0, &e), 1, "a COMDAT record between runs: self-relative");
+    cr_expect_eq(e, 0x6098u);
+    cr_expect_eq(hp_table_next(&c, 0x6020, -0x4e00, HP_TABLE_F_IN_RUN, &e), 1, "still the same run");
+    cr_expect_eq(e, 0x1200u);
+    /* the next run replaces the base */
+    cr_expect_eq(hp_table_next(&c, 0x7000, -0x5000, HP_TABLE_F_RUN_START, &e), 1);
+    cr_expect_eq(hp_table_next(&c, 0x7008, -0x5f00, HP_TABLE_F_IN_RUN, &e), 1);
+    cr_expect_eq(e, 0x1100u);
+}

@@ -1,6 +1,8 @@
 /* lpt.c — helpers of the lld-pass suites (lpt.h). */
 #include "lpt.h"
 
+#include "hotpatch_table.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,13 +109,26 @@ size_t lpt_table_entries(const lpt_image *img, uint32_t *out, size_t max, uint8_
             continue;
         const unsigned char *sec = img->data + s.raw_offset;
         uint32_t size = s.virtual_size < s.raw_size ? s.virtual_size : s.raw_size;
+        uint32_t run = 0;
+        int have_run = 0;
         for (uint32_t off = 0; off + 8 <= size; off += 8) {
             int32_t where;
+            uint8_t flags = sec[off + 5];
+            uint32_t base = s.virtual_address + off;
             memcpy(&where, sec + off, 4); /* little-endian host */
             if (where == 0)
                 continue;
+            /* format version 2: in-run records count from their run's first record */
+            if (flags & HP_TABLE_F_RUN_START) {
+                run = base;
+                have_run = 1;
+            }
+            if (flags & HP_TABLE_F_IN_RUN) {
+                cr_assert(have_run, "in-run record at .hotp+%u without a run start", off);
+                base = run;
+            }
             cr_assert_lt(k, max);
-            out[k] = s.virtual_address + off + (uint32_t)where;
+            out[k] = base + (uint32_t)where;
             if (pads)
                 pads[k] = sec[off + 4];
             k++;

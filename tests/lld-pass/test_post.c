@@ -60,7 +60,8 @@ Test(post, table_records_outside_the_code_are_findings)
     const char *dll = linked_image(d);
     lpt_image img;
     lpt_image_open(&img, dll);
-    /* point every record's `where` far away: each becomes a finding, none is followed */
+    /* point every record's `where` far away (each to a different place, also in a run): each
+       becomes a finding, none is followed */
     size_t n = 0;
     for (uint32_t i = 0; i < img.pe.section_count; i++) {
         hp_pe_section s;
@@ -70,10 +71,10 @@ Test(post, table_records_outside_the_code_are_findings)
         for (uint32_t off = 0; off + 8 <= s.virtual_size && off + 8 <= s.raw_size; off += 8) {
             unsigned char *rec = img.data + s.raw_offset + off;
             if (rec[0] | rec[1] | rec[2] | rec[3]) {
-                rec[0] = 0x00;
-                rec[1] = 0x00;
+                rec[0] = (unsigned char)(off & 0xFF);
+                rec[1] = (unsigned char)(off >> 8);
                 rec[2] = 0x00;
-                rec[3] = 0x40; /* +1 GiB */
+                rec[3] = 0x40; /* +1 GiB + this record's offset */
                 n++;
             }
         }

@@ -104,7 +104,8 @@ void pt_table_read(const pt_image *img, pt_table *t)
 {
     hp_pe_section s;
     hp_pe_span span;
-    uint32_t i, k, n;
+    uint32_t i, k, n, run = 0;
+    int have_run = 0;
 
     memset(t, 0, sizeof *t);
     for (i = 0; i < img->pe.section_count; i++) {
@@ -124,7 +125,7 @@ void pt_table_read(const pt_image *img, pt_table *t)
     t->bracketed = span.data[5] == HP_TABLE_F_MARKER && span.data[(size_t)(n - 1) * HP_TABLE_RECORD_SIZE + 5] ==
                    HP_TABLE_F_MARKER;
     for (k = 0; k < n; k++) {
-        uint32_t where;
+        uint32_t where, base = s.virtual_address + k * HP_TABLE_RECORD_SIZE;
         uint16_t version;
         const uint8_t *r = span.data + (size_t)k * HP_TABLE_RECORD_SIZE;
         cr_assert(hp_pe_span_u32(span, (uint64_t)k * HP_TABLE_RECORD_SIZE, &where));
@@ -136,7 +137,19 @@ void pt_table_read(const pt_image *img, pt_table *t)
             continue;
         }
         cr_assert(t->count < 256);
-        t->rec[t->count].rva = hp_table_entry_rva(s.virtual_address + k * HP_TABLE_RECORD_SIZE, (int32_t)where);
+        /* runs (format version 2): in-run records count from the run's first record, the nearest
+           run start before them; every other record from itself */
+        if (r[5] & HP_TABLE_F_RUN_START) {
+            cr_assert(!(r[5] & HP_TABLE_F_IN_RUN), "record %u starts a run and is in one", k);
+            run = base;
+            have_run = 1;
+            t->runs++;
+        }
+        if (r[5] & HP_TABLE_F_IN_RUN) {
+            cr_assert(have_run, "record %u is in a run that never started", k);
+            base = run;
+        }
+        t->rec[t->count].rva = base + where;
         t->rec[t->count].pad = r[4];
         t->rec[t->count].flags = r[5];
         t->rec[t->count].version = version;

@@ -75,6 +75,7 @@ typedef struct pt_table {
     int markers;    /**< records with where == 0 and the marker flag */
     int bracketed;  /**< the first and the last record are markers (begin in $a, end in $z) */
     int count;      /**< entries */
+    int runs;       /**< records that start a run (one per object array; format version 2) */
     pt_record rec[256];
 } pt_table;
 

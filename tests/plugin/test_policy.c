@@ -478,9 +478,10 @@ Test(policy, foreign_prefix_data_is_kept, .init = setup, .fini = teardown)
     hp_policy_destroy(p);
 }
 
-/* Without function sections all COFF records of a unit form one array: two i32 per record,
-   `where` as a difference to the record's own offset in the array, then pad | flags << 8 |
-   version << 16 (6 | 1 << 8 | 1 << 16 = 65798; exported adds 2 << 8: 66310). */
+/* Without function sections all COFF records of a unit form one array, a run: two i32 per
+   record, `where` as a difference to the array's start, then pad | flags << 8 | version << 16:
+   record 0 starts the run (6 | (ENTRY_NOP 1 | RUN_START 8) << 8 | 2 << 16 = 133382), record 1
+   is in it and exported (6 | (1 | EXPORTED 2 | IN_RUN 16) << 8 | 2 << 16 = 135942). */
 Test(policy, coff_records_without_comdats_share_one_array, .init = setup, .fini = teardown)
 {
     LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n"
@@ -497,8 +498,8 @@ Test(policy, coff_records_without_comdats_share_one_array, .init = setup, .fini 
     cr_expect(LLVMGetComdat(LLVMGetNamedFunction(m, "a")) == NULL);
     text = LLVMPrintModuleToString(m);
     cr_expect(strstr(text, "@__hp_recs = private constant [4 x i32] [i32 sub (i32 ptrtoint (ptr @a to i32), i32 "
-                           "ptrtoint (ptr @__hp_recs to i32)), i32 65798, i32 sub (i32 sub (i32 ptrtoint (ptr @b to "
-                           "i32), i32 ptrtoint (ptr @__hp_recs to i32)), i32 8), i32 66310]") != NULL,
+                           "ptrtoint (ptr @__hp_recs to i32)), i32 133382, i32 sub (i32 ptrtoint (ptr @b to i32), "
+                           "i32 ptrtoint (ptr @__hp_recs to i32)), i32 135942]") != NULL,
               "%s", text);
     cr_expect(LLVMVerifyModule(m, LLVMReturnStatusAction, &err) == 0, "invalid module: %s", err);
     LLVMDisposeMessage(err);
