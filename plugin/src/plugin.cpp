@@ -150,14 +150,18 @@ public:
   static bool isRequired() { return true; }
 };
 
-/// Records every function definition: its IR name, location and the
-/// hotpatch-relevant attributes the user wrote.
+/// Records function definitions a diagnostic may be about: their IR name,
+/// location and the hotpatch-relevant attributes the user wrote. Only those
+/// with attributes (naked, patchable_function_entry, ...) unless every
+/// function may get one (verbose remarks, -fpatchable-function-entry=):
+/// at -O0 recording every function was a measurable share of the plugin's cost.
 class HotpatchConsumer : public ASTConsumer {
   std::shared_ptr<PluginState> S;
   std::unique_ptr<MangleContext> Mangle;
+  bool All;
 
 public:
-  explicit HotpatchConsumer(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
+  HotpatchConsumer(std::shared_ptr<PluginState> S, bool All) : S(std::move(S)), All(All) {}
 
   void Initialize(ASTContext &Ctx) override {
     Mangle.reset(Ctx.createMangleContext());
@@ -174,6 +178,8 @@ private:
   void remember(const FunctionDecl *FD) {
     if (!FD->doesThisDeclarationHaveABody() || !FD->getIdentifier() ||
         isa<CXXConstructorDecl>(FD) || isa<CXXDestructorDecl>(FD))
+      return;
+    if (!All && !FD->hasAttrs())
       return;
     llvm::SmallString<64> Name;
     if (Mangle && Mangle->shouldMangleDeclName(FD)) {
@@ -214,7 +220,8 @@ protected:
                 MPM.addPass(TablePass(State));
               });
         });
-    return std::make_unique<HotpatchConsumer>(S);
+    return std::make_unique<HotpatchConsumer>(
+        S, S->Verbose || CG.PatchableFunctionEntryCount != 0);
   }
 
   bool ParseArgs(const CompilerInstance &CI,

@@ -4,7 +4,7 @@
  * Phase 1 (hp_policy_instrument) only uses what LLVM's own code generator
  * understands:
  *   prefix data [P x i8] 0x90...           P filler bytes before the entry symbol
- *   prologue data [2 x i8] 66 90           the 2-byte NOP at the entry
+ *   prologue data i16 0x9066 (66 90)       the 2-byte NOP at the entry
  * and, where bytes cannot do it (CET, KCFI, foreign prefix data, entry=widen,
  * an explicit patchable_function_entry), the attributes
  *   "patchable-function-prefix"="P", "patchable-function-entry"="2",
@@ -679,23 +679,20 @@ static int set_padding(run *r, LLVMValueRef fn, unsigned pad)
     return 1;
 }
 
-/* The entry's 2-byte NOP as prologue data: `66 90` (xchg ax, ax), the first bytes at the entry label. */
-static const char k_entry_nop[2] = {(char)0x66, (char)0x90};
+/* The entry's 2-byte NOP as prologue data: i16 0x9066, emitted little-endian as `66 90`
+   (xchg ax, ax), the first bytes at the entry label. An integer, not [2 x i8]: cheaper to emit. */
+#define ENTRY_NOP_I16 0x9066u
 
 /* Does `fn` start with this policy's 2-byte NOP as prologue data? */
 static int our_prologue(LLVMValueRef fn)
 {
     LLVMValueRef c;
-    const char *bytes;
-    size_t len;
 
     if (!LLVMHasPrologueData(fn))
         return 0;
     c = LLVMGetPrologueData(fn);
-    if (!c || !LLVMIsAConstantDataSequential(c) || !LLVMIsConstantString(c))
-        return 0;
-    bytes = LLVMGetAsString(c, &len);
-    return len == 2 && bytes[0] == k_entry_nop[0] && bytes[1] == k_entry_nop[1];
+    return c && LLVMIsAConstantInt(c) && LLVMGetIntTypeWidth(LLVMTypeOf(c)) == 16 &&
+           LLVMConstIntGetZExtValue(c) == ENTRY_NOP_I16;
 }
 
 /*
@@ -708,7 +705,7 @@ static void set_entry_nop(run *r, LLVMValueRef fn)
 {
     if (!r->attr_entry && !LLVMHasPrologueData(fn)) {
         if (!r->entry_nop)
-            r->entry_nop = LLVMConstStringInContext(LLVMGetTypeContext(LLVMTypeOf(fn)), k_entry_nop, 2, 1);
+            r->entry_nop = LLVMConstInt(LLVMInt16TypeInContext(LLVMGetTypeContext(LLVMTypeOf(fn))), ENTRY_NOP_I16, 0);
         LLVMSetPrologueData(fn, r->entry_nop);
         return;
     }

@@ -98,21 +98,17 @@ static int filler_len(LLVMModuleRef m, const char *fn)
     return (int)len;
 }
 
-/* Does the function start with the prologue data 66 90? */
+/* Does the function start with the prologue data 66 90 (i16 0x9066, little-endian)? */
 static int entry_nop(LLVMModuleRef m, const char *fn)
 {
     LLVMValueRef f = LLVMGetNamedFunction(m, fn), c;
-    const char *bytes;
-    size_t len;
 
     cr_assert(f, "no function %s", fn);
     if (!LLVMHasPrologueData(f))
         return 0;
     c = LLVMGetPrologueData(f);
-    if (!LLVMIsConstantString(c))
-        return 0;
-    bytes = LLVMGetAsString(c, &len);
-    return len == 2 && (unsigned char)bytes[0] == 0x66 && (unsigned char)bytes[1] == 0x90;
+    return LLVMIsAConstantInt(c) && LLVMGetIntTypeWidth(LLVMTypeOf(c)) == 16 &&
+           LLVMConstIntGetZExtValue(c) == 0x9066;
 }
 
 static int count_records(LLVMModuleRef m, const char *section)
