@@ -4,7 +4,9 @@
  *   - a W^X policy (seccomp refuses mprotect with PROT_WRITE|PROT_EXEC):
  *     HP_ERR_PROTECT with nothing changed;
  *   - no free address space within ±2 GiB of a target: HP_ERR_NO_SLOT_MEMORY
- *     with nothing written, while the inline form (padding >= 14) still works.
+ *     with nothing written, while the inline form (padding >= 14) still works;
+ *   - a RIP-relative first instruction whose operand the trampoline cannot
+ *     reach: HP_ERR_RELOCATE with nothing written (a near twin relocates).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -163,4 +165,85 @@ Test(engine, no_reachable_slot_memory)
     cr_expect_eq(fx_nop16(5), 7);
     cr_expect_eq(hp_remove(p), HP_OK);
     cr_expect_eq(fx_nop16(5), 10);
+}
+
+/*
+ * A first instruction whose RIP-relative operand the trampoline cannot reach:
+ * `mov eax, [rip + disp32]` at an entry E whose operand lies 2 GiB below it,
+ * with every free range below E reserved so that the trampoline lands above
+ * E. The re-encoded displacement would not fit in 32 bits: HP_ERR_RELOCATE,
+ * nothing written. A twin whose operand is near is relocated and works.
+ */
+static uint8_t *code_page(void)
+{
+    uint8_t *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(c != MAP_FAILED);
+    memset(c, 0xCC, 4096);
+    return c;
+}
+
+/* At `e`: mov eax, [rip + disp]; ret — with 16 bytes of 0xCC padding before it (from code_page). */
+static void put_rip_load(uint8_t *e, int32_t disp)
+{
+    e[0] = 0x8B; /* mov eax, dword ptr [rip + disp32] */
+    e[1] = 0x05;
+    memcpy(e + 2, &disp, 4);
+    e[6] = 0xC3; /* ret */
+}
+
+Test(engine, rip_relative_operand_out_of_reach)
+{
+    uint8_t *c = code_page();
+    uint8_t *far_fn = c + 64, *near_fn = c + 128;
+    int32_t near_value = 0x1234;
+    memcpy(c + 512, &near_value, 4);
+    put_rip_load(far_fn, INT32_MIN);                                  /* operand at E + 6 - 2 GiB */
+    put_rip_load(near_fn, (int32_t)((c + 512) - (near_fn + 6)));      /* operand in the same page */
+    cr_assert_eq(mprotect(c, 4096, PROT_READ | PROT_EXEC), 0);
+
+    /* every free range from 2 GiB below the page up to it: the runtime's code memory goes above */
+    {
+        const uintptr_t reach = (uintptr_t)1 << 31;
+        uintptr_t lo = (uintptr_t)c - reach - (1u << 20), hi = (uintptr_t)c;
+        FILE *f = fopen("/proc/self/maps", "r");
+        uintptr_t prev = 0x10000, s, e, gaps[256][2];
+        char line[512];
+        int n = 0;
+        cr_assert_not_null(f);
+        while (fgets(line, sizeof line, f) && n < 256) {
+            if (sscanf(line, "%lx-%lx", &s, &e) != 2)
+                continue;
+            if (s > prev && s > lo && prev < hi) {
+                gaps[n][0] = prev < lo ? lo : prev;
+                gaps[n][1] = s > hi ? hi : s;
+                n++;
+            }
+            if (e > prev)
+                prev = e;
+        }
+        fclose(f);
+        for (int i = 0; i < n; i++)
+            if (gaps[i][1] > gaps[i][0])
+                mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0], PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    }
+
+    uint8_t before[64];
+    hp_patch *p = NULL;
+    void *orig = NULL;
+    hp_site site;
+    cr_expect_eq(hp_probe(far_fn, &site), HP_OK, "the site rules accept it: only relocation can fail");
+    memcpy(before, c + 32, sizeof before);
+    hp_status st = hp_apply(far_fn, FP(rep_7), &orig, &p);
+    cr_expect_eq(st, HP_ERR_RELOCATE, "apply: %s", hp_status_str(st));
+    cr_expect(memcmp(before, c + 32, sizeof before) == 0, "bytes changed");
+    cr_expect(p == NULL && orig == NULL, "out pointers written");
+    cr_expect_eq(hp_test_count_wx(), 0u);
+
+    /* the twin: the relocated load still reads its word */
+    cr_assert_eq(hp_apply(near_fn, FP(rep_7), &orig, &p), HP_OK);
+    cr_expect_eq(((int (*)(int))(uintptr_t)near_fn)(0), 7);
+    cr_expect_eq(((int (*)(void))(uintptr_t)orig)(), 0x1234, "the trampoline's re-encoded operand");
+    cr_expect_eq(hp_remove(p), HP_OK);
+    cr_expect_eq(((int (*)(void))(uintptr_t)near_fn)(), 0x1234);
 }
