@@ -104,7 +104,43 @@ Test(engine, wx_policy_refuses_with_nothing_changed)
     cr_expect_eq(hp_test_count_wx(), 0u);
 }
 
-/* Reserve every free range within ±2 GiB (+ margin) of addr with PROT_NONE mappings. */
+/* Reserve every free range of [lo, hi) with PROT_NONE mappings (one pass over /proc/self/maps). */
+static void reserve_gaps(uintptr_t lo, uintptr_t hi)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
+    uintptr_t prev = 0x10000, s, e;
+    char line[512];
+    uintptr_t gaps[256][2];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < 256) {
+        if (sscanf(line, "%lx-%lx", &s, &e) != 2)
+            continue;
+        if (s > prev && s > lo && prev < hi) {
+            gaps[n][0] = prev < lo ? lo : prev;
+            gaps[n][1] = s > hi ? hi : s;
+            n++;
+        }
+        if (e > prev)
+            prev = e;
+    }
+    fclose(f);
+    if (prev < hi && n < 256) {
+        gaps[n][0] = prev < lo ? lo : prev;
+        gaps[n][1] = hi;
+        n++;
+    }
+    for (int i = 0; i < n; i++) {
+        if (gaps[i][1] <= gaps[i][0])
+            continue;
+        void *p = mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0], PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (getenv("HP_DEBUG_EXHAUST"))
+            fprintf(stderr, "gap %lx-%lx -> %p\n", gaps[i][0], gaps[i][1], p);
+    }
+}
+
+/* Reserve every free range within ±2 GiB (+ margin) of addr. */
 static void exhaust_around(uintptr_t addr)
 {
     const uintptr_t reach = (uintptr_t)1 << 31;
@@ -112,39 +148,8 @@ static void exhaust_around(uintptr_t addr)
     uintptr_t hi = addr + reach + (1u << 20);
     lo = (lo + 4095u) & ~(uintptr_t)4095u;
     hi &= ~(uintptr_t)4095u;
-    for (int round = 0; round < 4; round++) {
-        FILE *f = fopen("/proc/self/maps", "r");
-        cr_assert_not_null(f);
-        uintptr_t prev = 0x10000, s, e;
-        char line[512];
-        uintptr_t gaps[256][2];
-        int n = 0;
-        while (fgets(line, sizeof line, f) && n < 256) {
-            if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-                continue;
-            if (s > prev && s > lo && prev < hi) {
-                gaps[n][0] = prev < lo ? lo : prev;
-                gaps[n][1] = s > hi ? hi : s;
-                n++;
-            }
-            if (e > prev)
-                prev = e;
-        }
-        fclose(f);
-        if (prev < hi && n < 256) {
-            gaps[n][0] = prev < lo ? lo : prev;
-            gaps[n][1] = hi;
-            n++;
-        }
-        for (int i = 0; i < n; i++) {
-            if (gaps[i][1] <= gaps[i][0])
-                continue;
-            void *p = mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0], PROT_NONE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-            if (getenv("HP_DEBUG_EXHAUST"))
-                fprintf(stderr, "gap %lx-%lx -> %p\n", gaps[i][0], gaps[i][1], p);
-        }
-    }
+    for (int round = 0; round < 4; round++) /* a mapping made in one pass can split a gap of the next */
+        reserve_gaps(lo, hi);
 }
 
 Test(engine, no_reachable_slot_memory)
@@ -202,31 +207,7 @@ Test(engine, rip_relative_operand_out_of_reach)
     cr_assert_eq(mprotect(c, 4096, PROT_READ | PROT_EXEC), 0);
 
     /* every free range from 2 GiB below the page up to it: the runtime's code memory goes above */
-    {
-        const uintptr_t reach = (uintptr_t)1 << 31;
-        uintptr_t lo = (uintptr_t)c - reach - (1u << 20), hi = (uintptr_t)c;
-        FILE *f = fopen("/proc/self/maps", "r");
-        uintptr_t prev = 0x10000, s, e, gaps[256][2];
-        char line[512];
-        int n = 0;
-        cr_assert_not_null(f);
-        while (fgets(line, sizeof line, f) && n < 256) {
-            if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-                continue;
-            if (s > prev && s > lo && prev < hi) {
-                gaps[n][0] = prev < lo ? lo : prev;
-                gaps[n][1] = s > hi ? hi : s;
-                n++;
-            }
-            if (e > prev)
-                prev = e;
-        }
-        fclose(f);
-        for (int i = 0; i < n; i++)
-            if (gaps[i][1] > gaps[i][0])
-                mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0], PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-    }
+    reserve_gaps((uintptr_t)c - ((uintptr_t)1 << 31) - (1u << 20), (uintptr_t)c);
 
     uint8_t before[64];
     hp_patch *p = NULL;

@@ -134,14 +134,28 @@ void case_txn_stale_remove_refused(void)
  * written: for an apply (entry no longer the original) and for a remove (our
  * jump replaced). The sites are known (patched once before), as in the fast path.
  */
+/* Another tool writes `jmp $` at `at`, then `t` is committed: it must fail with
+   HP_ERR_REDIRECTED and write nothing around entries a and b; `at` is restored after. */
+static void commit_after_foreign_write(hp_txn *t, uint8_t *at, const uint8_t *a, const uint8_t *b)
+{
+    static const uint8_t foreign[2] = {0xEB, 0xFE}; /* never run: restored before any call */
+    uint8_t saved[2], before_a[18], before_b[18];
+    memcpy(saved, at, 2);
+    HP_CHECK(hp_test_poke_code(at, foreign, 2), "foreign write");
+    memcpy(before_a, a - 16, sizeof before_a);
+    memcpy(before_b, b - 16, sizeof before_b);
+    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_REDIRECTED);
+    HP_CHECK(memcmp(before_a, a - 16, sizeof before_a) == 0 && memcmp(before_b, b - 16, sizeof before_b) == 0,
+             "a failed commit wrote code");
+    HP_CHECK(hp_test_poke_code(at, saved, 2), "restore");
+}
+
 void case_txn_foreign_write_before_commit(void)
 {
-    static const uint8_t foreign[2] = {0xEB, 0xFE}; /* jmp $: never run (the test restores first) */
     hp_patch *p = NULL, *q = NULL, *r = NULL;
     hp_txn *t = NULL;
     uint8_t *e3 = (uint8_t *)(uintptr_t)code_bytes((uintptr_t)fx_nop6_3);
     uint8_t *e4 = (uint8_t *)(uintptr_t)code_bytes((uintptr_t)fx_nop6_4);
-    uint8_t saved[2], before3[18], before4[18];
 
     HP_CHECK_ST(hp_apply(FP(fx_nop6_3), FP(rep_neg), NULL, &p), HP_OK);
     HP_CHECK_ST(hp_remove(p), HP_OK);
@@ -152,29 +166,16 @@ void case_txn_foreign_write_before_commit(void)
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
     HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
     HP_CHECK_ST(hp_txn_remove(t, q), HP_OK);
-    memcpy(saved, e3, 2);
-    HP_CHECK(hp_test_poke_code(e3, foreign, 2), "foreign write");
-    memcpy(before3, e3 - 16, sizeof before3);
-    memcpy(before4, e4 - 16, sizeof before4);
-    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_REDIRECTED);
-    HP_CHECK(memcmp(before3, e3 - 16, sizeof before3) == 0 && memcmp(before4, e4 - 16, sizeof before4) == 0,
-             "a failed commit wrote code");
+    commit_after_foreign_write(t, e3, e3, e4);
     HP_CHECK(p == NULL, "handle written by a failed commit");
-    HP_CHECK(hp_test_poke_code(e3, saved, 2), "restore");
     HP_CHECK(fx_nop6_3(1) == 4 && fx_nop6_4(1) == -2, "states after the failed commit");
 
     /* remove: our jump is replaced under the transaction */
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
     HP_CHECK_ST(hp_txn_remove(t, q), HP_OK);
     HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
-    memcpy(saved, e4, 2);
-    HP_CHECK(hp_test_poke_code(e4, foreign, 2), "foreign write");
-    memcpy(before3, e3 - 16, sizeof before3);
-    memcpy(before4, e4 - 16, sizeof before4);
-    HP_CHECK_ST(hp_txn_commit(t), HP_ERR_REDIRECTED);
-    HP_CHECK(memcmp(before3, e3 - 16, sizeof before3) == 0 && memcmp(before4, e4 - 16, sizeof before4) == 0,
-             "a failed commit wrote code");
-    HP_CHECK(hp_test_poke_code(e4, saved, 2), "restore");
+    commit_after_foreign_write(t, e4, e3, e4);
+    HP_CHECK(p == NULL && fx_nop6_3(1) == 4 && fx_nop6_4(1) == -2, "states after the failed commit");
 
     /* a known site twice in one transaction */
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
