@@ -128,6 +128,15 @@ static int tok_flush(tok *t, strvec *out)
     return r;
 }
 
+/* End of a split: the last token (unless a step `failed` for lack of memory), then the buffer. 0 or -1. */
+static int tok_end(tok *t, strvec *out, int failed)
+{
+    if (!failed && tok_flush(t, out))
+        failed = 1;
+    free(t->buf);
+    return failed ? -1 : 0;
+}
+
 /* GNU rules (LLVM's TokenizeGNUCommandLine): whitespace separates; '...' is literal; "..." groups,
    and a backslash escapes the next character outside single quotes. */
 static int split_gnu(const char *s, size_t n, strvec *out)
@@ -168,13 +177,9 @@ static int split_gnu(const char *s, size_t n, strvec *out)
         if (tok_add(&t, c))
             goto oom;
     }
-    if (tok_flush(&t, out))
-        goto oom;
-    free(t.buf);
-    return 0;
+    return tok_end(&t, out, 0);
 oom:
-    free(t.buf);
-    return -1;
+    return tok_end(&t, out, 1);
 }
 
 /* Windows rules (CommandLineToArgvW, as LLVM's TokenizeWindowsCommandLine): 2n backslashes before a
@@ -229,13 +234,9 @@ static int split_windows(const char *s, size_t n, strvec *out)
         if (tok_add(&t, c))
             goto oom;
     }
-    if (tok_flush(&t, out))
-        goto oom;
-    free(t.buf);
-    return 0;
+    return tok_end(&t, out, 0);
 oom:
-    free(t.buf);
-    return -1;
+    return tok_end(&t, out, 1);
 }
 
 hp_link_status hp_link_rsp_split(const char *text, size_t len, hp_link_flavor flavor, char ***out_args,

@@ -1009,7 +1009,6 @@ static hp_status commit_locked(txn_op *ops, size_t n)
                 op->fresh = ++nfresh;
             }
         }
-        op->vgen = 0;
         napply += op->kind == OP_APPLY;
         if (op->rec == NULL)
             continue;
@@ -1290,33 +1289,37 @@ static hp_status txn_keep(hp_txn *txn, txn_op *op)
     return HP_OK;
 }
 
-hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void **out_original,
-                       hp_patch **out_patch)
+/* Append one operation, filled in place (no copy), and check it early. */
+static hp_status txn_add(hp_txn *txn, op_kind kind, void *target, const void *replacement, void **out_original,
+                         hp_patch **out_patch, hp_patch *patch)
 {
-    HP_CHECK_HOST();
     if (txn == NULL)
         return HP_ERR_ARGUMENT;
     txn_op *op;
     hp_status st = txn_next(txn, &op);
     if (st != HP_OK)
         return st;
-    apply_op(op, target, replacement, out_original, out_patch);
+    if (kind == OP_APPLY) {
+        apply_op(op, target, replacement, out_original, out_patch);
+    } else {
+        memset(op, 0, sizeof *op);
+        op->kind = OP_REMOVE;
+        op->patch = patch;
+    }
     return txn_keep(txn, op);
+}
+
+hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void **out_original,
+                       hp_patch **out_patch)
+{
+    HP_CHECK_HOST();
+    return txn_add(txn, OP_APPLY, target, replacement, out_original, out_patch, NULL);
 }
 
 hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch)
 {
     HP_CHECK_HOST();
-    if (txn == NULL)
-        return HP_ERR_ARGUMENT;
-    txn_op *op;
-    hp_status st = txn_next(txn, &op);
-    if (st != HP_OK)
-        return st;
-    memset(op, 0, sizeof *op);
-    op->kind = OP_REMOVE;
-    op->patch = patch;
-    return txn_keep(txn, op);
+    return txn_add(txn, OP_REMOVE, NULL, NULL, NULL, NULL, patch);
 }
 
 hp_status hp_txn_commit(hp_txn *txn)

@@ -97,24 +97,27 @@ void hp_xm_rollback_locked(hp_xm_arena *a, const hp_xm_block *b)
         b->chunk->used = b->prev_used;
 }
 
+/* The chunk holding `addr`, or NULL. */
+static const hp_xm_chunk *chunk_of(const hp_xm_arena *a, uintptr_t addr)
+{
+    for (int k = 0; k < 2; k++)
+        for (const hp_xm_chunk *c = a->chunks[k]; c != NULL; c = c->next)
+            if (addr >= c->base && addr - c->base < HP_XM_CHUNK_SIZE)
+                return c;
+    return NULL;
+}
+
 int hp_xm_page_prot_locked(const hp_xm_arena *a, uintptr_t page, hp_os_prot *prot)
 {
-    for (int k = 0; k < 2; k++) {
-        for (const hp_xm_chunk *c = a->chunks[k]; c != NULL; c = c->next) {
-            if (page >= c->base && page - c->base < HP_XM_CHUNK_SIZE) {
-                *prot = hp_os_prot_make(kind_prot(c->kind));
-                return 1;
-            }
-        }
-    }
-    return 0;
+    const hp_xm_chunk *c = chunk_of(a, page);
+    if (c == NULL)
+        return 0;
+    *prot = hp_os_prot_make(kind_prot(c->kind));
+    return 1;
 }
 
 int hp_xm_same_chunk_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q)
 {
-    for (int k = 0; k < 2; k++)
-        for (const hp_xm_chunk *c = a->chunks[k]; c != NULL; c = c->next)
-            if (p >= c->base && p - c->base < HP_XM_CHUNK_SIZE)
-                return q >= c->base && q - c->base < HP_XM_CHUNK_SIZE;
-    return 0;
+    const hp_xm_chunk *c = chunk_of(a, p);
+    return c != NULL && q >= c->base && q - c->base < HP_XM_CHUNK_SIZE;
 }

@@ -30,15 +30,22 @@ typedef struct build_param {
 
 static build_param k_all[PT_TARGET_COUNT * PT_CONFIG_COUNT];
 
-ParameterizedTestParameters(sites, every_recorded_function_is_patchable)
+/* Every target with every configuration. */
+static size_t all_builds(void)
 {
-    int t, c, n = 0;
-    for (t = 0; t < PT_TARGET_COUNT; t++)
-        for (c = 0; c < PT_CONFIG_COUNT; c++) {
+    size_t n = 0;
+    for (int t = 0; t < PT_TARGET_COUNT; t++)
+        for (int c = 0; c < PT_CONFIG_COUNT; c++) {
             k_all[n].target = t;
             k_all[n].config = c;
             n++;
         }
+    return n;
+}
+
+ParameterizedTestParameters(sites, every_recorded_function_is_patchable)
+{
+    size_t n = all_builds();
     return cr_make_param_array(build_param, k_all, n);
 }
 
@@ -102,13 +109,7 @@ ParameterizedTest(build_param *p, sites, every_recorded_function_is_patchable)
 
 ParameterizedTestParameters(sites, without_plugin_some_exports_are_not_patchable)
 {
-    int t, c, n = 0;
-    for (t = 0; t < PT_TARGET_COUNT; t++)
-        for (c = 0; c < PT_CONFIG_COUNT; c++) {
-            k_all[n].target = t;
-            k_all[n].config = c;
-            n++;
-        }
+    size_t n = all_builds();
     return cr_make_param_array(build_param, k_all, n);
 }
 
