@@ -1,10 +1,8 @@
 /*
  * post.c — the post-link pass over the output image (hp_link_post.h).
  *
- * The table is read here from its bytes (record RVA + self-relative `where`,
- * hotpatch_table.h) rather than through hp_pe_table_foreach(), whose records
- * carry the raw self-relative value today although its header promises an
- * RVA; reading the bytes is correct whichever way that is resolved.
+ * The table is read from its bytes with hp_table_iter_next()
+ * (hotpatch_table.h): every record form, runs and blocks included.
  */
 #include "hp_link_post.h"
 #include "hp_link_fileio.h"
@@ -305,23 +303,23 @@ static trec *read_table(const hp_pe *pe, size_t *count, int *present, int *oom)
         uint32_t size = s.virtual_size ? s.virtual_size : s.raw_size;
         if (after < size)
             size = (uint32_t)after;
-        size_t n = size / HP_TABLE_RECORD_SIZE;
+        /* at most one entry per 4 bytes (blocks) */
+        size_t n = size / 4;
         trec *v = malloc((n ? n : 1) * sizeof *v);
         if (!v) {
             *oom = 1;
             return NULL;
         }
         size_t k = 0;
-        hp_table_cursor cur = HP_TABLE_CURSOR_INIT;
-        for (size_t r = 0; r < n; r++) {
-            const uint8_t *q = ptr + r * HP_TABLE_RECORD_SIZE;
-            int32_t where = (int32_t)((uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
-                                      ((uint32_t)q[3] << 24));
-            uint32_t entry;
-            if (hp_table_next(&cur, s.virtual_address + (uint32_t)(r * HP_TABLE_RECORD_SIZE), where, q[5], &entry) <= 0)
-                continue; /* marker or filler (or a damaged run: the audit reports it) */
-            v[k].entry = entry;
-            v[k].pad = q[4];
+        hp_table_iter it;
+        hp_table_entry e;
+        int got;
+        hp_table_iter_init(&it, ptr, size, s.virtual_address);
+        while ((got = hp_table_iter_next(&it, &e)) != 0) {
+            if (got < 0 || k == n)
+                continue; /* a damaged record: the audit reports it */
+            v[k].entry = e.rva;
+            v[k].pad = e.pad;
             k++;
         }
         *count = k;
@@ -467,7 +465,8 @@ static void check_entry(post_impl *p, const hp_pe *pe, uint32_t rva, unsigned fr
         add_violation(p, label, rva, hp_site_reason_str(why), hp_site_reason_text(why));
 }
 
-/* Rewrite the plugin's 0x90 padding before each table entry to 0xCC. */
+/* Rewrite the plugin's padding before each table entry (CC 90 90 .., or all 0x90 from older
+   plugins) to 0xCC throughout; returns the bytes changed. */
 static uint32_t fill(const hp_pe *pe, uint8_t *buf, const trec *t, size_t n)
 {
     uint32_t count = 0;
@@ -478,13 +477,13 @@ static uint32_t fill(const hp_pe *pe, uint8_t *buf, const trec *t, size_t n)
         if (!pad || hp_pe_rva_bytes(pe, t[i].entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
             continue;
         size_t off = (size_t)(ptr - buf);
-        size_t k;
-        for (k = off - pad; k < off && buf[k] == 0x90; k++)
-            ;
+        size_t k, nops = 0;
+        for (k = off - pad; k < off && (buf[k] == 0x90 || buf[k] == 0xCC); k++)
+            nops += buf[k] == 0x90;
         if (k != off)
-            continue; /* not (only) the plugin's single-byte NOPs: leave it */
+            continue; /* not (only) the plugin's one-byte filler: leave it */
         memset(buf + off - pad, 0xCC, pad); /* CC = int3: stray execution traps */
-        count += pad;
+        count += (uint32_t)nops;
     }
     return count;
 }

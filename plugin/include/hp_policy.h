@@ -135,6 +135,16 @@ hp_policy_status hp_policy_set_option(hp_policy *policy, const char *arg, char *
  */
 void hp_policy_set_function_sections(hp_policy *policy, int on);
 
+/**
+ * Tell the policy whether the module goes straight to machine code (an object
+ * or assembly file, no bitcode, no LTO). On COFF the records of functions
+ * without a COMDAT are then written as module assembly, one block of `.rva`
+ * entries (table format 3) — the cheapest form to compile. Under LTO or when
+ * the output is IR the table stays IR (runs of format 2), which the IR linker
+ * can rename and drop with its functions. Default: off (safe when unknown).
+ */
+void hp_policy_set_object_output(hp_policy *policy, int on);
+
 /** Is `name` matched by at least one exclude= glob of the policy? (`*`, `?`, `[a-z]`, `[!a]`) */
 int hp_policy_excluded(const hp_policy *policy, const char *name);
 

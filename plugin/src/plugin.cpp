@@ -8,7 +8,8 @@
 //    in IR; clang 19 has no ms_hook_prologue, -fms-hotpatch is global);
 //  - registers two module passes through CodeGenOptions::PassBuilderCallbacks:
 //    the policy at pipeline start (every -O level, -flto pre-link) and the
-//    table at optimizer last (after the optimizer deleted what it could);
+//    table at optimizer last (after the optimizer deleted what it could),
+//    telling the core whether the module goes straight to machine code;
 //  - maps the core's reports to clang diagnostics, applying -w and -Werror
 //    itself: clang 19 leaves custom diagnostics at the level they were
 //    created with.
@@ -26,6 +27,7 @@
 #include "clang/Basic/CodeGenOptions.h"
 #include "clang/Basic/Diagnostic.h"
 #include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendOptions.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
@@ -93,6 +95,8 @@ struct PluginState {
 
   static unsigned declFlags(void *Ctx, LLVMValueRef Fn) {
     auto *S = static_cast<PluginState *>(Ctx);
+    if (S->Decls.empty()) // the usual case: no function with attributes of interest
+      return 0;
     auto It = S->Decls.find(llvm::unwrap<llvm::Function>(Fn)->getName());
     return It == S->Decls.end() ? 0 : It->second.Flags;
   }
@@ -208,6 +212,11 @@ protected:
     const CodeGenOptions &CG = CI.getCodeGenOpts();
     hp_policy_set_function_sections(
         S->Policy, CG.FunctionSections || CG.PrepareForLTO || CG.PrepareForThinLTO);
+    // Straight to machine code: the table may be module assembly (format 3).
+    frontend::ActionKind Action = CI.getFrontendOpts().ProgramAction;
+    hp_policy_set_object_output(
+        S->Policy, (Action == frontend::EmitObj || Action == frontend::EmitAssembly) &&
+                       !CG.PrepareForLTO && !CG.PrepareForThinLTO);
     std::shared_ptr<PluginState> State = S;
     CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
         [State](llvm::PassBuilder &PB) {

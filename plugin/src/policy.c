@@ -48,6 +48,7 @@ struct hp_policy {
     int verbose;           /* per-function HP_POLICY_DIAG_VERBOSE remarks */
     unsigned disabled;     /* bit (1u << hp_policy_diag) set: never reported */
     int function_sections; /* codegen puts each function in its own section */
+    int object_output;     /* the module goes straight to machine code (no bitcode, no LTO) */
     char **excludes;       /* exclude= globs, owned */
     size_t exclude_count;
 };
@@ -99,6 +100,12 @@ void hp_policy_set_function_sections(hp_policy *policy, int on)
 {
     if (policy)
         policy->function_sections = on != 0;
+}
+
+void hp_policy_set_object_output(hp_policy *policy, int on)
+{
+    if (policy)
+        policy->object_output = on != 0;
 }
 
 static void set_msg(char *msg, size_t msg_size, const char *fmt, const char *a, const char *b)
@@ -996,6 +1003,122 @@ static LLVMValueRef record_target(LLVMModuleRef module, LLVMValueRef fn, const t
     }
 }
 
+/* The assembler's name of `fn` when module assembly can refer to it by that name alone: C calling
+   convention (no @N decoration), not private (no local label prefix), a plain identifier. x86 COFF
+   symbols carry the '_' prefix unless the IR name starts with \1 (an asm label: taken as is). */
+static int asm_symbol(LLVMValueRef fn, const target *t, const char **prefix, const char **sym, size_t *len)
+{
+    const char *raw;
+    size_t n, i;
+
+    if (LLVMGetFunctionCallConv(fn) != LLVMCCallConv || LLVMGetLinkage(fn) == LLVMPrivateLinkage)
+        return 0;
+    raw = LLVMGetValueName2(fn, &n);
+    *prefix = t->arch == ARCH_X86 ? "_" : "";
+    if (n > 0 && raw[0] == '\1') {
+        raw++;
+        n--;
+        *prefix = "";
+    }
+    if (n == 0 || n > 1024 || (raw[0] >= '0' && raw[0] <= '9') || raw[0] == '.')
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = raw[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+            return 0;
+    }
+    *sym = raw;
+    *len = n;
+    return 1;
+}
+
+/* One function of a block: its assembler name and its header word (pad | flags << 8 | version << 16). */
+typedef struct block_rec {
+    const char *prefix, *sym;
+    size_t len;
+    unsigned key;
+} block_rec;
+
+/* A growing text. */
+typedef struct text_buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} text_buf;
+
+static void text_put(text_buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void text_puts(text_buf *b, const char *s)
+{
+    text_put(b, s, strlen(s));
+}
+
+/* The blocks of table format 3 as module assembly, appended to the module's own: per distinct
+   header word, `.long N, word` then `.rva` with the N functions (and a zero word when N is odd,
+   so that the next record is 8-aligned). Symbols cost the assembler little; an integer token
+   costs it far more, so there is one pair of them per block, not per function. */
+static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_t n)
+{
+    text_buf b = {NULL, 0, 0, 0};
+    size_t i, done = 0;
+    char line[64];
+
+    text_puts(&b, "\n\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\"\n\t.p2align\t2\n");
+    while (done < n) {
+        unsigned key = 0;
+        size_t count = 0, k = 0;
+        /* the first key not written yet; writing clears the records' keys (0 is never a key) */
+        for (i = 0; i < n; i++)
+            if (recs[i].key) {
+                key = recs[i].key;
+                break;
+            }
+        for (i = 0; i < n; i++)
+            count += recs[i].key == key;
+        snprintf(line, sizeof line, "\t.long\t%zu, %u\n\t.rva\t", count, key);
+        text_puts(&b, line);
+        for (i = 0; i < n; i++) {
+            if (recs[i].key != key)
+                continue;
+            if (k++)
+                text_put(&b, ", ", 2);
+            text_puts(&b, recs[i].prefix);
+            text_put(&b, recs[i].sym, recs[i].len);
+            recs[i].key = 0;
+        }
+        text_puts(&b, count % 2 ? "\n\t.long\t0\n" : "\n");
+        done += count;
+    }
+    text_puts(&b, "\t.text\n");
+    if (b.oom) {
+        free(b.p);
+        return HP_POLICY_ERR_NO_MEMORY;
+    }
+    LLVMAppendModuleInlineAsm(module, b.p, b.n);
+    free(b.p);
+    return HP_POLICY_OK;
+}
+
 hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module, hp_policy_stats *stats)
 {
     LLVMContextRef ctx;
@@ -1008,6 +1131,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         unsigned pad, flags;
     } *shared = NULL;
     size_t nshared = 0, shared_cap = 0;
+    /* COFF records written as module assembly (format 3 blocks) */
+    block_rec *blocks = NULL;
+    size_t nblocks = 0, blocks_cap = 0;
     hp_policy_status st = HP_POLICY_OK;
     target t;
     int cet;
@@ -1064,9 +1190,6 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         if (cet && !has_enum_attr(fn, "nocf_check"))
             flags |= HP_TABLE_F_ENDBR; /* the record takes the address: codegen puts endbr first */
 
-        name = fn_name(fn, &len);
-        target_v = record_target(module, fn, &t, name, len);
-
         /* Keep the record exactly as long as its function. */
         comdat = LLVMGetComdat(fn);
         if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage && policy->function_sections) {
@@ -1079,6 +1202,26 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             LLVMSetComdat(fn, c);
             comdat = c;
         }
+        if (t.fmt == FMT_COFF && !comdat && policy->object_output) {
+            block_rec r;
+            if (asm_symbol(fn, &t, &r.prefix, &r.sym, &r.len)) {
+                if (nblocks == blocks_cap) {
+                    size_t ncap = blocks_cap ? blocks_cap * 2 : 64;
+                    block_rec *grown = realloc(blocks, ncap * sizeof *grown);
+                    if (!grown) {
+                        st = HP_POLICY_ERR_NO_MEMORY;
+                        goto out;
+                    }
+                    blocks = grown;
+                    blocks_cap = ncap;
+                }
+                r.key = (unsigned)pad | ((unsigned)flags | HP_TABLE_F_RVA_BLOCK) << 8 | HP_TABLE_VERSION << 16;
+                blocks[nblocks++] = r;
+                continue;
+            }
+        }
+        name = fn_name(fn, &len);
+        target_v = record_target(module, fn, &t, name, len);
         if (t.fmt == FMT_COFF && !comdat) {
             /* The function lives in a section that stays whole ( .text without function sections):
                its record needs no section of its own, and one array for all of them is far cheaper
@@ -1183,10 +1326,15 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         recs[count++] = tab;
     }
 
+    if (nblocks > 0) {
+        st = emit_blocks(module, blocks, nblocks);
+        if (st != HP_POLICY_OK)
+            goto out;
+    }
     st = append_used(module, "llvm.compiler.used", recs, count);
     if (st != HP_POLICY_OK)
         goto out;
-    if (t.fmt == FMT_COFF && count > 0) {
+    if (t.fmt == FMT_COFF && count + nblocks > 0) {
         LLVMValueRef markers[2];
         size_t m = 0;
         LLVMValueRef b = add_marker(module, "__hp_table_begin", HP_TABLE_COFF_SECTION "$a");
@@ -1205,8 +1353,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
     }
     LLVMAddNamedMetadataOperand(module, TABLE_GUARD, LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, NULL, 0)));
     if (stats)
-        stats->records += (uint32_t)(count - (nshared > 0) + nshared);
+        stats->records += (uint32_t)(count - (nshared > 0) + nshared + nblocks);
 out:
+    free(blocks);
     free(recs);
     free(shared);
     return st;

@@ -11,24 +11,30 @@
  *
  * The section is a sequence of 8-byte records (4-byte aligned). A record whose
  * `where` is 0 is not an entry: markers and any alignment filler a linker may
- * insert are skipped by every reader.
+ * insert are skipped by every reader. Three forms, read in order with
+ * hp_table_iter_next():
  *
- * `where` is self-relative on every format: the entry is at (address of the
- * record's `where` field) + where — except in a run (version 2): the records a
- * plugin-built object keeps in one array (COFF, functions without a COMDAT of
- * their own) are relative to the array's first record, flagged
- * HP_TABLE_F_RUN_START (self-relative itself); the others are flagged
- * HP_TABLE_F_IN_RUN. A linker never splits a section, so the nearest run start
- * before an in-run record is its own. One difference to a shared base per
- * record is what makes the table cheap to compile (no per-record offset).
- * Readers walk records in order with hp_table_next(). On COFF that is a REL32 relocation
- * (IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32) resolved by the linker, so
- * the table needs no base relocation and no __ImageBase: LLVM 19 cannot lower
- * `f - __ImageBase` (ADDR32NB) for MinGW triples ("symbol '__ImageBase' can
- * not be undefined in a subtraction expression"), while a difference to the
- * record itself lowers for every triple, in IR, and therefore also under LTO.
- * A PE reader gets the entry RVA as hp_table_entry_rva(record RVA, where);
- * the runtime gets the address as hp_table_entry_addr(record).
+ * - A plain record (every version, every format): `where` is self-relative,
+ *   the entry is at (address of the record's `where` field) + where. On COFF a
+ *   REL32 relocation (IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32), so no
+ *   base relocation and no __ImageBase: LLVM 19 cannot lower
+ *   `f - __ImageBase` in IR for MinGW triples, while a difference to the
+ *   record itself lowers for every triple, in IR, and so also under LTO.
+ * - A run (version 2, COFF records of an IR module, functions without a
+ *   COMDAT of their own): one array whose first record is flagged
+ *   HP_TABLE_F_RUN_START (self-relative itself) and the others
+ *   HP_TABLE_F_IN_RUN, relative to the run's first record. A linker never
+ *   splits a section, so the nearest run start before an in-run record is
+ *   its own.
+ * - A block (version 3, COFF objects the plugin compiled straight to machine
+ *   code): a header record flagged HP_TABLE_F_RVA_BLOCK whose `where` is a
+ *   count N, then N 4-byte entry RVAs (`.rva`: IMAGE_REL_AMD64_ADDR32NB /
+ *   IMAGE_REL_I386_DIR32NB), then 4 zero bytes when N is odd so that the next
+ *   record starts 8-aligned again. The header's pad and flags hold for all N
+ *   entries. The cheapest form to compile: one symbol reference per function,
+ *   no constant expression.
+ *
+ * A PE reader gets entry RVAs; the runtime walks the loaded image the same way.
  *
  * COFF markers: `__hp_table_begin` (in .hotp$a) and `__hp_table_end` (in
  * .hotp$z), COMDAT "any" (one copy per image) and forced into the image with
@@ -42,6 +48,7 @@
 #ifndef HOTPATCH_TABLE_H
 #define HOTPATCH_TABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HP_TABLE_COFF_SECTION ".hotp"
@@ -55,6 +62,8 @@
 #define HP_TABLE_F_RUN_START 0x08u /**< first record of a run; its `where` is self-relative (version 2) */
 #define HP_TABLE_F_IN_RUN    0x10u /**< `where` is relative to the `where` field of the run's first
                                         record: the nearest HP_TABLE_F_RUN_START before it (version 2) */
+#define HP_TABLE_F_RVA_BLOCK 0x20u /**< block header (version 3): `where` is the count N of 4-byte entry
+                                        RVAs that follow, padded to 8 bytes; pad and flags hold for all */
 #define HP_TABLE_F_MARKER    0x80u /**< begin/end marker record (where == 0) */
 
 /** One record, little-endian as stored. */
@@ -64,11 +73,12 @@ typedef struct hp_table_record {
     int32_t where;
     uint8_t pad;      /**< padding bytes the plugin placed before the entry */
     uint8_t flags;    /**< HP_TABLE_F_* */
-    uint16_t version; /**< format version of the writer: 1 or 2 */
+    uint16_t version; /**< format version of the writer: 1, 2 or 3 */
 } hp_table_record;
 
-/** Format version the plugin writes: 2 (runs). Readers accept 1 (no runs) and 2. */
-#define HP_TABLE_VERSION 2u
+/** Format version the plugin writes: 3 (blocks). Readers accept 1 (self-relative records only),
+    2 (runs) and 3. */
+#define HP_TABLE_VERSION 3u
 
 /** RVA of the entry a record points at, given the RVA of the record (its `where` field). */
 static inline uint32_t hp_table_entry_rva(uint32_t record_rva, int32_t where)
@@ -114,6 +124,105 @@ static inline int hp_table_next(hp_table_cursor *c, uint32_t record_rva, int32_t
     }
     *entry_rva = hp_table_entry_rva(record_rva, where);
     return 1;
+}
+
+/** One entry of a table, as hp_table_iter_next() hands it out. */
+typedef struct hp_table_entry {
+    uint32_t rva;     /**< the entry's RVA (or address, for a table walked at its address) */
+    uint8_t pad;      /**< padding bytes before the entry */
+    uint8_t flags;    /**< HP_TABLE_F_* of its record or block header, as stored */
+    uint16_t version; /**< format version of its record or block header */
+} hp_table_entry;
+
+/** A walk over a table's bytes (a whole .hotp section, or any 8-aligned run of records). */
+typedef struct hp_table_iter {
+    const uint8_t *data;  /**< the table's first byte */
+    size_t size;          /**< its size in bytes */
+    uint32_t rva;         /**< RVA (or address, modulo 2^32) of data[0] */
+    size_t off;           /**< next byte to read */
+    uint32_t left;        /**< entry RVAs of the current block not yet handed out */
+    hp_table_entry block; /**< the current block's pad, flags and version */
+    hp_table_cursor cur;  /**< run state of version 2 records */
+} hp_table_iter;
+
+static inline uint32_t hp_table_u32_(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void hp_table_iter_init(hp_table_iter *it, const void *data, size_t size, uint32_t rva)
+{
+    static const hp_table_cursor start = HP_TABLE_CURSOR_INIT;
+    it->data = (const uint8_t *)data;
+    it->size = size;
+    it->rva = rva;
+    it->off = 0;
+    it->left = 0;
+    it->block.rva = 0;
+    it->block.pad = 0;
+    it->block.flags = 0;
+    it->block.version = 0;
+    it->cur = start;
+}
+
+/**
+ * Next entry of the table, in table order: records of every version, runs
+ * and blocks. Markers and filler (where == 0) are skipped.
+ * @return 1 with *out set; 0 at the end; -1 for a damaged record (an in-run
+ *         record with no run start before it, an entry RVA of 0 in a block),
+ *         which is skipped: calling again goes on after it. A block longer
+ *         than the rest of the table is damaged too, and ends the walk.
+ */
+static inline int hp_table_iter_next(hp_table_iter *it, hp_table_entry *out)
+{
+    for (;;) {
+        const uint8_t *r;
+        int32_t where;
+        uint8_t flags;
+        uint32_t record_rva, entry;
+        int got;
+
+        if (it->left > 0) {
+            uint32_t v = hp_table_u32_(it->data + it->off);
+            it->off += 4;
+            if (--it->left == 0 && (it->off & 7u) != 0)
+                it->off += 4; /* the zero word after an odd count */
+            if (v == 0)
+                return -1;
+            *out = it->block;
+            out->rva = v;
+            return 1;
+        }
+        if (it->off > it->size || it->size - it->off < HP_TABLE_RECORD_SIZE)
+            return 0;
+        r = it->data + it->off;
+        where = (int32_t)hp_table_u32_(r);
+        flags = r[5];
+        record_rva = it->rva + (uint32_t)it->off;
+        it->off += HP_TABLE_RECORD_SIZE;
+        if (where != 0 && (flags & HP_TABLE_F_RVA_BLOCK)) {
+            uint32_t n = (uint32_t)where;
+            if (where < 0 || n > (it->size - it->off) / 4u) {
+                it->off = it->size;
+                return -1;
+            }
+            it->block.pad = r[4];
+            it->block.flags = flags;
+            it->block.version = (uint16_t)(r[6] | r[7] << 8);
+            it->left = n;
+            continue;
+        }
+        got = hp_table_next(&it->cur, record_rva, where, flags, &entry);
+        if (got == 0)
+            continue;
+        if (got < 0)
+            return -1;
+        out->rva = entry;
+        out->pad = r[4];
+        out->flags = flags;
+        out->version = (uint16_t)(r[6] | r[7] << 8);
+        return 1;
+    }
 }
 
 #endif /* HOTPATCH_TABLE_H */

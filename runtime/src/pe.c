@@ -673,26 +673,19 @@ hp_status hp_pe_table_foreach(const hp_pe *pe, hp_pe_table_fn fn, void *ctx, int
         t.data = p;
         t.size = after;
     }
-    size_t n = t.size / HP_TABLE_RECORD_SIZE;
-    hp_table_cursor cur = HP_TABLE_CURSOR_INIT;
-    for (size_t k = 0; k < n; k++) {
+    hp_table_iter it;
+    hp_table_entry e;
+    int got;
+    hp_table_iter_init(&it, t.data, t.size, s.virtual_address);
+    while ((got = hp_table_iter_next(&it, &e)) != 0) {
         hp_table_record rec;
-        uint32_t where, entry;
-        uint16_t version;
-        uint8_t flags = t.data[k * HP_TABLE_RECORD_SIZE + 5];
-        hp_pe_span_u32(t, (uint64_t)k * HP_TABLE_RECORD_SIZE, &where);
-        hp_pe_span_u16(t, (uint64_t)k * HP_TABLE_RECORD_SIZE + 6, &version);
-        /* stored self- or run-relative (hotpatch_table.h); callers get the entry's RVA */
-        int got = hp_table_next(&cur, s.virtual_address + (uint32_t)(k * HP_TABLE_RECORD_SIZE), (int32_t)where,
-                                flags, &entry);
-        if (got == 0)
-            continue;
         if (got < 0)
-            FAIL("table record in a run without the run's first record");
-        rec.where = (int32_t)entry;
-        rec.pad = t.data[k * HP_TABLE_RECORD_SIZE + 4];
-        rec.flags = flags;
-        rec.version = version;
+            FAIL("damaged table record (an in-run record without its run start, or a bad block)");
+        /* stored self-relative, run-relative or as an RVA (hotpatch_table.h); callers get the RVA */
+        rec.where = (int32_t)e.rva;
+        rec.pad = e.pad;
+        rec.flags = e.flags;
+        rec.version = e.version;
         if (fn(ctx, &rec))
             break;
     }

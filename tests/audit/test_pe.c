@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hotpatch_pe.h"
+#include "hotpatch_table.h"
 #include "hpa_test.h"
 
 static unsigned char *load(const char *name, size_t *size)
@@ -226,4 +227,71 @@ Test(pe, table_records_self_relative_and_in_runs)
     cr_expect_eq(hp_table_next(&c, 0x7000, -0x5000, HP_TABLE_F_RUN_START, &e), 1);
     cr_expect_eq(hp_table_next(&c, 0x7008, -0x5f00, HP_TABLE_F_IN_RUN, &e), 1);
     cr_expect_eq(e, 0x1100u);
+}
+
+static void put_record(uint8_t *at, uint32_t where, uint8_t pad, uint8_t flags, uint16_t version)
+{
+    at[0] = (uint8_t)where;
+    at[1] = (uint8_t)(where >> 8);
+    at[2] = (uint8_t)(where >> 16);
+    at[3] = (uint8_t)(where >> 24);
+    at[4] = pad;
+    at[5] = flags;
+    at[6] = (uint8_t)version;
+    at[7] = (uint8_t)(version >> 8);
+}
+
+/* A whole table walked with the iterator: a marker, a block of three RVAs (odd: a zero word
+   follows), a self-relative record, a run of two, a block of two, a damaged entry, the end
+   marker. The section is at RVA 0x9000. */
+Test(pe, table_iterator_walks_blocks_runs_and_records)
+{
+    uint8_t t[10 * 8];
+    hp_table_iter it;
+    hp_table_entry e;
+    const uint8_t blk = HP_TABLE_F_RVA_BLOCK | HP_TABLE_F_ENTRY_NOP;
+
+    memset(t, 0, sizeof t);
+    put_record(t + 0, 0, 0, HP_TABLE_F_MARKER, 3);
+    put_record(t + 8, 3, 6, blk, 3);
+    memcpy(t + 16, "\x00\x10\x00\x00\x40\x10\x00\x00", 8); /* RVAs 0x1000, 0x1040 */
+    memcpy(t + 24, "\x80\x10\x00\x00\x00\x00\x00\x00", 8); /* third RVA 0x1080, zero word */
+    put_record(t + 32, (uint32_t)(0x2000 - 0x9020), 5, 0, 1);   /* self-relative, version 1 */
+    put_record(t + 40, (uint32_t)(0x3000 - 0x9028), 6, HP_TABLE_F_RUN_START, 2);
+    put_record(t + 48, 0x10, 6, HP_TABLE_F_IN_RUN | HP_TABLE_F_EXPORTED, 2); /* 0x9028 + 0x10 */
+    put_record(t + 56, 2, 7, blk | HP_TABLE_F_EXPORTED, 3);
+    memcpy(t + 64, "\x00\x40\x00\x00\x00\x00\x00\x00", 8); /* 0x4000, then an entry of 0 */
+    put_record(t + 72, 0, 0, HP_TABLE_F_MARKER, 3);
+
+    hp_table_iter_init(&it, t, 80, 0x9000);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect(e.rva == 0x1000 && e.pad == 6 && e.flags == blk && e.version == 3);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect_eq(e.rva, 0x1040u);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect_eq(e.rva, 0x1080u);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1, "the zero word after an odd count is skipped");
+    cr_expect(e.rva == 0x2000 && e.pad == 5 && e.version == 1, "rva %#x", e.rva);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect_eq(e.rva, 0x3000u);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect(e.rva == 0x9038 && (e.flags & HP_TABLE_F_EXPORTED), "rva %#x", e.rva);
+    cr_assert_eq(hp_table_iter_next(&it, &e), 1);
+    cr_expect(e.rva == 0x4000 && e.pad == 7 && (e.flags & HP_TABLE_F_EXPORTED));
+    cr_expect_eq(hp_table_iter_next(&it, &e), -1, "an entry RVA of 0 is damage");
+    cr_expect_eq(hp_table_iter_next(&it, &e), 0, "then the end marker, then the end");
+    cr_expect_eq(hp_table_iter_next(&it, &e), 0);
+
+    /* a block that claims more RVAs than the table holds ends the walk */
+    put_record(t + 56, 5, 7, blk, 3);
+    hp_table_iter_init(&it, t + 56, 24, 0x9038);
+    cr_expect_eq(hp_table_iter_next(&it, &e), -1);
+    cr_expect_eq(hp_table_iter_next(&it, &e), 0);
+    /* a negative count too */
+    put_record(t + 56, 0x80000000u, 7, blk, 3);
+    hp_table_iter_init(&it, t + 56, 24, 0x9038);
+    cr_expect_eq(hp_table_iter_next(&it, &e), -1);
+    /* a table shorter than a record has no entry */
+    hp_table_iter_init(&it, t, 7, 0x9000);
+    cr_expect_eq(hp_table_iter_next(&it, &e), 0);
 }

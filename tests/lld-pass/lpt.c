@@ -118,6 +118,20 @@ size_t lpt_table_entries(const lpt_image *img, uint32_t *out, size_t max, uint8_
             memcpy(&where, sec + off, 4); /* little-endian host */
             if (where == 0)
                 continue;
+            /* format version 3: a block header, then `where` entry RVAs (padded to 8 bytes) */
+            if (flags & HP_TABLE_F_RVA_BLOCK) {
+                uint32_t words = (uint32_t)where + ((uint32_t)where & 1);
+                cr_assert_leq(off + 8 + 4 * words, size, "block at .hotp+%u runs past the section", off);
+                for (uint32_t j = 0; j < (uint32_t)where; j++) {
+                    cr_assert_lt(k, max);
+                    memcpy(&out[k], sec + off + 8 + 4 * j, 4);
+                    if (pads)
+                        pads[k] = sec[off + 4];
+                    k++;
+                }
+                off += 4 * words;
+                continue;
+            }
             /* format version 2: in-run records count from their run's first record */
             if (flags & HP_TABLE_F_RUN_START) {
                 run = base;

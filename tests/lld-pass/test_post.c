@@ -60,7 +60,7 @@ Test(post, table_records_outside_the_code_are_findings)
     const char *dll = linked_image(d);
     lpt_image img;
     lpt_image_open(&img, dll);
-    /* point every record's `where` far away (each to a different place, also in a run): each
+    /* point every entry far away (each to a different place, also in a run or a block): each
        becomes a finding, none is followed */
     size_t n = 0;
     for (uint32_t i = 0; i < img.pe.section_count; i++) {
@@ -70,7 +70,17 @@ Test(post, table_records_outside_the_code_are_findings)
             continue;
         for (uint32_t off = 0; off + 8 <= s.virtual_size && off + 8 <= s.raw_size; off += 8) {
             unsigned char *rec = img.data + s.raw_offset + off;
-            if (rec[0] | rec[1] | rec[2] | rec[3]) {
+            if ((rec[0] | rec[1] | rec[2] | rec[3]) && (rec[5] & HP_TABLE_F_RVA_BLOCK)) {
+                /* a block: its entries are RVAs; each moves to 1 GiB + its own offset */
+                uint32_t count = (uint32_t)rec[0] | (uint32_t)rec[1] << 8;
+                for (uint32_t j = 0; j < count; j++) {
+                    uint32_t at = off + 8 + 4 * j, rva = 0x40000000u + at;
+                    cr_assert_leq(at + 4, s.raw_size);
+                    memcpy(img.data + s.raw_offset + at, &rva, 4); /* little-endian host */
+                    n++;
+                }
+                off += 4 * (count + (count & 1));
+            } else if (rec[0] | rec[1] | rec[2] | rec[3]) {
                 rec[0] = (unsigned char)(off & 0xFF);
                 rec[1] = (unsigned char)(off >> 8);
                 rec[2] = 0x00;

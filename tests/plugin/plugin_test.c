@@ -136,6 +136,30 @@ void pt_table_read(const pt_image *img, pt_table *t)
             t->markers++;
             continue;
         }
+        /* blocks (format version 3): `where` entry RVAs follow the header, then a zero word when
+           their count is odd */
+        if (r[5] & HP_TABLE_F_RVA_BLOCK) {
+            uint32_t j, rva, words = where + (where & 1);
+            cr_assert_eq(r[5] & (HP_TABLE_F_RUN_START | HP_TABLE_F_IN_RUN), 0, "record %u: a block in a run", k);
+            cr_assert_leq(words / 2, n - k - 1, "block at record %u runs past the section", k);
+            for (j = 0; j < words; j++) {
+                cr_assert(hp_pe_span_u32(span, (uint64_t)k * HP_TABLE_RECORD_SIZE + 8 + 4 * j, &rva));
+                if (j == where) {
+                    cr_assert_eq(rva, 0, "block at record %u: the filler word is %#x", k, rva);
+                    continue;
+                }
+                cr_assert_neq(rva, 0, "block at record %u: entry %u is 0", k, j);
+                cr_assert(t->count < 256);
+                t->rec[t->count].rva = rva;
+                t->rec[t->count].pad = r[4];
+                t->rec[t->count].flags = r[5];
+                t->rec[t->count].version = version;
+                t->count++;
+            }
+            t->blocks++;
+            k += words / 2;
+            continue;
+        }
         cr_assert(t->count < 256);
         /* runs (format version 2): in-run records count from the run's first record, the nearest
            run start before them; every other record from itself */

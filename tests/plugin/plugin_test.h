@@ -76,6 +76,7 @@ typedef struct pt_table {
     int bracketed;  /**< the first and the last record are markers (begin in $a, end in $z) */
     int count;      /**< entries */
     int runs;       /**< records that start a run (one per object array; format version 2) */
+    int blocks;     /**< block headers (one per object and header word; format version 3) */
     pt_record rec[256];
 } pt_table;
 

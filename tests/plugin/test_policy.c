@@ -474,10 +474,11 @@ Test(policy, foreign_prefix_data_is_kept, .init = setup, .fini = teardown)
     hp_policy_destroy(p);
 }
 
-/* Without function sections all COFF records of a unit form one array, a run: two i32 per
-   record, `where` as a difference to the array's start, then pad | flags << 8 | version << 16:
-   record 0 starts the run (6 | (ENTRY_NOP 1 | RUN_START 8) << 8 | 2 << 16 = 133382), record 1
-   is in it and exported (6 | (1 | EXPORTED 2 | IN_RUN 16) << 8 | 2 << 16 = 135942). */
+/* Without function sections, and when the module is not going straight to machine code (IR
+   output, LTO), all COFF records of a unit form one array, a run: two i32 per record, `where` as a
+   difference to the array's start, then pad | flags << 8 | version << 16: record 0 starts the run
+   (6 | (ENTRY_NOP 1 | RUN_START 8) << 8 | 3 << 16 = 198918), record 1 is in it and exported
+   (6 | (1 | EXPORTED 2 | IN_RUN 16) << 8 | 3 << 16 = 201478). */
 Test(policy, coff_records_without_comdats_share_one_array, .init = setup, .fini = teardown)
 {
     LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n"
@@ -494,11 +495,71 @@ Test(policy, coff_records_without_comdats_share_one_array, .init = setup, .fini 
     cr_expect(LLVMGetComdat(LLVMGetNamedFunction(m, "a")) == NULL);
     text = LLVMPrintModuleToString(m);
     cr_expect(strstr(text, "@__hp_recs = private constant [4 x i32] [i32 sub (i32 ptrtoint (ptr @a to i32), i32 "
-                           "ptrtoint (ptr @__hp_recs to i32)), i32 133382, i32 sub (i32 ptrtoint (ptr @b to i32), "
-                           "i32 ptrtoint (ptr @__hp_recs to i32)), i32 135942]") != NULL,
+                           "ptrtoint (ptr @__hp_recs to i32)), i32 198918, i32 sub (i32 ptrtoint (ptr @b to i32), "
+                           "i32 ptrtoint (ptr @__hp_recs to i32)), i32 201478]") != NULL,
               "%s", text);
     cr_expect(LLVMVerifyModule(m, LLVMReturnStatusAction, &err) == 0, "invalid module: %s", err);
     LLVMDisposeMessage(err);
     LLVMDisposeMessage(text);
+    hp_policy_destroy(p);
+}
+
+/* Straight to machine code (hp_policy_set_object_output) the COFF records of functions without a
+   COMDAT become module assembly: one block per header word, `.long count, word` and `.rva` with
+   the assembler names (x86: '_' prefix, none for a \1 asm label), a zero word after an odd count.
+   x86 default pad 5; non-exported word 5 | (ENTRY_NOP 1 | RVA_BLOCK 0x20) << 8 | 3 << 16 =
+   205061, exported 5 | (1 | EXPORTED 2 | 0x20) << 8 | 3 << 16 = 205573. Names the assembler could
+   not take as they are (stdcall decoration, a '$') stay IR records, in a run; COMDAT functions
+   keep their associative records. The module's own assembly comes first, untouched. */
+Test(policy, coff_records_become_rva_blocks_when_compiling_to_machine_code, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(MINGW32 "module asm \".globl user_sym\"\n"
+                                    "$k = comdat any\n"
+                                    "define void @a() {\n  ret void\n}\n"
+                                    "define dllexport void @b() {\n  ret void\n}\n"
+                                    "define internal void @c() {\n  ret void\n}\n"
+                                    "define void @\"\\01raw\"() {\n  ret void\n}\n"
+                                    "define x86_stdcallcc void @d(i32 %x) {\n  ret void\n}\n"
+                                    "define void @\"we$ird\"() {\n  ret void\n}\n"
+                                    "define linkonce_odr void @k() comdat {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+    const char *want = ".globl user_sym\n"
+                       "\n\t.section\t.hotp$m,\"dr\"\n\t.p2align\t2\n"
+                       "\t.long\t3, 205061\n\t.rva\t_a, _c, raw\n\t.long\t0\n"
+                       "\t.long\t1, 205573\n\t.rva\t_b\n\t.long\t0\n"
+                       "\t.text\n";
+    const char *got;
+    size_t len;
+    char *err = NULL;
+
+    hp_policy_set_function_sections(p, 0);
+    hp_policy_set_object_output(p, 1);
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 7);
+    got = LLVMGetModuleInlineAsm(m, &len);
+    cr_expect(len == strlen(want) && memcmp(got, want, len) == 0, "module assembly:\n%.*s", (int)len, got);
+    /* d and we$ird: one run of two IR records; k: its own associative record */
+    cr_expect_eq(count_records(m, ".hotp$m"), 2);
+    cr_expect(LLVMGetNamedGlobal(m, "__hp_recs") != NULL);
+    cr_expect(LLVMVerifyModule(m, LLVMReturnStatusAction, &err) == 0, "invalid module: %s", err);
+    LLVMDisposeMessage(err);
+    hp_policy_destroy(p);
+}
+
+/* With function sections every function gets a COMDAT, so there is nothing for a block. */
+Test(policy, no_blocks_with_function_sections, .init = setup, .fini = teardown)
+{
+    LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n");
+    hp_policy *p = policy_with(NULL);
+    size_t len;
+
+    hp_policy_set_object_output(p, 1);
+    hp_policy_instrument(p, m, NULL, NULL);
+    cr_assert_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
+    LLVMGetModuleInlineAsm(m, &len);
+    cr_expect_eq(len, 0);
+    cr_expect_eq(count_records(m, ".hotp$m"), 1);
     hp_policy_destroy(p);
 }
