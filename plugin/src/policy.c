@@ -458,25 +458,13 @@ static void remove_str_attr(LLVMValueRef fn, const char *key)
     LLVMRemoveStringAttributeAtIndex(fn, FN_INDEX, key, (unsigned)strlen(key));
 }
 
+static long attr_uint(LLVMAttributeRef a);
+
 /* Unsigned value of a string attribute; -1 when absent, -2 when not a number. */
 static long str_attr_uint(LLVMValueRef fn, const char *key)
 {
     LLVMAttributeRef a = str_attr(fn, key);
-    unsigned len = 0, i;
-    const char *v;
-    long n = 0;
-
-    if (!a)
-        return -1;
-    v = LLVMGetStringAttributeValue(a, &len);
-    if (len == 0 || len > 9)
-        return -2;
-    for (i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -2;
-        n = n * 10 + (v[i] - '0');
-    }
-    return n;
+    return a ? attr_uint(a) : -1;
 }
 
 static unsigned enum_kind(const char *name)
@@ -488,6 +476,80 @@ static int has_enum_attr(LLVMValueRef fn, const char *name)
 {
     unsigned kind = enum_kind(name);
     return kind != 0 && LLVMGetEnumAttributeAtIndex(fn, FN_INDEX, kind) != NULL;
+}
+
+/* What phase 1 needs to know of a function's attributes, read in one pass over them: four
+   lookups by name cost more than one walk over the ten or so attributes clang gives a function. */
+typedef struct attr_facts {
+    int mark;        /* ATTR_MARK present */
+    long prefix;     /* ATTR_PREFIX as str_attr_uint() gives it */
+    long entry;      /* ATTR_ENTRY likewise */
+    int patchable;   /* ATTR_PATCHABLE present */
+    int naked;       /* the naked attribute */
+} attr_facts;
+
+static long attr_uint(LLVMAttributeRef a)
+{
+    unsigned len = 0, i;
+    const char *v = LLVMGetStringAttributeValue(a, &len);
+    long n = 0;
+
+    if (len == 0 || len > 9)
+        return -2;
+    for (i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -2;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+static int key_is(const char *k, unsigned len, const char *want, size_t want_len)
+{
+    return len == want_len && memcmp(k, want, want_len) == 0;
+}
+
+static void read_attrs(LLVMValueRef fn, unsigned naked_kind, attr_facts *f)
+{
+    LLVMAttributeRef small[32], *all = small;
+    unsigned n = LLVMGetAttributeCountAtIndex(fn, FN_INDEX), i;
+
+    f->mark = f->patchable = f->naked = 0;
+    f->prefix = f->entry = -1;
+    if (n == 0)
+        return;
+    if (n > 32 && !(all = malloc(n * sizeof *all))) {
+        /* no memory for the list: the lookups by name */
+        f->mark = str_attr(fn, ATTR_MARK) != NULL;
+        f->prefix = str_attr_uint(fn, ATTR_PREFIX);
+        f->entry = str_attr_uint(fn, ATTR_ENTRY);
+        f->patchable = str_attr(fn, ATTR_PATCHABLE) != NULL;
+        f->naked = naked_kind != 0 && LLVMGetEnumAttributeAtIndex(fn, FN_INDEX, naked_kind) != NULL;
+        return;
+    }
+    LLVMGetAttributesAtIndex(fn, FN_INDEX, all);
+    for (i = 0; i < n; i++) {
+        unsigned len;
+        const char *k;
+        if (!LLVMIsStringAttribute(all[i])) {
+            if (LLVMIsEnumAttribute(all[i]) && LLVMGetEnumAttributeKind(all[i]) == naked_kind)
+                f->naked = 1;
+            continue;
+        }
+        k = LLVMGetStringAttributeKind(all[i], &len);
+        if (len < 8 || (k[0] != 'h' && k[0] != 'p'))
+            continue;
+        if (key_is(k, len, ATTR_MARK, sizeof ATTR_MARK - 1))
+            f->mark = 1;
+        else if (key_is(k, len, ATTR_PREFIX, sizeof ATTR_PREFIX - 1))
+            f->prefix = attr_uint(all[i]);
+        else if (key_is(k, len, ATTR_ENTRY, sizeof ATTR_ENTRY - 1))
+            f->entry = attr_uint(all[i]);
+        else if (key_is(k, len, ATTR_PATCHABLE, sizeof ATTR_PATCHABLE - 1))
+            f->patchable = 1;
+    }
+    if (all != small)
+        free(all);
 }
 
 static void add_enum_attr(LLVMValueRef fn, const char *name)
@@ -633,11 +695,23 @@ static void mark(LLVMValueRef fn, unsigned flags)
  * emits right before the entry label, after the function's alignment. It is
  * one constant shared by every function of a size, so it costs a fraction of
  * "patchable-function-prefix" (an attribute-list rebuild per function, and one
- * NOP instruction per byte through codegen and the assembler).
+ * NOP instruction per byte through codegen and the assembler). The bytes are
+ * an int3 and then NOPs (CC 90 90 ...), all filler to the site rules: not one
+ * byte repeated, because the AsmPrinter turns a repeated byte into a fill
+ * fragment of the assembler, which then starts a new fragment for the
+ * function's code (about 450 instructions more per function).
  */
+#define FILLER_FIRST 0xCC
 #define FILLER_BYTE 0x90
 
-/* Does `fn` carry this policy's padding as prefix data? Stores its length in *pad. */
+static void filler_bytes(char *bytes, unsigned pad)
+{
+    memset(bytes, FILLER_BYTE, pad);
+    bytes[0] = (char)FILLER_FIRST;
+}
+
+/* Does `fn` carry this policy's padding as prefix data (also all 0x90, what plugins before
+   table version 3 wrote)? Stores its length in *pad. */
 static int our_prefix(LLVMValueRef fn, unsigned *pad)
 {
     LLVMValueRef c;
@@ -652,7 +726,9 @@ static int our_prefix(LLVMValueRef fn, unsigned *pad)
     bytes = LLVMGetAsString(c, &len);
     if (len == 0 || len > HP_POLICY_MAX_PAD_)
         return 0;
-    for (i = 0; i < len; i++)
+    if ((unsigned char)bytes[0] != FILLER_FIRST && (unsigned char)bytes[0] != FILLER_BYTE)
+        return 0;
+    for (i = 1; i < len; i++)
         if ((unsigned char)bytes[i] != FILLER_BYTE)
             return 0;
     if (pad)
@@ -674,7 +750,7 @@ static int set_padding(run *r, LLVMValueRef fn, unsigned pad)
     if (!r->attr_padding && !LLVMHasPrefixData(fn)) {
         if (!r->filler || r->filler_len != pad) {
             char bytes[HP_POLICY_MAX_PAD_];
-            memset(bytes, FILLER_BYTE, pad);
+            filler_bytes(bytes, pad);
             r->filler = LLVMConstStringInContext(LLVMGetTypeContext(LLVMTypeOf(fn)), bytes, pad, 1);
             r->filler_len = pad;
         }
@@ -719,13 +795,14 @@ static void set_entry_nop(run *r, LLVMValueRef fn)
     set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
 }
 
-/* Decide and instrument one defined function; returns 1 when it carries a site. */
-static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
+/* Decide and instrument one defined function; returns 1 when it carries a site. Its name is
+   only read where it is needed (exclude=, messages): most functions need none. */
+static int instrument_one(run *r, LLVMValueRef fn, unsigned pad, const attr_facts *af)
 {
     const hp_policy *p = r->policy;
     unsigned decl = 0, flags = 0;
-    size_t len;
-    const char *name = fn_name(fn, &len);
+    size_t len = 0;
+    const char *name = NULL;
     int exported = is_exported(fn, &r->target);
     int verbose = enabled(r, HP_POLICY_DIAG_VERBOSE);
     int need_mark = 0;
@@ -734,6 +811,8 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
 
     if (r->host && r->host->decl_flags)
         decl = r->host->decl_flags(r->host->ctx, fn);
+    if (verbose || p->exclude_count > 0)
+        name = fn_name(fn, &len);
 
     if (p->scope == HP_POLICY_SCOPE_EXPORTED && !exported) {
         if (verbose) {
@@ -750,15 +829,16 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
         }
         return 0;
     }
-    if (has_enum_attr(fn, "naked")) {
+    if (af->naked) {
+        name = fn_name(fn, &len);
         snprintf(r->buf, sizeof r->buf,
                  "naked function '%.*s' cannot be made hotpatchable; it is left without padding", (int)len, name);
         report(r, HP_POLICY_DIAG_NAKED, fn);
         return 0;
     }
 
-    prefix = str_attr_uint(fn, ATTR_PREFIX);
-    entry = str_attr_uint(fn, ATTR_ENTRY);
+    prefix = af->prefix;
+    entry = af->entry;
     explicit_pfe = prefix != -1 || entry != -1 || (decl & HP_POLICY_DECL_EXPLICIT_PFE);
 
     if (explicit_pfe) {
@@ -766,6 +846,7 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
            already gives >= pad filler bytes before the entry and a >= 2-byte
            NOP at it, and the entry can be kept inside one cache line. */
         long before = prefix < 0 ? 0 : prefix, at = entry < 0 ? 0 : entry;
+        name = fn_name(fn, &len);
         if (prefix == -2 || entry == -2 || before < (long)pad || at < 2 ||
             !fix_alignment(fn, (unsigned)before)) {
             snprintf(r->buf, sizeof r->buf,
@@ -793,7 +874,7 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad)
             set_str_attr(fn, ATTR_PATCHABLE, ATTR_SHORT_REDIRECT);
         } else {
             /* -fms-hotpatch's "prologue-short-redirect" gives way to the NOP. */
-            if (str_attr(fn, ATTR_PATCHABLE))
+            if (af->patchable)
                 remove_str_attr(fn, ATTR_PATCHABLE);
             set_entry_nop(r, fn);
             flags |= HP_TABLE_F_ENTRY_NOP;
@@ -823,7 +904,8 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
     hp_policy_stats local = {0, 0, 0, 0};
     LLVMValueRef fn;
     run *r;
-    unsigned pad;
+    unsigned pad, naked_kind;
+    attr_facts af;
 
     if (!policy || !module)
         return HP_POLICY_ERR_ARGUMENT;
@@ -854,6 +936,7 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
     /* KCFI's type hash goes between prefix data and the entry: pad with the attribute instead */
     r->attr_padding = LLVMGetModuleFlag(module, "kcfi", strlen("kcfi")) != NULL;
     r->attr_entry = cet_active(module);
+    naked_kind = enum_kind("naked");
 
     for (fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
         LLVMLinkage l;
@@ -864,11 +947,16 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
         if (l == LLVMAvailableExternallyLinkage)
             continue; /* never emitted: the real definition is elsewhere */
         local.defined++;
-        if (our_prefix(fn, NULL) || str_attr(fn, ATTR_MARK)) { /* this policy ran already (bitcode rewritten twice) */
+        if (our_prefix(fn, NULL)) { /* this policy ran already (bitcode rewritten twice) */
             local.instrumented++;
             continue;
         }
-        if (instrument_one(r, fn, pad))
+        read_attrs(fn, naked_kind, &af);
+        if (af.mark) { /* likewise, with attribute padding */
+            local.instrumented++;
+            continue;
+        }
+        if (instrument_one(r, fn, pad, &af))
             local.instrumented++;
         else
             local.skipped++;

@@ -78,7 +78,8 @@ static const char *str_attr(LLVMModuleRef m, const char *fn, const char *key)
     return out;
 }
 
-/* Length of the function's prefix data when it is the policy's filler (all 0x90), else -1. */
+/* Length of the function's prefix data when it is the policy's filler (an int3, then 0x90s: not
+   one repeated byte, which the AsmPrinter would emit as a costly fill), else -1. */
 static int filler_len(LLVMModuleRef m, const char *fn)
 {
     LLVMValueRef f = LLVMGetNamedFunction(m, fn), c;
@@ -92,7 +93,9 @@ static int filler_len(LLVMModuleRef m, const char *fn)
     if (!LLVMIsConstantString(c))
         return -1;
     bytes = LLVMGetAsString(c, &len);
-    for (i = 0; i < len; i++)
+    if (len < 2 || (unsigned char)bytes[0] != 0xCC)
+        return -1;
+    for (i = 1; i < len; i++)
         if ((unsigned char)bytes[i] != 0x90)
             return -1;
     return (int)len;
