@@ -1120,6 +1120,25 @@ static int asm_symbol(LLVMValueRef fn, const target *t, const char **prefix, con
     return 1;
 }
 
+/* Room for one more element in *arr (count used, *cap allocated, elements of `size` bytes):
+   doubles from 64. 0 when out of memory (*arr unchanged). */
+static int grow(void *arr, size_t *cap, size_t count, size_t size)
+{
+    size_t ncap;
+    void *old, *grown;
+
+    if (count < *cap)
+        return 1;
+    ncap = *cap ? *cap * 2 : 64;
+    memcpy(&old, arr, sizeof old); /* `arr` points at a T *: copied, not aliased as void * */
+    grown = realloc(old, ncap * size);
+    if (!grown)
+        return 0;
+    memcpy(arr, &grown, sizeof grown);
+    *cap = ncap;
+    return 1;
+}
+
 /* One function of a block: its assembler name and its header word (pad | flags << 8 | version << 16). */
 typedef struct block_rec {
     const char *prefix, *sym;
@@ -1293,15 +1312,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         if (t.fmt == FMT_COFF && !comdat && policy->object_output) {
             block_rec r;
             if (asm_symbol(fn, &t, &r.prefix, &r.sym, &r.len)) {
-                if (nblocks == blocks_cap) {
-                    size_t ncap = blocks_cap ? blocks_cap * 2 : 64;
-                    block_rec *grown = realloc(blocks, ncap * sizeof *grown);
-                    if (!grown) {
-                        st = HP_POLICY_ERR_NO_MEMORY;
-                        goto out;
-                    }
-                    blocks = grown;
-                    blocks_cap = ncap;
+                if (!grow(&blocks, &blocks_cap, nblocks, sizeof *blocks)) {
+                    st = HP_POLICY_ERR_NO_MEMORY;
+                    goto out;
                 }
                 r.key = (unsigned)pad | ((unsigned)flags | HP_TABLE_F_RVA_BLOCK) << 8 | HP_TABLE_VERSION << 16;
                 blocks[nblocks++] = r;
@@ -1314,15 +1327,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             /* The function lives in a section that stays whole ( .text without function sections):
                its record needs no section of its own, and one array for all of them is far cheaper
                to compile than a global per function. */
-            if (nshared == shared_cap) {
-                size_t ncap = shared_cap ? shared_cap * 2 : 64;
-                struct shared_rec *grown = realloc(shared, ncap * sizeof *grown);
-                if (!grown) {
-                    st = HP_POLICY_ERR_NO_MEMORY;
-                    goto out;
-                }
-                shared = grown;
-                shared_cap = ncap;
+            if (!grow(&shared, &shared_cap, nshared, sizeof *shared)) {
+                st = HP_POLICY_ERR_NO_MEMORY;
+                goto out;
             }
             shared[nshared].target = target_v;
             shared[nshared].pad = (unsigned)pad;
@@ -1356,15 +1363,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             LLVMGlobalSetMetadata(rec, assoc_kind, LLVMMDNodeInContext2(ctx, &op, 1));
         }
 
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            LLVMValueRef *grown = realloc(recs, ncap * sizeof *grown);
-            if (!grown) {
-                st = HP_POLICY_ERR_NO_MEMORY;
-                goto out;
-            }
-            recs = grown;
-            cap = ncap;
+        if (!grow(&recs, &cap, count, sizeof *recs)) {
+            st = HP_POLICY_ERR_NO_MEMORY;
+            goto out;
         }
         recs[count++] = rec;
     }
@@ -1402,14 +1403,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         }
         LLVMSetInitializer(tab, LLVMConstArray2(i32, elems, 2 * (uint64_t)nshared));
         free(elems);
-        if (count == cap) {
-            LLVMValueRef *grown = realloc(recs, (cap + 1) * sizeof *grown);
-            if (!grown) {
-                st = HP_POLICY_ERR_NO_MEMORY;
-                goto out;
-            }
-            recs = grown;
-            cap++;
+        if (!grow(&recs, &cap, count, sizeof *recs)) {
+            st = HP_POLICY_ERR_NO_MEMORY;
+            goto out;
         }
         recs[count++] = tab;
     }
