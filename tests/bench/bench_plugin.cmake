@@ -1,6 +1,7 @@
 # bench_plugin.cmake — compile-time cost of the clang plugin
 # (tests/bench/plugin_compile/plugin_compile.sh: a generated 10,000-function
-# unit compiled with and without -fplugin, ratio of the medians reported).
+# unit compiled with and without -fplugin: CPU-time ratios and, at -O0, the
+# instruction ratio from cachegrind).
 # Never part of the default ctest run: `cmake --build <dir> --target bench-plugin`,
 # or configure with -DHP_PLUGIN_BENCH_TEST=ON and run `ctest -L bench`.
 if(TARGET hotpatch-plugin)
