@@ -295,3 +295,47 @@ Test(pe, table_iterator_walks_blocks_runs_and_records)
     hp_table_iter_init(&it, t, 7, 0x9000);
     cr_expect_eq(hp_table_iter_next(&it, &e), 0);
 }
+
+static int count_entry(void *ctx, const hp_table_record *rec)
+{
+    (void)rec;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* The table of a plugin-built MinGW DLL is one RVA block per header word (format 3): the PE view
+   hands out its four entries; a block whose count runs past the section is refused, not read. */
+Test(pe, table_blocks_of_a_plugin_built_dll)
+{
+    size_t size;
+    unsigned char *b = load("tabled-x86_64-w64-mingw32.dll", &size);
+    hp_pe pe;
+    hp_pe_section s;
+    const char *detail = NULL;
+    int present = 0, entries = 0, blocks = 0;
+    uint32_t i;
+
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    cr_assert_eq(hp_pe_table_foreach(&pe, count_entry, &entries, &present, NULL), HP_OK);
+    cr_expect(present);
+    cr_expect_eq(entries, 4, "tabled_api_a, tabled_api_b, tabled_square, tabled_twice");
+    for (i = 0; i < pe.section_count; i++) {
+        cr_assert_eq(hp_pe_section_at(&pe, i, &s), HP_OK);
+        if (strcmp(s.name, HP_TABLE_COFF_SECTION) == 0)
+            break;
+    }
+    cr_assert_lt(i, pe.section_count);
+    for (uint32_t off = 0; off + 8 <= s.raw_size; off += 8) {
+        unsigned char *r = b + s.raw_offset + off;
+        if (!(r[5] & HP_TABLE_F_RVA_BLOCK) || r[0] == 0)
+            continue;
+        blocks++;
+        r[0] = 0xF0; /* 240 RVAs: far more than the section holds */
+        break;
+    }
+    cr_assert_eq(blocks, 1, "no block in the table");
+    entries = 0;
+    cr_expect_eq(hp_pe_table_foreach(&pe, count_entry, &entries, &present, &detail), HP_ERR_FORMAT);
+    cr_expect(detail && strstr(detail, "damaged table record"), "%s", detail ? detail : "(none)");
+    free(b);
+}
