@@ -145,6 +145,15 @@ void hp_policy_set_function_sections(hp_policy *policy, int on);
  */
 void hp_policy_set_object_output(hp_policy *policy, int on);
 
+/**
+ * Tell the policy whether functions may carry -fsanitize=function type data
+ * (`!func_sanitize`), which codegen emits right before the entry, where the
+ * padding must be: such functions are skipped with an HP_POLICY_DIAG_SKIPPED
+ * report. Default: on (every function is checked); the plugin turns it off
+ * when the sanitizer is not enabled, which saves the check.
+ */
+void hp_policy_set_function_sanitizer(hp_policy *policy, int on);
+
 /** Is `name` matched by at least one exclude= glob of the policy? (`*`, `?`, `[a-z]`, `[!a]`) */
 int hp_policy_excluded(const hp_policy *policy, const char *name);
 

@@ -26,6 +26,8 @@
 #include "clang/AST/Mangle.h"
 #include "clang/Basic/CodeGenOptions.h"
 #include "clang/Basic/Diagnostic.h"
+#include "clang/Basic/LangOptions.h"
+#include "clang/Basic/Sanitizers.h"
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/FrontendOptions.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
@@ -157,7 +159,8 @@ public:
 /// Records function definitions a diagnostic may be about: their IR name,
 /// location and the hotpatch-relevant attributes the user wrote. Only those
 /// with attributes (naked, patchable_function_entry, ...) unless every
-/// function may get one (verbose remarks, -fpatchable-function-entry=):
+/// function may get one (verbose remarks, -fpatchable-function-entry=,
+/// -fsanitize=function):
 /// at -O0 recording every function was a measurable share of the plugin's cost.
 class HotpatchConsumer : public ASTConsumer {
   std::shared_ptr<PluginState> S;
@@ -212,6 +215,8 @@ protected:
     const CodeGenOptions &CG = CI.getCodeGenOpts();
     hp_policy_set_function_sections(
         S->Policy, CG.FunctionSections || CG.PrepareForLTO || CG.PrepareForThinLTO);
+    bool FuncSanitizer = CI.getLangOpts().Sanitize.has(SanitizerKind::Function);
+    hp_policy_set_function_sanitizer(S->Policy, FuncSanitizer);
     // Straight to machine code: the table may be module assembly (format 3).
     frontend::ActionKind Action = CI.getFrontendOpts().ProgramAction;
     hp_policy_set_object_output(
@@ -230,7 +235,7 @@ protected:
               });
         });
     return std::make_unique<HotpatchConsumer>(
-        S, S->Verbose || CG.PatchableFunctionEntryCount != 0);
+        S, S->Verbose || CG.PatchableFunctionEntryCount != 0 || FuncSanitizer);
   }
 
   bool ParseArgs(const CompilerInstance &CI,

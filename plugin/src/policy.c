@@ -49,6 +49,7 @@ struct hp_policy {
     unsigned disabled;     /* bit (1u << hp_policy_diag) set: never reported */
     int function_sections; /* codegen puts each function in its own section */
     int object_output;     /* the module goes straight to machine code (no bitcode, no LTO) */
+    int func_sanitize;     /* functions may carry -fsanitize=function data: check each */
     char **excludes;       /* exclude= globs, owned */
     size_t exclude_count;
 };
@@ -80,6 +81,7 @@ hp_policy_status hp_policy_create(hp_policy **out)
         return HP_POLICY_ERR_NO_MEMORY;
     p->table = 1;
     p->function_sections = 1;
+    p->func_sanitize = 1;
     *out = p;
     return HP_POLICY_OK;
 }
@@ -100,6 +102,12 @@ void hp_policy_set_function_sections(hp_policy *policy, int on)
 {
     if (policy)
         policy->function_sections = on != 0;
+}
+
+void hp_policy_set_function_sanitizer(hp_policy *policy, int on)
+{
+    if (policy)
+        policy->func_sanitize = on != 0;
 }
 
 void hp_policy_set_object_output(hp_policy *policy, int on)
@@ -594,6 +602,7 @@ typedef struct run {
     LLVMValueRef filler;    /* the prefix data of the last padding size used */
     unsigned filler_len;
     LLVMValueRef entry_nop; /* the prologue data 66 90 */
+    unsigned func_sanitize_kind; /* metadata kind of -fsanitize=function data; 0: not checked */
     char buf[512];
 } run;
 
@@ -795,6 +804,20 @@ static void set_entry_nop(run *r, LLVMValueRef fn)
     set_str_attr(fn, ATTR_ENTRY, "2"); /* x86: 66 90 (xchg ax, ax) */
 }
 
+/* Does `fn` carry metadata of this kind? */
+static int has_metadata(LLVMValueRef fn, unsigned kind)
+{
+    size_t n = 0, i;
+    int found = 0;
+    LLVMValueMetadataEntry *e = LLVMGlobalCopyAllMetadata(fn, &n);
+
+    for (i = 0; i < n && !found; i++)
+        found = LLVMValueMetadataEntriesGetKind(e, (unsigned)i) == kind;
+    if (e)
+        LLVMDisposeValueMetadataEntries(e);
+    return found;
+}
+
 /* Decide and instrument one defined function; returns 1 when it carries a site. Its name is
    only read where it is needed (exclude=, messages): most functions need none. */
 static int instrument_one(run *r, LLVMValueRef fn, unsigned pad, const attr_facts *af)
@@ -834,6 +857,19 @@ static int instrument_one(run *r, LLVMValueRef fn, unsigned pad, const attr_fact
         snprintf(r->buf, sizeof r->buf,
                  "naked function '%.*s' cannot be made hotpatchable; it is left without padding", (int)len, name);
         report(r, HP_POLICY_DIAG_NAKED, fn);
+        return 0;
+    }
+    /* -fsanitize=function: codegen puts the function's type signature right before the entry,
+       after any prefix data or padding attribute, where the site needs filler */
+    if (r->func_sanitize_kind && has_metadata(fn, r->func_sanitize_kind)) {
+        if (enabled(r, HP_POLICY_DIAG_SKIPPED)) {
+            name = fn_name(fn, &len);
+            snprintf(r->buf, sizeof r->buf,
+                     "'%.*s' cannot be made hotpatchable: -fsanitize=function puts its type data right before "
+                     "the entry; it is left without padding",
+                     (int)len, name);
+            report(r, HP_POLICY_DIAG_SKIPPED, fn);
+        }
         return 0;
     }
 
@@ -937,6 +973,9 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
     r->attr_padding = LLVMGetModuleFlag(module, "kcfi", strlen("kcfi")) != NULL;
     r->attr_entry = cet_active(module);
     naked_kind = enum_kind("naked");
+    if (policy->func_sanitize)
+        r->func_sanitize_kind =
+            LLVMGetMDKindIDInContext(LLVMGetModuleContext(module), "func_sanitize", (unsigned)strlen("func_sanitize"));
 
     for (fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
         LLVMLinkage l;

@@ -32,6 +32,7 @@ static const struct {
     {"verbose.c", "x86_64-w64-mingw32", {"-fplugin-arg-hotpatch-verbose", "-fplugin-arg-hotpatch-exclude=skip_*", NULL}},
     {"pad_small.c", "x86_64-w64-mingw32", {"-fplugin-arg-hotpatch-pad=3", NULL}},
     {"unsupported.c", "aarch64-unknown-linux-gnu", {NULL}},
+    {"func_sanitize.c", "x86_64-linux-gnu", {"-fsanitize=function", NULL}},
 };
 #define CASE_COUNT (int)(sizeof k_cases / sizeof k_cases[0])
 

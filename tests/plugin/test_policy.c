@@ -244,6 +244,44 @@ Test(policy, instrument_sets_the_site_attributes, .init = setup, .fini = teardow
     hp_policy_destroy(p);
 }
 
+/* -fsanitize=function data (!func_sanitize) goes right before the entry: the function is skipped
+   with a report, and gets no record. With the check turned off (what the plugin does when the
+   sanitizer is not enabled) the same IR is instrumented, so the check is what skips it. */
+Test(policy, function_sanitizer_data_skips_the_function, .init = setup, .fini = teardown)
+{
+    static const char ir[] = LINUX64 "define void @typed() !func_sanitize !0 {\n  ret void\n}\n"
+                                     "define void @other() {\n  ret void\n}\n"
+                                     "!0 = !{i32 -1056584962, i32 1}\n";
+    LLVMModuleRef m = parse(ir);
+    hp_policy *p = policy_with(NULL);
+    reports r;
+    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_stats st = {0, 0, 0, 0};
+
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(hp_policy_instrument(p, m, &host, &st), HP_POLICY_OK);
+    cr_expect_eq(st.skipped, 1);
+    cr_expect_eq(filler_len(m, "typed"), -1);
+    cr_expect(!entry_nop(m, "typed"));
+    cr_expect_eq(filler_len(m, "other"), 6);
+    cr_expect_eq(r.count[HP_POLICY_DIAG_SKIPPED], 1);
+    cr_expect_str_eq(r.last[HP_POLICY_DIAG_SKIPPED],
+                     "'typed' cannot be made hotpatchable: -fsanitize=function puts its type data right before the "
+                     "entry; it is left without padding");
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 1, "only other");
+    hp_policy_destroy(p);
+
+    m = parse(ir);
+    p = policy_with(NULL);
+    hp_policy_set_function_sanitizer(p, 0);
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(hp_policy_instrument(p, m, &host, NULL), HP_POLICY_OK);
+    cr_expect_eq(filler_len(m, "typed"), 6, "not checked: instrumented");
+    cr_expect_eq(r.count[HP_POLICY_DIAG_SKIPPED], 0);
+    hp_policy_destroy(p);
+}
+
 Test(policy, instrument_is_idempotent, .init = setup, .fini = teardown)
 {
     LLVMModuleRef m = parse(k_module);
