@@ -1268,8 +1268,9 @@ static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_
 hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module, hp_policy_stats *stats)
 {
     LLVMContextRef ctx;
-    LLVMTypeRef rec_ty, intptr, i32;
-    LLVMValueRef fn, *recs = NULL;
+    LLVMTypeRef rec2_ty, i32;
+    LLVMValueRef fn, *recs = NULL, meta = NULL;
+    unsigned meta_key = 0;
     size_t count = 0, cap = 0;
     /* COFF records that need no COMDAT of their own all go into one array (see below) */
     struct shared_rec {
@@ -1296,9 +1297,8 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         return HP_POLICY_OK;
 
     ctx = LLVMGetModuleContext(module);
-    rec_ty = record_type(ctx);
     i32 = LLVMInt32TypeInContext(ctx);
-    intptr = t.arch == ARCH_X64 ? LLVMInt64TypeInContext(ctx) : i32;
+    rec2_ty = LLVMArrayType2(i32, 2);
     cet = cet_active(module);
     assoc_kind = LLVMGetMDKindIDInContext(ctx, "associated", (unsigned)strlen("associated"));
 
@@ -1307,7 +1307,7 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         size_t len;
         const char *name;
         char rec_name[300];
-        LLVMValueRef rec, target_v, where;
+        LLVMValueRef rec, target_v;
         LLVMComdatRef comdat;
         LLVMLinkage l;
 
@@ -1383,18 +1383,28 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             snprintf(rec_name, sizeof rec_name, "__hp_rec.%.*s", (int)(len > 256 ? 256 : len), name);
         else
             rec_name[0] = '\0';
-        rec = LLVMAddGlobal(module, rec_ty, rec_name);
+        rec = LLVMAddGlobal(module, rec2_ty, rec_name);
         LLVMSetLinkage(rec, LLVMPrivateLinkage);
         LLVMSetGlobalConstant(rec, 1);
         LLVMSetAlignment(rec, 4);
         LLVMSetSection(rec, t.fmt == FMT_COFF ? HP_TABLE_COFF_SECTION "$m" : HP_TABLE_ELF_SECTION);
 
         /* where = target - &record.where: self-relative, no base relocation;
-           COFF: IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32, ELF: R_X86_64_PC32. */
-        where = LLVMConstSub(LLVMConstPtrToInt(target_v, intptr), LLVMConstPtrToInt(rec, intptr));
-        if (intptr != i32)
-            where = LLVMConstTrunc(where, i32);
-        LLVMSetInitializer(rec, record_value(ctx, where, (unsigned)pad, (unsigned)flags));
+           COFF: IMAGE_REL_AMD64_REL32 / IMAGE_REL_I386_REL32, ELF: R_X86_64_PC32. ptrtoint
+           straight to i32 (no trunc), and the record typed [2 x i32] (`where`, then pad | flags
+           << 8 | version << 16, the same 8 bytes) with the second word shared by every record of
+           a kind: the fewest constants per record, which is what a record costs to compile. */
+        {
+            LLVMValueRef words[2];
+            unsigned key = (unsigned)pad | (unsigned)flags << 8 | HP_TABLE_VERSION << 16;
+            words[0] = LLVMConstSub(LLVMConstPtrToInt(target_v, i32), LLVMConstPtrToInt(rec, i32));
+            if (!meta || key != meta_key) {
+                meta = LLVMConstInt(i32, key, 0);
+                meta_key = key;
+            }
+            words[1] = meta;
+            LLVMSetInitializer(rec, LLVMConstArray2(i32, words, 2));
+        }
         if (comdat)
             LLVMSetComdat(rec, comdat);
         if (t.fmt == FMT_ELF) {
@@ -1419,8 +1429,6 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         LLVMTypeRef arr_ty = LLVMArrayType2(i32, 2 * (uint64_t)nshared);
         LLVMValueRef tab = LLVMAddGlobal(module, arr_ty, "__hp_recs");
         LLVMValueRef *elems = malloc(2 * nshared * sizeof *elems);
-        LLVMValueRef meta = NULL;
-        unsigned meta_key = 0;
         if (!elems) {
             st = HP_POLICY_ERR_NO_MEMORY;
             goto out;
