@@ -1178,11 +1178,14 @@ static int grow(void *arr, size_t *cap, size_t count, size_t size)
     return 1;
 }
 
-/* One function of a block: its assembler name and its header word (pad | flags << 8 | version << 16). */
+/* One function written as module assembly: its assembler name, its header word (pad | flags << 8
+   | version << 16), and whether it gets a record of its own in an associative COMDAT (function
+   sections) rather than a place in a block. */
 typedef struct block_rec {
     const char *prefix, *sym;
     size_t len;
     unsigned key;
+    int assoc;
 } block_rec;
 
 /* A growing text. */
@@ -1219,32 +1222,40 @@ static void text_puts(text_buf *b, const char *s)
     text_put(b, s, strlen(s));
 }
 
-/* The blocks of table format 3 as module assembly, appended to the module's own: per distinct
-   header word, `.long N, word` then `.rva` with the N functions (and a zero word when N is odd,
-   so that the next record is 8-aligned). Symbols cost the assembler little; an integer token
-   costs it far more, so there is one pair of them per block, not per function. */
+/* The records of `recs` as module assembly, appended to the module's own.
+   Blocks (table format 3): per distinct header word, `.long N, word` then `.rva` with the N
+   functions (and a zero word when N is odd, so that the next record is 8-aligned). Symbols cost
+   the assembler little; an integer token costs it far more, so there is one pair of them per
+   block, not per function.
+   Own records (function sections): per function a plain self-relative record `.long f-., word`
+   in a `.hotp$m` section associative to the function's COMDAT, the word a symbol set once per
+   distinct value (again no integer token per function). */
 static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_t n)
 {
     text_buf b = {NULL, 0, 0, 0};
-    size_t i, done = 0;
-    char line[64];
+    size_t i, done = 0, nblock = 0;
+    int any_assoc = 0;
+    char line[96];
 
-    text_puts(&b, "\n\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\"\n\t.p2align\t2\n");
-    while (done < n) {
+    for (i = 0; i < n; i++)
+        nblock += !recs[i].assoc;
+    if (nblock > 0)
+        text_puts(&b, "\n\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\"\n\t.p2align\t2\n");
+    while (done < nblock) {
         unsigned key = 0;
         size_t count = 0, k = 0;
         /* the first key not written yet; writing clears the records' keys (0 is never a key) */
         for (i = 0; i < n; i++)
-            if (recs[i].key) {
+            if (!recs[i].assoc && recs[i].key) {
                 key = recs[i].key;
                 break;
             }
         for (i = 0; i < n; i++)
-            count += recs[i].key == key;
+            count += !recs[i].assoc && recs[i].key == key;
         snprintf(line, sizeof line, "\t.long\t%zu, %u\n\t.rva\t", count, key);
         text_puts(&b, line);
         for (i = 0; i < n; i++) {
-            if (recs[i].key != key)
+            if (recs[i].assoc || recs[i].key != key)
                 continue;
             if (k++)
                 text_put(&b, ", ", 2);
@@ -1254,6 +1265,29 @@ static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_
         }
         text_puts(&b, count % 2 ? "\n\t.long\t0\n" : "\n");
         done += count;
+    }
+    for (i = 0; i < n; i++) {
+        size_t j;
+        if (!recs[i].assoc)
+            continue;
+        /* the word's symbol, at the first record that uses it */
+        for (j = 0; j < i && !(recs[j].assoc && recs[j].key == recs[i].key); j++)
+            ;
+        if (j == i) {
+            if (!any_assoc) /* integer tokens cost the assembler far more than symbols */
+                text_puts(&b, "\t.set\t.Lhp_align, 2\n");
+            any_assoc = 1;
+            snprintf(line, sizeof line, "\t.set\t.Lhp_word_%u, %u\n", recs[i].key, recs[i].key);
+            text_puts(&b, line);
+        }
+        text_puts(&b, "\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\",associative,");
+        text_puts(&b, recs[i].prefix);
+        text_put(&b, recs[i].sym, recs[i].len);
+        text_puts(&b, "\n\t.p2align\t.Lhp_align\n\t.long\t");
+        text_puts(&b, recs[i].prefix);
+        text_put(&b, recs[i].sym, recs[i].len);
+        snprintf(line, sizeof line, "-., .Lhp_word_%u\n", recs[i].key);
+        text_puts(&b, line);
     }
     text_puts(&b, "\t.text\n");
     if (b.oom) {
@@ -1338,6 +1372,25 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
 
         /* Keep the record exactly as long as its function. */
         comdat = LLVMGetComdat(fn);
+        if (t.fmt == FMT_COFF && !comdat && policy->object_output) {
+            /* Straight to machine code: module assembly. A function in a section of its own
+               (function sections, no explicit section) gets a record associative to that
+               section's COMDAT; any other lives in a section that stays whole, and goes into a
+               block. */
+            block_rec r;
+            if (asm_symbol(fn, &t, &r.prefix, &r.sym, &r.len)) {
+                const char *sec = LLVMGetSection(fn);
+                if (!grow(&blocks, &blocks_cap, nblocks, sizeof *blocks)) {
+                    st = HP_POLICY_ERR_NO_MEMORY;
+                    goto out;
+                }
+                r.assoc = policy->function_sections && !(sec && sec[0]);
+                r.key = (unsigned)pad | ((unsigned)flags | (r.assoc ? 0u : HP_TABLE_F_RVA_BLOCK)) << 8 |
+                        HP_TABLE_VERSION << 16;
+                blocks[nblocks++] = r;
+                continue;
+            }
+        }
         if (t.fmt == FMT_COFF && !comdat && l != LLVMPrivateLinkage && policy->function_sections) {
             /* A no-deduplicate COMDAT of its own (what -ffunction-sections
                does on COFF anyway) lets the record be associative to it. */
@@ -1347,18 +1400,6 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
             LLVMSetComdatSelectionKind(c, LLVMNoDeduplicateComdatSelectionKind);
             LLVMSetComdat(fn, c);
             comdat = c;
-        }
-        if (t.fmt == FMT_COFF && !comdat && policy->object_output) {
-            block_rec r;
-            if (asm_symbol(fn, &t, &r.prefix, &r.sym, &r.len)) {
-                if (!grow(&blocks, &blocks_cap, nblocks, sizeof *blocks)) {
-                    st = HP_POLICY_ERR_NO_MEMORY;
-                    goto out;
-                }
-                r.key = (unsigned)pad | ((unsigned)flags | HP_TABLE_F_RVA_BLOCK) << 8 | HP_TABLE_VERSION << 16;
-                blocks[nblocks++] = r;
-                continue;
-            }
         }
         name = fn_name(fn, &len);
         target_v = record_target(module, fn, &t, name, len);

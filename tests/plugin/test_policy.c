@@ -589,18 +589,37 @@ Test(policy, coff_records_become_rva_blocks_when_compiling_to_machine_code, .ini
     hp_policy_destroy(p);
 }
 
-/* With function sections every function gets a COMDAT, so there is nothing for a block. */
-Test(policy, no_blocks_with_function_sections, .init = setup, .fini = teardown)
+/* With function sections (straight to machine code) each function has a COMDAT section of its
+   own, so its record is a plain self-relative record (`f-.`) in a .hotp$m section associative to
+   it, the header word a symbol set once (x64 pad 6; 6 | (ENTRY_NOP 1) << 8 | 3 << 16 = 196870),
+   and so is the alignment: an integer token per record would cost the assembler more than the
+   record. A function with an explicit section lives in a section that stays whole: a block
+   (word 6 | (1 | RVA_BLOCK 0x20) << 8 | 3 << 16 = 205062). No IR comdat is added for either. */
+Test(policy, function_sections_give_associative_records_in_assembly, .init = setup, .fini = teardown)
 {
-    LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n");
+    LLVMModuleRef m = parse(MINGW64 "define void @a() {\n  ret void\n}\n"
+                                    "define void @b() {\n  ret void\n}\n"
+                                    "define void @c() section \".text$keep\" {\n  ret void\n}\n");
     hp_policy *p = policy_with(NULL);
+    hp_policy_stats st = {0, 0, 0, 0};
+    const char *want = "\n\t.section\t.hotp$m,\"dr\"\n\t.p2align\t2\n"
+                       "\t.long\t1, 205062\n\t.rva\tc\n\t.long\t0\n"
+                       "\t.set\t.Lhp_align, 2\n\t.set\t.Lhp_word_196870, 196870\n"
+                       "\t.section\t.hotp$m,\"dr\",associative,a\n\t.p2align\t.Lhp_align\n"
+                       "\t.long\ta-., .Lhp_word_196870\n"
+                       "\t.section\t.hotp$m,\"dr\",associative,b\n\t.p2align\t.Lhp_align\n"
+                       "\t.long\tb-., .Lhp_word_196870\n"
+                       "\t.text\n";
+    const char *got;
     size_t len;
 
     hp_policy_set_object_output(p, 1);
     hp_policy_instrument(p, m, NULL, NULL);
-    cr_assert_eq(hp_policy_emit_table(p, m, NULL), HP_POLICY_OK);
-    LLVMGetModuleInlineAsm(m, &len);
-    cr_expect_eq(len, 0);
-    cr_expect_eq(count_records(m, ".hotp$m"), 1);
+    cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_POLICY_OK);
+    cr_expect_eq(st.records, 3);
+    got = LLVMGetModuleInlineAsm(m, &len);
+    cr_expect(len == strlen(want) && memcmp(got, want, len) == 0, "module assembly:\n%.*s", (int)len, got);
+    cr_expect_eq(count_records(m, ".hotp$m"), 0, "no IR records");
+    cr_expect(LLVMGetComdat(LLVMGetNamedFunction(m, "a")) == NULL, "no IR comdat");
     hp_policy_destroy(p);
 }
