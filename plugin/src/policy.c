@@ -1229,12 +1229,13 @@ static void text_puts(text_buf *b, const char *s)
    block, not per function.
    Own records (function sections): per function a plain self-relative record `.long f-., word`
    in a `.hotp$m` section associative to the function's COMDAT, the word a symbol set once per
-   distinct value (again no integer token per function). */
+   distinct value (again no integer token per function). These sections keep the default
+   alignment of 1 (a `.p2align` per record cost 4k instructions): every contribution to .hotp is a
+   whole number of 8-byte records, so they stay 8-aligned within it all the same. */
 static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_t n)
 {
     text_buf b = {NULL, 0, 0, 0};
     size_t i, done = 0, nblock = 0;
-    int any_assoc = 0;
     char line[96];
 
     for (i = 0; i < n; i++)
@@ -1274,16 +1275,13 @@ static hp_policy_status emit_blocks(LLVMModuleRef module, block_rec *recs, size_
         for (j = 0; j < i && !(recs[j].assoc && recs[j].key == recs[i].key); j++)
             ;
         if (j == i) {
-            if (!any_assoc) /* integer tokens cost the assembler far more than symbols */
-                text_puts(&b, "\t.set\t.Lhp_align, 2\n");
-            any_assoc = 1;
             snprintf(line, sizeof line, "\t.set\t.Lhp_word_%u, %u\n", recs[i].key, recs[i].key);
             text_puts(&b, line);
         }
         text_puts(&b, "\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\",associative,");
         text_puts(&b, recs[i].prefix);
         text_put(&b, recs[i].sym, recs[i].len);
-        text_puts(&b, "\n\t.p2align\t.Lhp_align\n\t.long\t");
+        text_puts(&b, "\n\t.long\t");
         text_puts(&b, recs[i].prefix);
         text_put(&b, recs[i].sym, recs[i].len);
         snprintf(line, sizeof line, "-., .Lhp_word_%u\n", recs[i].key);

@@ -9,7 +9,10 @@
  * ELF: one section `hotp_table`; the linker defines `__start_hotp_table` and
  * `__stop_hotp_table` around it.
  *
- * The section is a sequence of 8-byte records (4-byte aligned). A record whose
+ * The section is a sequence of 8-byte records: every contribution a linker
+ * merges into it is a whole number of records (aligned 4, or 1 for the
+ * plugin's per-function sections of module assembly), so records stay
+ * 8-aligned relative to the section's start. A record whose
  * `where` is 0 is not an entry: markers and any alignment filler a linker may
  * insert are skipped by every reader. Three forms, read in order with
  * hp_table_iter_next():

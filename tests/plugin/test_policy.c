@@ -591,9 +591,8 @@ Test(policy, coff_records_become_rva_blocks_when_compiling_to_machine_code, .ini
 
 /* With function sections (straight to machine code) each function has a COMDAT section of its
    own, so its record is a plain self-relative record (`f-.`) in a .hotp$m section associative to
-   it, the header word a symbol set once (x64 pad 6; 6 | (ENTRY_NOP 1) << 8 | 3 << 16 = 196870),
-   and so is the alignment: an integer token per record would cost the assembler more than the
-   record. A function with an explicit section lives in a section that stays whole: a block
+   it, the header word a symbol set once (x64 pad 6; 6 | (ENTRY_NOP 1) << 8 | 3 << 16 = 196870):
+   an integer token per record would cost the assembler more than the record. A function with an explicit section lives in a section that stays whole: a block
    (word 6 | (1 | RVA_BLOCK 0x20) << 8 | 3 << 16 = 205062). No IR comdat is added for either. */
 Test(policy, function_sections_give_associative_records_in_assembly, .init = setup, .fini = teardown)
 {
@@ -604,10 +603,10 @@ Test(policy, function_sections_give_associative_records_in_assembly, .init = set
     hp_policy_stats st = {0, 0, 0, 0};
     const char *want = "\n\t.section\t.hotp$m,\"dr\"\n\t.p2align\t2\n"
                        "\t.long\t1, 205062\n\t.rva\tc\n\t.long\t0\n"
-                       "\t.set\t.Lhp_align, 2\n\t.set\t.Lhp_word_196870, 196870\n"
-                       "\t.section\t.hotp$m,\"dr\",associative,a\n\t.p2align\t.Lhp_align\n"
+                       "\t.set\t.Lhp_word_196870, 196870\n"
+                       "\t.section\t.hotp$m,\"dr\",associative,a\n"
                        "\t.long\ta-., .Lhp_word_196870\n"
-                       "\t.section\t.hotp$m,\"dr\",associative,b\n\t.p2align\t.Lhp_align\n"
+                       "\t.section\t.hotp$m,\"dr\",associative,b\n"
                        "\t.long\tb-., .Lhp_word_196870\n"
                        "\t.text\n";
     const char *got;
