@@ -3,7 +3,7 @@
  *
  * Phase 1 (hp_policy_instrument) only uses what LLVM's own code generator
  * understands:
- *   prefix data [P x i8] 0x90...           P filler bytes before the entry symbol
+ *   prefix data [P x i8] CC 90 90 ...      P filler bytes before the entry symbol
  *   prologue data i16 0x9066 (66 90)       the 2-byte NOP at the entry
  * and, where bytes cannot do it (CET, KCFI, foreign prefix data, entry=widen,
  * an explicit patchable_function_entry), the attributes
@@ -466,9 +466,24 @@ static void remove_str_attr(LLVMValueRef fn, const char *key)
     LLVMRemoveStringAttributeAtIndex(fn, FN_INDEX, key, (unsigned)strlen(key));
 }
 
-static long attr_uint(LLVMAttributeRef a);
+/* Unsigned value of a string attribute; -2 when not a number. */
+static long attr_uint(LLVMAttributeRef a)
+{
+    unsigned len = 0, i;
+    const char *v = LLVMGetStringAttributeValue(a, &len);
+    long n = 0;
 
-/* Unsigned value of a string attribute; -1 when absent, -2 when not a number. */
+    if (len == 0 || len > 9)
+        return -2;
+    for (i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -2;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+/* The same by key: -1 when absent. */
 static long str_attr_uint(LLVMValueRef fn, const char *key)
 {
     LLVMAttributeRef a = str_attr(fn, key);
@@ -496,21 +511,6 @@ typedef struct attr_facts {
     int naked;       /* the naked attribute */
 } attr_facts;
 
-static long attr_uint(LLVMAttributeRef a)
-{
-    unsigned len = 0, i;
-    const char *v = LLVMGetStringAttributeValue(a, &len);
-    long n = 0;
-
-    if (len == 0 || len > 9)
-        return -2;
-    for (i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -2;
-        n = n * 10 + (v[i] - '0');
-    }
-    return n;
-}
 
 static int key_is(const char *k, unsigned len, const char *want, size_t want_len)
 {
@@ -1130,6 +1130,22 @@ static LLVMValueRef record_target(LLVMModuleRef module, LLVMValueRef fn, const t
     }
 }
 
+/* A record's second word (little-endian: pad, flags, version) and, as an i32 constant, the same
+   value shared by consecutive records of a kind (one LLVMConstInt, not one per record). */
+static unsigned header_word(unsigned pad, unsigned flags)
+{
+    return pad | flags << 8 | HP_TABLE_VERSION << 16;
+}
+
+static LLVMValueRef header_const(LLVMTypeRef i32, unsigned word, LLVMValueRef *cache, unsigned *cache_word)
+{
+    if (!*cache || *cache_word != word) {
+        *cache = LLVMConstInt(i32, word, 0);
+        *cache_word = word;
+    }
+    return *cache;
+}
+
 /* The assembler's name of `fn` when module assembly can refer to it by that name alone: C calling
    convention (no @N decoration), not private (no local label prefix), a plain identifier. x86 COFF
    symbols carry the '_' prefix unless the IR name starts with \1 (an asm label: taken as is). */
@@ -1383,8 +1399,7 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
                     goto out;
                 }
                 r.assoc = policy->function_sections && !(sec && sec[0]);
-                r.key = (unsigned)pad | ((unsigned)flags | (r.assoc ? 0u : HP_TABLE_F_RVA_BLOCK)) << 8 |
-                        HP_TABLE_VERSION << 16;
+                r.key = header_word((unsigned)pad, (unsigned)flags | (r.assoc ? 0u : HP_TABLE_F_RVA_BLOCK));
                 blocks[nblocks++] = r;
                 continue;
             }
@@ -1435,13 +1450,8 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
            a kind: the fewest constants per record, which is what a record costs to compile. */
         {
             LLVMValueRef words[2];
-            unsigned key = (unsigned)pad | (unsigned)flags << 8 | HP_TABLE_VERSION << 16;
             words[0] = LLVMConstSub(LLVMConstPtrToInt(target_v, i32), LLVMConstPtrToInt(rec, i32));
-            if (!meta || key != meta_key) {
-                meta = LLVMConstInt(i32, key, 0);
-                meta_key = key;
-            }
-            words[1] = meta;
+            words[1] = header_const(i32, header_word((unsigned)pad, (unsigned)flags), &meta, &meta_key);
             LLVMSetInitializer(rec, LLVMConstArray2(i32, words, 2));
         }
         if (comdat)
@@ -1479,13 +1489,9 @@ hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef mod
         LLVMValueRef base = LLVMConstPtrToInt(tab, i32);
         for (size_t i = 0; i < nshared; i++) {
             unsigned run = i == 0 ? HP_TABLE_F_RUN_START : HP_TABLE_F_IN_RUN;
-            unsigned key = shared[i].pad | (shared[i].flags | run) << 8 | HP_TABLE_VERSION << 16;
             elems[2 * i] = LLVMConstSub(LLVMConstPtrToInt(shared[i].target, i32), base);
-            if (!meta || key != meta_key) {
-                meta = LLVMConstInt(i32, key, 0);
-                meta_key = key;
-            }
-            elems[2 * i + 1] = meta;
+            elems[2 * i + 1] =
+                header_const(i32, header_word(shared[i].pad, shared[i].flags | run), &meta, &meta_key);
         }
         LLVMSetInitializer(tab, LLVMConstArray2(i32, elems, 2 * (uint64_t)nshared));
         free(elems);
