@@ -1,5 +1,6 @@
 # HotpatchAudit.cmake — run by hotpatch_enable()'s post-build step:
-#   cmake -DAUDIT=<hotpatch-audit> -DIMAGE=<file> [-DPAD=n] [-DMIN_COVERAGE=pct] [-DWARN_ONLY=ON] -P HotpatchAudit.cmake
+#   cmake -DAUDIT=<hotpatch-audit> -DIMAGE=<file> [-DPAD=n] [-DMIN_COVERAGE=pct] [-DWARN_ONLY=ON]
+#         [-DEXCLUDE=glob|glob...] -P HotpatchAudit.cmake
 # Fails the build when the audit finds functions that are not patchable (exit 1) or cannot read the
 # image (exit 2); with WARN_ONLY, findings become a warning and the build goes on.
 set(args "${IMAGE}")
@@ -8,6 +9,12 @@ if(PAD)
 endif()
 if(MIN_COVERAGE)
   list(APPEND args --min-coverage "${MIN_COVERAGE}")
+endif()
+if(EXCLUDE)
+  string(REPLACE "|" ";" globs "${EXCLUDE}")
+  foreach(glob IN LISTS globs)
+    list(APPEND args --exclude "${glob}")
+  endforeach()
 endif()
 execute_process(COMMAND "${AUDIT}" --quiet ${args} RESULT_VARIABLE rc)
 if(rc EQUAL 0)

@@ -1,22 +1,30 @@
 # HotpatchFunctions.cmake — hotpatch_enable(), for installed and in-tree use.
 #
 # hotpatch_enable(<target> [PAD n] [SCOPE all|exported] [EXCLUDE glob…]
-#                 [AUDIT ON|OFF] [MIN_COVERAGE pct] [WARN_ONLY])
+#                 [AUDIT ON|OFF] [MIN_COVERAGE pct] [WARN_ONLY] [SOURCE_AUDIT ON|OFF])
 #
 # - compiles the target's C sources with the hotpatch clang plugin (HOTPATCH_PLUGIN);
+# - EXCLUDE globs reach the plugin (exclude=), hotpatch-link (--hotpatch-exclude=) and the audit
+#   (--exclude): an excluded function is neither padded nor reported;
 # - links it through hotpatch-link when it is installed (HOTPATCH_LINK), which verifies
 #   the image and writes <image>.hpmap;
 # - Windows targets with AUDIT ON (the default): runs hotpatch-audit after every build
 #   (findings fail the build, or warn with WARN_ONLY) and adds a ctest test
 #   hotpatch_audit_<target> that writes <target>.sarif for code-scanning upload.
 #   (The audit reads PE images: on Linux targets only the plugin is applied.)
+# - SOURCE_AUDIT ON (default OFF), when CMAKE_EXPORT_COMPILE_COMMANDS is on: a ctest test
+#   hotpatch_source_audit_<target> runs `hotpatch-audit --source` over compile_commands.json,
+#   restricted to the target's C/C++ sources (--unit), with the target's .def files (--def), and
+#   writes <target>.source.sarif. A test, not a post-build step: it needs no build, reads every
+#   unit's command as configured, and would otherwise re-parse every unit after each link. Sources
+#   added to the target after hotpatch_enable() count: the test is made at the end of the directory.
 #
 # Needs: the target's C compiler is clang 19 (the plugin is loaded into it).
 
 set(_HOTPATCH_FUNCTIONS_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(hotpatch_enable target)
-  cmake_parse_arguments(HP "WARN_ONLY" "PAD;SCOPE;AUDIT;MIN_COVERAGE" "EXCLUDE" ${ARGN})
+  cmake_parse_arguments(HP "WARN_ONLY" "PAD;SCOPE;AUDIT;MIN_COVERAGE;SOURCE_AUDIT" "EXCLUDE" ${ARGN})
   if(HP_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "hotpatch_enable(${target}): unknown arguments: ${HP_UNPARSED_ARGUMENTS}")
   endif()
@@ -72,6 +80,9 @@ function(hotpatch_enable target)
     if(HP_WARN_ONLY)
       list(APPEND lopts "-Wl,--hotpatch-warn-only")
     endif()
+    foreach(glob IN LISTS HP_EXCLUDE)   # excluded functions are neither padded nor reported
+      list(APPEND lopts "-Wl,--hotpatch-exclude=${glob}")
+    endforeach()
     target_link_options(${target} PRIVATE ${lopts})
     set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_LINK}")
   endif()
@@ -81,9 +92,11 @@ function(hotpatch_enable target)
     if(NOT EXISTS "${HOTPATCH_AUDIT}")
       message(FATAL_ERROR "hotpatch_enable(${target}): AUDIT ON but ${HOTPATCH_AUDIT} does not exist")
     endif()
+    string(REPLACE ";" "|" exclude_arg "${HP_EXCLUDE}")
     add_custom_command(TARGET ${target} POST_BUILD
       COMMAND "${CMAKE_COMMAND}" "-DAUDIT=${HOTPATCH_AUDIT}" "-DIMAGE=$<TARGET_FILE:${target}>"
               "-DPAD=${HP_PAD}" "-DMIN_COVERAGE=${HP_MIN_COVERAGE}" "-DWARN_ONLY=${HP_WARN_ONLY}"
+              "-DEXCLUDE=${exclude_arg}"
               -P "${_HOTPATCH_FUNCTIONS_DIR}/HotpatchAudit.cmake"
       COMMENT "hotpatch-audit ${target}"
       VERBATIM)
@@ -92,8 +105,52 @@ function(hotpatch_enable target)
     if(DEFINED HP_PAD)
       list(APPEND aargs --pad "${HP_PAD}")
     endif()
+    foreach(glob IN LISTS HP_EXCLUDE)
+      list(APPEND aargs --exclude "${glob}")
+    endforeach()
     add_test(NAME hotpatch_audit_${target} COMMAND "${HOTPATCH_AUDIT}" ${aargs} "$<TARGET_FILE:${target}>")
   elseif(HP_AUDIT)
     message(STATUS "hotpatch_enable(${target}): not a Windows target: the plugin is applied, the PE audit is skipped")
   endif()
+
+  # Source audit: the hazards of the sources (audit/README.md, checks HP4xxx), any target.
+  if(HP_SOURCE_AUDIT)
+    if(NOT CMAKE_EXPORT_COMPILE_COMMANDS)
+      message(WARNING "hotpatch_enable(${target}): SOURCE_AUDIT ON needs the compilation database: configure with "
+        "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON (Ninja or Makefile generators); no source audit is added")
+    elseif(NOT EXISTS "${HOTPATCH_AUDIT}")
+      message(FATAL_ERROR "hotpatch_enable(${target}): SOURCE_AUDIT ON but ${HOTPATCH_AUDIT} does not exist")
+    else()
+      set_property(TARGET ${target} PROPERTY HOTPATCH_SOURCE_AUDIT_EXE "${HOTPATCH_AUDIT}")
+      cmake_language(EVAL CODE "cmake_language(DEFER CALL _hotpatch_source_audit_test [[${target}]])")
+    endif()
+  endif()
+endfunction()
+
+# The source audit's test for one target, made at the end of the target's directory (all its sources
+# known): the target's own units (--unit, absolute paths) and .def files (--def).
+function(_hotpatch_source_audit_test target)
+  get_target_property(audit ${target} HOTPATCH_SOURCE_AUDIT_EXE)
+  get_target_property(srcs ${target} SOURCES)
+  get_target_property(dir ${target} SOURCE_DIR)
+  set(args --source "${CMAKE_BINARY_DIR}/compile_commands.json" --format sarif
+      --output "${CMAKE_CURRENT_BINARY_DIR}/${target}.source.sarif")
+  set(units 0)
+  foreach(s IN LISTS srcs)
+    if(s MATCHES "\\$<")   # generator expressions (objects of other targets) are not this target's units
+      continue()
+    endif()
+    get_filename_component(abs "${s}" ABSOLUTE BASE_DIR "${dir}")
+    if(abs MATCHES "\\.[dD][eE][fF]$")
+      list(APPEND args --def "${abs}")
+    elseif(abs MATCHES "\\.(c|i|cc|cp|cpp|cxx|c\\+\\+|C|CPP|m|mm)$")
+      list(APPEND args --unit "${abs}")
+      math(EXPR units "${units} + 1")
+    endif()
+  endforeach()
+  if(units EQUAL 0)
+    message(WARNING "hotpatch_enable(${target}): SOURCE_AUDIT ON, but the target has no C or C++ source to audit")
+    return()
+  endif()
+  add_test(NAME hotpatch_source_audit_${target} COMMAND "${audit}" ${args} WORKING_DIRECTORY "${dir}")
 endfunction()

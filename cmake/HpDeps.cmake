@@ -56,6 +56,16 @@ if(NOT HP_RUNTIME_ONLY)
   endif()
 endif()
 
+# libFuzzer (compiler-rt) for the fuzz build, or for the fuzz sub-build of a tree that runs the fuzz tests.
+if(NOT HP_RUNTIME_ONLY AND (HP_FUZZ OR (HP_BUILD_TESTS AND HP_FUZZ_TESTS)) AND HP_CLANG)
+  execute_process(COMMAND "${HP_CLANG}" -print-file-name=libclang_rt.fuzzer-x86_64.a
+    OUTPUT_VARIABLE _hp_libfuzzer OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(NOT IS_ABSOLUTE "${_hp_libfuzzer}" OR NOT EXISTS "${_hp_libfuzzer}")
+    string(APPEND _hp_missing "\n  - libFuzzer for the fuzz targets: libclang_rt.fuzzer-x86_64.a not found "
+      "(Debian package libclang-rt-19-dev)")
+  endif()
+endif()
+
 if(_hp_missing)
   message(FATAL_ERROR "hotpatch: missing dependencies:${_hp_missing}\n"
     "Install everything with:  sudo scripts/setup-deps   (Debian 12; idempotent)")

@@ -1,8 +1,8 @@
 # HpInstall.cmake — what `cmake --install` lays out (relocatable: nothing
 # installed names an absolute path of the build machine):
 #   bin/        hotpatch-audit, hotpatch-link (+ hotpatch-link-bitcode, hotpatch-ld.lld, hotpatch-lld-link)
-#   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h
-#   lib/        libhotpatch.a, libhotpatch.so (host)
+#   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h (HP_RUNTIME_PUBLIC_HEADERS, runtime/CMakeLists.txt)
+#   lib/        libhotpatch.a, libhotpatch.so -> .so.0 -> .so.<version> (host)
 #   lib/hotpatch/hotpatch-plugin.so
 #   lib/hotpatch/ld/         ld.lld and lld-link: links to bin/hotpatch-link for clang -B
 #   lib/hotpatch/<triple>/   the runtime for each Windows / i386 target that was built
@@ -18,11 +18,7 @@ install(TARGETS ${HP_RUNTIME_INSTALL_TARGETS}
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
-install(FILES
-  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch.h"
-  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch_pe.h"
-  "${PROJECT_SOURCE_DIR}/runtime/include/hotpatch_table.h"
-  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(FILES ${HP_RUNTIME_PUBLIC_HEADERS} DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 if(TARGET hotpatch-plugin)
   install(TARGETS hotpatch-plugin LIBRARY DESTINATION "${HP_INSTALL_PKGLIBDIR}")
 endif()
@@ -49,7 +45,7 @@ if(HP_CROSS)
   foreach(triple IN LISTS HP_CROSS_TRIPLES)
     install(DIRECTORY "${CMAKE_BINARY_DIR}/cross/${triple}/runtime/"
       DESTINATION "${HP_INSTALL_PKGLIBDIR}/${triple}"
-      FILES_MATCHING PATTERN "*.a" PATTERN "*.lib" PATTERN "*.dll" PATTERN "*.so"
+      FILES_MATCHING PATTERN "*.a" PATTERN "*.lib" PATTERN "*.dll" PATTERN "*.so" PATTERN "*.so.*"
       PATTERN "CMakeFiles" EXCLUDE)
   endforeach()
 endif()

@@ -58,7 +58,8 @@ else()
   if(NOT HP_ZYCORE_INCLUDE_DIR)
     hp_zycore_headers()
   endif()
-  # The decoder only: no formatter, no encoder (DESIGN.md: "decoder only, minimal build").
+  # The decoder only: no formatter, no encoder. The runtime only decodes (the site rules' instruction
+  # lengths, trampolines' operands), so the smallest build is enough (README.md, "Requirements").
   set(_zs "${HP_ZYDIS_SOURCE_DIR}/src")
   # An OBJECT library: its objects go into libhotpatch itself, so the installed
   # static runtime for each target is self-contained.
@@ -72,6 +73,8 @@ else()
   if(HP_FREESTANDING)
     target_compile_definitions(hp_zydis PUBLIC ZYAN_NO_LIBC)
   endif()
-  set_target_properties(hp_zydis PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
+  # Hidden like libhotpatch's own objects: the decoder goes into libhotpatch.so, which exports only
+  # the HP_API functions.
+  set_target_properties(hp_zydis PROPERTIES C_STANDARD 99 C_EXTENSIONS ON C_VISIBILITY_PRESET hidden)
   target_compile_options(hp_zydis PRIVATE -w)   # third-party code: its warnings are not ours to fix
 endif()

@@ -61,7 +61,14 @@ const hp_audit_check *hp_audit_check_find(const char *id);
 typedef struct hp_audit_options {
     uint32_t pad;          /**< required padding; 0 = machine default (5 on x86, 6 on x64) */
     int all;               /**< nonzero: every known function (table, .pdata, symbols), not only exports */
-    double min_coverage;   /**< percent; coverage below it is a finding (HP3002); 0 = no minimum */
+    double min_coverage;   /**< percent; coverage below it is a finding (HP3002), nothing checked at all too
+                                (HP3003); 0 = no minimum */
+    unsigned all_sources;  /**< with `all`: check only functions known from these HP_AUDIT_FROM_* sources
+                                (exports always); 0 = every source. hotpatch-link asks for the table's. */
+    const char *const *exclude; /**< globs (hp_glob_match: `*`, `?`, `[..]`) of functions that are neither
+                                     checked nor reported, as the plugin's exclude= skips them; the strings
+                                     must outlive the report (may be NULL) */
+    size_t exclude_count;
 } hp_audit_options;
 
 /* ------------------------------------------------------------------------- */
@@ -74,6 +81,7 @@ typedef enum hp_audit_kind {
     HP_AUDIT_KIND_IMAGE = 1,   /**< PE32 / PE32+ image (.dll, .exe, .sys) */
     HP_AUDIT_KIND_OBJECT = 2,  /**< COFF object (.obj, .o) */
     HP_AUDIT_KIND_ARCHIVE = 3, /**< archive (.lib, .a) */
+    HP_AUDIT_KIND_SOURCE = 4,  /**< a compilation database, audited from source (hp_audit_source()) */
 } hp_audit_kind;
 
 /** Where the audit learnt about a function (bit set). */
@@ -93,6 +101,8 @@ typedef struct hp_audit_function {
     int patchable;          /**< 1 when the site rules accept it */
     int link_time;          /**< 1 (objects) when the padding is decided at link time */
     const char *check_id;   /**< the failing check's ID, or NULL when patchable */
+    uint32_t extent;        /**< bytes of the function's body the rules scanned from the entry (0: unknown) */
+    int anonymous;          /**< 1 when no export or symbol names it (`name` is then "sub_<rva>") */
 } hp_audit_function;
 
 /** Something the audit reports. */
@@ -105,6 +115,10 @@ typedef struct hp_audit_finding {
     int has_address;           /**< 1 when `address` is meaningful */
     const char *message;       /**< one-line, specific message */
     const char *justification; /**< non-NULL when an --allow exception suppresses it: the reason given */
+    const char *file;          /**< source audit: the source file concerned (relative to the base directory
+                                    when under it), or NULL (binary findings) */
+    uint32_t line;             /**< 1-based line in `file`; 0 when the finding is about the whole file */
+    uint32_t column;           /**< 1-based column in `file`; 0 with line 0 */
 } hp_audit_finding;
 
 /** Counts of one file (or of the whole run). */
@@ -116,6 +130,9 @@ typedef struct hp_audit_coverage {
     uint32_t forwarders;        /**< forwarded exports (listed, not counted) */
     uint32_t data_exports;      /**< data exports (listed, not counted) */
     uint32_t import_members;    /**< archives: import members skipped */
+    uint32_t units;             /**< source audit: translation units audited */
+    uint32_t units_unparsed;    /**< source audit: of those, units that did not parse (HP4010) */
+    uint32_t functions_defined; /**< source audit: function definitions in the units' own files */
 } hp_audit_coverage;
 
 /** The result for one input file. */
@@ -160,17 +177,17 @@ hp_status hp_audit_buffer(hp_audit_report *report, const char *path, const void 
 
 /**
  * Load reviewed exceptions: one per line, `PATTERN REASON...` where PATTERN is a function name or a
- * glob (`*`, `?`) and REASON is required free text; `#` starts a comment line. Call before
- * hp_audit_report_finish(). An exception that matches nothing becomes finding HP3001.
- * @param out_detail receives a static description of a syntax error (may be NULL);
- * @param out_line receives its 1-based line number (may be NULL).
- * @return HP_OK; HP_ERR_IO; HP_ERR_FORMAT (a line without a reason); HP_ERR_NO_MEMORY.
+ * glob (hp_glob_match: `*`, `?`, `[..]`) and REASON is required free text; `#` starts a comment line.
+ * Call before hp_audit_report_finish(). An exception that matches nothing becomes finding HP3001.
+ * @param msg receives a one-line message on failure, naming the file and, for a syntax error, the line
+ *            ("x.txt:2: exception without a reason ..."); caller-owned, may be NULL (the tools' one
+ *            message convention, hp_tools.h).
+ * @return HP_OK; HP_ERR_IO (not a readable regular file); HP_ERR_FORMAT (a line without a reason);
+ *         HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
  */
-hp_status hp_audit_allow_load(hp_audit_report *report, const char *path, const char **out_detail,
-                              size_t *out_line);
-/** As hp_audit_allow_load(), from text in memory. */
-hp_status hp_audit_allow_parse(hp_audit_report *report, const char *text, size_t len, const char **out_detail,
-                               size_t *out_line);
+hp_status hp_audit_allow_load(hp_audit_report *report, const char *path, char *msg, size_t msg_size);
+/** As hp_audit_allow_load(), from text in memory (messages name it "exceptions"). */
+hp_status hp_audit_allow_parse(hp_audit_report *report, const char *text, size_t len, char *msg, size_t msg_size);
 
 /**
  * Apply exceptions, add the run-level findings (unused exceptions, coverage
@@ -198,7 +215,8 @@ typedef enum hp_audit_outcome {
 /** Outcome of a finished report (UNREADABLE wins over FINDINGS). */
 hp_audit_outcome hp_audit_report_outcome(const hp_audit_report *report);
 
-/** Coverage in percent (100 when nothing was checked). */
+/** Coverage in percent (100 when nothing was checked: callers that gate on it check `checked` first, as
+    hp_audit_report_finish() does with HP3003). */
 double hp_audit_coverage_percent(uint32_t patchable, uint32_t checked);
 
 /* ------------------------------------------------------------------------- */
@@ -228,6 +246,46 @@ typedef int (*hp_audit_write_fn)(void *ctx, const char *data, size_t len);
  */
 hp_status hp_audit_render(const hp_audit_report *report, hp_audit_format format, unsigned flags,
                           hp_audit_write_fn write, void *ctx);
+
+/* ------------------------------------------------------------------------- */
+/* Source audit (static library hp_audit_source: libclang)                    */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Progress of a source audit: called once after each translation unit, `done` of `total` units
+ * finished, `unit` the source file just finished. Called from the worker threads, never two at a
+ * time.
+ */
+typedef void (*hp_audit_progress_fn)(void *ctx, size_t done, size_t total, const char *unit);
+
+/** What hp_audit_source() reads besides the database. Zero-initialised options are the defaults. */
+typedef struct hp_audit_source_options {
+    const char *const *defs;   /**< module-definition files (.def): the names of their EXPORTS are exported
+                                    (may be NULL) */
+    size_t def_count;
+    const char *const *units;  /**< audit only the units whose source file matches one of these: an absolute
+                                    pattern is a glob (hp_glob_match) on the file's absolute path, a relative
+                                    one names its last components ("src/a.c"); NULL: every unit */
+    size_t unit_count;
+    unsigned jobs;             /**< translation units parsed in parallel; 0 = one per online processor */
+    const char *base_dir;      /**< absolute; files under it are reported relative to it (NULL: absolute) */
+    hp_audit_progress_fn progress; /**< may be NULL */
+    void *progress_ctx;
+} hp_audit_source_options;
+
+/**
+ * Audit the C translation units of a compilation database (`compile_commands.json`, or a directory
+ * holding one) from source, with libclang: the hazards a binary audit cannot see (checks HP4001–
+ * HP4010, audit/README.md). Each unit is parsed with its own command (the hotpatch plugin's options
+ * in it are read, not run), `options->jobs` at a time, one libclang index per thread. Adds one file
+ * result of kind HP_AUDIT_KIND_SOURCE named `database`; a finding seen from several units (a header)
+ * is reported once. A unit that does not parse is finding HP4010 and the run goes on. A .def that
+ * cannot be read is a file result of its own.
+ * Defined in the static library hp_audit_source (which links libclang), not in hp_audit.
+ * @return HP_OK (also when units did not parse); HP_ERR_IO or HP_ERR_FORMAT when the database or a .def
+ *         cannot be read (the file result says why); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
+ */
+hp_status hp_audit_source(hp_audit_report *report, const char *database, const hp_audit_source_options *options);
 
 #ifdef __cplusplus
 }

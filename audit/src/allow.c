@@ -1,43 +1,27 @@
 /*
- * allow.c — reviewed exceptions (--allow FILE): `PATTERN REASON...` per line,
- * the reason required, `#` comment lines; and the glob matcher.
+ * allow.c — layer 8 of the audit library (audit/README.md, "Source layout"):
+ * reviewed exceptions (--allow FILE): `PATTERN REASON...` per line, the
+ * reason required, `#` comment lines (patterns: hp_glob_match()); and the
+ * match of a finding against them.
+ *
+ * May call: report, arena (and hp_tools' glob matcher).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit_internal.h"
-
-int hpa_glob_match(const char *p, const char *s)
-{
-    /* iterative '*' backtracking: linear in practice, no recursion on hostile patterns */
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*p == '*') {
-            star = p++;
-            resume = s;
-        } else if (*p == '?' || *p == *s) {
-            p++;
-            s++;
-        } else if (star) {
-            p = star + 1;
-            s = ++resume;
-        } else {
-            return 0;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return *p == 0;
-}
+#include "allow.h"
+#include "arena.h"
+#include "hp_tools.h"
+#include "report.h"
 
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-hp_status hp_audit_allow_parse(hp_audit_report *r, const char *text, size_t len, const char **out_detail,
-                               size_t *out_line)
+/* `name` says where the text comes from in messages ("exceptions.txt:3: ..."). */
+static hp_status parse(hp_audit_report *r, const char *name, const char *text, size_t len, char *msg, size_t msg_size)
 {
     if (!r || (!text && len))
         return HP_ERR_ARGUMENT;
@@ -62,13 +46,11 @@ hp_status hp_audit_allow_parse(hp_audit_report *r, const char *text, size_t len,
         while (ra < b && is_space(text[ra]))
             ra++;
         if (ra == b) {
-            if (out_detail)
-                *out_detail = "exception without a reason (expected: NAME-OR-GLOB REASON...)";
-            if (out_line)
-                *out_line = line;
+            hp_msg_set(msg, msg_size, "%s:%zu: exception without a reason (expected: NAME-OR-GLOB REASON...)", name,
+                       line);
             return HP_ERR_FORMAT;
         }
-        if (!hpa_reserve((void **)&r->allow, &r->allow_cap, r->allow_count, sizeof *r->allow))
+        if (!hp_vec_reserve((void **)&r->allow, &r->allow_cap, r->allow_count, sizeof *r->allow))
             return HP_ERR_NO_MEMORY;
         hpa_allow *x = &r->allow[r->allow_count];
         x->pattern = hpa_strndup(&r->arena, text + a, pe - a);
@@ -82,38 +64,35 @@ hp_status hp_audit_allow_parse(hp_audit_report *r, const char *text, size_t len,
     return HP_OK;
 }
 
-hp_status hp_audit_allow_load(hp_audit_report *r, const char *path, const char **out_detail, size_t *out_line)
+hp_status hp_audit_allow_parse(hp_audit_report *r, const char *text, size_t len, char *msg, size_t msg_size)
+{
+    return parse(r, "exceptions", text, len, msg, msg_size);
+}
+
+hp_status hp_audit_allow_load(hp_audit_report *r, const char *path, char *msg, size_t msg_size)
 {
     if (!r || !path)
         return HP_ERR_ARGUMENT;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (out_detail)
-            *out_detail = "cannot open the exceptions file";
-        return HP_ERR_IO;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (!hpa_reserve((void **)&buf, &cap, len + 4096, 1)) {
-            free(buf);
-            fclose(fp);
-            return HP_ERR_NO_MEMORY;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    int err = ferror(fp);
-    fclose(fp);
-    if (err) {
-        free(buf);
-        if (out_detail)
-            *out_detail = "cannot read the exceptions file";
-        return HP_ERR_IO;
-    }
-    hp_status st = hp_audit_allow_parse(r, buf, len, out_detail, out_line);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    hp_status st = hp_file_read(path, &buf, &len, msg, msg_size);
+    if (st != HP_OK)
+        return st;
+    st = parse(r, path, (const char *)buf, len, msg, msg_size);
     free(buf);
     return st;
+}
+
+/* Which findings an exception may suppress: those about a named function. */
+void hpa_allow_apply(hp_audit_report *r, hp_audit_finding *x)
+{
+    if (x->level != HP_AUDIT_ERROR || !x->function)
+        return;
+    for (size_t k = 0; k < r->allow_count; k++) {
+        if (hp_glob_match(r->allow[k].pattern, x->function, strlen(x->function))) {
+            r->allow[k].used = 1;
+            if (!x->justification)
+                x->justification = r->allow[k].reason;
+        }
+    }
 }

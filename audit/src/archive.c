@@ -1,12 +1,17 @@
 /*
- * archive.c — `ar` archives in the GNU and MSVC (.lib) variants: linker
- * members and the long-name table are read, import members (short import
- * objects and GNU-style .idata objects) are counted and skipped, every other
- * COFF member is audited as an object under its member name.
+ * archive.c — layer 6 of the audit library (audit/README.md, "Source layout"),
+ * a reader: `ar` archives in the GNU and MSVC (.lib) variants. Linker members
+ * and the long-name table are read, import members (short import objects and
+ * GNU-style .idata objects) are counted and skipped, every other COFF member
+ * is audited as an object under its member name.
+ *
+ * May call: coff.c (the object reader), builder, arena.
  */
 #include <string.h>
 
-#include "audit_internal.h"
+#include "arena.h"
+#include "builder.h"
+#include "readers.h"
 
 enum {
     AR_MAGIC_SIZE = 8,   /* "!<arch>\n" */

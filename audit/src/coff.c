@@ -1,21 +1,74 @@
 /*
- * coff.c — COFF objects (.obj/.o, and archive members): the symbol table
- * reader (also used for the symbol table MinGW keeps in images) and the
- * audit of every defined function symbol.
+ * coff.c — layer 6 of the audit library (audit/README.md, "Source layout"),
+ * a reader: COFF objects (.obj/.o, and archive members) — the audit of every
+ * defined function symbol (symbols read with hp_coff_symbols(), hp_tools.h).
+ *
+ * May call: verdict, builder, arena (called by archive.c, input.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit_internal.h"
+#include "arena.h"
+#include "builder.h"
+#include "hp_tools.h"
+#include "readers.h"
+#include "verdict.h"
 
 enum {
     COFF_HEADER_SIZE = 20,
     COFF_SECTION_SIZE = 40,
-    COFF_SYMBOL_SIZE = 18,
-    SYM_CLASS_EXTERNAL = 2,
-    SYM_CLASS_STATIC = 3,
-    SYM_DTYPE_FUNCTION = 2, /* (type >> 4) & 3 */
 };
+
+/* CodeView: .debug$S = u32 signature 4, then subsections {u32 kind, u32 length, bytes, pad to 4}; in a
+   symbols subsection (0xF1) records {u16 length, u16 kind, ...}; S_COMPILE3 (0x113C) starts with u32
+   flags whose bit 14 is HotPatch. */
+enum {
+    CV_SIGNATURE_C13 = 4,
+    CV_SUBSECTION_SYMBOLS = 0xF1,
+    CV_S_COMPILE3 = 0x113C,
+    CV_COMPILE3_HOTPATCH = 1u << 14,
+};
+
+static int cv_symbols_hotpatch(hp_pe_span syms)
+{
+    uint64_t off = 0;
+    uint16_t len, kind;
+    while (hp_pe_span_u16(syms, off, &len) && hp_pe_span_u16(syms, off + 2, &kind) && len >= 2) {
+        uint32_t flags;
+        if (kind == CV_S_COMPILE3 && len >= 6 && hp_pe_span_u32(syms, off + 4, &flags))
+            return (flags & CV_COMPILE3_HOTPATCH) != 0;
+        off += 2u + len;
+    }
+    return 0;
+}
+
+/* Does any .debug$S section of the object say it was compiled for hotpatching? */
+static int cv_hotpatch(hp_pe_span file, hp_pe_span sections, uint32_t nsec)
+{
+    for (uint32_t i = 0; i < nsec; i++) {
+        const uint8_t *sh = sections.data + (size_t)i * COFF_SECTION_SIZE;
+        uint32_t raw_size, raw_ptr, sig;
+        hp_pe_span data;
+        if (memcmp(sh, ".debug$S", 8) != 0)
+            continue;
+        hp_pe_span_u32((hp_pe_span){sh, COFF_SECTION_SIZE}, 16, &raw_size);
+        hp_pe_span_u32((hp_pe_span){sh, COFF_SECTION_SIZE}, 20, &raw_ptr);
+        if (!hp_pe_span_sub(file, raw_ptr, raw_size, &data) || !hp_pe_span_u32(data, 0, &sig) ||
+            sig != CV_SIGNATURE_C13)
+            continue;
+        uint64_t off = 4;
+        uint32_t kind, len;
+        while (hp_pe_span_u32(data, off, &kind) && hp_pe_span_u32(data, off + 4, &len)) {
+            hp_pe_span sub;
+            if (!hp_pe_span_sub(data, off + 8, len, &sub))
+                break;
+            if (kind == CV_SUBSECTION_SYMBOLS && cv_symbols_hotpatch(sub))
+                return 1;
+            off += 8u + (((uint64_t)len + 3u) & ~(uint64_t)3u);
+        }
+    }
+    return 0;
+}
 
 int hpa_is_coff_object(hp_pe_span b)
 {
@@ -42,71 +95,6 @@ int hpa_is_short_import(hp_pe_span b)
            sig1 == 0 && sig2 == 0xFFFF && version == 0;
 }
 
-int hpa_coff_is_function(const hpa_coff_symbol *s)
-{
-    if (s->section <= 0)
-        return 0;
-    if (((s->type >> 4) & 3) == SYM_DTYPE_FUNCTION)
-        return s->storage_class == SYM_CLASS_EXTERNAL || s->storage_class == SYM_CLASS_STATIC;
-    /* assemblers leave the type 0 on plain labels: an external label is a function when its section
-       holds code, which the callers check */
-    return s->type == 0 && s->storage_class == SYM_CLASS_EXTERNAL;
-}
-
-hp_status hpa_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hpa_symbol_fn fn, void *ctx,
-                           const char **detail)
-{
-    hp_pe_span table, strings = {NULL, 0};
-    if (!hp_pe_span_sub(file, offset, (uint64_t)count * COFF_SYMBOL_SIZE, &table)) {
-        *detail = "symbol table outside the file";
-        return HP_ERR_FORMAT;
-    }
-    /* the string table follows the symbols; its first 4 bytes are its size, themselves included */
-    uint64_t str_off = (uint64_t)offset + (uint64_t)count * COFF_SYMBOL_SIZE;
-    uint32_t str_size;
-    if (!hp_pe_span_u32(file, str_off, &str_size)) {
-        *detail = "truncated string table"; /* it always exists: at least its 4-byte size */
-        return HP_ERR_FORMAT;
-    }
-    if (str_size >= 4 && !hp_pe_span_sub(file, str_off, str_size, &strings)) {
-        *detail = "string table outside the file";
-        return HP_ERR_FORMAT;
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        hpa_coff_symbol s;
-        hp_pe_span rec;
-        hp_pe_span_sub(table, (uint64_t)i * COFF_SYMBOL_SIZE, COFF_SYMBOL_SIZE, &rec);
-        uint32_t zeros, name_off;
-        uint16_t section;
-        hp_pe_span_u32(rec, 0, &zeros);
-        hp_pe_span_u32(rec, 4, &name_off);
-        hp_pe_span_u32(rec, 8, &s.value);
-        hp_pe_span_u16(rec, 12, &section);
-        hp_pe_span_u16(rec, 14, &s.type);
-        s.storage_class = rec.data[16];
-        s.aux_count = rec.data[17];
-        s.section = (int16_t)section;
-        if (zeros == 0) {
-            if (!hp_pe_span_strlen(strings, name_off, &s.name_len)) {
-                *detail = "symbol name outside the string table";
-                return HP_ERR_FORMAT;
-            }
-            s.name = (const char *)strings.data + name_off;
-        } else {
-            memcpy(s.buf, rec.data, 8);
-            s.buf[8] = 0;
-            s.name = s.buf;
-            s.name_len = strlen(s.buf);
-        }
-        if (fn(ctx, &s))
-            break;
-        if (s.aux_count > count - 1 - i)
-            break; /* aux records past the end: nothing more to read */
-        i += s.aux_count;
-    }
-    return HP_OK;
-}
-
 /* ---- object audit ---------------------------------------------------------- */
 
 typedef struct obj_fn {
@@ -122,19 +110,19 @@ typedef struct obj_ctx {
     size_t count, cap;
 } obj_ctx;
 
-static int on_obj_symbol(void *ctx, const hpa_coff_symbol *s)
+static int on_obj_symbol(void *ctx, const hp_coff_symbol *s)
 {
     obj_ctx *c = ctx;
-    if (!hpa_coff_is_function(s))
+    if (!hp_coff_is_function(s))
         return 0;
-    if (!hpa_reserve((void **)&c->fns, &c->cap, c->count, sizeof *c->fns)) {
+    if (!hp_vec_reserve((void **)&c->fns, &c->cap, c->count, sizeof *c->fns)) {
         c->f->oom = 1;
         return 1;
     }
     obj_fn *o = &c->fns[c->count];
     o->section = s->section;
     o->value = s->value;
-    o->external = s->storage_class == SYM_CLASS_EXTERNAL;
+    o->external = hp_coff_is_external(s);
     o->name = hpa_strndup(&c->f->report->arena, s->name, s->name_len);
     if (!o->name) {
         c->f->oom = 1;
@@ -197,11 +185,13 @@ hp_status hpa_object(hpa_file *f, hp_pe_span b, const char **detail)
         }
     if (!symptr || !nsyms)
         return HP_OK; /* no symbols: no functions known */
+    /* lld adds /functionpadmin padding only to objects whose CodeView says "hotpatch" */
+    int link_pads = cv_hotpatch(b, sections, nsec);
 
     obj_ctx c;
     memset(&c, 0, sizeof c);
     c.f = f;
-    hp_status st = hpa_coff_symbols(b, symptr, nsyms, on_obj_symbol, &c, detail);
+    hp_status st = hp_coff_symbols(b, symptr, nsyms, on_obj_symbol, &c, detail);
     if (st != HP_OK || f->oom) {
         free(c.fns);
         return st != HP_OK ? st : HP_ERR_NO_MEMORY;
@@ -237,6 +227,8 @@ hp_status hpa_object(hpa_file *f, hp_pe_span b, const char **detail)
                 end = c.fns[k].value;
                 break;
             }
+        if (hpa_report_excluded(f->report, o->name))
+            continue; /* excluded by the build (exclude=): neither checked nor reported */
         char secname[9];
         memcpy(secname, sh.data, 8);
         secname[8] = 0;
@@ -251,8 +243,10 @@ hp_status hpa_object(hpa_file *f, hp_pe_span b, const char **detail)
         req.after = data.size - o->value;
         req.body_size = end - o->value;
         req.machine = m;
-        /* at offset 0 of its section nothing precedes the entry yet: the linker decides the padding */
-        req.link_time = o->value == 0;
+        /* At offset 0 of its section nothing precedes the entry yet: the linker pads it when the object's
+           CodeView carries the hotpatch flag (-fms-hotpatch -gcodeview, MSVC /hotpatch /Zi), and then the
+           entry is judged with that padding; otherwise it stays padding-short, as the link will leave it. */
+        req.link_time = o->value == 0 && link_pads;
         int ok = hpa_check_site(f, &req);
         cov->all_checked++;
         cov->all_patchable += (uint32_t)ok;

@@ -1,20 +1,31 @@
 /*
- * format_json.c — the documented, stable JSON report (audit/README.md).
- * Layout is fixed: two-space indentation, one function or finding per line,
- * keys in the documented order, addresses as decimal numbers.
+ * format_json.c — layer 11 of the audit library (audit/README.md, "Source
+ * layout"), a renderer: the documented, stable JSON report. Layout is fixed:
+ * two-space indentation, one function or finding per line, keys in the
+ * documented order, addresses as decimal numbers.
+ *
+ * May call: out, finish (outcome, coverage percent); reads the report's layout.
  */
-#include "audit_internal.h"
+#include "out.h"
+#include "renderers.h"
+#include "report.h"
 
-static void coverage(hpa_out *o, const hp_audit_coverage *c)
+/* `source`: the keys of the source audit follow (only for compilation databases, and in the total
+   of a run that audited one: the report of a binary audit keeps its exact layout). */
+static void coverage(hpa_out *o, const hp_audit_coverage *c, int source)
 {
     hpa_outf(o,
              "{\"exports_checked\": %u, \"exports_patchable\": %u, \"exports_percent\": %.1f, "
              "\"all_checked\": %u, \"all_patchable\": %u, \"all_percent\": %.1f, "
-             "\"forwarders\": %u, \"data_exports\": %u, \"import_members\": %u}",
+             "\"forwarders\": %u, \"data_exports\": %u, \"import_members\": %u",
              c->exports_checked, c->exports_patchable,
              hp_audit_coverage_percent(c->exports_patchable, c->exports_checked), c->all_checked, c->all_patchable,
              hp_audit_coverage_percent(c->all_patchable, c->all_checked), c->forwarders, c->data_exports,
              c->import_members);
+    if (source)
+        hpa_outf(o, ", \"units\": %u, \"units_unparsed\": %u, \"functions_defined\": %u", c->units,
+                 c->units_unparsed, c->functions_defined);
+    hpa_put(o, "}");
 }
 
 static void sources(hpa_out *o, unsigned from)
@@ -49,6 +60,11 @@ static void finding(hpa_out *o, const hp_audit_finding *x, int last)
     hpa_json_str(o, x->message);
     hpa_put(o, ", \"justification\": ");
     hpa_json_str(o, x->justification);
+    if (x->file) { /* the source audit's location: keys added after the binary audit's */
+        hpa_put(o, ", \"file\": ");
+        hpa_json_str(o, x->file);
+        hpa_outf(o, ", \"line\": %u, \"column\": %u", x->line, x->column);
+    }
     hpa_put(o, last ? "}\n" : "},\n");
 }
 
@@ -74,7 +90,7 @@ void hpa_render_json(const hp_audit_report *r, hpa_out *o)
                  ",\n      \"time_date_stamp\": %u,\n      \"size_of_image\": %u,\n      \"checksum\": %u,\n"
                  "      \"table\": %s,\n      \"coverage\": ",
                  f->time_date_stamp, f->size_of_image, f->checksum, f->has_table ? "true" : "false");
-        coverage(o, &f->coverage);
+        coverage(o, &f->coverage, f->kind == HP_AUDIT_KIND_SOURCE);
         hpa_put(o, ",\n      \"functions\": [");
         for (size_t k = 0; k < f->function_count; k++) {
             const hp_audit_function *fn = &f->functions[k];
@@ -109,8 +125,11 @@ void hpa_render_json(const hp_audit_report *r, hpa_out *o)
         finding(o, &r->findings[k], k + 1 == r->finding_count);
     }
     hpa_put(o, r->finding_count ? "    ],\n" : "],\n");
+    int any_source = 0;
+    for (size_t i = 0; i < r->file_count; i++)
+        any_source |= r->files[i].kind == HP_AUDIT_KIND_SOURCE;
     hpa_put(o, "  \"total\": ");
-    coverage(o, &r->total);
+    coverage(o, &r->total, any_source);
     static const char *const results[] = {"pass", "findings", "unreadable"};
     hpa_outf(o, ",\n  \"result\": \"%s\"\n}\n", results[hp_audit_report_outcome(r)]);
 }

@@ -1,12 +1,17 @@
 /*
- * format_sarif.c — SARIF 2.1.0 for code scanning: one run, every check as a
- * rule (ID, name, descriptions, help, default level), every finding as a
+ * format_sarif.c — layer 11 of the audit library (audit/README.md, "Source
+ * layout"), a renderer: SARIF 2.1.0 for code scanning — one run, every check
+ * as a rule (ID, name, descriptions, help, default level), every finding as a
  * result located at the input file with the function as a logical location;
  * unreadable inputs become tool execution notifications.
+ *
+ * May call: out, checks (the table of rules), finish (outcome); reads the report's layout.
  */
 #include <string.h>
 
-#include "audit_internal.h"
+#include "out.h"
+#include "renderers.h"
+#include "report.h"
 
 /* A relative path or a file:// URI, percent-encoding what a URI may not hold. */
 static void uri(hpa_out *o, const char *path)
@@ -34,8 +39,16 @@ static void uri(hpa_out *o, const char *path)
 static void location(hpa_out *o, const hp_audit_file_result *f, const hp_audit_finding *x)
 {
     hpa_put(o, "[{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ");
-    uri(o, f->path);
-    hpa_put(o, "}}");
+    if (x && x->file) { /* the source audit: the source file, and the place in it */
+        uri(o, x->file);
+        hpa_put(o, "}");
+        if (x->line)
+            hpa_outf(o, ", \"region\": {\"startLine\": %u, \"startColumn\": %u}", x->line, x->column);
+        hpa_put(o, "}");
+    } else {
+        uri(o, f->path);
+        hpa_put(o, "}}");
+    }
     if (x && x->function) {
         hpa_put(o, ", \"logicalLocations\": [{\"name\": ");
         hpa_json_str(o, x->function);
@@ -52,8 +65,9 @@ static void location(hpa_out *o, const hp_audit_file_result *f, const hp_audit_f
                 hpa_json_str(o, x->function);
             }
         }
-        /* a data export (HP2003) names a variable; every other finding names a function */
-        hpa_put(o, strcmp(x->check_id, "HP2003") == 0 ? ", \"kind\": \"variable\"}]" : ", \"kind\": \"function\"}]");
+        /* a data export (HP2003, HP4005) names a variable; every other finding names a function */
+        int variable = strcmp(x->check_id, "HP2003") == 0 || strcmp(x->check_id, "HP4005") == 0;
+        hpa_put(o, variable ? ", \"kind\": \"variable\"}]" : ", \"kind\": \"function\"}]");
     }
     hpa_put(o, "}]");
 }

@@ -1,12 +1,20 @@
 /*
- * image.c — audit of a PE32/PE32+ image: exports (and with --all every entry
- * known from the plugin's table, .pdata and the COFF symbol table) against
- * the site rules, folded exports, forwarders and data exports.
+ * image.c — layer 6 of the audit library (audit/README.md, "Source layout"),
+ * a reader: PE32/PE32+ images — exports (and with --all every entry known
+ * from the plugin's table, .pdata and the COFF symbol table) against the site
+ * rules, folded exports and functions, forwarders and data exports.
+ *
+ * May call: verdict, builder, arena.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit_internal.h"
+#include "arena.h"
+#include "builder.h"
+#include "hp_tools.h"
+#include "readers.h"
+#include "verdict.h"
 
 /* One export, as collected from the address and name tables. */
 typedef struct exp_ent {
@@ -23,7 +31,8 @@ typedef struct exp_ent {
 typedef struct known {
     uint32_t rva;
     unsigned from;
-    const char *name; /* best name known (export > symbol), or NULL */
+    const char *name;   /* best name known (export > symbol), or NULL */
+    const char *folded; /* after known_merge: the message of HP2007 when several functions share it */
 } known;
 
 typedef struct image_ctx {
@@ -39,13 +48,14 @@ typedef struct image_ctx {
 
 static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name)
 {
-    if (!hpa_reserve((void **)&c->known, &c->known_cap, c->known_count, sizeof *c->known)) {
+    if (!hp_vec_reserve((void **)&c->known, &c->known_cap, c->known_count, sizeof *c->known)) {
         c->f->oom = 1;
         return 1;
     }
     c->known[c->known_count].rva = rva;
     c->known[c->known_count].from = from;
     c->known[c->known_count].name = name;
+    c->known[c->known_count].folded = NULL;
     c->known_count++;
     return 0;
 }
@@ -53,7 +63,7 @@ static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name
 static int on_export_address(void *ctx, const hp_pe_export *e)
 {
     image_ctx *c = ctx;
-    if (!hpa_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
+    if (!hp_vec_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
         c->f->oom = 1;
         return 1;
     }
@@ -93,7 +103,7 @@ static int on_export_name(void *ctx, const hp_pe_export *e)
         return 0;
     }
     /* a second name for the same ordinal: an alias by name */
-    if (!hpa_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
+    if (!hp_vec_reserve((void **)&c->exps, &c->exp_cap, c->exp_count, sizeof *c->exps)) {
         c->f->oom = 1;
         return 1;
     }
@@ -114,7 +124,11 @@ static int cmp_exp_rva(const void *a, const void *b)
 static int cmp_known(const void *a, const void *b)
 {
     const known *x = a, *y = b;
-    return x->rva < y->rva ? -1 : x->rva > y->rva ? 1 : 0;
+    if (x->rva != y->rva)
+        return x->rva < y->rva ? -1 : 1;
+    if (!x->name || !y->name) /* named first, then by name: a group's distinct names are adjacent */
+        return !x->name - !y->name;
+    return strcmp(x->name, y->name);
 }
 
 static int on_table(void *ctx, const hp_table_record *rec)
@@ -136,10 +150,12 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
     return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
 }
 
-static int on_symbol(void *ctx, const hpa_coff_symbol *s)
+static int on_symbol(void *ctx, const hp_coff_symbol *s)
 {
     image_ctx *c = ctx;
-    if (!hpa_coff_is_function(s))
+    /* In an image only symbols typed "function" name functions: the untyped labels that share code
+       sections in MinGW images are data (__CTOR_LIST__, __DTOR_LIST__) or local labels. */
+    if (!hp_coff_is_typed_function(s))
         return 0;
     hp_pe_section sec;
     if (hp_pe_section_at(c->pe, (uint32_t)(s->section - 1), &sec) != HP_OK || !hp_pe_section_is_code(&sec))
@@ -154,21 +170,65 @@ static int on_symbol(void *ctx, const hpa_coff_symbol *s)
     return add_known(c, sec.virtual_address + s->value, HP_AUDIT_FROM_SYMBOL, name);
 }
 
-/* Sorted, merged list of entries: one per RVA, sources or-ed, first name kept. */
+/* The message of HP2007 for the group [i, j) of one RVA, or NULL when it is not folded: several
+   records of the plugin's table, or several distinct function symbols, at one table entry. */
+static const char *folded_message(image_ctx *c, size_t i, size_t j)
+{
+    size_t records = 0, names = 0, len = 0;
+    for (size_t k = i; k < j; k++) {
+        records += (c->known[k].from & HP_AUDIT_FROM_TABLE) != 0;
+        if ((c->known[k].from & HP_AUDIT_FROM_SYMBOL) &&
+            (k == i || !c->known[k - 1].name || strcmp(c->known[k].name, c->known[k - 1].name) != 0)) {
+            names++;
+            len += strlen(c->known[k].name) + 2;
+        }
+    }
+    if (records == 0 || (records < 2 && names < 2))
+        return NULL;
+    hpa_arena *ar = &c->f->report->arena;
+    if (names < 2)
+        return hpa_printf(ar, "%zu table records share the entry at 0x%x: patchable functions were folded into one",
+                          records, c->known[i].rva);
+    char *all = malloc(len + 1);
+    if (!all)
+        return NULL;
+    all[0] = 0;
+    for (size_t k = i; k < j; k++) {
+        if (!(c->known[k].from & HP_AUDIT_FROM_SYMBOL) || (all[0] && strcmp(c->known[k].name, c->known[k - 1].name) == 0))
+            continue;
+        if (all[0])
+            strcat(all, ", ");
+        strcat(all, c->known[k].name);
+    }
+    const char *m = hpa_printf(ar, "patchable functions %s share the entry at 0x%x: patching one patches all "
+                                   "(identical-code folding)", all, c->known[i].rva);
+    free(all);
+    return m;
+}
+
+/* Sorted, merged list of entries: one per RVA, sources or-ed, first name kept, folding noted. */
 static void known_merge(image_ctx *c)
 {
     if (!c->known_count)
         return;
-    qsort(c->known, c->known_count, sizeof *c->known, cmp_known);
+    if (!hp_sort_by_u32_then(c->known, c->known_count, sizeof *c->known, offsetof(known, rva), cmp_known)) {
+        c->f->oom = 1;
+        return;
+    }
     size_t w = 0;
-    for (size_t i = 0; i < c->known_count; i++) {
-        if (w && c->known[w - 1].rva == c->known[i].rva) {
-            c->known[w - 1].from |= c->known[i].from;
-            if (!c->known[w - 1].name)
-                c->known[w - 1].name = c->known[i].name;
-            continue;
+    for (size_t i = 0; i < c->known_count;) {
+        size_t j = i + 1;
+        while (j < c->known_count && c->known[j].rva == c->known[i].rva)
+            j++;
+        known merged = c->known[i];
+        for (size_t k = i + 1; k < j; k++) {
+            merged.from |= c->known[k].from;
+            if (!merged.name)
+                merged.name = c->known[k].name;
         }
-        c->known[w++] = c->known[i];
+        merged.folded = j - i > 1 ? folded_message(c, i, j) : NULL;
+        c->known[w++] = merged;
+        i = j;
     }
     c->known_count = w;
 }
@@ -200,7 +260,7 @@ static size_t body_extent(const image_ctx *c, uint32_t rva, size_t after)
 }
 
 /* Run the site rules at `rva`. Returns 1 patchable, 0 not, -1 when the entry is not in a code section. */
-static int check_rva(image_ctx *c, uint32_t rva, const char *name, unsigned from)
+static int check_rva(image_ctx *c, uint32_t rva, const char *name, int anonymous, unsigned from)
 {
     hp_pe_section sec;
     if (hp_pe_section_of_rva(c->pe, rva, &sec, NULL) != HP_OK || !hp_pe_section_is_code(&sec))
@@ -214,6 +274,7 @@ static int check_rva(image_ctx *c, uint32_t rva, const char *name, unsigned from
     hpa_site_request req;
     memset(&req, 0, sizeof req);
     req.name = name;
+    req.anonymous = anonymous;
     req.section = hpa_strdup(&c->f->report->arena, sec.name);
     req.address = rva;
     req.from = from;
@@ -224,6 +285,24 @@ static int check_rva(image_ctx *c, uint32_t rva, const char *name, unsigned from
     req.body_size = body_extent(c, rva, after);
     req.machine = c->pe->machine;
     return hpa_check_site(c->f, &req);
+}
+
+/* Every name of one export group is excluded. */
+static int exports_excluded(const hp_audit_report *r, const exp_ent *e, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!hpa_report_excluded(r, e[k].name))
+            return 0;
+    return 1;
+}
+
+/* Did the export walk report HP2001 (folded exports) at `rva`? */
+static int folded_exports_at(const hpa_file *f, uint32_t rva)
+{
+    for (size_t i = 0; i < f->res.finding_count; i++)
+        if (f->finds[i].has_address && f->finds[i].address == rva && strcmp(f->finds[i].check_id, "HP2001") == 0)
+            return 1;
+    return 0;
 }
 
 static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, const char **out_detail)
@@ -280,7 +359,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
         hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
         if (symptr && nsyms) {
-            st = hpa_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, detail);
+            st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, detail);
             if (st != HP_OK)
                 return image_fail(&c, st, *detail, detail);
         }
@@ -288,10 +367,13 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     known_merge(&c);
+    if (f->oom)
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
     /* exports in address order; aliases (same RVA) share one verdict */
     if (c.exp_count)
-        qsort(c.exps, c.exp_count, sizeof *c.exps, cmp_exp_rva);
+        if (!hp_sort_by_u32_then(c.exps, c.exp_count, sizeof *c.exps, offsetof(exp_ent, rva), cmp_exp_rva))
+            return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     hp_audit_coverage *cov = &f->res.coverage;
     for (size_t i = 0; i < c.exp_count;) {
         exp_ent *e = &c.exps[i];
@@ -310,9 +392,11 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                 hpa_finding(f, "HP2003", c.exps[k].name, 1, c.exps[k].rva, "'%s' is data (section not code)",
                             c.exps[k].name);
             }
+        } else if (exports_excluded(f->report, c.exps + i, j - i)) {
+            /* excluded by the build (exclude=): neither checked nor reported */
         } else {
             size_t first_fn = f->res.function_count;
-            int ok = check_rva(&c, e->rva, e->name, HP_AUDIT_FROM_EXPORT);
+            int ok = check_rva(&c, e->rva, e->name, 0, HP_AUDIT_FROM_EXPORT);
             if (ok < 0)
                 return image_fail(&c, HP_ERR_FORMAT, "export address outside every code section", detail);
             cov->exports_checked++;
@@ -349,8 +433,14 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->report->opt.all) {
         /* every known function once, exports included (their verdicts are repeated, not re-counted) */
         size_t export_fns = f->res.function_count; /* recorded in address order above */
+        unsigned sources = f->report->opt.all_sources ? f->report->opt.all_sources : ~0u;
         for (size_t k = 0; k < c.known_count; k++) {
             known *kn = &c.known[k];
+            if (!(kn->from & (sources | HP_AUDIT_FROM_EXPORT)) || hpa_report_excluded(f->report, kn->name))
+                continue;
+            if (kn->folded && !(kn->from & HP_AUDIT_FROM_EXPORT && folded_exports_at(f, kn->rva)))
+                hpa_finding(f, "HP2007", kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva), 1, kn->rva, "%s",
+                            kn->folded);
             if (kn->from & HP_AUDIT_FROM_EXPORT) {
                 size_t lo = 0, hi = export_fns;
                 while (lo < hi) {
@@ -372,7 +462,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
             const char *name = kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva);
             if (!name)
                 return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
-            int ok = check_rva(&c, kn->rva, name, kn->from);
+            int ok = check_rva(&c, kn->rva, name, kn->name == NULL, kn->from);
             if (ok < 0) {
                 if (kn->from & HP_AUDIT_FROM_TABLE)
                     hpa_finding(f, "HP2006", name, 1, kn->rva, "table record 0x%x is outside every code section",

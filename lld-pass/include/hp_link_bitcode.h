@@ -46,13 +46,14 @@ int hp_link_is_bitcode(const unsigned char *data, size_t size);
  * Scan the inputs of `cl`; rewrite every bitcode object and every archive with bitcode members
  * that lacks the plugin's policy, and replace those inputs in `cl` by the temporaries.
  * @param out receives the set (never NULL on success, possibly empty).
- * @return HP_LINK_OK; HP_LINK_ERR_IO (an input cannot be read, the temporaries cannot be written);
- *         HP_LINK_ERR_BITCODE (the helper failed: its message is on stderr); HP_LINK_ERR_TOOL (llvm-ar
- *         or the helper is missing, llvm-ar failed); HP_LINK_ERR_FORMAT (a malformed archive);
- *         HP_LINK_ERR_NO_MEMORY.
+ * @return HP_OK; HP_ERR_IO (an input cannot be read, the temporaries cannot be written);
+ *         HP_ERR_BITCODE (the helper failed: its message is on stderr); HP_ERR_TOOL (llvm-ar
+ *         or the helper is missing or cannot be started, llvm-ar failed); HP_ERR_FORMAT (a
+ *         malformed archive); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT. `msg` (may be NULL) receives a
+ *         one-line message for most failures; it stays empty when the status says everything.
  */
-hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
-                                       hp_link_bitcode **out, char *msg, size_t msg_size);
+hp_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
+                                  hp_link_bitcode **out, char *msg, size_t msg_size);
 
 /** Number of inputs replaced. */
 size_t hp_link_bitcode_count(const hp_link_bitcode *bc);

@@ -1,8 +1,10 @@
 /*
  * hp_link_cmdline.h — the command-line model of `hotpatch-link`: response
- * files expanded, the linker flavour detected, the `--hotpatch-*` options
- * (and `--lld=`) taken out, and what the post-link pass needs to know about
- * the user's link (output path, inputs, an explicit ICF request) found.
+ * files expanded (nested ones too, up to 16 deep; each read and split by
+ * hp_link_rsp.h with the flavour's quoting), the linker flavour detected, the
+ * `--hotpatch-*` options (and `--lld=`, `--help`, `--version`) taken out, and
+ * what the post-link pass needs to know about the user's link (output path,
+ * inputs, an explicit ICF request) found.
  *
  * Every other argument is kept, in order, for lld: hotpatch-link passes every
  * user option through unchanged.
@@ -15,6 +17,7 @@
 #define HP_LINK_CMDLINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hp_link.h"
 
@@ -40,20 +43,9 @@ const char *hp_link_flavor_name(hp_link_flavor flavor);
  */
 hp_link_flavor hp_link_flavor_from_name(const char *argv0);
 
-/**
- * Split the text of a response file into arguments: Windows quoting rules
- * for MSVC (as lld-link reads them on every host), GNU rules otherwise (as
- * ld.lld reads them on Linux). Nested `@file` arguments are not expanded here.
- * @param out_args receives a malloc'd array of malloc'd strings (free each, then the array).
- * @param out_count receives the number of arguments.
- * @return HP_LINK_OK, HP_LINK_ERR_ARGUMENT, HP_LINK_ERR_NO_MEMORY.
- */
-hp_link_status hp_link_rsp_split(const char *text, size_t len, hp_link_flavor flavor, char ***out_args,
-                                 size_t *out_count);
-
 /** The parsed command line. Fields are read-only for callers. */
 typedef struct hp_link_cmdline {
-    hp_link_flavor flavor;  /**< never UNKNOWN after a successful parse */
+    hp_link_flavor flavor;  /**< never UNKNOWN after a successful parse, unless want_help / want_version */
     char **args;            /**< arguments for lld, without argv[0]; NULL-terminated */
     size_t arg_count;       /**< number of entries in args */
     size_t *inputs;         /**< indices into args of input files (objects, archives), in order */
@@ -62,13 +54,16 @@ typedef struct hp_link_cmdline {
     const char *icf_arg;    /**< the argument that asked for identical-code folding, or NULL */
     int is_dll;             /**< the output is a DLL (-shared / /dll) */
     int want_help;          /**< --help was given: print help, link nothing */
+    int want_version;       /**< --version was given: print the version, link nothing */
     /* --hotpatch-* options */
-    unsigned pad;           /**< --hotpatch-pad=N (1..64), 0 = the machine's default */
+    uint32_t pad;           /**< --hotpatch-pad=N (5..64, hp_pad_parse), 0 = the machine's default */
     int warn_only;          /**< --hotpatch-warn-only */
     int verbose;            /**< --hotpatch-verbose */
     int map_none;           /**< --hotpatch-map=none */
     const char *map_path;   /**< --hotpatch-map=PATH, or NULL for <output>.hpmap */
     const char *lld_path;   /**< --lld=PATH, or NULL to search */
+    const char **excludes;  /**< --hotpatch-exclude=GLOB, each (hp_glob_match): functions neither checked nor reported */
+    size_t exclude_count;
 } hp_link_cmdline;
 
 /**
@@ -79,19 +74,21 @@ typedef struct hp_link_cmdline {
  *        (lld-link treats a `/`-argument that is no option as an input path);
  *        may be NULL, then no `/`-argument is taken for a path.
  * @param msg receives a one-line message on failure (lower-case, no period); may be NULL.
- * @return HP_LINK_OK; HP_LINK_ERR_USAGE (unknown --hotpatch-* option, bad value, flavour
- *         undecidable, missing value); HP_LINK_ERR_IO (a response file cannot be read);
- *         HP_LINK_ERR_NO_MEMORY; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_USAGE (unknown --hotpatch-* option, missing value, flavour
+ *         undecidable, response files nested too deeply); HP_ERR_BAD_VALUE (a value out of
+ *         range: --hotpatch-pad, --hotpatch-flavor); HP_ERR_IO (a response file cannot be
+ *         read); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT. With --help or --version the flavour
+ *         need not be decidable, and inputs and output are not filled in.
  */
-hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_exists)(const char *path),
-                                     hp_link_cmdline **out, char *msg, size_t msg_size);
+hp_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_exists)(const char *path),
+                                hp_link_cmdline **out, char *msg, size_t msg_size);
 
 /**
  * Replace argument `index` (an input) by `value` (copied). Used to link a
  * rewritten temporary copy instead of the user's file.
- * @return HP_LINK_OK, HP_LINK_ERR_ARGUMENT, HP_LINK_ERR_NO_MEMORY.
+ * @return HP_OK, HP_ERR_ARGUMENT, HP_ERR_NO_MEMORY.
  */
-hp_link_status hp_link_cmdline_replace(hp_link_cmdline *cl, size_t index, const char *value);
+hp_status hp_link_cmdline_replace(hp_link_cmdline *cl, size_t index, const char *value);
 
 /** Free a command line; NULL is a no-op. */
 void hp_link_cmdline_destroy(hp_link_cmdline *cl);

@@ -28,26 +28,26 @@ extern "C" {
  * (MSVC) in `default_dir` (may be NULL), then in the directories of `path_env`
  * (the PATH value; may be NULL).
  * @param out_path receives a malloc'd path (caller frees).
- * @return HP_LINK_OK; HP_LINK_ERR_NO_LLD when none is found; HP_LINK_ERR_NO_MEMORY; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_NO_LINKER when none is found; HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_lld_find(hp_link_flavor flavor, const char *override, const char *default_dir,
-                                const char *path_env, char **out_path);
+hp_status hp_link_lld_find(hp_link_flavor flavor, const char *override, const char *default_dir,
+                           const char *path_env, char **out_path);
 
 /**
  * Find llvm-ar (llvm-ar-19 or llvm-ar) in `default_dir`, then on `path_env`.
  * @param out_path receives a malloc'd path, or NULL when none is found.
- * @return HP_LINK_OK; HP_LINK_ERR_NO_LLD when none is found; HP_LINK_ERR_NO_MEMORY.
+ * @return HP_OK; HP_ERR_NO_LINKER when none is found; HP_ERR_NO_MEMORY.
  */
-hp_link_status hp_link_lld_find_tool(const char *default_dir, const char *path_env, char **out_path);
+hp_status hp_link_lld_find_tool(const char *default_dir, const char *path_env, char **out_path);
 
 /**
  * The full lld command line: `lld`, the user's arguments (cl->args), then the
  * settings above with `cl->pad` (0 = lld's machine default).
  * @param out_argv receives a malloc'd, NULL-terminated array of malloc'd strings; free with
  *        hp_link_lld_argv_free().
- * @return HP_LINK_OK, HP_LINK_ERR_NO_MEMORY, HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK, HP_ERR_NO_MEMORY, HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv);
+hp_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv);
 
 /** Free what hp_link_lld_argv() returned; NULL is a no-op. */
 void hp_link_lld_argv_free(char **argv);
@@ -55,10 +55,10 @@ void hp_link_lld_argv_free(char **argv);
 /**
  * Run argv[0] with argv (inheriting stdin, stdout, stderr) and wait for it.
  * @param out_exit receives its exit status (128 + signal when killed).
- * @return HP_LINK_OK when it ran and exited 0; HP_LINK_ERR_LLD_FAILED when it ran and failed
- *         (*out_exit says how); HP_LINK_ERR_NO_LLD when it could not be started.
+ * @return HP_OK when it ran and exited 0; HP_ERR_LINKER_FAILED when it ran and failed
+ *         (*out_exit says how); HP_ERR_NO_LINKER when it could not be started.
  */
-hp_link_status hp_link_lld_run(char *const argv[], int *out_exit);
+hp_status hp_link_lld_run(char *const argv[], int *out_exit);
 
 #ifdef __cplusplus
 }

@@ -27,15 +27,15 @@ extern "C" {
 
 /**
  * Render the map of `post` for the image named `image_name` (the file name recorded in "name").
- * @return HP_LINK_OK; HP_LINK_ERR_IO when writing to `out` failed; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_IO when writing to `out` failed; HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_map_render(const hp_link_post *post, const char *image_name, FILE *out);
+hp_status hp_link_map_render(const hp_link_post *post, const char *image_name, FILE *out);
 
 /**
  * Write the map to `path` (created or replaced).
- * @return HP_LINK_OK; HP_LINK_ERR_IO; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_IO; HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_map_write(const hp_link_post *post, const char *image_name, const char *path);
+hp_status hp_link_map_write(const hp_link_post *post, const char *image_name, const char *path);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,8 @@ extern "C" {
 typedef struct hp_link_post_options {
     uint32_t pad;  /**< required padding; 0 = the machine's default (5 on x86, 6 on x64) */
     int no_fill;   /**< nonzero: leave 0x90 padding as it is (and the file untouched) */
+    const char *const *exclude; /**< globs (hp_glob_match) of functions neither checked nor reported */
+    size_t exclude_count;
 } hp_link_post_options;
 
 /** hp_link_fn.from bits. */
@@ -75,18 +77,18 @@ typedef struct hp_link_post {
 /**
  * Run the pass over the image at `path` and write it back when the fill or
  * the checksum changed it. Violations are results, not failures: the call
- * returns HP_LINK_OK with violation_count > 0.
+ * returns HP_OK with violation_count > 0.
  * @param options may be NULL (defaults).
  * @param out receives the result (free with hp_link_post_destroy()).
  * @param msg receives a one-line message on failure; may be NULL.
- * @return HP_LINK_OK; HP_LINK_ERR_IO; HP_LINK_ERR_FORMAT (not a PE image of x86/x64);
- *         HP_LINK_ERR_NO_MEMORY; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_IO; HP_ERR_FORMAT (not a PE image of x86/x64);
+ *         HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_post_run(const char *path, const hp_link_post_options *options, hp_link_post **out,
+hp_status hp_link_post_run(const char *path, const hp_link_post_options *options, hp_link_post **out,
                                 char *msg, size_t msg_size);
 
-/** Set violation `index`'s input object (copied). @return HP_LINK_OK, HP_LINK_ERR_ARGUMENT, HP_LINK_ERR_NO_MEMORY. */
-hp_link_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *object);
+/** Set violation `index`'s input object (copied). @return HP_OK, HP_ERR_ARGUMENT, HP_ERR_NO_MEMORY. */
+hp_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *object);
 
 /** Free a result; NULL is a no-op. */
 void hp_link_post_destroy(hp_link_post *post);

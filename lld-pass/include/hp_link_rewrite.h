@@ -29,10 +29,10 @@ extern "C" {
  * @param out_data receives a malloc'd buffer with the new bitcode (caller frees), or NULL when
  *        the module already carries the plugin's table (nothing to do).
  * @param msg receives LLVM's or the policy's message on failure (may be NULL).
- * @return HP_LINK_OK; HP_LINK_ERR_BITCODE (LLVM cannot read it, the policy failed); HP_LINK_ERR_USAGE
- *         (the policy refuses pad); HP_LINK_ERR_NO_MEMORY; HP_LINK_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_BITCODE (LLVM cannot read it, the policy failed); HP_ERR_USAGE
+ *         (the policy refuses pad); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
  */
-hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
+hp_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
                                        unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size);
 
 #ifdef __cplusplus

@@ -18,10 +18,8 @@
 #include <stdint.h>
 
 #include "hp_link_objfind.h"
-#include "hp_link_fileio.h"
 
 extern char **environ;
-
 
 typedef struct replaced {
     size_t arg;     /* index in cl->args */
@@ -46,47 +44,36 @@ int hp_link_is_bitcode(const unsigned char *data, size_t size)
     return data[0] == 0xDE && data[1] == 0xC0 && data[2] == 0x17 && data[3] == 0x0B; /* wrapper magic */
 }
 
-static void set_msg(char *msg, size_t size, const char *fmt, const char *a, const char *b)
-{
-    if (msg && size)
-        snprintf(msg, size, fmt, a ? a : "", b ? b : "");
-}
-
 /* ------------------------------------------------------------------------- */
 /* Temporaries                                                                */
 /* ------------------------------------------------------------------------- */
 
+/* Remember a file or directory to remove. 0, or -1 out of memory. */
 static int track(hp_link_bitcode *bc, const char *path)
 {
-    if (bc->nfiles == bc->capfiles) {
-        size_t cap = bc->capfiles ? bc->capfiles * 2 : 16;
-        char **v = realloc(bc->files, cap * sizeof *v);
-        if (!v)
-            return -1;
-        bc->files = v;
-        bc->capfiles = cap;
-    }
     char *c = strdup(path);
-    if (!c)
+    if (!c || !HP_VEC_PUSH(bc->files, bc->nfiles, bc->capfiles, c)) {
+        free(c);
         return -1;
-    bc->files[bc->nfiles++] = c;
+    }
     return 0;
 }
 
-static int write_new(hp_link_bitcode *bc, const char *path, const unsigned char *data, size_t size)
+/* Create `path` (tracked) with `size` bytes. */
+static hp_status write_new(hp_link_bitcode *bc, const char *path, const unsigned char *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return -1;
+        return HP_ERR_IO;
     if (track(bc, path)) {
         fclose(f);
         remove(path);
-        return -1;
+        return HP_ERR_NO_MEMORY;
     }
     int ok = fwrite(data, 1, size, f) == size;
     if (fclose(f) != 0)
         ok = 0;
-    return ok ? 0 : -1;
+    return ok ? HP_OK : HP_ERR_IO;
 }
 
 static char *join(const char *a, const char *b)
@@ -98,42 +85,34 @@ static char *join(const char *a, const char *b)
     return p;
 }
 
+/* Input `arg` (the user's `orig`) is linked as `temp` from now on. 0, or -1 out of memory. */
 static int add_replaced(hp_link_bitcode *bc, size_t arg, const char *orig, const char *temp)
 {
-    if (bc->n == bc->cap) {
-        size_t cap = bc->cap ? bc->cap * 2 : 8;
-        replaced *v = realloc(bc->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        bc->v = v;
-        bc->cap = cap;
-    }
-    replaced *r = &bc->v[bc->n];
-    r->arg = arg;
-    r->original = strdup(orig);
-    r->temp = strdup(temp);
-    if (!r->original || !r->temp) {
-        free(r->original);
-        free(r->temp);
+    replaced r = {arg, strdup(orig), strdup(temp)};
+    if (!r.original || !r.temp || !HP_VEC_PUSH(bc->v, bc->n, bc->cap, r)) {
+        free(r.original);
+        free(r.temp);
         return -1;
     }
-    bc->n++;
     return 0;
 }
 
-static hp_link_status ensure_dir(hp_link_bitcode *bc, const hp_link_bitcode_options *o)
+/* The link's private temporary directory, made on first use. */
+static hp_status ensure_dir(hp_link_bitcode *bc, const hp_link_bitcode_options *o, char *msg, size_t msg_size)
 {
     if (bc->dir)
-        return HP_LINK_OK;
-    char *tmpl = join(o && o->tmpdir ? o->tmpdir : "/tmp", "hotpatch-link.XXXXXX");
+        return HP_OK;
+    const char *parent = o && o->tmpdir ? o->tmpdir : "/tmp";
+    char *tmpl = join(parent, "hotpatch-link.XXXXXX");
     if (!tmpl)
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     if (!mkdtemp(tmpl)) {
+        hp_msg_set(msg, msg_size, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
         free(tmpl);
-        return HP_LINK_ERR_IO;
+        return HP_ERR_IO;
     }
     bc->dir = tmpl;
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
 /* One module for the helper: IN (the user's object, or a member extracted from an archive) -> OUT. */
@@ -161,28 +140,16 @@ typedef struct plan {
     size_t ngroups, capgroups;
 } plan;
 
+/* 0, or -1 out of memory. */
 static int add_job(plan *pl, const char *in, const char *out, size_t grp, size_t arg)
 {
-    if (pl->njobs == pl->capjobs) {
-        size_t cap = pl->capjobs ? pl->capjobs * 2 : 16;
-        job *v = realloc(pl->jobs, cap * sizeof *v);
-        if (!v)
-            return -1;
-        pl->jobs = v;
-        pl->capjobs = cap;
-    }
-    job *j = &pl->jobs[pl->njobs];
-    j->in = strdup(in);
-    j->out = strdup(out);
-    j->group = grp;
-    j->arg = arg;
-    if (!j->in || !j->out || track(pl->bc, out)) {
-        free(j->in);
-        free(j->out);
+    job j = {strdup(in), strdup(out), grp, arg};
+    if (!j.in || !j.out || !HP_VEC_PUSH(pl->jobs, pl->njobs, pl->capjobs, j)) {
+        free(j.in);
+        free(j.out);
         return -1;
     }
-    pl->njobs++;
-    return 0;
+    return track(pl->bc, out); /* on failure the job stays listed: plan_free() frees it */
 }
 
 static void plan_free(plan *pl)
@@ -204,8 +171,10 @@ typedef struct member_ctx {
     plan *pl;
     size_t grp;
     const char *dir;
-    hp_link_status st;
+    hp_status st;
     int has_bitcode;
+    char *msg; /* the caller's message buffer */
+    size_t msg_size;
 } member_ctx;
 
 static int has_bitcode_member(void *ctx, const char *name, const unsigned char *m, size_t len)
@@ -223,32 +192,31 @@ static int extract_member(void *ctx, const char *name, const unsigned char *m, s
     char sub[32];
     snprintf(sub, sizeof sub, "%06zu", g->n);
     char *d = join(c->dir, sub);
-    const char *safe = hp_link_basename(name);
+    const char *safe = hp_path_basename(name);
     char *p = d ? join(d, safe[0] ? safe : "member.o") : NULL;
-    if (!d || !p || mkdir(d, 0700) != 0 || track(c->pl->bc, d) || write_new(c->pl->bc, p, m, len)) {
-        free(d);
+    hp_status st = HP_OK;
+    if (!d || !p)
+        st = HP_ERR_NO_MEMORY;
+    else if (mkdir(d, 0700) != 0) {
+        hp_msg_set(c->msg, c->msg_size, "cannot create '%s': %s", d, strerror(errno));
+        st = HP_ERR_IO;
+    } else if (track(c->pl->bc, d))
+        st = HP_ERR_NO_MEMORY;
+    else if ((st = write_new(c->pl->bc, p, m, len)) == HP_ERR_IO)
+        hp_msg_set(c->msg, c->msg_size, "cannot write '%s'", p);
+    free(d);
+    if (st == HP_OK && !HP_VEC_PUSH(g->members, g->n, g->cap, p))
+        st = HP_ERR_NO_MEMORY;
+    if (st != HP_OK) {
         free(p);
-        c->st = HP_LINK_ERR_IO;
+        c->st = st;
         return 1;
     }
-    free(d);
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 32;
-        char **v = realloc(g->members, cap * sizeof *v);
-        if (!v) {
-            free(p);
-            c->st = HP_LINK_ERR_NO_MEMORY;
-            return 1;
-        }
-        g->members = v;
-        g->cap = cap;
-    }
-    g->members[g->n++] = p;
     if (hp_link_is_bitcode(m, len)) {
         size_t plen = strlen(p);
         char *out = malloc(plen + 4);
         if (!out) {
-            c->st = HP_LINK_ERR_NO_MEMORY;
+            c->st = HP_ERR_NO_MEMORY;
             return 1;
         }
         memcpy(out, p, plen);
@@ -256,23 +224,31 @@ static int extract_member(void *ctx, const char *name, const unsigned char *m, s
         int r = add_job(c->pl, p, out, c->grp, 0);
         free(out);
         if (r) {
-            c->st = HP_LINK_ERR_NO_MEMORY;
+            c->st = HP_ERR_NO_MEMORY;
             return 1;
         }
     }
     return 0;
 }
 
-static hp_link_status run_tool(char **argv)
+/* Run argv[0] with argv and wait: HP_OK when it ran, with *out_ok saying whether it exited 0;
+   HP_ERR_TOOL with a message when it could not be started or waited for. */
+static hp_status run_tool(char **argv, int *out_ok, char *msg, size_t msg_size)
 {
     pid_t pid;
-    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
-        return HP_LINK_ERR_TOOL;
+    int err = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+    if (err != 0) {
+        hp_msg_set(msg, msg_size, "cannot run '%s': %s", argv[0], strerror(err));
+        return HP_ERR_TOOL;
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return HP_LINK_ERR_TOOL;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? HP_LINK_OK : HP_LINK_ERR_TOOL;
+        if (errno != EINTR) {
+            hp_msg_set(msg, msg_size, "cannot wait for '%s': %s", argv[0], strerror(errno));
+            return HP_ERR_TOOL;
+        }
+    *out_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return HP_OK;
 }
 
 /* The first bytes of a file: enough to tell bitcode and archives from anything else. */
@@ -294,20 +270,20 @@ static int exists(const char *path)
 
 /* Archives with rewritten members are rebuilt with llvm-ar (q: append in order, c: create quietly,
    s: symbol index, bitcode members included). */
-static hp_link_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options *o, group *g, char **out_archive,
-                              char *msg, size_t msg_size)
+static hp_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options *o, group *g, char **out_archive,
+                         char *msg, size_t msg_size)
 {
     char sub[32];
     snprintf(sub, sizeof sub, "ar%zu.a", g->index);
     char *archive = join(bc->dir, sub);
     if (!archive || track(bc, archive)) {
         free(archive);
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     }
     char **argv = calloc(g->n + 5, sizeof *argv);
     if (!argv) {
         free(archive);
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     }
     size_t k = 0;
     argv[k++] = (char *)o->llvm_ar;
@@ -316,16 +292,20 @@ static hp_link_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options
     for (size_t i = 0; i < g->n; i++)
         argv[k++] = g->members[i];
     argv[k] = NULL;
-    hp_link_status st = run_tool(argv);
+    int ok = 0;
+    hp_status st = run_tool(argv, &ok, msg, msg_size);
     free(argv);
-    if (st != HP_LINK_OK) {
-        set_msg(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar,
-                g->path ? g->path : "an archive");
+    if (st == HP_OK && !ok) {
+        hp_msg_set(msg, msg_size, "'%s' failed to rebuild '%s' with its bitcode rewritten", o->llvm_ar,
+                   g->path ? g->path : "an archive");
+        st = HP_ERR_TOOL;
+    }
+    if (st != HP_OK) {
         free(archive);
         return st;
     }
     *out_archive = archive;
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
 /* Map a file read-only (archives can be large: only the pages the walk touches are read). */
@@ -346,74 +326,72 @@ static const unsigned char *map_file(const char *path, size_t *out_size)
 }
 
 /* Plan the work for one input: `arg` is its index in cl->args (also used to name its temporaries). */
-static hp_link_status plan_input(plan *pl, const hp_link_bitcode_options *options, size_t arg, const char *path,
-                                 char *msg, size_t msg_size)
+static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, size_t arg, const char *path,
+                            char *msg, size_t msg_size)
 {
     hp_link_bitcode *bc = pl->bc;
-    hp_link_status st = HP_LINK_OK;
+    hp_status st = HP_OK;
     unsigned char head[8];
     if (head_of(path, head, sizeof head))
-        return HP_LINK_OK; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
+        return HP_OK; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
     if (hp_link_is_bitcode(head, sizeof head)) {
         char name[32];
         snprintf(name, sizeof name, "%zu-", arg);
-        st = ensure_dir(bc, options);
+        st = ensure_dir(bc, options, msg, msg_size);
         char *base = NULL, *temp = NULL;
-        if (st == HP_LINK_OK && (base = malloc(strlen(name) + strlen(hp_link_basename(path)) + 1)) != NULL) {
+        if (st == HP_OK && (base = malloc(strlen(name) + strlen(hp_path_basename(path)) + 1)) != NULL) {
             strcpy(base, name);
-            strcat(base, hp_link_basename(path));
+            strcat(base, hp_path_basename(path));
             temp = join(bc->dir, base);
         }
-        if (st == HP_LINK_OK && (!temp || add_job(pl, path, temp, SIZE_MAX, arg)))
-            st = HP_LINK_ERR_NO_MEMORY;
+        if (st == HP_OK && (!temp || add_job(pl, path, temp, SIZE_MAX, arg)))
+            st = HP_ERR_NO_MEMORY;
         free(base);
         free(temp);
         return st;
     }
     if (!hp_link_is_archive(head, sizeof head))
-        return HP_LINK_OK;
+        return HP_OK;
     size_t size = 0;
     const unsigned char *d = map_file(path, &size);
     if (!d) {
-        set_msg(msg, msg_size, "cannot read input '%s'%s", path, NULL);
-        return HP_LINK_ERR_IO;
+        hp_msg_set(msg, msg_size, "cannot read input '%s': %s", path, strerror(errno));
+        return HP_ERR_IO;
     }
     member_ctx mc;
     memset(&mc, 0, sizeof mc);
     mc.pl = pl;
+    mc.msg = msg;
+    mc.msg_size = msg_size;
     hp_link_ar_foreach(d, size, has_bitcode_member, &mc);
     if (mc.has_bitcode) {
         char sub[32];
         snprintf(sub, sizeof sub, "ar%zu", arg);
         char *dir = NULL;
-        st = ensure_dir(bc, options);
-        if (st == HP_LINK_OK && pl->ngroups == pl->capgroups) {
-            size_t cap = pl->capgroups ? pl->capgroups * 2 : 4;
-            group *v = realloc(pl->groups, cap * sizeof *v);
-            if (v) {
-                pl->groups = v;
-                pl->capgroups = cap;
-            } else {
-                st = HP_LINK_ERR_NO_MEMORY;
-            }
+        st = ensure_dir(bc, options, msg, msg_size);
+        group g0;
+        memset(&g0, 0, sizeof g0);
+        g0.arg = arg;
+        g0.path = path;
+        g0.index = arg;
+        if (st == HP_OK && !HP_VEC_PUSH(pl->groups, pl->ngroups, pl->capgroups, g0))
+            st = HP_ERR_NO_MEMORY;
+        if (st == HP_OK && !(dir = join(bc->dir, sub)))
+            st = HP_ERR_NO_MEMORY;
+        if (st == HP_OK && mkdir(dir, 0700) != 0) {
+            hp_msg_set(msg, msg_size, "cannot create '%s': %s", dir, strerror(errno));
+            st = HP_ERR_IO;
         }
-        if (st == HP_LINK_OK) {
-            group *g = &pl->groups[pl->ngroups++];
-            memset(g, 0, sizeof *g);
-            g->arg = arg;
-            g->path = path;
-            g->index = arg;
-            dir = join(bc->dir, sub);
-            if (!dir || mkdir(dir, 0700) != 0 || track(bc, dir)) {
-                st = HP_LINK_ERR_IO;
-            } else {
-                mc.grp = pl->ngroups - 1;
-                mc.dir = dir;
-                if (hp_link_ar_foreach(d, size, extract_member, &mc) != HP_LINK_OK)
-                    st = HP_LINK_ERR_FORMAT;
-                else
-                    st = mc.st;
-            }
+        if (st == HP_OK && track(bc, dir))
+            st = HP_ERR_NO_MEMORY;
+        if (st == HP_OK) {
+            mc.grp = pl->ngroups - 1;
+            mc.dir = dir;
+            st = hp_link_ar_foreach(d, size, extract_member, &mc);
+            if (st == HP_ERR_FORMAT)
+                hp_msg_set(msg, msg_size, "'%s' is not a well-formed archive", path);
+            else if (st == HP_OK)
+                st = mc.st;
         }
         free(dir);
     }
@@ -455,33 +433,33 @@ static char *mingw_find_lib(const hp_link_cmdline *cl, const char *name, int bst
     return NULL;
 }
 
-hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
-                                       hp_link_bitcode **out, char *msg, size_t msg_size)
+hp_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_options *options,
+                                  hp_link_bitcode **out, char *msg, size_t msg_size)
 {
     if (!cl || !out)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out = NULL;
     if (msg && msg_size)
         msg[0] = 0;
     hp_link_bitcode *bc = calloc(1, sizeof *bc);
     if (!bc)
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     plan pl;
     memset(&pl, 0, sizeof pl);
     pl.bc = bc;
-    hp_link_status st = HP_LINK_OK;
+    hp_status st = HP_OK;
 
     /* 1. find the bitcode: objects by their first bytes; archives member by member; for MinGW also the
           archives that -lNAME finds (clang writes the joined form) */
-    for (size_t i = 0; i < cl->input_count && st == HP_LINK_OK; i++)
+    for (size_t i = 0; i < cl->input_count && st == HP_OK; i++)
         st = plan_input(&pl, options, cl->inputs[i], cl->args[cl->inputs[i]], msg, msg_size);
     if (cl->flavor == HP_LINK_FLAVOR_MINGW) {
         int bstatic = 0;
         char **seen = calloc(cl->arg_count + 1, sizeof *seen);
         size_t nseen = 0;
         if (!seen)
-            st = HP_LINK_ERR_NO_MEMORY;
-        for (size_t i = 0; i < cl->arg_count && st == HP_LINK_OK; i++) {
+            st = HP_ERR_NO_MEMORY;
+        for (size_t i = 0; i < cl->arg_count && st == HP_OK; i++) {
             const char *a = cl->args[i];
             if (!strcmp(a, "-Bstatic") || !strcmp(a, "-static") || !strcmp(a, "--static") || !strcmp(a, "-dn"))
                 bstatic = 1;
@@ -512,16 +490,16 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
     }
 
     /* 2. one helper run for every module: it writes OUT only for modules it rewrote */
-    if (st == HP_LINK_OK && pl.njobs) {
+    if (st == HP_OK && pl.njobs) {
         if (!options || !options->helper) {
-            set_msg(msg, msg_size, "bitcode inputs need hotpatch-link-bitcode, which was not found%s%s", NULL, NULL);
-            st = HP_LINK_ERR_TOOL;
+            hp_msg_set(msg, msg_size, "bitcode inputs need hotpatch-link-bitcode, which was not found");
+            st = HP_ERR_TOOL;
         } else {
             char **argv = calloc(pl.njobs * 2 + 3, sizeof *argv);
             char pad[32];
             snprintf(pad, sizeof pad, "--pad=%u", options->pad);
             if (!argv) {
-                st = HP_LINK_ERR_NO_MEMORY;
+                st = HP_ERR_NO_MEMORY;
             } else {
                 size_t k = 0;
                 argv[k++] = (char *)options->helper;
@@ -530,10 +508,12 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
                     argv[k++] = pl.jobs[j].in;
                     argv[k++] = pl.jobs[j].out;
                 }
-                if (run_tool(argv) != HP_LINK_OK) {
-                    set_msg(msg, msg_size, "bitcode inputs could not be brought under the hotpatch policy%s%s", NULL,
-                            NULL);
-                    st = HP_LINK_ERR_BITCODE;
+                int ok = 0;
+                st = run_tool(argv, &ok, msg, msg_size);
+                if (st == HP_OK && !ok) {
+                    /* the helper has said why on stderr */
+                    hp_msg_set(msg, msg_size, "bitcode inputs could not be brought under the hotpatch policy");
+                    st = HP_ERR_BITCODE;
                 }
                 free(argv);
             }
@@ -541,45 +521,48 @@ hp_link_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcod
     }
 
     /* 3. rewritten objects replace the user's; archives with a rewritten member are rebuilt */
-    for (size_t j = 0; j < pl.njobs && st == HP_LINK_OK; j++) {
+    for (size_t j = 0; j < pl.njobs && st == HP_OK; j++) {
         job *jb = &pl.jobs[j];
         if (!exists(jb->out))
             continue;
         if (jb->group == SIZE_MAX) {
-            if (add_replaced(bc, jb->arg, cl->args[jb->arg], jb->out) ||
-                hp_link_cmdline_replace(cl, jb->arg, jb->out) != HP_LINK_OK)
-                st = HP_LINK_ERR_NO_MEMORY;
+            if (add_replaced(bc, jb->arg, cl->args[jb->arg], jb->out))
+                st = HP_ERR_NO_MEMORY;
+            else
+                st = hp_link_cmdline_replace(cl, jb->arg, jb->out);
         } else if (rename(jb->out, jb->in) != 0) {
-            st = HP_LINK_ERR_IO;
+            hp_msg_set(msg, msg_size, "cannot rename '%s' to '%s': %s", jb->out, jb->in, strerror(errno));
+            st = HP_ERR_IO;
         } else {
             pl.groups[jb->group].rewritten = 1; /* the member was replaced in place */
         }
     }
-    for (size_t g = 0; g < pl.ngroups && st == HP_LINK_OK; g++) {
+    for (size_t g = 0; g < pl.ngroups && st == HP_OK; g++) {
         group *gr = &pl.groups[g];
         if (!gr->rewritten)
             continue; /* every bitcode member already under the policy */
         char *archive = NULL;
         if (!options || !options->llvm_ar) {
-            set_msg(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found%s",
-                    gr->path ? gr->path : cl->args[gr->arg], NULL);
-            st = HP_LINK_ERR_TOOL;
+            hp_msg_set(msg, msg_size, "'%s' holds bitcode to rewrite but llvm-ar was not found",
+                       gr->path ? gr->path : cl->args[gr->arg]);
+            st = HP_ERR_TOOL;
             break;
         }
         st = rebuild(bc, options, gr, &archive, msg, msg_size);
-        if (st == HP_LINK_OK && (add_replaced(bc, gr->arg, cl->args[gr->arg], archive) ||
-                                 hp_link_cmdline_replace(cl, gr->arg, archive) != HP_LINK_OK))
-            st = HP_LINK_ERR_NO_MEMORY;
+        if (st == HP_OK && add_replaced(bc, gr->arg, cl->args[gr->arg], archive))
+            st = HP_ERR_NO_MEMORY;
+        else if (st == HP_OK)
+            st = hp_link_cmdline_replace(cl, gr->arg, archive);
         free(archive);
     }
     plan_free(&pl);
-    if (st != HP_LINK_OK) {
+    if (st != HP_OK) {
         hp_link_bitcode_restore(bc, cl);
         hp_link_bitcode_destroy(bc);
         return st;
     }
     *out = bc;
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
 size_t hp_link_bitcode_count(const hp_link_bitcode *bc)

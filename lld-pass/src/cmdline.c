@@ -1,15 +1,15 @@
 /*
- * cmdline.c — response files, flavour detection and the --hotpatch-* options
- * (hp_link_cmdline.h).
+ * cmdline.c — the command line: response files expanded (split by rsp.c),
+ * flavour detection, the --hotpatch-* options (hp_link_cmdline.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_cmdline.h"
 
-#include <ctype.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "hp_link_rsp.h"
 
 #define RSP_MAX_DEPTH 16 /* lld itself gives up on deeper nesting; so do we */
 
@@ -36,8 +36,7 @@ hp_link_flavor hp_link_flavor_from_name(const char *argv0)
 {
     if (!argv0)
         return HP_LINK_FLAVOR_UNKNOWN;
-    const char *base = strrchr(argv0, '/');
-    base = base ? base + 1 : argv0;
+    const char *base = hp_path_basename(argv0);
     if (ends_with_ci(base, "ld.lld") || strcmp(base, "ld") == 0)
         return HP_LINK_FLAVOR_MINGW;
     if (ends_with_ci(base, "lld-link") || ends_with_ci(base, "link.exe"))
@@ -54,19 +53,14 @@ typedef struct strvec {
     size_t n, cap;
 } strvec;
 
+/* Append `str` (owned: freed when the push fails); the vector stays NULL-terminated. */
 static int vec_push_owned(strvec *s, char *str)
 {
     if (!str)
         return -1;
-    if (s->n + 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 32;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            free(str);
-            return -1;
-        }
-        s->v = v;
-        s->cap = cap;
+    if (!hp_vec_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v)) { /* room for str and the NULL */
+        free(str);
+        return -1;
     }
     s->v[s->n++] = str;
     s->v[s->n] = NULL;
@@ -96,239 +90,28 @@ static void vec_free(strvec *s)
 /* Response files                                                             */
 /* ------------------------------------------------------------------------- */
 
-/* A token being built. */
-typedef struct tok {
-    char *buf;
-    size_t len, cap;
-    int started;
-} tok;
-
-static int tok_add(tok *t, char c)
+/* lld-link reads response files by the Windows rules on every host; ld.lld by the GNU rules on Linux. */
+static hp_link_quoting quoting_of(hp_link_flavor flavor)
 {
-    if (t->len + 1 >= t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char *b = realloc(t->buf, cap);
-        if (!b)
-            return -1;
-        t->buf = b;
-        t->cap = cap;
-    }
-    t->buf[t->len++] = c;
-    t->started = 1;
-    return 0;
-}
-
-static int tok_flush(tok *t, strvec *out)
-{
-    if (!t->started)
-        return 0;
-    int r = vec_push(out, t->buf ? t->buf : "", t->len);
-    t->len = 0;
-    t->started = 0;
-    return r;
-}
-
-/* End of a split: the last token (unless a step `failed` for lack of memory), then the buffer. 0 or -1. */
-static int tok_end(tok *t, strvec *out, int failed)
-{
-    if (!failed && tok_flush(t, out))
-        failed = 1;
-    free(t->buf);
-    return failed ? -1 : 0;
-}
-
-/* GNU rules (LLVM's TokenizeGNUCommandLine): whitespace separates; '...' is literal; "..." groups,
-   and a backslash escapes the next character outside single quotes. */
-static int split_gnu(const char *s, size_t n, strvec *out)
-{
-    tok t = {0};
-    char quote = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (quote == '\'') {
-            if (c == '\'')
-                quote = 0;
-            else if (tok_add(&t, c))
-                goto oom;
-            continue;
-        }
-        if (c == '\\' && i + 1 < n) {
-            if (tok_add(&t, s[++i]))
-                goto oom;
-            continue;
-        }
-        if (quote == '"') {
-            if (c == '"')
-                quote = 0;
-            else if (tok_add(&t, c))
-                goto oom;
-            continue;
-        }
-        if (c == '\'' || c == '"') {
-            quote = c;
-            t.started = 1;
-            continue;
-        }
-        if (isspace((unsigned char)c)) {
-            if (tok_flush(&t, out))
-                goto oom;
-            continue;
-        }
-        if (tok_add(&t, c))
-            goto oom;
-    }
-    return tok_end(&t, out, 0);
-oom:
-    return tok_end(&t, out, 1);
-}
-
-/* Windows rules (CommandLineToArgvW, as LLVM's TokenizeWindowsCommandLine): 2n backslashes before a
-   quote give n backslashes and the quote toggles quoting; 2n+1 give n and a literal quote; inside
-   quotes "" is a literal quote; other backslashes are literal. */
-static int split_windows(const char *s, size_t n, strvec *out)
-{
-    tok t = {0};
-    int quoted = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '\\') {
-            size_t k = i;
-            while (k < n && s[k] == '\\')
-                k++;
-            size_t count = k - i;
-            if (k < n && s[k] == '"') {
-                for (size_t q = 0; q < count / 2; q++)
-                    if (tok_add(&t, '\\'))
-                        goto oom;
-                if (count % 2) {
-                    if (tok_add(&t, '"'))
-                        goto oom;
-                    i = k;
-                } else {
-                    i = k - 1; /* the quote is handled next round */
-                }
-            } else {
-                for (size_t q = 0; q < count; q++)
-                    if (tok_add(&t, '\\'))
-                        goto oom;
-                i = k - 1;
-            }
-            continue;
-        }
-        if (c == '"') {
-            if (quoted && i + 1 < n && s[i + 1] == '"') {
-                if (tok_add(&t, '"'))
-                    goto oom;
-                i++;
-                continue;
-            }
-            quoted = !quoted;
-            t.started = 1;
-            continue;
-        }
-        if (!quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
-            if (tok_flush(&t, out))
-                goto oom;
-            continue;
-        }
-        if (tok_add(&t, c))
-            goto oom;
-    }
-    return tok_end(&t, out, 0);
-oom:
-    return tok_end(&t, out, 1);
-}
-
-hp_link_status hp_link_rsp_split(const char *text, size_t len, hp_link_flavor flavor, char ***out_args,
-                                 size_t *out_count)
-{
-    if ((!text && len) || !out_args || !out_count)
-        return HP_LINK_ERR_ARGUMENT;
-    strvec v = {0};
-    int r = flavor == HP_LINK_FLAVOR_MSVC ? split_windows(text, len, &v) : split_gnu(text, len, &v);
-    if (r) {
-        vec_free(&v);
-        return HP_LINK_ERR_NO_MEMORY;
-    }
-    if (!v.v) {
-        v.v = calloc(1, sizeof *v.v);
-        if (!v.v)
-            return HP_LINK_ERR_NO_MEMORY;
-    }
-    *out_args = v.v;
-    *out_count = v.n;
-    return HP_LINK_OK;
-}
-
-static char *read_text(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return NULL;
-    }
-    /* a UTF-8 byte order mark is not part of the first argument */
-    if (buf && len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
-        (unsigned char)buf[2] == 0xBF) {
-        memmove(buf, buf + 3, len - 3);
-        len -= 3;
-    }
-    *out_len = len;
-    return buf;
-}
-
-static void set_msg(char *msg, size_t size, const char *fmt, const char *a, const char *b)
-{
-    if (msg && size)
-        snprintf(msg, size, fmt, a ? a : "", b ? b : "");
+    return flavor == HP_LINK_FLAVOR_MSVC ? HP_LINK_QUOTING_WINDOWS : HP_LINK_QUOTING_GNU;
 }
 
 /* Append `arg`, expanding @file recursively. */
-static hp_link_status expand(strvec *out, const char *arg, hp_link_flavor flavor, int depth, char *msg,
-                             size_t msg_size)
+static hp_status expand(strvec *out, const char *arg, hp_link_flavor flavor, int depth, char *msg,
+                        size_t msg_size)
 {
     if (arg[0] != '@' || arg[1] == 0)
-        return vec_push(out, arg, strlen(arg)) ? HP_LINK_ERR_NO_MEMORY : HP_LINK_OK;
+        return vec_push(out, arg, strlen(arg)) ? HP_ERR_NO_MEMORY : HP_OK;
     if (depth >= RSP_MAX_DEPTH) {
-        set_msg(msg, msg_size, "response files nested too deeply at '%s'%s", arg, NULL);
-        return HP_LINK_ERR_USAGE;
-    }
-    size_t len = 0;
-    char *text = read_text(arg + 1, &len);
-    if (!text) {
-        set_msg(msg, msg_size, "cannot read response file '%s'%s", arg + 1, NULL);
-        return HP_LINK_ERR_IO;
+        hp_msg_set(msg, msg_size, "response files nested too deeply at '%s'", arg);
+        return HP_ERR_USAGE;
     }
     char **parts = NULL;
     size_t count = 0;
-    hp_link_status st = hp_link_rsp_split(text, len, flavor, &parts, &count);
-    free(text);
-    for (size_t i = 0; i < count; i++) {
-        if (st == HP_LINK_OK)
-            st = expand(out, parts[i], flavor, depth + 1, msg, msg_size);
-        free(parts[i]);
-    }
-    free(parts);
+    hp_status st = hp_link_rsp_read(arg + 1, quoting_of(flavor), &parts, &count, msg, msg_size);
+    for (size_t i = 0; i < count && st == HP_OK; i++)
+        st = expand(out, parts[i], flavor, depth + 1, msg, msg_size);
+    hp_link_rsp_free(parts, count);
     return st;
 }
 
@@ -399,24 +182,6 @@ static int gnu_takes_value(const char *a)
     return 0;
 }
 
-static int parse_pad(const char *v, unsigned *out)
-{
-    if (!v || !*v)
-        return -1;
-    unsigned long x = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        x = x * 10 + (unsigned long)(*p - '0');
-        if (x > 1000)
-            return -1;
-    }
-    if (x < 1 || x > 64)
-        return -1;
-    *out = (unsigned)x;
-    return 0;
-}
-
 /* The value of a "--name=value" or "--name value" option; advances *i for the second form. */
 static const char *opt_value(char **a, size_t n, size_t *i, const char *name)
 {
@@ -432,49 +197,69 @@ static const char *opt_value(char **a, size_t n, size_t *i, const char *name)
     return NULL;
 }
 
-/* Take one --hotpatch-* / --lld / --help argument out of the list. 1 = taken, 0 = not ours, <0 = error. */
-static int take_ours(hp_link_cmdline *cl, char **a, size_t n, size_t *i, char *msg, size_t msg_size)
+typedef struct cmdline_impl {
+    hp_link_cmdline pub; /* first: the public pointer is the impl pointer */
+    strvec own;          /* our options' strings: values such as map_path and excludes point into them */
+    size_t exclude_cap;
+} cmdline_impl;
+
+/* Take one --hotpatch-* / --lld / --help / --version argument out of the list: *taken says whether
+   a[*i] (and, for "--name value", a[*i + 1]) was ours. */
+static hp_status take_ours(hp_link_cmdline *cl, char **a, size_t n, size_t *i, int *taken, char *msg,
+                           size_t msg_size)
 {
     const char *arg = a[*i];
     const char *v;
+    *taken = 1;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "--hotpatch-help") == 0) {
         cl->want_help = 1;
-        return 1;
+        return HP_OK;
+    }
+    if (strcmp(arg, "--version") == 0) {
+        cl->want_version = 1;
+        return HP_OK;
     }
     if (strncmp(arg, "--lld", 5) == 0 && (arg[5] == '=' || arg[5] == 0)) {
         v = opt_value(a, n, i, "--lld");
         if (!v || !*v) {
-            set_msg(msg, msg_size, "--lld needs a path (--lld=PATH)%s%s", NULL, NULL);
-            return -1;
+            hp_msg_set(msg, msg_size, "--lld needs a path (--lld=PATH)");
+            return HP_ERR_USAGE;
         }
         cl->lld_path = v;
-        return 1;
+        return HP_OK;
     }
-    if (strncmp(arg, "--hotpatch-", 11) != 0)
-        return 0;
+    if (strncmp(arg, "--hotpatch-", 11) != 0) {
+        *taken = 0;
+        return HP_OK;
+    }
     if (strcmp(arg, "--hotpatch-flavor=mingw") == 0 || strcmp(arg, "--hotpatch-flavor=msvc") == 0)
-        return 1; /* decided before expansion */
+        return HP_OK; /* decided before expansion */
     if (strcmp(arg, "--hotpatch-warn-only") == 0) {
         cl->warn_only = 1;
-        return 1;
+        return HP_OK;
     }
     if (strcmp(arg, "--hotpatch-verbose") == 0) {
         cl->verbose = 1;
-        return 1;
+        return HP_OK;
     }
     if (strncmp(arg, "--hotpatch-pad", 14) == 0 && (arg[14] == '=' || arg[14] == 0)) {
         v = opt_value(a, n, i, "--hotpatch-pad");
-        if (parse_pad(v, &cl->pad)) {
-            set_msg(msg, msg_size, "--hotpatch-pad needs a number of bytes from 1 to 64, got '%s'%s", v, NULL);
-            return -1;
+        return hp_pad_parse("--hotpatch-pad", v, &cl->pad, msg, msg_size);
+    }
+    if (strncmp(arg, "--hotpatch-exclude", 18) == 0 && (arg[18] == '=' || arg[18] == 0)) {
+        v = opt_value(a, n, i, "--hotpatch-exclude");
+        if (!v || !*v) {
+            hp_msg_set(msg, msg_size, "--hotpatch-exclude needs a function name or glob");
+            return HP_ERR_USAGE;
         }
-        return 1;
+        cmdline_impl *impl = (cmdline_impl *)cl;
+        return HP_VEC_PUSH(cl->excludes, cl->exclude_count, impl->exclude_cap, v) ? HP_OK : HP_ERR_NO_MEMORY;
     }
     if (strncmp(arg, "--hotpatch-map", 14) == 0 && (arg[14] == '=' || arg[14] == 0)) {
         v = opt_value(a, n, i, "--hotpatch-map");
         if (!v || !*v) {
-            set_msg(msg, msg_size, "--hotpatch-map needs a path or 'none'%s%s", NULL, NULL);
-            return -1;
+            hp_msg_set(msg, msg_size, "--hotpatch-map needs a path or 'none'");
+            return HP_ERR_USAGE;
         }
         if (strcmp(v, "none") == 0) {
             cl->map_none = 1;
@@ -483,10 +268,10 @@ static int take_ours(hp_link_cmdline *cl, char **a, size_t n, size_t *i, char *m
             cl->map_none = 0;
             cl->map_path = v;
         }
-        return 1;
+        return HP_OK;
     }
-    set_msg(msg, msg_size, "unknown option '%s' (see --help)%s", arg, NULL);
-    return -1;
+    hp_msg_set(msg, msg_size, "unknown option '%s' (see --help)", arg);
+    return HP_ERR_USAGE;
 }
 
 /* Does an /opt: value list ask for ICF ("icf", "icf=N", "safeicf"), cancel it ("noicf"), or neither? */
@@ -578,11 +363,6 @@ static void scan_msvc(hp_link_cmdline *cl, int (*file_exists)(const char *))
 }
 
 /* The command line and the strings that are not lld arguments (our options' values, the default output). */
-typedef struct cmdline_impl {
-    hp_link_cmdline pub; /* first: the public pointer is the impl pointer */
-    strvec own;
-} cmdline_impl;
-
 void hp_link_cmdline_destroy(hp_link_cmdline *cl)
 {
     if (!cl)
@@ -592,23 +372,26 @@ void hp_link_cmdline_destroy(hp_link_cmdline *cl)
         free(cl->args[i]);
     free(cl->args);
     free(cl->inputs);
+    free(cl->excludes);
     vec_free(&impl->own);
     free(impl);
 }
 
-hp_link_status hp_link_cmdline_replace(hp_link_cmdline *cl, size_t index, const char *value)
+hp_status hp_link_cmdline_replace(hp_link_cmdline *cl, size_t index, const char *value)
 {
     if (!cl || !value || index >= cl->arg_count)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     char *c = strdup(value);
     if (!c)
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     free(cl->args[index]);
     cl->args[index] = c;
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
-/* lld-link's default output: the first input's name with .exe or .dll, in the current directory. */
+/* lld-link's default output: the first input's name with .exe or .dll, in the current directory. The
+   name is cut at the last '/' only, as lld-link cuts it on a POSIX host (not hp_path_basename, which
+   also cuts at '\\'). */
 static int default_msvc_output(cmdline_impl *impl)
 {
     hp_link_cmdline *cl = &impl->pub;
@@ -630,19 +413,19 @@ static int default_msvc_output(cmdline_impl *impl)
     return 0;
 }
 
-hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_exists)(const char *path),
-                                     hp_link_cmdline **out, char *msg, size_t msg_size)
+hp_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_exists)(const char *path),
+                                hp_link_cmdline **out, char *msg, size_t msg_size)
 {
     if (argc < 1 || !argv || !out)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out = NULL;
     if (msg && msg_size)
         msg[0] = 0;
     cmdline_impl *impl = calloc(1, sizeof *impl);
     if (!impl)
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     hp_link_cmdline *cl = &impl->pub;
-    hp_link_status st = HP_LINK_OK;
+    hp_status st = HP_OK;
     strvec raw = {0}, keep = {0};
 
     /* The flavour decides how response files are split: take it from the name, an explicit
@@ -656,19 +439,18 @@ hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*f
     }
     if (cl->flavor == HP_LINK_FLAVOR_UNKNOWN)
         cl->flavor = flavor_from_args((char **)argv + 1, (size_t)argc - 1);
-    for (int i = 1; i < argc && st == HP_LINK_OK; i++) {
+    for (int i = 1; i < argc && st == HP_OK; i++) {
         if (strncmp(argv[i], "--hotpatch-flavor=", 18) == 0) {
             if (strcmp(argv[i] + 18, "mingw") && strcmp(argv[i] + 18, "msvc")) {
-                set_msg(msg, msg_size, "--hotpatch-flavor must be 'mingw' or 'msvc', got '%s'%s", argv[i] + 18,
-                        NULL);
-                st = HP_LINK_ERR_USAGE;
+                hp_msg_set(msg, msg_size, "--hotpatch-flavor must be 'mingw' or 'msvc', got '%s'", argv[i] + 18);
+                st = HP_ERR_BAD_VALUE;
             }
             continue;
         }
         st = expand(&raw, argv[i], cl->flavor == HP_LINK_FLAVOR_UNKNOWN ? HP_LINK_FLAVOR_MINGW : cl->flavor, 0,
                     msg, msg_size);
     }
-    if (st != HP_LINK_OK)
+    if (st != HP_OK)
         goto fail;
     if (cl->flavor == HP_LINK_FLAVOR_UNKNOWN)
         cl->flavor = flavor_from_args(raw.v, raw.n);
@@ -676,16 +458,15 @@ hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*f
     /* take our options out; everything else goes to lld in order */
     for (size_t i = 0; i < raw.n; i++) {
         size_t at = i;
-        int r = take_ours(cl, raw.v, raw.n, &i, msg, msg_size);
-        if (r < 0) {
-            st = HP_LINK_ERR_USAGE;
+        int taken = 0;
+        st = take_ours(cl, raw.v, raw.n, &i, &taken, msg, msg_size);
+        if (st != HP_OK)
             goto fail;
-        }
         for (size_t k = at; k <= i; k++) {
-            strvec *dst = r ? &impl->own : &keep;
+            strvec *dst = taken ? &impl->own : &keep;
             if (vec_push_owned(dst, raw.v[k])) {
                 raw.v[k] = NULL;
-                st = HP_LINK_ERR_NO_MEMORY;
+                st = HP_ERR_NO_MEMORY;
                 goto fail;
             }
             raw.v[k] = NULL;
@@ -694,25 +475,24 @@ hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*f
     free(raw.v);
     raw.v = NULL;
     raw.n = 0;
-    if (cl->want_help) {
+    if (cl->want_help || cl->want_version) {
         cl->args = keep.v;
         cl->arg_count = keep.n;
         keep.v = NULL;
         *out = cl;
-        return HP_LINK_OK;
+        return HP_OK;
     }
     if (cl->flavor == HP_LINK_FLAVOR_UNKNOWN) {
-        set_msg(msg, msg_size,
-                "cannot tell the linker flavour from the command line: call hotpatch-link as "
-                "hotpatch-ld.lld / hotpatch-lld-link, or pass --hotpatch-flavor=mingw|msvc%s%s",
-                NULL, NULL);
-        st = HP_LINK_ERR_USAGE;
+        hp_msg_set(msg, msg_size,
+                   "cannot tell the linker flavour from the command line: call hotpatch-link as "
+                   "hotpatch-ld.lld / hotpatch-lld-link, or pass --hotpatch-flavor=mingw|msvc");
+        st = HP_ERR_USAGE;
         goto fail;
     }
     if (!keep.v) {
         keep.v = calloc(1, sizeof *keep.v);
         if (!keep.v) {
-            st = HP_LINK_ERR_NO_MEMORY;
+            st = HP_ERR_NO_MEMORY;
             goto fail;
         }
     }
@@ -722,7 +502,7 @@ hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*f
     keep.n = 0;
     cl->inputs = calloc(cl->arg_count + 1, sizeof *cl->inputs);
     if (!cl->inputs) {
-        st = HP_LINK_ERR_NO_MEMORY;
+        st = HP_ERR_NO_MEMORY;
         goto fail;
     }
     if (cl->flavor == HP_LINK_FLAVOR_MINGW)
@@ -733,17 +513,17 @@ hp_link_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*f
         if (cl->flavor == HP_LINK_FLAVOR_MINGW) {
             cl->output = "a.exe"; /* ld.lld's MinGW default */
         } else if (default_msvc_output(impl)) {
-            st = HP_LINK_ERR_NO_MEMORY;
+            st = HP_ERR_NO_MEMORY;
             goto fail;
         }
     }
     if (!cl->output) {
-        set_msg(msg, msg_size, "no input files%s%s", NULL, NULL);
-        st = HP_LINK_ERR_USAGE;
+        hp_msg_set(msg, msg_size, "no input files");
+        st = HP_ERR_USAGE;
         goto fail;
     }
     *out = cl;
-    return HP_LINK_OK;
+    return HP_OK;
 
 fail:
     for (size_t i = 0; i < raw.n; i++)

@@ -39,15 +39,15 @@ static char *try_in(const char *dir, size_t dir_len, const char *name, int *oom)
     return NULL;
 }
 
-static hp_link_status find_named(const char *const *names, const char *default_dir, const char *path_env,
-                                 char **out_path)
+static hp_status find_named(const char *const *names, const char *default_dir, const char *path_env,
+                            char **out_path)
 {
     int oom = 0;
     for (const char *const *nm = names; *nm; nm++) {
         char *p = default_dir ? try_in(default_dir, strlen(default_dir), *nm, &oom) : NULL;
         if (p) {
             *out_path = p;
-            return HP_LINK_OK;
+            return HP_OK;
         }
         for (const char *d = path_env; d && *d && !oom;) {
             const char *e = strchr(d, ':');
@@ -56,7 +56,7 @@ static hp_link_status find_named(const char *const *names, const char *default_d
                 p = try_in(d, len, *nm, &oom);
                 if (p) {
                     *out_path = p;
-                    return HP_LINK_OK;
+                    return HP_OK;
                 }
             }
             d += len;
@@ -64,33 +64,33 @@ static hp_link_status find_named(const char *const *names, const char *default_d
                 d++;
         }
         if (oom)
-            return HP_LINK_ERR_NO_MEMORY;
+            return HP_ERR_NO_MEMORY;
     }
-    return HP_LINK_ERR_NO_LLD;
+    return HP_ERR_NO_LINKER;
 }
 
-hp_link_status hp_link_lld_find(hp_link_flavor flavor, const char *override, const char *default_dir,
-                                const char *path_env, char **out_path)
+hp_status hp_link_lld_find(hp_link_flavor flavor, const char *override, const char *default_dir,
+                           const char *path_env, char **out_path)
 {
     if (!out_path || flavor == HP_LINK_FLAVOR_UNKNOWN)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out_path = NULL;
     if (override) {
         if (!is_executable(override))
-            return HP_LINK_ERR_NO_LLD;
+            return HP_ERR_NO_LINKER;
         *out_path = strdup(override);
-        return *out_path ? HP_LINK_OK : HP_LINK_ERR_NO_MEMORY;
+        return *out_path ? HP_OK : HP_ERR_NO_MEMORY;
     }
     static const char *const gnu[] = {"ld.lld-19", "ld.lld", NULL};
     static const char *const msvc[] = {"lld-link-19", "lld-link", NULL};
     return find_named(flavor == HP_LINK_FLAVOR_MSVC ? msvc : gnu, default_dir, path_env, out_path);
 }
 
-hp_link_status hp_link_lld_find_tool(const char *default_dir, const char *path_env, char **out_path)
+hp_status hp_link_lld_find_tool(const char *default_dir, const char *path_env, char **out_path)
 {
     static const char *const names[] = {"llvm-ar-19", "llvm-ar", NULL};
     if (!out_path)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out_path = NULL;
     return find_named(names, default_dir, path_env, out_path);
 }
@@ -104,10 +104,10 @@ void hp_link_lld_argv_free(char **argv)
     free(argv);
 }
 
-hp_link_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv)
+hp_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv)
 {
     if (!cl || !lld || !out_argv)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     char pad[48];
     const int gnu = cl->flavor == HP_LINK_FLAVOR_MINGW;
     const char *pfx = gnu ? "-Xlink=" : "";
@@ -123,7 +123,7 @@ hp_link_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char
         n_extra++;
     char **argv = calloc(cl->arg_count + n_extra + 2, sizeof *argv);
     if (!argv)
-        return HP_LINK_ERR_NO_MEMORY;
+        return HP_ERR_NO_MEMORY;
     size_t k = 0;
     argv[k++] = strdup(lld);
     for (size_t i = 0; i < cl->arg_count; i++)
@@ -135,23 +135,23 @@ hp_link_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char
             for (size_t j = 0; j < k; j++)
                 free(argv[j]);
             free(argv);
-            return HP_LINK_ERR_NO_MEMORY;
+            return HP_ERR_NO_MEMORY;
         }
     *out_argv = argv;
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
-hp_link_status hp_link_lld_run(char *const argv[], int *out_exit)
+hp_status hp_link_lld_run(char *const argv[], int *out_exit)
 {
     if (!argv || !argv[0] || !out_exit)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     pid_t pid;
     if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
-        return HP_LINK_ERR_NO_LLD;
+        return HP_ERR_NO_LINKER;
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
-            return HP_LINK_ERR_NO_LLD;
+            return HP_ERR_NO_LINKER;
     }
     if (WIFEXITED(status))
         *out_exit = WEXITSTATUS(status);
@@ -159,5 +159,5 @@ hp_link_status hp_link_lld_run(char *const argv[], int *out_exit)
         *out_exit = 128 + WTERMSIG(status);
     else
         *out_exit = 1;
-    return *out_exit == 0 ? HP_LINK_OK : HP_LINK_ERR_LLD_FAILED;
+    return *out_exit == 0 ? HP_OK : HP_ERR_LINKER_FAILED;
 }

@@ -1,9 +1,11 @@
 /*
  * main.c — hotpatch-link: the linker driver around lld. Parses, runs the
- * modules, and maps their statuses to messages and exit codes:
- *   0  linked, and the image is hotpatchable (or --hotpatch-warn-only)
+ * modules, and maps their statuses to messages (report_error) and exit codes
+ * (exit_code), each in one place:
+ *   0  linked, and the image is hotpatchable (or --hotpatch-warn-only); --help, --version
  *   1  the image is not hotpatchable: the functions are listed, the image removed
- *   2  bad command line, lld not found, an input or the output unreadable
+ *   2  bad command line, lld not found, an input or the output unreadable, a bitcode
+ *      rewrite failed: every other status
  *   N  lld's own exit status when lld failed
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,16 +22,38 @@
 #include "hp_link_map.h"
 #include "hp_link_objfind.h"
 #include "hp_link_post.h"
-#include "hp_link_fileio.h"
 
 #ifndef HP_LINK_LLD_DIR
 #define HP_LINK_LLD_DIR "/usr/lib/llvm-19/bin"
 #endif
 
+#define EXIT_OK 0
 #define EXIT_VIOLATIONS 1
-#define EXIT_USAGE 2
+#define EXIT_ERROR 2
 
 static const char *prog = "hotpatch-link";
+
+/* The one mapping from the run's status to the exit status (README.md, "Exit status"): lld's own
+   failure passes lld's status on, and every status but HP_OK and HP_ERR_VIOLATIONS is 2. */
+static int exit_code(hp_status st, int lld_exit)
+{
+    switch (st) {
+    case HP_OK:
+        return EXIT_OK;
+    case HP_ERR_VIOLATIONS:
+        return EXIT_VIOLATIONS;
+    case HP_ERR_LINKER_FAILED:
+        return lld_exit;
+    default:
+        return EXIT_ERROR; /* usage, bad value, no lld, I/O, format, bitcode, tool, out of memory */
+    }
+}
+
+/* The one way a failure reaches the user: the module's message, or the status's name when it left none. */
+static void report_error(hp_status st, const char *msg)
+{
+    fprintf(stderr, "%s: error: %s\n", prog, msg && msg[0] ? msg : hp_status_str(st));
+}
 
 static void help(void)
 {
@@ -41,17 +65,19 @@ static void help(void)
            "every function of the plugin's table and every export must be hotpatchable.\n"
            "\n"
            "  clang --target=x86_64-w64-mingw32 -fuse-ld=/path/to/hotpatch-link ...\n"
-           "  clang --target=x86_64-pc-windows-msvc -B/path/to/bin -fuse-ld=hotpatch-link ...\n"
+           "  clang --target=x86_64-pc-windows-msvc -B/path/to/bin -fuse-ld=hotpatch-lld-link ...\n"
            "  hotpatch-lld-link /out:app.dll /dll a.obj b.obj   (in place of lld-link)\n"
            "\n"
            "Options (also through clang's -Wl,):\n"
-           "  --hotpatch-pad=N           padding required before each entry, 1..64 (default 5 x86, 6 x64)\n"
+           "  --hotpatch-pad=N           padding required before each entry, 5..64 (default 5 x86, 6 x64)\n"
            "  --hotpatch-warn-only       report violations as warnings and keep the image\n"
            "  --hotpatch-map=PATH|none   where to write the map (default <image>.hpmap), or no map\n"
+           "  --hotpatch-exclude=GLOB    functions matching GLOB are neither checked nor reported (repeatable)\n"
            "  --hotpatch-verbose         print the lld command, rewritten inputs and a summary\n"
            "  --hotpatch-flavor=mingw|msvc  the command-line style when the name and arguments do not tell\n"
            "  --lld=PATH                 the lld driver to run (default: ld.lld-19 / lld-link-19)\n"
            "  --help                     this text\n"
+           "  --version                  the version of hotpatch-link\n"
            "\n"
            "Exit status: 0 ok; 1 the image is not hotpatchable (removed unless --hotpatch-warn-only);\n"
            "2 bad command line, lld missing, unreadable input; otherwise lld's own exit status.\n");
@@ -82,18 +108,18 @@ static int file_exists(const char *path)
 
 /* Inputs that must exist as given: every GNU input, and lld-link inputs with a directory part
    (lld-link searches /libpath for bare names). */
-static int check_inputs(const hp_link_cmdline *cl)
+static hp_status check_inputs(const hp_link_cmdline *cl, char *msg, size_t msg_size)
 {
     for (size_t i = 0; i < cl->input_count; i++) {
         const char *in = cl->args[cl->inputs[i]];
         if (cl->flavor == HP_LINK_FLAVOR_MSVC && !strchr(in, '/'))
             continue;
         if (access(in, R_OK) != 0) {
-            fprintf(stderr, "%s: error: cannot read input '%s'\n", prog, in);
-            return -1;
+            hp_msg_set(msg, msg_size, "cannot read input '%s'", in);
+            return HP_ERR_IO;
         }
     }
-    return 0;
+    return HP_OK;
 }
 
 static int report_violations(hp_link_cmdline *cl, hp_link_post *post, const char *level)
@@ -101,16 +127,16 @@ static int report_violations(hp_link_cmdline *cl, hp_link_post *post, const char
     for (size_t i = 0; i < post->violation_count; i++) {
         const hp_link_violation *v = &post->violations[i];
         char *obj = NULL;
-        if (strncmp(v->function, "sub_", 4) != 0 && hp_link_objfind(cl, v->function, &obj) == HP_LINK_OK && obj) {
+        if (strncmp(v->function, "sub_", 4) != 0 && hp_link_objfind(cl, v->function, &obj) == HP_OK && obj) {
             hp_link_post_set_object(post, i, obj);
             free(obj);
         }
-        if (v->object)
-            fprintf(stderr, "%s: %s: %s: '%s' at 0x%x (from %s) is not hotpatchable: %s: %s\n", prog, level,
-                    cl->output, v->function, v->rva, v->object, v->reason, v->message);
-        else
-            fprintf(stderr, "%s: %s: %s: '%s' at 0x%x is not hotpatchable: %s: %s\n", prog, level, cl->output,
-                    v->function, v->rva, v->reason, v->message);
+        /* the audit's messages of site rules start with the reason id already */
+        size_t rl = strlen(v->reason);
+        int prefixed = strncmp(v->message, v->reason, rl) == 0 && v->message[rl] == ':';
+        fprintf(stderr, "%s: %s: %s: '%s' at 0x%x%s%s%s is not hotpatchable: %s%s%s\n", prog, level, cl->output,
+                v->function, v->rva, v->object ? " (from " : "", v->object ? v->object : "", v->object ? ")" : "",
+                prefixed ? "" : v->reason, prefixed ? "" : ": ", v->message);
     }
     return 0;
 }
@@ -122,31 +148,45 @@ int main(int argc, char **argv)
     hp_link_post *post = NULL;
     char **lld_argv = NULL;
     char *lld = NULL;
-    char msg[1024];
-    int rc = EXIT_USAGE;
+    char msg[1024] = "";
+    int lld_exit = 0;
 
-    hp_link_status st = hp_link_cmdline_parse(argc, (const char *const *)argv, file_exists, &cl, msg, sizeof msg);
-    if (st != HP_LINK_OK) {
-        fprintf(stderr, "%s: error: %s\n", prog, msg[0] ? msg : hp_link_status_str(st));
-        return EXIT_USAGE;
+    hp_status st = hp_link_cmdline_parse(argc, (const char *const *)argv, file_exists, &cl, msg, sizeof msg);
+    if (st != HP_OK) {
+        report_error(st, msg);
+        goto out;
     }
     if (cl->want_help) {
         help();
-        rc = 0;
+        goto out;
+    }
+    if (cl->want_version) {
+        /* Build systems ask the linker for its version through the compiler (Meson looks for "LLD" in
+           `-Wl,--version`): when the flavour is known, lld's own line follows ours. */
+        printf("%s %s\n", prog, HP_VERSION_STRING);
+        fflush(stdout);
+        if (cl->flavor != HP_LINK_FLAVOR_UNKNOWN &&
+            hp_link_lld_find(cl->flavor, cl->lld_path, HP_LINK_LLD_DIR, getenv("PATH"), &lld) == HP_OK) {
+            char *version_argv[] = {lld, "--version", NULL};
+            st = hp_link_lld_run(version_argv, &lld_exit);
+        }
         goto out;
     }
     st = hp_link_lld_find(cl->flavor, cl->lld_path, HP_LINK_LLD_DIR, getenv("PATH"), &lld);
-    if (st != HP_LINK_OK) {
-        if (cl->lld_path)
-            fprintf(stderr, "%s: error: --lld=%s is not an executable file\n", prog, cl->lld_path);
-        else
-            fprintf(stderr, "%s: error: cannot find lld (%s) in %s or on PATH: install lld-19 or pass --lld=PATH\n",
-                    prog, cl->flavor == HP_LINK_FLAVOR_MSVC ? "lld-link-19, lld-link" : "ld.lld-19, ld.lld",
-                    HP_LINK_LLD_DIR);
+    if (st == HP_ERR_NO_LINKER && cl->lld_path)
+        fprintf(stderr, "%s: error: --lld=%s is not an executable file\n", prog, cl->lld_path);
+    else if (st == HP_ERR_NO_LINKER)
+        fprintf(stderr, "%s: error: cannot find lld (%s) in %s or on PATH: install lld-19 or pass --lld=PATH\n", prog,
+                cl->flavor == HP_LINK_FLAVOR_MSVC ? "lld-link-19, lld-link" : "ld.lld-19, ld.lld", HP_LINK_LLD_DIR);
+    else if (st != HP_OK)
+        report_error(st, NULL);
+    if (st != HP_OK)
+        goto out;
+    st = check_inputs(cl, msg, sizeof msg);
+    if (st != HP_OK) {
+        report_error(st, msg);
         goto out;
     }
-    if (check_inputs(cl))
-        goto out;
     if (cl->icf_arg)
         fprintf(stderr,
                 "%s: warning: ignoring '%s': identical-code folding would merge patchable functions, so that one "
@@ -155,7 +195,11 @@ int main(int argc, char **argv)
 
     /* bitcode compiled without the plugin: rewritten copies take the inputs' places */
     char *llvm_ar = NULL;
-    hp_link_lld_find_tool(HP_LINK_LLD_DIR, getenv("PATH"), &llvm_ar);
+    st = hp_link_lld_find_tool(HP_LINK_LLD_DIR, getenv("PATH"), &llvm_ar);
+    if (st != HP_OK && st != HP_ERR_NO_LINKER) { /* no llvm-ar matters only for archives with bitcode */
+        report_error(st, NULL);
+        goto out;
+    }
     hp_link_bitcode_options bopt;
     memset(&bopt, 0, sizeof bopt);
     bopt.pad = cl->pad;
@@ -165,8 +209,8 @@ int main(int argc, char **argv)
     bopt.helper = self_sibling("hotpatch-link-bitcode", helper, sizeof helper) ? helper : NULL;
     st = hp_link_bitcode_prepare(cl, &bopt, &bc, msg, sizeof msg);
     free(llvm_ar);
-    if (st != HP_LINK_OK) {
-        fprintf(stderr, "%s: error: %s\n", prog, msg[0] ? msg : hp_link_status_str(st));
+    if (st != HP_OK) {
+        report_error(st, msg);
         goto out;
     }
     if (cl->verbose) {
@@ -180,8 +224,8 @@ int main(int argc, char **argv)
     }
 
     st = hp_link_lld_argv(cl, lld, &lld_argv);
-    if (st != HP_LINK_OK) {
-        fprintf(stderr, "%s: error: %s\n", prog, hp_link_status_str(st));
+    if (st != HP_OK) {
+        report_error(st, NULL);
         goto out;
     }
     if (cl->verbose) {
@@ -190,28 +234,26 @@ int main(int argc, char **argv)
             fprintf(stderr, " %s", *a);
         fputc('\n', stderr);
     }
-    int lld_exit = 0;
     st = hp_link_lld_run(lld_argv, &lld_exit);
     hp_link_bitcode_restore(bc, cl); /* the user's paths again, for messages */
-    if (st == HP_LINK_ERR_NO_LLD) {
+    if (st == HP_ERR_NO_LINKER)
         fprintf(stderr, "%s: error: cannot run '%s'\n", prog, lld);
-        goto out;
-    }
-    if (st == HP_LINK_ERR_LLD_FAILED) {
-        rc = lld_exit;
-        goto out;
-    }
-    if (cl->input_count == 0) {
-        rc = 0; /* --version and the like: nothing was linked */
-        goto out;
-    }
+    else if (st != HP_OK && st != HP_ERR_LINKER_FAILED)
+        report_error(st, NULL);
+    if (st != HP_OK)
+        goto out; /* HP_ERR_LINKER_FAILED: lld has said why, and its exit status becomes ours */
+    if (cl->input_count == 0)
+        goto out; /* lld -v and the like: nothing was linked */
 
     hp_link_post_options popt;
     memset(&popt, 0, sizeof popt);
     popt.pad = cl->pad;
+    popt.exclude = cl->excludes;
+    popt.exclude_count = cl->exclude_count;
+    msg[0] = 0;
     st = hp_link_post_run(cl->output, &popt, &post, msg, sizeof msg);
-    if (st != HP_LINK_OK) {
-        fprintf(stderr, "%s: error: %s\n", prog, msg[0] ? msg : hp_link_status_str(st));
+    if (st != HP_OK) {
+        report_error(st, msg);
         goto out;
     }
     if (post->violation_count) {
@@ -224,7 +266,7 @@ int main(int argc, char **argv)
                     "%s: error: %zu finding(s): '%s' is not hotpatchable and was removed (--hotpatch-warn-only keeps "
                     "it)\n",
                     prog, post->violation_count, cl->output);
-            rc = EXIT_VIOLATIONS;
+            st = HP_ERR_VIOLATIONS;
             goto out;
         }
     }
@@ -234,12 +276,12 @@ int main(int argc, char **argv)
             path = strdup(cl->map_path);
         else if ((path = malloc(strlen(cl->output) + 7)) != NULL)
             sprintf(path, "%s.hpmap", cl->output);
-        if (!path || hp_link_map_write(post, hp_link_basename(cl->output), path) != HP_LINK_OK) {
+        st = path ? hp_link_map_write(post, hp_path_basename(cl->output), path) : HP_ERR_NO_MEMORY;
+        if (st != HP_OK)
             fprintf(stderr, "%s: error: cannot write the map '%s'\n", prog, path ? path : "?");
-            free(path);
-            goto out;
-        }
         free(path);
+        if (st != HP_OK)
+            goto out;
     }
     if (cl->verbose) {
         size_t table = 0, exported = 0;
@@ -253,7 +295,6 @@ int main(int argc, char **argv)
                 prog, cl->output, post->fn_count, table, exported, post->violation_count, post->filled,
                 post->checksum);
     }
-    rc = 0;
 
 out:
     hp_link_post_destroy(post);
@@ -261,5 +302,5 @@ out:
     hp_link_bitcode_destroy(bc);
     free(lld);
     hp_link_cmdline_destroy(cl);
-    return rc;
+    return exit_code(st, lld_exit);
 }

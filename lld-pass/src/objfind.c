@@ -3,7 +3,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_objfind.h"
-#include "hp_link_fileio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +26,22 @@ static size_t dec(const unsigned char *p, size_t n)
     return v;
 }
 
-hp_link_status hp_link_ar_foreach(const unsigned char *data, size_t size,
-                                  int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
-                                  void *ctx)
+hp_status hp_link_ar_foreach(const unsigned char *data, size_t size,
+                             int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
+                             void *ctx)
 {
     if (!hp_link_is_archive(data, size) || !fn)
-        return HP_LINK_ERR_FORMAT;
+        return HP_ERR_FORMAT;
     hp_pe_span all = {data, size};
     hp_pe_span longnames = {0};
     size_t off = 8;
     while (off < size) {
         hp_pe_span h, body;
         if (!hp_pe_span_sub(all, off, AR_HDR, &h))
-            return HP_LINK_ERR_FORMAT;
+            return HP_ERR_FORMAT;
         size_t len = dec(h.data + 48, 10);
         if (!hp_pe_span_sub(all, off + AR_HDR, len, &body))
-            return HP_LINK_ERR_FORMAT;
+            return HP_ERR_FORMAT;
         char name[256];
         size_t nl = 0;
         if (h.data[0] == '/' && h.data[1] >= '0' && h.data[1] <= '9') {
@@ -67,59 +66,44 @@ hp_link_status hp_link_ar_foreach(const unsigned char *data, size_t size,
         if (memcmp(h.data, "// ", 3) == 0)
             longnames = body;
         else if (!special && fn(ctx, name, body.data, body.size))
-            return HP_LINK_OK;
+            return HP_OK;
         off += AR_HDR + len + (len & 1); /* members are 2-byte aligned */
     }
-    return HP_LINK_OK;
+    return HP_OK;
 }
 
-/* Does the COFF object define `symbol` externally? */
+typedef struct defines_ctx {
+    const char *symbol;
+    size_t len;
+    int hit;
+} defines_ctx;
+
+static int on_symbol(void *ctx, const hp_coff_symbol *sym)
+{
+    defines_ctx *c = ctx;
+    if (sym->section <= 0 || !hp_coff_is_external(sym))
+        return 0;
+    if ((sym->name_len == c->len && memcmp(sym->name, c->symbol, c->len) == 0) ||
+        (sym->name_len == c->len + 1 && sym->name[0] == '_' && memcmp(sym->name + 1, c->symbol, c->len) == 0))
+        c->hit = 1;
+    return c->hit;
+}
+
+/* Does the COFF object define `symbol` (or `_symbol`) externally? A malformed object defines nothing. */
 static int coff_defines(const unsigned char *d, size_t size, const char *symbol)
 {
     hp_pe_span s = {d, size};
-    uint16_t machine = 0, nsec = 0;
+    uint16_t machine = 0;
     uint32_t symptr = 0, nsyms = 0;
     if (!hp_pe_span_u16(s, 0, &machine) || (machine != HP_PE_MACHINE_AMD64 && machine != HP_PE_MACHINE_I386))
         return 0;
-    hp_pe_span_u16(s, 2, &nsec);
     if (!hp_pe_span_u32(s, 8, &symptr) || !hp_pe_span_u32(s, 12, &nsyms) || !symptr)
         return 0;
-    hp_pe_span syms, strtab = {0};
-    if (!hp_pe_span_sub(s, symptr, (uint64_t)nsyms * 18u, &syms))
+    defines_ctx c = {symbol, strlen(symbol), 0};
+    const char *detail = NULL;
+    if (hp_coff_symbols(s, symptr, nsyms, on_symbol, &c, &detail) != HP_OK)
         return 0;
-    uint32_t strsize = 0;
-    uint64_t stroff = (uint64_t)symptr + (uint64_t)nsyms * 18u;
-    if (hp_pe_span_u32(s, stroff, &strsize) && strsize >= 4)
-        hp_pe_span_sub(s, stroff, strsize, &strtab);
-    size_t want = strlen(symbol);
-    for (uint32_t i = 0; i < nsyms; i++) {
-        const unsigned char *e = syms.data + (size_t)i * 18u;
-        int16_t secno = (int16_t)(e[12] | (e[13] << 8));
-        uint8_t cls = e[16], aux = e[17];
-        if (secno > 0 && cls == 2 /* IMAGE_SYM_CLASS_EXTERNAL */) {
-            const char *name;
-            size_t len = 0;
-            char shortname[9];
-            if (e[0] | e[1] | e[2] | e[3]) {
-                while (len < 8 && e[len])
-                    len++;
-                memcpy(shortname, e, len);
-                shortname[len] = 0;
-                name = shortname;
-            } else {
-                uint32_t o = (uint32_t)e[4] | ((uint32_t)e[5] << 8) | ((uint32_t)e[6] << 16) | ((uint32_t)e[7] << 24);
-                if (!strtab.data || !hp_pe_span_strlen(strtab, o, &len))
-                    goto next;
-                name = (const char *)strtab.data + o;
-            }
-            if ((len == want && memcmp(name, symbol, want) == 0) ||
-                (len == want + 1 && name[0] == '_' && memcmp(name + 1, symbol, want) == 0))
-                return 1;
-        }
-    next:
-        i += aux;
-    }
-    return 0;
+    return c.hit;
 }
 
 typedef struct find_ctx {
@@ -139,17 +123,20 @@ static int on_member(void *ctx, const char *name, const unsigned char *m, size_t
     return 0;
 }
 
-hp_link_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, char **out_object)
+hp_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, char **out_object)
 {
     if (!cl || !symbol || !out_object)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out_object = NULL;
     for (size_t i = 0; i < cl->input_count; i++) {
         const char *path = cl->args[cl->inputs[i]];
         size_t size = 0;
-        unsigned char *d = hp_link_read_file(path, &size);
-        if (!d)
-            continue;
+        unsigned char *d = NULL;
+        hp_status st = hp_file_read(path, &d, &size, NULL, 0);
+        if (st == HP_ERR_NO_MEMORY)
+            return st;
+        if (st != HP_OK)
+            continue; /* lld-link's bare names in /libpath, and what lld read but we cannot: not named */
         char *res = NULL;
         if (hp_link_is_archive(d, size)) {
             find_ctx c;
@@ -163,21 +150,21 @@ hp_link_status hp_link_objfind(const hp_link_cmdline *cl, const char *symbol, ch
                     snprintf(res, n, "%s(%s)", path, c.found);
                 else {
                     free(d);
-                    return HP_LINK_ERR_NO_MEMORY;
+                    return HP_ERR_NO_MEMORY;
                 }
             }
         } else if (coff_defines(d, size, symbol)) {
             res = strdup(path);
             if (!res) {
                 free(d);
-                return HP_LINK_ERR_NO_MEMORY;
+                return HP_ERR_NO_MEMORY;
             }
         }
         free(d);
         if (res) {
             *out_object = res;
-            return HP_LINK_OK;
+            return HP_OK;
         }
     }
-    return HP_LINK_OK;
+    return HP_OK;
 }

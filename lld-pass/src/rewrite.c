@@ -36,14 +36,14 @@ static void on_diag(LLVMDiagnosticInfoRef info, void *ctx)
     LLVMDisposeMessage(text);
 }
 
-hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
+hp_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, const char *name, unsigned pad,
                                        unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
 {
     if (!data || !name || !out_data || !out_size)
-        return HP_LINK_ERR_ARGUMENT;
+        return HP_ERR_ARGUMENT;
     *out_data = NULL;
     *out_size = 0;
-    hp_link_status ret = HP_LINK_OK;
+    hp_status ret = HP_OK;
     hp_policy *policy = NULL;
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = NULL;
@@ -51,39 +51,39 @@ hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, c
     char detail[256] = "";
     diag_ctx dc = {detail, sizeof detail};
     if (!ctx || !in) {
-        ret = HP_LINK_ERR_NO_MEMORY;
+        ret = HP_ERR_NO_MEMORY;
         goto out;
     }
     LLVMContextSetDiagnosticHandler(ctx, on_diag, &dc);
     if (LLVMParseBitcodeInContext2(ctx, in, &mod)) {
         set_msg(msg, msg_size, "llvm cannot read the bitcode of '%s': %s", name, detail[0] ? detail : "invalid");
-        ret = HP_LINK_ERR_BITCODE;
+        ret = HP_ERR_BITCODE;
         goto out;
     }
     if (LLVMGetNamedMetadataNumOperands(mod, TABLE_GUARD) > 0)
         goto out; /* compiled with the plugin */
-    if (hp_policy_create(&policy) != HP_POLICY_OK) {
-        ret = HP_LINK_ERR_NO_MEMORY;
+    if (hp_policy_create(&policy) != HP_OK) {
+        ret = HP_ERR_NO_MEMORY;
         goto out;
     }
     if (pad) {
         char opt[32], err[128];
         snprintf(opt, sizeof opt, "pad=%u", pad);
-        if (hp_policy_set_option(policy, opt, err, sizeof err) != HP_POLICY_OK) {
+        if (hp_policy_set_option(policy, opt, err, sizeof err) != HP_OK) {
             set_msg(msg, msg_size, "the policy refuses %s: %s", opt, err);
-            ret = HP_LINK_ERR_USAGE;
+            ret = HP_ERR_USAGE;
             goto out;
         }
     }
-    if (hp_policy_instrument(policy, mod, NULL, NULL) != HP_POLICY_OK ||
-        hp_policy_emit_table(policy, mod, NULL) != HP_POLICY_OK) {
+    if (hp_policy_instrument(policy, mod, NULL, NULL) != HP_OK ||
+        hp_policy_emit_table(policy, mod, NULL) != HP_OK) {
         set_msg(msg, msg_size, "the hotpatch policy cannot rewrite '%s'%s", name, NULL);
-        ret = HP_LINK_ERR_BITCODE;
+        ret = HP_ERR_BITCODE;
         goto out;
     }
     LLVMMemoryBufferRef outbuf = LLVMWriteBitcodeToMemoryBuffer(mod);
     if (!outbuf) {
-        ret = HP_LINK_ERR_NO_MEMORY;
+        ret = HP_ERR_NO_MEMORY;
         goto out;
     }
     size_t n = LLVMGetBufferSize(outbuf);
@@ -93,7 +93,7 @@ hp_link_status hp_link_bitcode_rewrite(const unsigned char *data, size_t size, c
         *out_data = copy;
         *out_size = n;
     } else {
-        ret = HP_LINK_ERR_NO_MEMORY;
+        ret = HP_ERR_NO_MEMORY;
     }
     LLVMDisposeMemoryBuffer(outbuf);
 

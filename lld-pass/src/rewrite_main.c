@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "hp_link_rewrite.h"
-#include "hp_link_fileio.h"
 
 int main(int argc, char **argv)
 {
@@ -30,18 +29,19 @@ int main(int argc, char **argv)
     }
     for (; i + 1 < argc; i += 2) {
         size_t size = 0;
-        unsigned char *data = hp_link_read_file(argv[i], &size);
-        if (!data) {
-            fprintf(stderr, "%s: error: cannot read '%s'\n", prog, argv[i]);
+        unsigned char *data = NULL;
+        char msg[512] = "";
+        hp_status st = hp_file_read(argv[i], &data, &size, msg, sizeof msg);
+        if (st != HP_OK) {
+            fprintf(stderr, "%s: error: cannot read %s\n", prog, msg[0] ? msg : hp_status_str(st));
             return 1;
         }
         unsigned char *out = NULL;
         size_t n = 0;
-        char msg[512] = "";
-        hp_link_status st = hp_link_bitcode_rewrite(data, size, argv[i], pad, &out, &n, msg, sizeof msg);
+        st = hp_link_bitcode_rewrite(data, size, argv[i], pad, &out, &n, msg, sizeof msg);
         free(data);
-        if (st != HP_LINK_OK) {
-            fprintf(stderr, "%s: error: %s\n", prog, msg[0] ? msg : hp_link_status_str(st));
+        if (st != HP_OK) {
+            fprintf(stderr, "%s: error: %s\n", prog, msg[0] ? msg : hp_status_str(st));
             return 1;
         }
         if (out) {

@@ -15,6 +15,12 @@
  * Thread-safety: a policy is immutable after configuration; hp_policy_instrument
  * and hp_policy_emit_table may run concurrently on different modules (each
  * module belongs to one LLVM context, used by one thread at a time).
+ *
+ * Errors: every fallible call returns an hp_status (hotpatch.h; names from
+ * hp_status_str() of libhotpatch — the plugin itself never calls into it).
+ * Messages are handed back in a caller's buffer (char *msg, size_t msg_size).
+ * The core is built without sanitizers whatever the build: it is loaded into
+ * clang with the plugin.
  */
 #ifndef HP_POLICY_H
 #define HP_POLICY_H
@@ -24,21 +30,11 @@
 
 #include <llvm-c/Types.h>
 
+#include "hotpatch.h" /* hp_status: the one status type of every part */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** Status of every fallible call of the core. Values are permanent (appended, never renumbered). */
-typedef enum hp_policy_status {
-    HP_POLICY_OK = 0,
-    HP_POLICY_ERR_ARGUMENT = 1,       /**< NULL or otherwise invalid argument */
-    HP_POLICY_ERR_UNKNOWN_OPTION = 2, /**< option name not known */
-    HP_POLICY_ERR_BAD_VALUE = 3,      /**< option known, value malformed or out of range */
-    HP_POLICY_ERR_NO_MEMORY = 4,      /**< out of memory */
-} hp_policy_status;
-
-/** Name of a status ("HP_POLICY_ERR_BAD_VALUE"); never NULL. */
-const char *hp_policy_status_str(hp_policy_status status);
 
 /** Opaque policy (the parsed options). Created by hp_policy_create, freed by hp_policy_destroy. */
 typedef struct hp_policy hp_policy;
@@ -107,22 +103,27 @@ typedef struct hp_policy_stats {
  * Create a policy with the defaults: pad = target default, scope=all,
  * entry=nop, cet=auto, table=on, no noinline-exported, not verbose.
  * @param out receives the policy (not NULL); free with hp_policy_destroy.
+ * @return HP_OK; HP_ERR_ARGUMENT (out is NULL); HP_ERR_NO_MEMORY.
  */
-hp_policy_status hp_policy_create(hp_policy **out);
+hp_status hp_policy_create(hp_policy **out);
 
 /** Free a policy; NULL is a no-op. */
 void hp_policy_destroy(hp_policy *policy);
 
 /**
  * Apply one option as written after `-fplugin-arg-hotpatch-`: "NAME=VALUE" or
- * "NAME" for switches. Options: pad=N (1..64, not 63), scope=all|exported,
- * exclude=GLOB (repeatable), entry=nop|widen, cet=auto|on|off, table=on|off,
- * noinline-exported, verbose, no-warn-naked, no-warn-conflict, no-warn-pad,
- * no-warn-skipped.
+ * "NAME" for switches. Options: pad=N (1..64, not 63; below the target's
+ * minimum it is raised to it, with an HP_POLICY_DIAG_PAD report),
+ * scope=all|exported, exclude=GLOB (repeatable; hp_glob_match's dialect),
+ * entry=nop|widen, cet=auto|on|off, table=on|off, noinline-exported, verbose,
+ * no-warn-naked, no-warn-conflict, no-warn-pad, no-warn-skipped.
  * @param msg receives a one-line message on failure (lower-case, no period);
- *            may be NULL; truncated to msg_size.
+ *            may be NULL; a message cut to msg_size ends in "...".
+ * @return HP_OK; HP_ERR_ARGUMENT (policy or arg NULL); HP_ERR_USAGE (unknown
+ *         option name, a value missing or given to a switch); HP_ERR_BAD_VALUE
+ *         (value malformed or out of range); HP_ERR_NO_MEMORY.
  */
-hp_policy_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size);
+hp_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size);
 
 /**
  * Tell the policy whether codegen gives every function a section of its own
@@ -159,7 +160,8 @@ int hp_policy_excluded(const hp_policy *policy, const char *name);
 
 /**
  * Phase 1, at pipeline start: choose the functions and give each its padding
- * (prefix data of 0x90 bytes, or `patchable-function-prefix` under KCFI or
+ * (prefix data CC 90 90 ..., HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE of
+ * hotpatch_table.h, or `patchable-function-prefix` under KCFI or
  * when the function has prefix data of its own) and its entry (prologue data
  * `66 90`, or `patchable-function-entry` under CET, or `patchable-function`
  * for entry=widen), alignment, `noinline`, `nocf_check`, and the marker string
@@ -167,9 +169,10 @@ int hp_policy_excluded(const hp_policy *policy, const char *name);
  * already instrumented are left alone. Modules of targets other than x86/x86-64 COFF/ELF are left unchanged
  * (one HP_POLICY_DIAG_SKIPPED report).
  * @param host may be NULL. @param stats may be NULL; counts are added to it.
+ * @return HP_OK; HP_ERR_ARGUMENT (policy or module NULL); HP_ERR_NO_MEMORY.
  */
-hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef module,
-                                      const hp_policy_host *host, hp_policy_stats *stats);
+hp_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef module, const hp_policy_host *host,
+                               hp_policy_stats *stats);
 
 /**
  * Phase 2, as late as possible before codegen (optimizer last): write one
@@ -177,9 +180,10 @@ hp_policy_status hp_policy_instrument(const hp_policy *policy, LLVMModuleRef mod
  * that functions the optimizer removed are not kept alive by the table.
  * Idempotent (a module is given its records once). Does nothing with table=off.
  * @param stats may be NULL; records are added to it.
+ * @return HP_OK; HP_ERR_ARGUMENT (policy or module NULL); HP_ERR_NO_MEMORY
+ *         (the module may then hold part of the table).
  */
-hp_policy_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module,
-                                      hp_policy_stats *stats);
+hp_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module, hp_policy_stats *stats);
 
 #ifdef __cplusplus
 }

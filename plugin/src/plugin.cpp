@@ -123,8 +123,7 @@ public:
   explicit InstrumentPass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
     hp_policy_host Host = S->host();
-    if (hp_policy_instrument(S->Policy, llvm::wrap(&M), &Host, &S->Stats) !=
-        HP_POLICY_OK)
+    if (hp_policy_instrument(S->Policy, llvm::wrap(&M), &Host, &S->Stats) != HP_OK)
       S->Diags->Report(S->Diags->getCustomDiagID(
           DiagnosticsEngine::Error, "hotpatch: out of memory"));
     return llvm::PreservedAnalyses::none();
@@ -139,8 +138,7 @@ class TablePass : public llvm::PassInfoMixin<TablePass> {
 public:
   explicit TablePass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
-    if (hp_policy_emit_table(S->Policy, llvm::wrap(&M), &S->Stats) !=
-        HP_POLICY_OK)
+    if (hp_policy_emit_table(S->Policy, llvm::wrap(&M), &S->Stats) != HP_OK)
       S->Diags->Report(S->Diags->getCustomDiagID(
           DiagnosticsEngine::Error, "hotpatch: out of memory"));
     if (S->Verbose) {
@@ -241,15 +239,14 @@ protected:
   bool ParseArgs(const CompilerInstance &CI,
                  const std::vector<std::string> &Args) override {
     DiagnosticsEngine &D = CI.getDiagnostics();
-    if (hp_policy_create(&S->Policy) != HP_POLICY_OK) {
+    if (hp_policy_create(&S->Policy) != HP_OK) {
       D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
                                  "hotpatch: out of memory"));
       return false;
     }
     for (const std::string &Arg : Args) {
       char Msg[256];
-      if (hp_policy_set_option(S->Policy, Arg.c_str(), Msg, sizeof Msg) !=
-          HP_POLICY_OK) {
+      if (hp_policy_set_option(S->Policy, Arg.c_str(), Msg, sizeof Msg) != HP_OK) {
         D.Report(D.getCustomDiagID(
             DiagnosticsEngine::Error,
             "hotpatch plugin: %0 (in '-fplugin-arg-hotpatch-%1')"))

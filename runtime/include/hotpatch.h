@@ -8,7 +8,8 @@
  *     allocation, safe to call on untrusted input (every read is bounded by the
  *     lengths the caller gives);
  *   - the patch engine (hp_apply, hp_remove, transactions): changes code in the
- *     calling process following the protocol of DESIGN.md.
+ *     calling process following the patch protocol of README.md ("The runtime
+ *     (libhotpatch)"; the site rules: "The site rules").
  *
  * Thread-safety: every function here may be called from any thread at any
  * time. hp_site_analyze is reentrant; the patch engine serialises itself with
@@ -25,9 +26,12 @@ extern "C" {
 #endif
 
 /*
- * HP_API marks the public functions. Windows: exported from hotpatch.dll when
- * building it; define HP_DLL when linking against the DLL (import). Static
- * linking needs nothing. ELF: default visibility.
+ * HP_API marks the public functions: exactly these are exported (the library
+ * is built with hidden visibility; a test compares the export lists of
+ * libhotpatch.so and hotpatch.dll with the HP_API declarations of the
+ * installed headers). Windows: exported from hotpatch.dll when building it;
+ * define HP_DLL when linking against the DLL (import). Static linking needs
+ * nothing. ELF: default visibility.
  */
 #if defined(_WIN32)
 #  if defined(HP_BUILDING_DLL)
@@ -45,6 +49,16 @@ extern "C" {
 #define HP_VERSION_MINOR 1
 #define HP_VERSION_PATCH 0
 #define HP_VERSION_STRING "0.1.0"
+/** The version as one number that orders like versions: major << 16 | minor << 8 | patch. */
+#define HP_VERSION_NUMBER ((uint32_t)((HP_VERSION_MAJOR << 16) | (HP_VERSION_MINOR << 8) | HP_VERSION_PATCH))
+
+/**
+ * The version of the library that is running (HP_VERSION_STRING when it was built), to compare
+ * with the header a program was compiled with. Never NULL; static storage.
+ */
+HP_API const char *hp_version(void);
+/** HP_VERSION_NUMBER of the library that is running. */
+HP_API uint32_t hp_version_number(void);
 
 /* ------------------------------------------------------------------------- */
 /* Statuses                                                                   */
@@ -71,6 +85,16 @@ typedef enum hp_status {
     HP_ERR_MODULE = 13,         /**< a patch module is malformed or does not match its target image */
     HP_ERR_IO = 14,             /**< a file could not be opened, read or mapped */
     HP_ERR_FORMAT = 15,         /**< input bytes are not a valid image of the expected format */
+    /* The tools (plugin, hotpatch-audit, hotpatch-link) use the same type: one status convention
+       across the parts, so that no layer collapses a cause into another. */
+    HP_ERR_USAGE = 16,          /**< tools: a command line or option is wrong (unknown name, missing value) */
+    HP_ERR_BAD_VALUE = 17,      /**< tools: an option's value is malformed or out of range */
+    HP_ERR_NO_LINKER = 18,      /**< tools: lld could not be found or started */
+    HP_ERR_LINKER_FAILED = 19,  /**< tools: lld ran and failed (its exit status is reported apart) */
+    HP_ERR_BITCODE = 20,        /**< tools: LLVM could not read, rewrite or write a bitcode input */
+    HP_ERR_VIOLATIONS = 21,     /**< tools: the output image is not hotpatchable (findings listed) */
+    HP_ERR_TOOL = 22,           /**< tools: a helper tool (llvm-ar) failed */
+    HP_ERR_NOT_PATCHED = 23,    /**< the target is not currently redirected by this runtime (hp_lookup) */
 } hp_status;
 
 /** Name of a status ("HP_ERR_PROTECT"); never NULL, "HP_STATUS_UNKNOWN" for unknown values. */
@@ -87,11 +111,20 @@ typedef enum hp_machine {
     HP_MACHINE_X64 = 2, /**< x86-64 (PE32+, Linux x86-64) */
 } hp_machine;
 
-/** Default padding required by the site rules: MSVC's /FUNCTIONPADMIN defaults. */
-#define HP_DEFAULT_PAD_X86 5u
-#define HP_DEFAULT_PAD_X64 6u
+/**
+ * Padding the runtime needs before an entry: room for its long jump. x86: `E9 rel32` (5 bytes);
+ * x64: `FF 25 disp32` through a slot (6 bytes). These are also the defaults (MSVC's
+ * /FUNCTIONPADMIN defaults) and the smallest padding any part accepts as an option:
+ * hp_site_pad() raises a smaller request to them.
+ */
+#define HP_MIN_PAD_X86 5u
+#define HP_MIN_PAD_X64 6u
+#define HP_DEFAULT_PAD_X86 HP_MIN_PAD_X86
+#define HP_DEFAULT_PAD_X64 HP_MIN_PAD_X64
 /** Largest padding the rules ever look at (a larger request is clamped to this). */
 #define HP_MAX_PAD 64u
+/** Smallest padding option any tool accepts: the smallest machine minimum. */
+#define HP_MIN_PAD_OPTION HP_MIN_PAD_X86
 
 /**
  * Why a site is or is not patchable. Stable reason codes: values are appended,
@@ -108,13 +141,89 @@ typedef enum hp_site_reason {
     HP_SITE_TRUNCATED = 6,           /**< not enough bytes after the entry to decode it */
     HP_SITE_ENDBR_ENTRY_SHORT = 7,   /**< entry is endbr32/64 but the instruction after it is shorter than 2 bytes */
     HP_SITE_PATCHED = 8,             /**< already redirected by this protocol (short jump into a padding long jump) */
-    HP_SITE_REDIRECTED = 9,          /**< the entry is a jump placed by something else (another hooking tool) */
+    HP_SITE_REDIRECTED = 9,          /**< the entry is a jump placed by something else (a hook or thunk) */
     HP_SITE_BRANCH_TO_ENTRY_1 = 10,  /**< a branch inside the function targets entry+1 (would land inside the swap) */
     HP_SITE_PREVIOUSLY_PATCHED = 11, /**< padding holds this protocol's long jump, entry intact: patched once, now removed */
     HP_SITE_BAD_MACHINE = 12,        /**< the machine is not one the rules understand */
 } hp_site_reason;
 
-/** Short stable identifier of a reason ("padding-short"); never NULL. */
+/**
+ * Where a verdict is asked for. The bytes are judged by the same rules everywhere; what differs is what
+ * the asker can know, and so which reasons it may accept (README.md, "The site rules", has the table):
+ *   - HP_SITE_CONTEXT_IMAGE: bytes of a linked image on disk (hotpatch-audit, hotpatch-link). Nothing
+ *     is known about who wrote a jump, so every reason but HP_SITE_OK refuses.
+ *   - HP_SITE_CONTEXT_OBJECT: a function of an object file whose padding the link will add (the audit
+ *     on objects built by the plugin). Judged with synthetic padding; same answers as IMAGE.
+ *   - HP_SITE_CONTEXT_LIVE: bytes of the running process (hp_probe, hp_apply). A jump at the entry is
+ *     told apart: HP_ERR_REDIRECTED. The engine's own records (a site it patched before) are consulted
+ *     before this table; without such a record a previously patched site is refused like any other.
+ */
+typedef enum hp_site_context {
+    HP_SITE_CONTEXT_IMAGE = 0,
+    HP_SITE_CONTEXT_OBJECT = 1,
+    HP_SITE_CONTEXT_LIVE = 2,
+} hp_site_context;
+
+/**
+ * The verdict policy: what a reason means in a context. HP_OK (patchable), HP_ERR_NOT_PATCHABLE, or
+ * HP_ERR_REDIRECTED (a jump placed by something else: LIVE only; IMAGE and OBJECT say
+ * HP_ERR_NOT_PATCHABLE). Unknown contexts or reasons give HP_ERR_NOT_PATCHABLE.
+ */
+HP_API hp_status hp_site_verdict(hp_site_context context, hp_site_reason reason);
+
+/**
+ * Padding a site needs on `machine` when `requested` was asked for: 0 means the machine's default;
+ * less than the machine's minimum is raised to it (the long jump must fit); more than HP_MAX_PAD is
+ * clamped. 0 for a machine the rules do not know.
+ */
+HP_API uint32_t hp_site_pad(hp_machine machine, uint32_t requested);
+
+/**
+ * Is `byte` filler (what padding may hold, and what no code falls into): 0xCC (int3, preferred: what
+ * lld, MSVC and hotpatch-link write), 0x00 or 0x90. Multi-byte NOPs are filler only after an
+ * unconditional transfer, which needs the bytes around them (hp_site_analyze decides that).
+ */
+HP_API int hp_site_is_filler(uint8_t byte);
+/** The filler every part writes where it chooses: 0xCC (int3), so that stray execution traps. */
+#define HP_FILLER_PREFERRED 0xCCu
+
+/*
+ * The one vocabulary of the reasons: identifier and explanation, used by hp_site_reason_str() and
+ * hp_site_reason_text(), by the audit's check table (HP1001..HP1012 carry these names) and by
+ * hotpatch-link's messages and map. Identifiers are permanent.
+ */
+#define HP_SITE_ID_OK "ok"
+#define HP_SITE_TEXT_OK "patchable"
+#define HP_SITE_ID_PADDING_SHORT "padding-short"
+#define HP_SITE_TEXT_PADDING_SHORT "fewer bytes exist before the entry than the required padding: no room for the long jump"
+#define HP_SITE_ID_PADDING_NOT_FILLER "padding-not-filler"
+#define HP_SITE_TEXT_PADDING_NOT_FILLER \
+    "a byte of the padding is code or data, not filler (0xCC, 0x00, 0x90, or NOPs after a jump)"
+#define HP_SITE_ID_ENTRY_SHORT "entry-short"
+#define HP_SITE_TEXT_ENTRY_SHORT "the first instruction is 1 byte: one atomic 2-byte write cannot replace it"
+#define HP_SITE_ID_ENTRY_CROSSES_LINE "entry-crosses-line"
+#define HP_SITE_TEXT_ENTRY_CROSSES_LINE \
+    "the 2 entry bytes straddle a 64-byte cache line: the 16-bit store would not be atomic"
+#define HP_SITE_ID_ENTRY_INVALID "entry-invalid"
+#define HP_SITE_TEXT_ENTRY_INVALID "the bytes at the entry do not decode as an instruction"
+#define HP_SITE_ID_TRUNCATED "truncated"
+#define HP_SITE_TEXT_TRUNCATED "the function's bytes end before its first instruction does"
+#define HP_SITE_ID_ENDBR_ENTRY_SHORT "endbr-entry-short"
+#define HP_SITE_TEXT_ENDBR_ENTRY_SHORT "the entry is endbr32/endbr64 but the instruction after it is 1 byte"
+#define HP_SITE_ID_PATCHED "patched"
+#define HP_SITE_TEXT_PATCHED "the entry is already redirected by this protocol (short jump into the padding)"
+#define HP_SITE_ID_REDIRECTED "redirected"
+#define HP_SITE_TEXT_REDIRECTED "the entry is a jump placed by something else (a hook or thunk)"
+#define HP_SITE_ID_BRANCH_TO_ENTRY_1 "branch-to-entry-1"
+#define HP_SITE_TEXT_BRANCH_TO_ENTRY_1 "a branch inside the function targets entry+1, which the 2-byte swap overwrites"
+#define HP_SITE_ID_PREVIOUSLY_PATCHED "previously-patched"
+#define HP_SITE_TEXT_PREVIOUSLY_PATCHED \
+    "the padding holds what looks like this protocol's long jump and the entry is intact: patched before, or code " \
+    "of the function before; never rewritten"
+#define HP_SITE_ID_BAD_MACHINE "bad-machine"
+#define HP_SITE_TEXT_BAD_MACHINE "the machine is not x86 or x86-64"
+
+/** Short stable identifier of a reason ("padding-short", HP_SITE_ID_*); never NULL. */
 HP_API const char *hp_site_reason_str(hp_site_reason reason);
 /** One-line human explanation of a reason; never NULL. */
 HP_API const char *hp_site_reason_text(hp_site_reason reason);
@@ -125,6 +234,14 @@ HP_API const char *hp_site_reason_text(hp_site_reason reason);
 #define HP_SITE_F_RIP_RELATIVE 0x04u /**< the site instruction has a RIP-relative operand (relocation re-encodes it) */
 #define HP_SITE_F_BRANCH      0x08u /**< the site instruction is a relative branch or call (relocation re-encodes it) */
 #define HP_SITE_F_PADDING_NOPS 0x10u /**< the padding is multi-byte NOPs after an unconditional transfer */
+/**
+ * Live only (hp_probe): the target given is a thunk that leads to the function analysed — an import
+ * thunk `jmp [cell]` through its image's import address table (what `&f` is for a DLL function
+ * declared without dllimport), or an entry of an incremental-link table of `jmp rel32`. hp_apply,
+ * hp_txn_apply and hp_lookup follow it the same way. Windows only; any other jump at an entry is
+ * refused (HP_ERR_REDIRECTED).
+ */
+#define HP_SITE_F_THUNK       0x20u
 
 /**
  * What the site rules found. Filled by hp_site_analyze() and hp_probe(),
@@ -188,41 +305,114 @@ typedef struct hp_txn hp_txn;
 /** Machine of the running process. */
 HP_API hp_machine hp_host_machine(void);
 
+/*
+ * Statuses of the engine functions below. Every one may also return HP_ERR_UNSUPPORTED on a machine
+ * the engine does not patch (only x86 and x86-64 are). The ones that read live code may return
+ * HP_ERR_ARGUMENT for a target that is not in readable, executable memory, and HP_ERR_IO when the OS
+ * cannot tell the protections (Linux: /proc/self/maps unreadable). Those that change code return
+ * HP_ERR_PROTECT when the OS refuses a protection change (W^X policy, SELinux execmem, ACG) and
+ * HP_ERR_NO_MEMORY when the heap is exhausted. A call that fails has changed nothing.
+ */
+
 /**
  * Would `target` patch? Runs the site rules on the live bytes of this process
- * (with the default padding). Writes nothing.
+ * (with the default padding). Writes nothing. A thunk at `target` is followed to
+ * the function it leads to, which is analysed (out_site->flags has HP_SITE_F_THUNK).
+ * For a site this runtime has patched, the answer comes from its record, not
+ * from the rules again: the analysis made when the site was first patched, with
+ * the reason (HP_SITE_PATCHED, HP_SITE_PREVIOUSLY_PATCHED) and the entry bytes
+ * of now.
  * @param out_site receives the analysis (may be NULL).
- * @return HP_OK, HP_ERR_NOT_PATCHABLE, HP_ERR_ALREADY_PATCHED, HP_ERR_REDIRECTED, HP_ERR_ARGUMENT.
+ * @return HP_OK; HP_ERR_NOT_PATCHABLE (out_site->reason says why); HP_ERR_ALREADY_PATCHED (redirected
+ *         by this runtime); HP_ERR_REDIRECTED (by someone else); HP_ERR_ARGUMENT (NULL, or not code);
+ *         HP_ERR_NO_MEMORY; HP_ERR_IO; HP_ERR_UNSUPPORTED.
  */
 HP_API hp_status hp_probe(const void *target, hp_site *out_site);
 
 /**
- * Redirect every call of `target` to `replacement` (a one-entry transaction).
+ * Redirect every call of `target` to `replacement` (a one-entry transaction). When `target` is a
+ * thunk (HP_SITE_F_THUNK: an import thunk, as `&f` of a DLL function declared without dllimport
+ * gives), the function it leads to is patched, so calls through the thunk and direct calls alike
+ * are redirected.
  * @param out_original receives a callable pointer to the original behaviour before the redirection
  *                     becomes visible; valid for the life of the process (may be NULL).
- * @param out_patch receives the handle before the redirection becomes visible (may be NULL: the patch
- *                  then cannot be removed through this API).
+ * @param out_patch receives the handle before the redirection becomes visible (may be NULL: hp_lookup()
+ *                  finds the handle later).
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL, `replacement` == `target` or the function a thunk at `target`
+ *         leads to, or not code); HP_ERR_NOT_PATCHABLE;
+ *         HP_ERR_ALREADY_PATCHED; HP_ERR_REDIRECTED; HP_ERR_RELOCATE (the first instruction cannot be
+ *         moved into a trampoline); HP_ERR_NO_SLOT_MEMORY (nothing free within ±2 GiB of `target`);
+ *         HP_ERR_PROTECT; HP_ERR_NO_MEMORY; HP_ERR_IO; HP_ERR_UNSUPPORTED. The out pointers are written
+ *         only on HP_OK.
  */
 HP_API hp_status hp_apply(void *target, const void *replacement, void **out_original, hp_patch **out_patch);
-/** Restore the original entry of `patch` and free the handle. */
+
+/**
+ * Restore the original entry of `patch` and free the handle.
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL, or the code is not mapped any more); HP_ERR_STALE_HANDLE (not a
+ *         live patch of this runtime: removed, or never one); HP_ERR_REDIRECTED (something else has
+ *         rewritten the entry since: nothing is written, the handle stays live); HP_ERR_PROTECT;
+ *         HP_ERR_NO_MEMORY; HP_ERR_IO; HP_ERR_UNSUPPORTED.
+ */
 HP_API hp_status hp_remove(hp_patch *patch);
-/** Atomically switch a live patch to another replacement. */
+
+/**
+ * Atomically switch a live patch to another replacement (one aligned pointer store).
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL, or `replacement` is the patched function itself);
+ *         HP_ERR_STALE_HANDLE; HP_ERR_PROTECT; HP_ERR_NO_MEMORY; HP_ERR_IO; HP_ERR_UNSUPPORTED.
+ */
 HP_API hp_status hp_retarget(hp_patch *patch, const void *replacement);
-/** Callable pointer to the original behaviour of `patch`; NULL for a NULL handle. */
+
+/** Callable pointer to the original behaviour of `patch`; NULL for a NULL handle. Takes no lock. */
 HP_API void *hp_original(const hp_patch *patch);
 
-/** Start a transaction. */
+/**
+ * The live patch of `target`: the handle hp_apply() or hp_txn_apply() made for it (also when that
+ * call was given out_patch = NULL), so that any patch can be retargeted or removed. Answers from
+ * the runtime's own records (applied and not removed); code is read only when `target` is not a
+ * site of the records but lies in a loaded image, to follow a thunk there as hp_apply() does. When
+ * something else has rewritten the entry since, hp_remove() of the handle says HP_ERR_REDIRECTED.
+ * Takes the engine lock.
+ * @param target the function's entry, or a thunk that leads to it, as given to hp_apply().
+ * @param out_patch receives the handle, or NULL when there is none (must not be NULL).
+ * @return HP_OK; HP_ERR_NOT_PATCHED (`target` is not redirected by this runtime: never patched,
+ *         removed, or not a function); HP_ERR_ARGUMENT (a NULL argument); HP_ERR_UNSUPPORTED.
+ */
+HP_API hp_status hp_lookup(const void *target, hp_patch **out_patch);
+
+/**
+ * Start a transaction.
+ * @param out_txn receives the transaction (must not be NULL); free it with hp_txn_commit() or
+ *                hp_txn_abort().
+ * @return HP_OK; HP_ERR_ARGUMENT; HP_ERR_NO_MEMORY.
+ */
 HP_API hp_status hp_txn_begin(hp_txn **out_txn);
 /**
  * Add a redirection to a transaction; *out_original and *out_patch are stored at commit, before the swap.
  * The entry is checked now (the status names the bad entry; the first failure makes the commit fail with
- * it) and again by the commit.
+ * it) and again by the commit. A thunk at `target` is followed now (see hp_apply()).
+ * @return HP_OK; HP_ERR_TXN_STATE (an earlier add failed); HP_ERR_DUPLICATE (the transaction already
+ *         has an operation on this function, also when reached through a thunk); the statuses of
+ *         hp_apply() that checking the entry can give: HP_ERR_ARGUMENT (also a NULL `txn`),
+ *         HP_ERR_NOT_PATCHABLE, HP_ERR_ALREADY_PATCHED, HP_ERR_REDIRECTED, HP_ERR_NO_MEMORY, HP_ERR_IO,
+ *         HP_ERR_UNSUPPORTED.
  */
 HP_API hp_status hp_txn_apply(hp_txn *txn, void *target, const void *replacement, void **out_original,
                        hp_patch **out_patch);
-/** Add a removal to a transaction (checked now and again by the commit). */
+/**
+ * Add a removal to a transaction (checked now and again by the commit).
+ * @return HP_OK; HP_ERR_TXN_STATE (an earlier add failed); HP_ERR_DUPLICATE (the transaction already
+ *         has an operation on this function); HP_ERR_ARGUMENT; HP_ERR_STALE_HANDLE; HP_ERR_REDIRECTED;
+ *         HP_ERR_NO_MEMORY; HP_ERR_UNSUPPORTED.
+ */
 HP_API hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch);
-/** Apply everything or nothing; frees `txn` in every case. Handles are live only after HP_OK. */
+/**
+ * Apply everything or nothing; frees `txn` in every case. Handles are live only after HP_OK.
+ * @return HP_OK (also for an empty transaction); HP_ERR_ARGUMENT (NULL `txn`); the first failure of
+ *         hp_txn_apply()/hp_txn_remove() on this transaction (HP_ERR_DUPLICATE among them: a function
+ *         added twice is refused by the add); otherwise what hp_apply() and hp_remove() return, for
+ *         the first operation that fails.
+ */
 HP_API hp_status hp_txn_commit(hp_txn *txn);
 /** Drop a transaction without applying anything; NULL is a no-op. */
 HP_API void hp_txn_abort(hp_txn *txn);

@@ -20,6 +20,10 @@
  *
  * Thread-safety: a view is immutable after hp_pe_open(); any number of threads
  * may read it concurrently.
+ *
+ * Public API of libhotpatch, like hotpatch.h: installed, and its HP_API
+ * functions are exported from libhotpatch.so and hotpatch.dll (the tools link
+ * the static library; a program may use either).
  */
 #ifndef HOTPATCH_PE_H
 #define HOTPATCH_PE_H
@@ -97,7 +101,7 @@ static inline int hp_pe_span_u64(hp_pe_span s, uint64_t off, uint64_t *out)
  * Length of the NUL-terminated string at `off`, the NUL excluded.
  * @return 1 when a NUL exists inside `s` at or after `off`, 0 otherwise.
  */
-int hp_pe_span_strlen(hp_pe_span s, uint64_t off, size_t *out_len);
+HP_API int hp_pe_span_strlen(hp_pe_span s, uint64_t off, size_t *out_len);
 
 /* ------------------------------------------------------------------------- */
 /* The view                                                                   */
@@ -123,8 +127,10 @@ typedef enum hp_pe_layout {
 
 /** Data directory indices. */
 #define HP_PE_DIR_EXPORT    0u
+#define HP_PE_DIR_IMPORT    1u
 #define HP_PE_DIR_EXCEPTION 3u
 #define HP_PE_DIR_DEBUG     6u
+#define HP_PE_DIR_IAT       12u /**< the import address table: the cells import thunks jump through */
 #define HP_PE_DIR_COUNT     16u
 
 /** One data directory entry. */
@@ -203,23 +209,23 @@ typedef struct hp_pe {
  *         non-x86 machine (the header fields are still filled in, so the
  *         caller can name the machine).
  */
-hp_status hp_pe_open(hp_pe *pe, const void *data, size_t size, hp_pe_layout layout, unsigned flags,
-                     const char **out_detail);
+HP_API hp_status hp_pe_open(hp_pe *pe, const void *data, size_t size, hp_pe_layout layout, unsigned flags,
+                            const char **out_detail);
 
 /** Short name of a COFF machine ("x86", "x64", "arm64", ...); "unknown" otherwise. Never NULL. */
-const char *hp_pe_machine_name(uint16_t coff_machine);
+HP_API const char *hp_pe_machine_name(uint16_t coff_machine);
 
 /**
  * Section header number `index` (0-based).
  * @return HP_OK, HP_ERR_ARGUMENT (NULL or index out of range).
  */
-hp_status hp_pe_section_at(const hp_pe *pe, uint32_t index, hp_pe_section *out);
+HP_API hp_status hp_pe_section_at(const hp_pe *pe, uint32_t index, hp_pe_section *out);
 
 /**
  * The section whose virtual range contains `rva`.
  * @return HP_OK; HP_ERR_FORMAT when no section contains it (detail "rva outside every section").
  */
-hp_status hp_pe_section_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_section *out, const char **out_detail);
+HP_API hp_status hp_pe_section_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_section *out, const char **out_detail);
 
 /**
  * Bytes of the image at `rva`, bounded by the containing section (or the
@@ -232,20 +238,20 @@ hp_status hp_pe_section_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_section *out
  * @param out_after receives the readable bytes from `rva` on (may be NULL); 0 is possible.
  * @return HP_OK; HP_ERR_FORMAT when `rva` is outside every section and the headers.
  */
-hp_status hp_pe_rva_bytes(const hp_pe *pe, uint32_t rva, const uint8_t **out_ptr, size_t *out_before,
-                          size_t *out_after, const char **out_detail);
+HP_API hp_status hp_pe_rva_bytes(const hp_pe *pe, uint32_t rva, const uint8_t **out_ptr, size_t *out_before,
+                                 size_t *out_after, const char **out_detail);
 
 /**
  * `size` bytes at `rva` as a span, all inside one section (or the headers).
  * @return HP_OK; HP_ERR_FORMAT (detail names the failure) when they are not all present.
  */
-hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_span *out, const char **out_detail);
+HP_API hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_span *out, const char **out_detail);
 
 /**
  * File offset of `rva` (file layout), or `rva` itself (mapped layout).
  * @return HP_OK; HP_ERR_FORMAT when the RVA has no bytes in the file.
  */
-hp_status hp_pe_rva_to_offset(const hp_pe *pe, uint32_t rva, uint32_t *out_offset, const char **out_detail);
+HP_API hp_status hp_pe_rva_to_offset(const hp_pe *pe, uint32_t rva, uint32_t *out_offset, const char **out_detail);
 
 /* ------------------------------------------------------------------------- */
 /* Exports                                                                    */
@@ -292,7 +298,7 @@ typedef int (*hp_pe_export_fn)(void *ctx, const hp_pe_export *exp);
  * the file), with counts that fit the bytes present.
  * @return HP_OK (info->present = 0 when there is no export directory); HP_ERR_FORMAT.
  */
-hp_status hp_pe_export_info_get(const hp_pe *pe, hp_pe_export_info *out_info, const char **out_detail);
+HP_API hp_status hp_pe_export_info_get(const hp_pe *pe, hp_pe_export_info *out_info, const char **out_detail);
 
 /**
  * Walk the export name table in its order (sorted by name in a valid image):
@@ -300,20 +306,20 @@ hp_status hp_pe_export_info_get(const hp_pe *pe, hp_pe_export_info *out_info, co
  * table slot is 0 are skipped.
  * @return HP_OK; HP_ERR_FORMAT when a table, a name or an ordinal is out of range.
  */
-hp_status hp_pe_export_names(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, const char **out_detail);
+HP_API hp_status hp_pe_export_names(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, const char **out_detail);
 
 /**
  * Walk the export address table in ordinal order: one call per non-zero slot,
  * with `name` always NULL (attach names with hp_pe_export_names()).
  * @return HP_OK; HP_ERR_FORMAT.
  */
-hp_status hp_pe_export_addresses(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, const char **out_detail);
+HP_API hp_status hp_pe_export_addresses(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, const char **out_detail);
 
 /**
  * Find an export by exact name (linear scan of the name table).
  * @return HP_OK; HP_ERR_ARGUMENT when no export has that name; HP_ERR_FORMAT.
  */
-hp_status hp_pe_export_find(const hp_pe *pe, const char *name, hp_pe_export *out, const char **out_detail);
+HP_API hp_status hp_pe_export_find(const hp_pe *pe, const char *name, hp_pe_export *out, const char **out_detail);
 
 /* ------------------------------------------------------------------------- */
 /* .pdata (x64 RUNTIME_FUNCTION)                                              */
@@ -333,20 +339,20 @@ typedef int (*hp_pe_pdata_fn)(void *ctx, const hp_pe_runtime_function *rf);
  * Number of RUNTIME_FUNCTION entries of an x64 image (0 for x86 or none).
  * @return HP_OK; HP_ERR_FORMAT when the exception directory is out of range.
  */
-hp_status hp_pe_pdata_count(const hp_pe *pe, uint32_t *out_count, const char **out_detail);
+HP_API hp_status hp_pe_pdata_count(const hp_pe *pe, uint32_t *out_count, const char **out_detail);
 
 /**
  * Walk the exception directory of an x64 image (nothing for x86).
  * @return HP_OK; HP_ERR_FORMAT.
  */
-hp_status hp_pe_pdata_foreach(const hp_pe *pe, hp_pe_pdata_fn fn, void *ctx, const char **out_detail);
+HP_API hp_status hp_pe_pdata_foreach(const hp_pe *pe, hp_pe_pdata_fn fn, void *ctx, const char **out_detail);
 
 /**
  * The RUNTIME_FUNCTION whose begin is exactly `rva` (binary search: entries
  * are sorted by begin in a valid image; an unsorted table may miss).
  * @return HP_OK; HP_ERR_ARGUMENT when none begins there; HP_ERR_FORMAT.
  */
-hp_status hp_pe_pdata_find(const hp_pe *pe, uint32_t rva, hp_pe_runtime_function *out, const char **out_detail);
+HP_API hp_status hp_pe_pdata_find(const hp_pe *pe, uint32_t rva, hp_pe_runtime_function *out, const char **out_detail);
 
 /* ------------------------------------------------------------------------- */
 /* The plugin's table (.hotp, see hotpatch_table.h)                           */
@@ -361,8 +367,8 @@ typedef int (*hp_pe_table_fn)(void *ctx, const hp_table_record *rec);
  * @param out_present receives 1 when the image has a `.hotp` section (may be NULL).
  * @return HP_OK (also when there is no table); HP_ERR_FORMAT.
  */
-hp_status hp_pe_table_foreach(const hp_pe *pe, hp_pe_table_fn fn, void *ctx, int *out_present,
-                              const char **out_detail);
+HP_API hp_status hp_pe_table_foreach(const hp_pe *pe, hp_pe_table_fn fn, void *ctx, int *out_present,
+                                     const char **out_detail);
 
 /* ------------------------------------------------------------------------- */
 /* Identity: CodeView (RSDS) record                                           */
@@ -380,7 +386,7 @@ typedef struct hp_pe_codeview {
  * Find the first IMAGE_DEBUG_TYPE_CODEVIEW entry with an "RSDS" record.
  * @return HP_OK (out->present = 0 when none); HP_ERR_FORMAT when the debug directory is out of range.
  */
-hp_status hp_pe_codeview_get(const hp_pe *pe, hp_pe_codeview *out, const char **out_detail);
+HP_API hp_status hp_pe_codeview_get(const hp_pe *pe, hp_pe_codeview *out, const char **out_detail);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * hotpatch_table.h — the on-disk format of the plugin's table of patchable
  * functions, shared by plugin/ (writer), audit/, lld-pass/ and runtime/
- * (readers). Documented in README.md ("The table").
+ * (readers). Documented in plugin/README.md ("The table").
  *
  * COFF (PE images): grouped sections `.hotp$a` (begin marker), `.hotp$m`
  * (records), `.hotp$z` (end marker); the linker sorts them by the text after
@@ -82,6 +82,13 @@ typedef struct hp_table_record {
 /** Format version the plugin writes: 3 (blocks). Readers accept 1 (self-relative records only),
     2 (runs) and 3. */
 #define HP_TABLE_VERSION 3u
+
+/** The padding the plugin writes before an entry: HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE up to the
+    entry (int3, then NOPs: not one repeated byte, which the AsmPrinter would emit as a costlier fill
+    fragment). Both are filler to the site rules (hp_site_is_filler); hotpatch-link rewrites this
+    padding, and only this, to HP_FILLER_PREFERRED. */
+#define HP_TABLE_FILL_FIRST 0xCCu
+#define HP_TABLE_FILL_BYTE 0x90u
 
 /** RVA of the entry a record points at, given the RVA of the record (its `where` field). */
 static inline uint32_t hp_table_entry_rva(uint32_t record_rva, int32_t where)

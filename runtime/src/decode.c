@@ -49,6 +49,25 @@ static hp_insn_kind classify(const ZydisDecodedInstruction *z)
     }
 }
 
+/* The register no-ops GNU as pads i386 code with after a ret or jmp, where it has no multi-byte NOP:
+   `mov r32, r32` (89 /r or 8B /r, mod 3, same register) and `lea r32, [r32 + 0]` (8D /r with an 8- or
+   32-bit zero displacement, the same register as base, no index: 8D 76 00, 8D 74 26 00,
+   8D B6 00000000, 8D B4 26 00000000, ...). No prefixes: a 16-bit or address-size form is not one. */
+static bool is_gas_filler_x86(const ZydisDecodedInstruction *z)
+{
+    if (z->raw.prefix_count != 0 || !(z->attributes & ZYDIS_ATTRIB_HAS_MODRM))
+        return false;
+    const unsigned mod = z->raw.modrm.mod, reg = z->raw.modrm.reg, rm = z->raw.modrm.rm;
+    if ((z->opcode == 0x89 || z->opcode == 0x8B) && z->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT)
+        return mod == 3 && reg == rm;
+    if (z->opcode != 0x8D || z->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT || (mod != 1 && mod != 2) ||
+        z->raw.disp.value != 0)
+        return false;
+    if (rm == 4) /* SIB: index 4 is "none" */
+        return z->raw.sib.index == 4 && z->raw.sib.base == reg;
+    return rm == reg;
+}
+
 hp_decode_result hp_decode(hp_machine machine, const uint8_t *code, size_t len, hp_insn *out)
 {
     ZydisDecoder decoder;
@@ -65,6 +84,8 @@ hp_decode_result hp_decode(hp_machine machine, const uint8_t *code, size_t len, 
     const ZydisDecodedInstruction *z = &out->zinsn;
     out->length = z->length;
     out->kind = classify(z);
+    if (out->kind == HP_INSN_OTHER && machine == HP_MACHINE_X86 && is_gas_filler_x86(z))
+        out->kind = HP_INSN_NOP;
     out->relative = (z->attributes & ZYDIS_ATTRIB_IS_RELATIVE) != 0;
     if (z->raw.imm[0].is_relative)
         out->rel_target = (int64_t)z->length + z->raw.imm[0].value.s;

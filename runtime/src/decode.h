@@ -15,7 +15,8 @@
 /** Kinds of instruction the site rules care about. */
 typedef enum hp_insn_kind {
     HP_INSN_OTHER = 0,
-    HP_INSN_NOP,        /**< any NOP form (90, 66 90, 0F 1F /0, …) */
+    HP_INSN_NOP,        /**< any NOP form (90, 66 90, 0F 1F /0, …), and on x86 the register no-ops GNU as
+                             pads with (mov r32,r32; lea r32,[r32+0]) */
     HP_INSN_JMP_REL,    /**< EB rel8 / E9 rel32 */
     HP_INSN_JMP_MEM,    /**< FF /4 with a memory operand (FF 25 disp32 among them) */
     HP_INSN_JMP_REG,    /**< FF /4 with a register operand */

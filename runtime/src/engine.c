@@ -1,26 +1,41 @@
 /*
  * engine.c — the patch engine: hp_probe, hp_apply, hp_remove, hp_retarget,
- * hp_original and transactions, following "The patch protocol" of DESIGN.md.
+ * hp_original, hp_lookup and transactions, following the patch protocol of
+ * README.md ("The runtime (libhotpatch)"). Around it: ptrmap.c (the pointer
+ * map, sorting), protbatch.c (page protections, the page batch), execmem.c
+ * (slot and code memory), reloc.c (trampolines), os_linux.c / os_windows.c.
  *
  * Every change of code goes through one function, commit_locked(), which runs
- * a list of operations (apply / remove) as one transaction:
+ * a list of operations (apply / remove) as one transaction, one function per
+ * step:
  *
- *   1. validate every operation against the live bytes (site rules, our own
- *      registry, duplicates) — nothing is written; an operation that
- *      hp_txn_apply/remove validated while nothing was committed since only
- *      has its live bytes checked again;
- *   2. allocate everything that can fail (handle pool room, site records, slots,
- *      trampolines, thunks, map capacity), and build every trampoline into a
- *      scratch buffer (relocation can fail);
- *   3. make the touched pages writable, one protection change per target page
- *      and per run of runtime pages (a failure restores the pages already
- *      changed: HP_ERR_PROTECT);
- *   4. write trampolines, thunks, slots and new padding jumps; store the
- *      caller's out pointers — from here on nothing can fail;
- *   5. sync every core's instruction stream;
- *   6. swap every entry with one atomic 16-bit store (apply: EB xx; remove:
- *      the original two bytes);
- *   7. sync again; restore every page's protection exactly; publish.
+ *   1. validate (commit_validate_locked) every operation against the live
+ *      bytes (site rules, our own registry, duplicates) — nothing is written;
+ *      an operation that hp_txn_apply/remove validated while nothing was
+ *      committed since only has its live bytes checked again;
+ *   2. allocate (commit_allocate_locked) everything that can fail (handle pool
+ *      room, site records, slots, trampolines, thunks, map capacity), and build
+ *      every trampoline into a scratch buffer (relocation can fail);
+ *   3. unprotect (hp_batch_unprotect_locked): make the touched pages writable,
+ *      one protection change per target page and per run of runtime pages (a
+ *      failure restores the pages already changed: HP_ERR_PROTECT);
+ *   4. write (commit_write_locked) trampolines, thunks, slots (only those that
+ *      do not hold the replacement already: a re-apply of the same replacement
+ *      leaves the slot page alone) and new padding jumps; store the caller's
+ *      out pointers — from here on nothing can fail;
+ *   5. sync (hp_os_sync_cores) every core's instruction stream;
+ *   6. swap (commit_swap_locked) every entry with one atomic 16-bit store
+ *      (apply: EB xx; remove: the original two bytes), and publish;
+ *   7. sync again; restore (commit_restore_locked) every page's protection
+ *      exactly.
+ * The OS is told about written code once per run of code pages after steps 4
+ * and 6 (hp_batch_code_written_locked; FlushInstructionCache on Windows), not
+ * once per site. A failure in steps 1-3 undoes what they did
+ * (commit_undo_locked).
+ *
+ * The target given may be a thunk that leads to the function (an import thunk,
+ * or an entry of an incremental-link jump table: thunk.h): validation follows
+ * it, and everything after works on the function's entry.
  *
  * Byte layouts written to code memory (E = function entry, S = swap site:
  * E, or E + 4 after endbr; L = length of the padding jump, which always ends
@@ -44,7 +59,10 @@
 #include "execmem.h"
 #include "hotpatch.h"
 #include "os.h"
+#include "protbatch.h"
+#include "ptrmap.h"
 #include "reloc.h"
+#include "thunk.h"
 
 /* The architecture switch point (ARM64 is planned: it gets its own forms and store). */
 #if defined(__x86_64__) || defined(_M_X64)
@@ -61,13 +79,14 @@
 #define HP_HOST_MACHINE HP_MACHINE_UNKNOWN
 #endif
 
-#define HP_PAGE ((uintptr_t)4096u)
-#define PAGE_OF(a) ((uintptr_t)(a) & ~(HP_PAGE - 1u))
-
 /* Bytes read around an entry for the site rules: all the padding they may look at, and enough
    after the entry to decode endbr + a 15-byte instruction. */
 #define READ_BEFORE HP_MAX_PAD
 #define READ_AFTER 32u
+
+/* Thunks followed at most from a target to its function (import thunk -> jump table entry ->
+   function is the longest chain a linker makes). */
+#define THUNK_HOPS 3
 
 /* ------------------------------------------------------------------------- */
 /* Types                                                                      */
@@ -88,18 +107,29 @@ typedef enum hp_form {
  * the registry.
  */
 typedef struct hp_site_rec {
-    uintptr_t entry;      /* E */
-    uintptr_t site;       /* S */
-    hp_form form;
+    /* What a transaction reads and writes for every operation, in one 64-byte line (records are
+       64-aligned: rec_alloc_locked). */
+    _Alignas(64) uintptr_t site; /* S */
+    struct hp_patch *live;/* the handle of the current redirection; NULL when not redirected */
+    uintptr_t *slot;      /* the cell the padding jump reads its destination from (aligned) */
+    /* The usual layout, a 6-byte padding jump right before the swap site (x64 slot form, x86
+       absolute form, no endbr; word_fast = 1): the 8 bytes [S-6, S+2) as one little-endian word,
+       not redirected and redirected, so that one load tells the state (rec_bytes_now). */
+    uint64_t word_orig, word_swap;
+    uint64_t mark;        /* serial of the last commit that took this site (duplicate check) */
+    _Alignas(8) uint64_t txn_mark; /* serial of the last transaction an operation on this site was added to
+                                      (read and written without the lock: 8-aligned on i386 too) */
     uint8_t orig[2];      /* the original two bytes at S */
     uint8_t swap[2];      /* EB xx */
+    uint8_t word_fast;
     uint8_t pad_len;      /* L: the padding jump is [E - L, E) */
     uint8_t pad_fixed;    /* bytes of pad_bytes that never change (the inline form's abs64 does) */
-    uint8_t pad_bytes[14];
-    uintptr_t *slot;      /* the cell the padding jump reads its destination from (aligned) */
+    uint8_t form;         /* hp_form */
+
+    uintptr_t entry;      /* E */
     void *original;       /* callable original behaviour (S+2 or a trampoline) */
-    struct hp_patch *live;/* the handle of the current redirection; NULL when not redirected */
-    uint64_t mark;        /* serial of the last commit that took this site (duplicate check) */
+    uint8_t pad_bytes[14];
+    hp_site first;        /* the site rules' analysis when the site was first patched (hp_probe) */
 } hp_site_rec;
 
 /*
@@ -126,19 +156,6 @@ typedef struct handle_pool {
     size_t nfree;
 } handle_pool;
 
-/* A pointer-keyed open-addressing hash map (linear probing, backward-shift deletion). Key 0 = empty.
-   Key and value share one entry, so a lookup touches one cache line. */
-typedef struct hp_ptrent {
-    uintptr_t key, val;
-} hp_ptrent;
-
-typedef struct hp_ptrmap {
-    hp_ptrent *e;
-    size_t cap;     /* 0 or a power of two */
-    size_t count;
-    unsigned shift; /* low key bits the hash ignores: log2 of the keys' usual spacing */
-} hp_ptrmap;
-
 /* ------------------------------------------------------------------------- */
 /* Global state                                                               */
 /* ------------------------------------------------------------------------- */
@@ -162,7 +179,23 @@ static hp_os_mutex g_lock = HP_OS_MUTEX_INIT;
  *   gen       — bumped by every change of the above that can change a validation's verdict (a
  *               commit, a stale record dropped): an operation validated by hp_txn_apply/remove at
  *               the same gen only needs its live bytes checked again at commit;
- *   serial    — number of the current commit (hp_site_rec.mark).
+ *   serial    — numbers handed out to each commit (hp_site_rec.mark) and each transaction
+ *               (hp_site_rec.txn_mark), never reused;
+ *   spare     — the operation array of the last transaction freed, handed to the next
+ *               hp_txn_begin (a large transaction's array is not grown from nothing and freed
+ *               again every time: that was page faults per transaction);
+ *   seq       — a sequence lock over `sites`, the records' `live`, the handles' `rec` and `gen`:
+ *               odd while a writer (who holds g_lock) changes them. hp_txn_apply/remove check the
+ *               usual operation without g_lock (txn_add_known_nolock): they read those, and take
+ *               the answer only when `seq` was even and unchanged throughout. An atomic
+ *               instruction costs 20-40 ns on the VMs this runs on, and the lock would be taken
+ *               once per function of a transaction;
+ *   retired   — arrays `sites` outgrew: never freed, since such a reader may still be looking at
+ *               one (their total is less than the current array's size). Records published in
+ *               `sites` and handle chunks are never freed either;
+ *   rec_slab  — site records, allocated REC_SLAB at a time, 64-byte aligned (a record's first
+ *               line is all a transaction touches per operation), never freed; the records of a
+ *               commit that failed wait in rec_free for the next fresh site.
  */
 static struct {
     hp_xm_arena xm;
@@ -171,7 +204,28 @@ static struct {
     hp_ptrmap protcache;
     uint64_t gen;
     uint64_t serial;
-} g = {HP_XM_ARENA_INIT, {NULL, 0, 0, 4}, {{NULL}, 0, NULL, 0}, {NULL, 0, 0, 12}, 1, 0};
+    struct txn_op *spare;
+    size_t spare_cap;
+    _Alignas(8) uint64_t seq;
+    hp_ptrent *retired[64];
+    unsigned nretired;
+    struct hp_site_rec *rec_slab; /* records: REC_SLAB of them per allocation, handed out in order */
+    size_t rec_used;
+    struct hp_site_rec *rec_free; /* records of failed commits, to hand out again */
+} g = {HP_XM_ARENA_INIT, HP_PTRMAP_INIT(4), {{NULL}, 0, NULL, 0}, HP_PTRMAP_INIT(12), 1, 0, NULL, 0, 0, {NULL}, 0,
+       NULL, 0, NULL};
+
+/* The writer's side of g.seq (g_lock held): odd from write_begin_locked() to write_end_locked(). */
+static void write_begin_locked(void)
+{
+    __atomic_store_n(&g.seq, g.seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* the odd value is visible before any change */
+}
+
+static void write_end_locked(void)
+{
+    __atomic_store_n(&g.seq, g.seq + 1, __ATOMIC_RELEASE); /* every change is visible before it */
+}
 
 /* ------------------------------------------------------------------------- */
 /* Small helpers                                                              */
@@ -182,107 +236,40 @@ hp_machine hp_host_machine(void)
     return HP_HOST_MACHINE;
 }
 
-/*
- * Keys are addresses (entries, pages) and arrive mostly in address order: the
- * hash keeps that order within each 64 Ki-key stretch (so a run of lookups walks
- * the table instead of missing the cache each time) and folds the stretches
- * onto each other. `shift` drops the bits every key shares (alignment).
- */
-static size_t map_hash(const hp_ptrmap *m, uintptr_t k)
-{
-    uintptr_t x = k >> m->shift;
-    return (size_t)(x ^ (x >> 16)) & (m->cap - 1);
-}
+/* ------------------------------------------------------------------------- */
+/* Records                                                                    */
+/* ------------------------------------------------------------------------- */
 
-static int map_get(const hp_ptrmap *m, uintptr_t k, uintptr_t *v)
+#define REC_SLAB ((size_t)256)
+
+/* A zeroed record, 64-byte aligned; NULL when out of memory. */
+static hp_site_rec *rec_alloc_locked(void)
 {
-    if (m->cap == 0)
-        return 0;
-    for (size_t i = map_hash(m, k);; i = (i + 1) & (m->cap - 1)) {
-        if (m->e[i].key == 0)
-            return 0;
-        if (m->e[i].key == k) {
-            if (v != NULL)
-                *v = m->e[i].val;
-            return 1;
+    hp_site_rec *r = g.rec_free;
+    if (r != NULL) {
+        g.rec_free = (hp_site_rec *)(void *)r->live; /* the free list's link */
+    } else {
+        if (g.rec_slab == NULL || g.rec_used == REC_SLAB) {
+            /* never freed: a record outlives everything that points at it */
+            uint8_t *raw = hp_os_alloc(REC_SLAB * sizeof(hp_site_rec) + 63);
+            if (raw == NULL)
+                return NULL;
+            g.rec_slab = (hp_site_rec *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+            g.rec_used = 0;
         }
+        r = &g.rec_slab[g.rec_used++];
     }
+    memset(r, 0, sizeof *r);
+    return r;
 }
 
-static void map_put_noresize(hp_ptrmap *m, uintptr_t k, uintptr_t v)
+/* Give back a record nothing has seen (a fresh site of a commit that failed); NULL is a no-op. */
+static void rec_free_locked(hp_site_rec *r)
 {
-    for (size_t i = map_hash(m, k);; i = (i + 1) & (m->cap - 1)) {
-        if (m->e[i].key == 0) {
-            m->e[i].key = k;
-            m->e[i].val = v;
-            m->count++;
-            return;
-        }
-        if (m->e[i].key == k) {
-            m->e[i].val = v;
-            return;
-        }
-    }
-}
-
-/* Make room for `more` insertions without further allocation (load factor <= 1/2). */
-static hp_status map_reserve(hp_ptrmap *m, size_t more)
-{
-    size_t need = m->count + more;
-    if (need > ((size_t)-1) / (4 * sizeof(hp_ptrent)))
-        return HP_ERR_NO_MEMORY;
-    if (m->cap != 0 && need * 2 <= m->cap)
-        return HP_OK;
-    size_t cap = m->cap ? m->cap : 16;
-    while (cap < need * 2)
-        cap *= 2;
-    hp_ptrent *e = hp_os_calloc(cap, sizeof *e);
-    if (e == NULL)
-        return HP_ERR_NO_MEMORY;
-    hp_ptrmap n = {e, cap, 0, m->shift};
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].key != 0)
-            map_put_noresize(&n, m->e[i].key, m->e[i].val);
-    hp_os_free(m->e);
-    *m = n;
-    return HP_OK;
-}
-
-static void map_del(hp_ptrmap *m, uintptr_t k)
-{
-    if (m->cap == 0)
+    if (r == NULL)
         return;
-    size_t mask = m->cap - 1, i = map_hash(m, k);
-    for (;; i = (i + 1) & mask) {
-        if (m->e[i].key == 0)
-            return;
-        if (m->e[i].key == k)
-            break;
-    }
-    /* backward-shift deletion keeps every probe chain unbroken */
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (m->e[j].key == 0)
-            break;
-        size_t home = map_hash(m, m->e[j].key);
-        /* move j into the hole at i unless its home lies cyclically in (i, j] */
-        int between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
-            m->e[i] = m->e[j];
-            i = j;
-        }
-    }
-    m->e[i].key = 0;
-    m->e[i].val = 0;
-    m->count--;
-}
-
-static void map_clear(hp_ptrmap *m)
-{
-    if (m->cap != 0)
-        memset(m->e, 0, m->cap * sizeof *m->e);
-    m->count = 0;
+    r->live = (struct hp_patch *)(void *)g.rec_free;
+    g.rec_free = r;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -346,57 +333,6 @@ static hp_site_rec *handle_rec_locked(const hp_patch *h)
     return NULL;
 }
 
-/* In-place heapsort (no qsort in freestanding builds). */
-static void sift_down(uintptr_t *a, size_t start, size_t n)
-{
-    size_t root = start;
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n)
-            return;
-        if (child + 1 < n && a[child] < a[child + 1])
-            child++;
-        if (a[root] >= a[child])
-            return;
-        uintptr_t t = a[root];
-        a[root] = a[child];
-        a[child] = t;
-        root = child;
-    }
-}
-
-static size_t sort_unique(uintptr_t *a, size_t n)
-{
-    if (n < 2)
-        return n;
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(a, i, n);
-    for (size_t end = n - 1; end > 0; end--) {
-        uintptr_t t = a[0];
-        a[0] = a[end];
-        a[end] = t;
-        sift_down(a, 0, end);
-    }
-    size_t out = 1;
-    for (size_t i = 1; i < n; i++)
-        if (a[i] != a[out - 1])
-            a[out++] = a[i];
-    return out;
-}
-
-static size_t find_sorted(const uintptr_t *a, size_t n, uintptr_t k)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < k)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* One atomic 16-bit store at any address whose two bytes share a cache line (the site rules
    guarantee it for S). Inline asm: the address may be odd, which a C uint16_t store may not be. */
 static void store16_atomic(uintptr_t at, const uint8_t b[2])
@@ -426,178 +362,9 @@ static void put64le(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* ------------------------------------------------------------------------- */
-/* Page protections                                                           */
-/* ------------------------------------------------------------------------- */
-
-static uintptr_t prot_pack(hp_os_prot p)
+static int32_t get32le(const uint8_t *p)
 {
-    return ((uintptr_t)p.native << 8) | p.flags | 0x80u; /* 0x80: never 0 */
-}
-
-static hp_os_prot prot_unpack(uintptr_t v)
-{
-    hp_os_prot p = {(uint32_t)(v & 0x7Fu), (uint32_t)(v >> 8)};
-    return p;
-}
-
-/*
- * Protections of the sorted, unique pages[0..n): runtime-owned pages from the
- * arena, others from the cache or (all misses at once) from the OS.
- */
-static hp_status prots_locked(const uintptr_t *pages, size_t n, hp_os_prot *out)
-{
-    uintptr_t *miss = NULL;
-    hp_os_prot *missprot = NULL;
-    size_t nmiss = 0;
-    hp_status st = HP_OK;
-
-    for (size_t i = 0; i < n; i++) {
-        uintptr_t v;
-        out[i].flags = out[i].native = 0;
-        if (hp_xm_page_prot_locked(&g.xm, pages[i], &out[i]))
-            continue;
-        if (map_get(&g.protcache, pages[i], &v)) {
-            out[i] = prot_unpack(v);
-            continue;
-        }
-        nmiss++;
-    }
-    if (nmiss == 0)
-        return HP_OK;
-    miss = hp_os_alloc(nmiss * sizeof *miss);
-    missprot = hp_os_alloc(nmiss * sizeof *missprot);
-    if (miss == NULL || missprot == NULL) {
-        st = HP_ERR_NO_MEMORY;
-        goto out;
-    }
-    nmiss = 0;
-    for (size_t i = 0; i < n; i++)
-        if (out[i].flags == 0 && out[i].native == 0)
-            miss[nmiss++] = pages[i];
-    st = hp_os_query_prots(miss, nmiss, missprot);
-    if (st != HP_OK)
-        goto out;
-    int cache = map_reserve(&g.protcache, nmiss) == HP_OK;
-    for (size_t i = 0, j = 0; i < n && j < nmiss; i++) {
-        if (pages[i] != miss[j])
-            continue;
-        out[i] = missprot[j];
-        if (cache && missprot[j].flags != 0)
-            map_put_noresize(&g.protcache, pages[i], prot_pack(missprot[j]));
-        j++;
-    }
-out:
-    hp_os_free(miss);
-    hp_os_free(missprot);
-    return st;
-}
-
-/*
- * A set of pages made writable for one call and restored before it returns.
- * `orig` holds each page's exact protection.
- */
-typedef struct page_batch {
-    uintptr_t *pages;
-    hp_os_prot *orig;
-    size_t n, cap;
-    size_t changed; /* pages[0..changed) are currently writable */
-} page_batch;
-
-static hp_status batch_add(page_batch *b, uintptr_t addr, size_t len)
-{
-    uintptr_t first = PAGE_OF(addr), last = PAGE_OF(addr + len - 1);
-    for (uintptr_t p = first;; p += HP_PAGE) {
-        /* A transaction adds its sites in table order, a few interleaved streams (entry, slot,
-           padding) on few pages: dropping the repeats of the last entries here keeps the sort in
-           batch_unprotect_locked to a handful of pages instead of three per function. */
-        int seen = 0;
-        for (size_t k = b->n; k > 0 && b->n - k < 4 && !seen; k--)
-            seen = b->pages[k - 1] == p;
-        if (seen) {
-            if (p == last)
-                break;
-            continue;
-        }
-        if (b->n == b->cap) {
-            size_t cap = b->cap ? b->cap * 2 : 16;
-            uintptr_t *np = hp_os_realloc(b->pages, cap * sizeof *np);
-            if (np == NULL)
-                return HP_ERR_NO_MEMORY;
-            b->pages = np;
-            b->cap = cap;
-        }
-        b->pages[b->n++] = p;
-        if (p == last)
-            break;
-    }
-    return HP_OK;
-}
-
-/*
- * Pages [i, i + return value) are changed by one protection call: consecutive
- * pages of one runtime chunk (one mapping, one protection, e.g. the slot pages
- * of a large transaction). Target code pages are changed one by one: only
- * their own page's protection is known to be theirs.
- */
-static size_t batch_run_locked(const page_batch *b, size_t i)
-{
-    size_t k = 1;
-    while (i + k < b->n && b->pages[i + k] == b->pages[i] + k * HP_PAGE &&
-           b->orig[i + k].native == b->orig[i].native &&
-           hp_xm_same_chunk_locked(&g.xm, b->pages[i], b->pages[i + k]))
-        k++;
-    return k;
-}
-
-static void batch_restore_locked(page_batch *b)
-{
-    for (size_t i = 0; i < b->changed;) {
-        size_t k = batch_run_locked(b, i);
-        hp_os_prot w = hp_os_prot_writable(b->orig[i]);
-        if (w.native != b->orig[i].native)
-            hp_os_protect(b->pages[i], k * HP_PAGE, b->orig[i]);
-        i += k;
-    }
-    b->changed = 0;
-}
-
-/* Sort, look the protections up and make every page writable; all or nothing. */
-static hp_status batch_unprotect_locked(page_batch *b)
-{
-    b->n = sort_unique(b->pages, b->n);
-    b->orig = hp_os_alloc((b->n ? b->n : 1) * sizeof *b->orig);
-    if (b->orig == NULL)
-        return HP_ERR_NO_MEMORY;
-    hp_status st = prots_locked(b->pages, b->n, b->orig);
-    if (st != HP_OK)
-        return st;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->orig[i].flags == 0)
-            return HP_ERR_ARGUMENT; /* not mapped any more */
-    for (b->changed = 0; b->changed < b->n;) {
-        size_t k = batch_run_locked(b, b->changed);
-        hp_os_prot w = hp_os_prot_writable(b->orig[b->changed]);
-        if (w.native != b->orig[b->changed].native &&
-            hp_os_protect(b->pages[b->changed], k * HP_PAGE, w) != HP_OK) {
-            /* the OS refused: put back what was changed, this run included (a refused call may
-               have changed part of its range) */
-            b->changed += k;
-            batch_restore_locked(b);
-            return HP_ERR_PROTECT;
-        }
-        b->changed += k;
-    }
-    return HP_OK;
-}
-
-static void batch_free(page_batch *b)
-{
-    hp_os_free(b->pages);
-    hp_os_free(b->orig);
-    b->pages = NULL;
-    b->orig = NULL;
-    b->n = b->cap = 0;
+    return (int32_t)((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -620,23 +387,23 @@ static hp_status view_locked(uintptr_t entry, live_view *v)
 {
     if (entry < READ_BEFORE)
         return HP_ERR_ARGUMENT;
-    uintptr_t pages[3] = {PAGE_OF(entry - READ_BEFORE), PAGE_OF(entry), PAGE_OF(entry + READ_AFTER - 1)};
+    uintptr_t pages[3] = {HP_PAGE_OF(entry - READ_BEFORE), HP_PAGE_OF(entry), HP_PAGE_OF(entry + READ_AFTER - 1)};
     hp_os_prot prots[3];
     /* most entries have all the bytes looked at on their own page: one lookup */
-    size_t n = pages[0] == pages[2] ? 1 : sort_unique(pages, 3);
-    hp_status st = prots_locked(pages, n, prots);
+    size_t n = pages[0] == pages[2] ? 1 : hp_sort_unique(pages, 3);
+    hp_status st = hp_prots_query_locked(&g.xm, &g.protcache, pages, n, prots);
     if (st != HP_OK)
         return st;
-    size_t ie = n == 1 ? 0 : find_sorted(pages, n, PAGE_OF(entry));
+    size_t ie = n == 1 ? 0 : hp_find_sorted(pages, n, HP_PAGE_OF(entry));
     if (!(prots[ie].flags & HP_PROT_X) || !(prots[ie].flags & HP_PROT_R))
         return HP_ERR_ARGUMENT;
     v->entry = entry;
     v->before = READ_BEFORE;
     v->after = READ_AFTER;
-    if (PAGE_OF(entry - READ_BEFORE) != PAGE_OF(entry) && !(prots[0].flags & HP_PROT_R))
-        v->before = entry - PAGE_OF(entry);
-    if (PAGE_OF(entry + READ_AFTER - 1) != PAGE_OF(entry) && !(prots[n - 1].flags & HP_PROT_R))
-        v->after = PAGE_OF(entry) + HP_PAGE - entry;
+    if (HP_PAGE_OF(entry - READ_BEFORE) != HP_PAGE_OF(entry) && !(prots[0].flags & HP_PROT_R))
+        v->before = entry - HP_PAGE_OF(entry);
+    if (HP_PAGE_OF(entry + READ_AFTER - 1) != HP_PAGE_OF(entry) && !(prots[n - 1].flags & HP_PROT_R))
+        v->after = HP_PAGE_OF(entry) + HP_PAGE - entry;
     return HP_OK;
 }
 
@@ -666,68 +433,163 @@ static int pad_intact(const hp_site_rec *r)
     return diff == 0;
 }
 
-/* Do the bytes still show what this record wrote (padding jump intact)? */
-static int rec_matches(const hp_site_rec *r, const live_view *v)
+/* What the bytes of a site of ours show now. */
+typedef enum rec_bytes {
+    RB_GONE = 0,    /* the padding no longer holds our jump: the code was replaced */
+    RB_ORIG = 1,    /* our padding jump and the original entry: not redirected */
+    RB_SWAP = 2,    /* our padding jump and our short jump: redirected */
+    RB_FOREIGN = 3, /* our padding jump and an entry someone else wrote */
+} rec_bytes;
+
+static uint64_t get64le(const uint8_t *p)
 {
-    if (v->before < r->pad_len)
-        return 0;
-    return pad_intact(r);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static rec_bytes rec_bytes_now(const hp_site_rec *r)
+{
+    if (r->word_fast) {
+        uint64_t w; /* one load of [E-6, E+2): the padding jump, then the entry */
+        __builtin_memcpy(&w, (const void *)(r->site - 6), sizeof w);
+        if (w == r->word_swap)
+            return RB_SWAP;
+        if (w == r->word_orig)
+            return RB_ORIG;
+        return ((w ^ r->word_orig) & 0xFFFFFFFFFFFFull) == 0 ? RB_FOREIGN : RB_GONE;
+    }
+    if (!pad_intact(r))
+        return RB_GONE;
+    const uint8_t *s = (const uint8_t *)r->site;
+    if (s[0] == r->swap[0] && s[1] == r->swap[1])
+        return RB_SWAP;
+    if (s[0] == r->orig[0] && s[1] == r->orig[1])
+        return RB_ORIG;
+    return RB_FOREIGN;
+}
+
+/* Fill the record's one-load check words when its layout allows (see word_fast). */
+static void rec_words(hp_site_rec *r)
+{
+    uint8_t b[8];
+    r->word_fast = 0;
+    if (r->pad_len != 6 || r->pad_fixed != 6 || r->site != r->entry)
+        return;
+    memcpy(b, r->pad_bytes, 6);
+    b[6] = r->orig[0];
+    b[7] = r->orig[1];
+    r->word_orig = get64le(b);
+    b[6] = r->swap[0];
+    b[7] = r->swap[1];
+    r->word_swap = get64le(b);
+    r->word_fast = 1;
+}
+
+/*
+ * hp_probe's answer for a site of our registry, from its record instead of the
+ * site rules (which would decode the padding from every start offset to reach
+ * the same verdict): the analysis made when the site was first patched, with
+ * `reason` and the entry bytes of now. A PATCHED entry is described as the
+ * rules describe "EB xx" into a padding jump: 2 bytes, nothing measured after.
+ */
+static void site_from_rec(const hp_site_rec *r, hp_site_reason reason, hp_site *out)
+{
+    const uint8_t *s = (const uint8_t *)r->site;
+    *out = r->first;
+    out->reason = reason;
+    out->entry_bytes[0] = s[0];
+    out->entry_bytes[1] = s[1];
+    if (reason == HP_SITE_PATCHED) {
+        out->entry_len = 2;
+        out->flags &= HP_SITE_F_ENDBR;
+        out->pad_found = 0;
+        /* the x86 thunk form's E9 at E-5 leads to E + rel32; the FF 25 forms go through memory */
+        out->jump_target = r->form == HP_FORM_THUNK32 ? get32le(r->pad_bytes + 1) : 0;
+    }
 }
 
 /*
  * Decide what applying `entry` would do. On HP_OK, *rec_out is the record to
- * reuse, or NULL for a fresh site (then v->site says how). Writes nothing but
- * may drop a stale record from the registry (when the code was remapped).
+ * reuse, or NULL for a fresh site (then v->site says how). *known says whether
+ * the answer came from a record of ours. With need_site, v->site is filled
+ * for every answer (hp_probe). Writes nothing but may drop a stale record from
+ * the registry (when the code was remapped).
  */
-static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec **rec_out, int need_site)
+static hp_status judge_entry_locked(uintptr_t entry, live_view *v, hp_site_rec **rec_out, int need_site, int *known)
 {
     *rec_out = NULL;
-    hp_status st = view_locked(entry, v);
-    if (st != HP_OK)
-        return st;
+    *known = 0;
+    hp_status st;
     /* A site of our registry is judged by its record (the bytes we wrote), which is what the site
-       rules would conclude too: the analysis is skipped unless the caller wants the hp_site. */
+       rules would conclude too: they are not run again. Its code was readable and executable when
+       we patched it and its page's protection is cached for as long as the record stands, so the
+       bytes we wrote are read without looking the protection up again. */
     uintptr_t rv;
-    int known = map_get(&g.sites, entry, &rv);
-    if (need_site || !known)
-        analyze_view(v);
-    if (known) {
+    if (hp_ptrmap_get(&g.sites, entry, &rv)) {
         hp_site_rec *r = (hp_site_rec *)rv;
-        const uint8_t *s = (const uint8_t *)r->site;
-        if (rec_matches(r, v)) {
-            if (s[0] == r->swap[0] && s[1] == r->swap[1]) {
-                v->site.reason = HP_SITE_PATCHED;
+        rec_bytes now = rec_bytes_now(r);
+        if (now != RB_GONE) {
+            *known = 1;
+            v->entry = entry;
+            v->before = v->after = 0;
+            if (now == RB_SWAP) {
+                if (need_site)
+                    site_from_rec(r, HP_SITE_PATCHED, &v->site);
                 return r->live != NULL ? HP_ERR_ALREADY_PATCHED : HP_ERR_REDIRECTED;
             }
-            if (s[0] == r->orig[0] && s[1] == r->orig[1]) {
-                v->site.reason = HP_SITE_PREVIOUSLY_PATCHED;
+            if (now == RB_ORIG) {
+                if (need_site)
+                    site_from_rec(r, HP_SITE_PREVIOUSLY_PATCHED, &v->site);
                 if (r->live != NULL)
                     return HP_ERR_ALREADY_PATCHED; /* entry restored behind our back: remove first */
                 *rec_out = r;
                 return HP_OK;
             }
+            if (need_site && view_locked(entry, v) == HP_OK)
+                analyze_view(v); /* what the foreign jump looks like */
             return HP_ERR_REDIRECTED; /* someone else rewrote our entry */
         }
         /* The padding no longer holds our jump: the code was replaced (module unloaded and
            another loaded here). Forget the record and every cached protection. */
-        map_del(&g.sites, entry);
-        map_clear(&g.protcache);
+        write_begin_locked();
+        hp_ptrmap_del(&g.sites, entry);
+        hp_ptrmap_clear(&g.protcache);
         g.gen++;
-        st = view_locked(entry, v);
-        if (st != HP_OK)
-            return st;
-        analyze_view(v);
+        write_end_locked();
     }
-    switch (v->site.reason) {
-    case HP_SITE_OK:
-        return HP_OK;
-    case HP_SITE_PATCHED:
-    case HP_SITE_REDIRECTED:
-        return HP_ERR_REDIRECTED; /* a jump we did not place (or another runtime instance's) */
-    default:
-        return HP_ERR_NOT_PATCHABLE; /* incl. HP_SITE_PREVIOUSLY_PATCHED by someone else: that
-                                        padding may be executing and is never rewritten */
+    st = view_locked(entry, v);
+    if (st != HP_OK)
+        return st;
+    analyze_view(v);
+    /* No record of ours: a jump at the entry is someone else's (or another runtime instance's), and a
+       previously patched padding may be executing and is never rewritten. */
+    return hp_site_verdict(HP_SITE_CONTEXT_LIVE, v->site.reason);
+}
+
+/*
+ * judge_entry_locked() for `target`, through the thunks that lead from it to a
+ * function (thunk.h): v->entry is the function's entry, and HP_SITE_F_THUNK
+ * is set in v->site when a thunk was followed. A jump that is not a thunk is
+ * refused as before (HP_ERR_REDIRECTED).
+ */
+static hp_status judge_apply_locked(uintptr_t target, live_view *v, hp_site_rec **rec_out, int need_site)
+{
+    uintptr_t entry = target, dest;
+    int followed = 0, known;
+    hp_status st;
+    for (int hop = 0;; hop++) {
+        st = judge_entry_locked(entry, v, rec_out, need_site, &known);
+        if (st != HP_ERR_REDIRECTED || known || hop == THUNK_HOPS ||
+            !hp_thunk_follow(HP_HOST_MACHINE, entry, v->before, v->after, &dest))
+            break;
+        entry = dest;
+        followed = 1;
     }
+    if (followed)
+        v->site.flags |= HP_SITE_F_THUNK;
+    return st;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -736,22 +598,26 @@ static hp_status judge_apply_locked(uintptr_t entry, live_view *v, hp_site_rec *
 
 typedef enum op_kind { OP_APPLY = 1, OP_REMOVE = 2 } op_kind;
 
+/* One operation: 64 bytes, one cache line (a commit walks them several times). */
 typedef struct txn_op {
-    op_kind kind;
-    void *target;
+    union {
+        void *target;   /* OP_APPLY: as given (a thunk is followed by validation) */
+        hp_patch *patch;/* OP_REMOVE: the handle */
+    };
     const void *replacement;
     void **out_original;
     hp_patch **out_patch;
-    hp_patch *patch;    /* OP_REMOVE: the handle */
 
     /* validation: by hp_txn_apply/remove (vgen = g.gen then), again by the commit */
     uint64_t vgen;      /* 0: not validated yet */
     hp_site_rec *rec;   /* the record (NULL: a fresh apply) */
 
     /* filled during commit */
-    size_t fresh;       /* 0, or 1 + index of its fresh_op: the record is created by this commit */
     hp_patch *handle;   /* OP_APPLY: the new handle */
+    uint32_t fresh;     /* 0, or 1 + index of its fresh_op: the record is created by this commit */
+    uint8_t kind;       /* op_kind */
 } txn_op;
+_Static_assert(sizeof(txn_op) <= 64, "an operation fits one cache line");
 
 /* What a commit knows about an apply to a site it writes the padding of (rare: first use). */
 typedef struct fresh_op {
@@ -762,10 +628,18 @@ typedef struct fresh_op {
     void *thunk;        /* x86 thunk form: the thunk */
 } fresh_op;
 
+/*
+ * A transaction. A second operation on one function is refused when it is
+ * added: a known site carries the serial of the last transaction that added it
+ * (hp_site_rec.txn_mark, no memory of the transaction's own), a fresh one is
+ * looked up in `fresh` (rare: a site's first patch). The commit checks again.
+ */
 struct hp_txn {
     txn_op *ops;
     size_t n, cap;
     hp_status failed; /* first failure of hp_txn_apply/hp_txn_remove: commit refuses with it */
+    uint64_t serial;  /* this transaction's number (hp_site_rec.txn_mark) */
+    hp_ptrmap fresh;  /* entries of the fresh applies among ops[0..n) */
 };
 
 /* Build the padding jump and the entry's short jump of a fresh record. */
@@ -809,21 +683,25 @@ static void free_prepared(txn_op *ops, size_t n, hp_xm_block *blocks, size_t nbl
         hp_xm_rollback_locked(&g.xm, &blocks[nblocks]);
     for (size_t i = 0; i < n; i++) {
         if (ops[i].fresh) {
-            hp_os_free(ops[i].rec);
+            rec_free_locked(ops[i].rec);
             ops[i].rec = NULL;
         }
         ops[i].fresh = 0;
     }
 }
 
-/* Validate one operation (phase 1). `v` receives the live view of an apply. */
+/* Validate one operation (step 1). `v` receives the live view of an apply. */
 static hp_status validate_op_locked(txn_op *op, live_view *v)
 {
     op->rec = NULL;
+    v->entry = 0;
     if (op->kind == OP_APPLY) {
         if (op->target == NULL || op->replacement == NULL || op->target == op->replacement)
             return HP_ERR_ARGUMENT;
-        return judge_apply_locked((uintptr_t)op->target, v, &op->rec, 0);
+        hp_status st = judge_apply_locked((uintptr_t)op->target, v, &op->rec, 0);
+        if (st == HP_OK && v->entry == (uintptr_t)op->replacement)
+            return HP_ERR_ARGUMENT; /* a thunk of the replacement itself */
+        return st;
     }
     if (op->patch == NULL)
         return HP_ERR_ARGUMENT;
@@ -834,6 +712,7 @@ static hp_status validate_op_locked(txn_op *op, live_view *v)
     if (s[0] != r->swap[0] || s[1] != r->swap[1])
         return HP_ERR_REDIRECTED; /* our entry jump was overwritten by someone else */
     op->rec = r;
+    v->entry = r->entry;
     return HP_OK;
 }
 
@@ -848,27 +727,27 @@ static int revalidate_fast_locked(const txn_op *op)
     const hp_site_rec *r = op->rec;
     if (op->vgen != g.gen || r == NULL)
         return 0;
-    const uint8_t *s = (const uint8_t *)r->site;
     if (op->kind == OP_REMOVE)
-        return r->live == op->patch && s[0] == r->swap[0] && s[1] == r->swap[1];
-    return r->live == NULL && s[0] == r->orig[0] && s[1] == r->orig[1] &&
-           pad_intact(r);
+        return r->live == op->patch && rec_bytes_now(r) == RB_SWAP;
+    return r->live == NULL && rec_bytes_now(r) == RB_ORIG;
 }
 
 /*
- * Phase 2 for one fresh apply: the record, its slot, thunk and trampoline.
+ * Step 2 for one fresh apply: the record, its slot, thunk and trampoline.
  * Allocations are appended to blocks[*nblocks].
  */
 static hp_status prepare_fresh_locked(txn_op *op, fresh_op *f, hp_xm_block *blocks, size_t *nblocks)
 {
     const live_view *v = &f->view;
-    hp_site_rec *r = hp_os_calloc(1, sizeof *r);
+    hp_site_rec *r = rec_alloc_locked();
     if (r == NULL)
         return HP_ERR_NO_MEMORY;
     op->rec = r;
     r->entry = v->entry;
     r->site = v->entry + v->site.site_offset;
     memcpy(r->orig, (const void *)r->site, 2);
+    r->first = v->site;
+    r->first.flags &= ~HP_SITE_F_THUNK; /* the function's own analysis */
 
     hp_status st;
     hp_xm_block b;
@@ -904,6 +783,7 @@ static hp_status prepare_fresh_locked(txn_op *op, fresh_op *f, hp_xm_block *bloc
     build_jumps(r);
     if (r->form == HP_FORM_THUNK32)
         put32le(r->pad_bytes + 1, (uint32_t)((uintptr_t)f->thunk - r->entry));
+    rec_words(r);
 
     int nop = (v->site.flags & HP_SITE_F_ENTRY_NOP) != 0;
     int endbr = (v->site.flags & HP_SITE_F_ENDBR) != 0;
@@ -926,7 +806,18 @@ static hp_status prepare_fresh_locked(txn_op *op, fresh_op *f, hp_xm_block *bloc
     return HP_OK;
 }
 
-/* Phase 4 for one fresh apply: thunk and padding (the trampoline is written by the caller). Pages are writable. */
+/* Step 4 for a fresh apply with a trampoline: relocate the site instruction again, now into its
+   final place (step 2 proved that it relocates). Pages are writable. */
+static void write_trampoline(const hp_site_rec *r, const fresh_op *f)
+{
+    const hp_site *site = &f->view.site;
+    hp_reloc_in in = {HP_HOST_MACHINE, (const uint8_t *)r->site, f->view.after - (r->site - r->entry), r->site,
+                      site->entry_len, !(site->flags & HP_SITE_F_ENTRY_NOP), (site->flags & HP_SITE_F_ENDBR) != 0};
+    size_t len;
+    hp_reloc_trampoline(&in, f->tramp, f->tramp_len, (uintptr_t)f->tramp, &len);
+}
+
+/* Step 4 for a fresh apply: thunk and padding (write_trampoline writes the trampoline). Pages are writable. */
 static void write_fresh_locked(const txn_op *op, const fresh_op *f)
 {
     hp_site_rec *r = op->rec;
@@ -937,143 +828,146 @@ static void write_fresh_locked(const txn_op *op, const fresh_op *f)
         put32le(t + 2, (uint32_t)(uintptr_t)r->slot);
         t[6] = 0xCC; /* CC CC: int3 filler, never executed */
         t[7] = 0xCC;
-        hp_os_code_written(t, 8);
     }
     memcpy((void *)(r->entry - r->pad_len), r->pad_bytes, r->pad_fixed);
-    hp_os_code_written((const void *)(r->entry - r->pad_len), r->pad_len);
 }
 
 /* The pages an operation writes, into the batch (fresh: once its record is prepared). */
-static hp_status batch_add_op(page_batch *b, const txn_op *op, const fresh_op *f)
+static hp_status batch_add_op(hp_page_batch *b, const txn_op *op, const fresh_op *f)
 {
     const hp_site_rec *r = op->rec;
-    hp_status st = batch_add(b, r->site, 2);
-    if (st == HP_OK && op->kind == OP_APPLY)
-        st = batch_add(b, (uintptr_t)r->slot, sizeof(uintptr_t));
+    hp_status st = hp_batch_add(b, r->site, 2);
+    /* a slot that holds the replacement already is not written (commit_write_locked): its page
+       stays as it is */
+    if (st == HP_OK && op->kind == OP_APPLY && (f != NULL || *r->slot != (uintptr_t)op->replacement))
+        st = hp_batch_add(b, (uintptr_t)r->slot, sizeof(uintptr_t));
     if (f != NULL) {
         if (st == HP_OK)
-            st = batch_add(b, r->entry - r->pad_len, r->pad_len);
+            st = hp_batch_add(b, r->entry - r->pad_len, r->pad_len);
         if (st == HP_OK && f->tramp != NULL)
-            st = batch_add(b, (uintptr_t)f->tramp, f->tramp_len);
+            st = hp_batch_add(b, (uintptr_t)f->tramp, f->tramp_len);
         if (st == HP_OK && f->thunk != NULL)
-            st = batch_add(b, (uintptr_t)f->thunk, 8);
+            st = hp_batch_add(b, (uintptr_t)f->thunk, 8);
     }
     return st;
 }
 
 /*
- * Run `ops[0..n)` as one transaction. Engine lock held. On HP_OK every apply's
- * out pointers were stored before its swap, and every remove's handle is freed.
- * A large transaction is bound by memory traffic: each phase walks the
- * operations once, and phases that cannot fail share a walk.
+ * One commit's working state, shared by its steps. Each step walks the
+ * operations once (a large transaction is bound by memory traffic).
  */
-static hp_status commit_locked(txn_op *ops, size_t n)
+typedef struct commit {
+    txn_op *ops;
+    size_t n;
+    uint64_t serial;        /* this commit's number (hp_site_rec.mark) */
+    size_t napply;          /* applies among ops: handles to take */
+    fresh_op *fresh;        /* one per fresh apply, in operation order */
+    size_t nfresh, capfresh;
+    hp_xm_block *blocks;    /* what step 2 allocated, in order (undone in reverse) */
+    size_t nblocks;
+    hp_page_batch batch;    /* every page the commit writes */
+} commit;
+
+/* Keep the live view of fresh apply ops[i] for step 2. */
+static hp_status commit_keep_fresh(commit *c, size_t i, const live_view *v)
 {
-    hp_status st = HP_OK;
-    fresh_op *fresh = NULL; /* one per fresh apply */
-    size_t nfresh = 0, capfresh = 0;
-    hp_xm_block *blocks = NULL;
-    size_t nblocks = 0;
-    hp_ptrmap fresh_seen = {NULL, 0, 0, 4}; /* keyed by entries */
-    page_batch batch = {NULL, NULL, 0, 0, 0};
-    size_t napply = 0;
+    if (c->nfresh == c->capfresh) {
+        size_t cap = c->capfresh ? 2 * c->capfresh : 8;
+        fresh_op *nf = hp_os_realloc(c->fresh, cap * sizeof *nf);
+        if (nf == NULL)
+            return HP_ERR_NO_MEMORY;
+        c->fresh = nf;
+        c->capfresh = cap;
+    }
+    fresh_op *f = &c->fresh[c->nfresh];
+    memset(f, 0, sizeof *f);
+    f->op = i;
+    f->view = *v;
+    c->ops[i].fresh = (uint32_t)++c->nfresh;
+    return HP_OK;
+}
 
-    if (n == 0)
-        return HP_OK;
-    uint64_t serial = ++g.serial;
+/* Fresh applies have no record to mark: duplicates among them, or with a known record at the same
+   entry, are found by entry. */
+static hp_status commit_fresh_duplicates(const commit *c)
+{
+    hp_ptrmap seen = HP_PTRMAP_INIT(4); /* keyed by entries */
+    hp_status st = hp_ptrmap_reserve(&seen, c->nfresh);
+    for (size_t k = 0; st == HP_OK && k < c->nfresh; k++) {
+        uintptr_t key = c->fresh[k].view.entry;
+        if (hp_ptrmap_get(&seen, key, NULL))
+            st = HP_ERR_DUPLICATE;
+        else
+            hp_ptrmap_put_noresize(&seen, key, 1);
+    }
+    for (size_t i = 0; st == HP_OK && i < c->n; i++)
+        if (c->ops[i].rec != NULL && hp_ptrmap_get(&seen, c->ops[i].rec->entry, NULL))
+            st = HP_ERR_DUPLICATE;
+    hp_ptrmap_free(&seen);
+    return st;
+}
 
-    /* 1. validate (nothing is written); collect the pages of known sites */
-    for (size_t i = 0; i < n; i++) {
-        txn_op *op = &ops[i];
+/* 1. Validate every operation (nothing is written); mark the known records, collect their pages. */
+static hp_status commit_validate_locked(commit *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        txn_op *op = &c->ops[i];
+        hp_status st;
         op->fresh = 0;
         op->handle = NULL;
         if (!revalidate_fast_locked(op)) {
             live_view v;
             st = validate_op_locked(op, &v);
+            if (st == HP_OK && op->rec == NULL) /* a fresh apply: keep its view for step 2 */
+                st = commit_keep_fresh(c, i, &v);
             if (st != HP_OK)
-                goto out;
-            if (op->rec == NULL) { /* a fresh apply: keep its view for phase 2 */
-                if (nfresh == capfresh) {
-                    size_t cap = capfresh ? 2 * capfresh : 8;
-                    fresh_op *nf = hp_os_realloc(fresh, cap * sizeof *nf);
-                    if (nf == NULL) {
-                        st = HP_ERR_NO_MEMORY;
-                        goto out;
-                    }
-                    fresh = nf;
-                    capfresh = cap;
-                }
-                memset(&fresh[nfresh], 0, sizeof *fresh);
-                fresh[nfresh].op = i;
-                fresh[nfresh].view = v;
-                op->fresh = ++nfresh;
-            }
+                return st;
         }
-        napply += op->kind == OP_APPLY;
+        c->napply += op->kind == OP_APPLY;
         if (op->rec == NULL)
             continue;
-        if (op->rec->mark == serial) {
-            st = HP_ERR_DUPLICATE;
-            goto out;
-        }
-        op->rec->mark = serial;
-        st = batch_add_op(&batch, op, NULL);
+        if (op->rec->mark == c->serial)
+            return HP_ERR_DUPLICATE;
+        op->rec->mark = c->serial;
+        st = batch_add_op(&c->batch, op, NULL);
         if (st != HP_OK)
-            goto out;
+            return st;
     }
-    if (nfresh != 0) {
-        /* fresh applies have no record to mark: duplicates among them, or with a known record
-           at the same entry, are found by entry */
-        if (map_reserve(&fresh_seen, nfresh) != HP_OK) {
-            st = HP_ERR_NO_MEMORY;
-            goto out;
-        }
-        for (size_t k = 0; k < nfresh; k++) {
-            uintptr_t key = (uintptr_t)ops[fresh[k].op].target;
-            if (map_get(&fresh_seen, key, NULL)) {
-                st = HP_ERR_DUPLICATE;
-                goto out;
-            }
-            map_put_noresize(&fresh_seen, key, 1);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (ops[i].rec != NULL && map_get(&fresh_seen, ops[i].rec->entry, NULL)) {
-                st = HP_ERR_DUPLICATE;
-                goto out;
-            }
-        }
-    }
+    return c->nfresh != 0 ? commit_fresh_duplicates(c) : HP_OK;
+}
 
-    /* 2. allocate everything that can fail: handles, map room, fresh records and their memory */
-    if (map_reserve(&g.sites, nfresh) != HP_OK || pool_reserve_locked(napply) != HP_OK) {
-        st = HP_ERR_NO_MEMORY;
-        goto out;
-    }
-    if (nfresh != 0) {
-        blocks = hp_os_calloc(3 * nfresh, sizeof *blocks);
-        if (blocks == NULL) {
-            st = HP_ERR_NO_MEMORY;
-            goto out;
-        }
-    }
-    for (size_t k = 0; k < nfresh; k++) {
-        txn_op *op = &ops[fresh[k].op];
-        st = prepare_fresh_locked(op, &fresh[k], blocks, &nblocks);
+/* 2. Allocate everything that can fail: handles, registry room, the fresh records with their slots,
+   thunks and trampolines (built into scratch: relocation can fail); their pages join the batch. */
+static hp_status commit_allocate_locked(commit *c)
+{
+    hp_ptrent *retired;
+    if (g.nretired == sizeof g.retired / sizeof g.retired[0] ||
+        hp_ptrmap_reserve_retain(&g.sites, c->nfresh, &retired) != HP_OK || pool_reserve_locked(c->napply) != HP_OK)
+        return HP_ERR_NO_MEMORY;
+    if (retired != NULL)
+        g.retired[g.nretired++] = retired; /* a reader without the lock may still look at it */
+    if (c->nfresh == 0)
+        return HP_OK;
+    c->blocks = hp_os_calloc(3 * c->nfresh, sizeof *c->blocks);
+    if (c->blocks == NULL)
+        return HP_ERR_NO_MEMORY;
+    for (size_t k = 0; k < c->nfresh; k++) {
+        txn_op *op = &c->ops[c->fresh[k].op];
+        hp_status st = prepare_fresh_locked(op, &c->fresh[k], c->blocks, &c->nblocks);
         if (st == HP_OK)
-            st = batch_add_op(&batch, op, &fresh[k]);
+            st = batch_add_op(&c->batch, op, &c->fresh[k]);
         if (st != HP_OK)
-            goto undo;
+            return st;
     }
+    return HP_OK;
+}
 
-    /* 3. make every touched page writable */
-    st = batch_unprotect_locked(&batch);
-    if (st != HP_OK)
-        goto undo;
-
-    /* 4. nothing can fail from here on. Write trampolines, thunks, slots, paddings; hand out
-       the pointers */
-    for (size_t i = 0; i < n; i++) {
-        txn_op *op = &ops[i];
+/* 4. Nothing can fail from here on (every page is writable). Write trampolines, thunks, slots and
+   paddings; take the handles and store the caller's pointers, all before the swap. */
+static void commit_write_locked(commit *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        txn_op *op = &c->ops[i];
         if (op->kind != OP_APPLY)
             continue;
         hp_site_rec *r = op->rec;
@@ -1082,17 +976,11 @@ static hp_status commit_locked(txn_op *ops, size_t n)
         h->replacement = op->replacement;
         h->original = r->original;
         op->handle = h;
-        const fresh_op *f = op->fresh ? &fresh[op->fresh - 1] : NULL;
-        if (f != NULL && f->tramp != NULL) {
-            const hp_site *site = &f->view.site;
-            hp_reloc_in in = {HP_HOST_MACHINE, (const uint8_t *)r->site,
-                              f->view.after - (r->site - r->entry), r->site, site->entry_len,
-                              !(site->flags & HP_SITE_F_ENTRY_NOP), (site->flags & HP_SITE_F_ENDBR) != 0};
-            size_t len;
-            hp_reloc_trampoline(&in, f->tramp, f->tramp_len, (uintptr_t)f->tramp, &len);
-            hp_os_code_written(f->tramp, len);
-        }
-        store_slot(r->slot, (uintptr_t)op->replacement);
+        const fresh_op *f = op->fresh ? &c->fresh[op->fresh - 1] : NULL;
+        if (f != NULL && f->tramp != NULL)
+            write_trampoline(r, f);
+        if (f != NULL || *r->slot != (uintptr_t)op->replacement)
+            store_slot(r->slot, (uintptr_t)op->replacement);
         if (f != NULL)
             write_fresh_locked(op, f);
         if (op->out_original != NULL)
@@ -1100,40 +988,90 @@ static hp_status commit_locked(txn_op *ops, size_t n)
         if (op->out_patch != NULL)
             *op->out_patch = h;
     }
+}
 
-    /* 5-7. sync, swap (and publish: the lock is held), sync, restore the pages */
-    hp_os_sync_cores();
-    for (size_t i = 0; i < n; i++) {
-        txn_op *op = &ops[i];
+/* 6. Swap every entry with one atomic 16-bit store (apply: EB xx; remove: the original two bytes)
+   and publish at once (the lock is held): fresh records join the registry, every record gets its
+   live handle, removed handles go back to the pool. */
+static void commit_swap_locked(commit *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        txn_op *op = &c->ops[i];
         hp_site_rec *r = op->rec;
         if (op->kind == OP_APPLY) {
             store16_atomic(r->site, r->swap);
             if (op->fresh)
-                map_put_noresize(&g.sites, r->entry, (uintptr_t)r);
+                hp_ptrmap_put_noresize(&g.sites, r->entry, (uintptr_t)r);
             r->live = op->handle;
         } else {
             store16_atomic(r->site, r->orig);
             r->live = NULL;
             pool_give_locked(op->patch);
         }
-        hp_os_code_written((const void *)r->site, 2);
         op->handle = NULL;
         op->fresh = 0;
     }
-    hp_os_sync_cores();
-    batch_restore_locked(&batch);
-    g.gen++;
-    st = HP_OK;
-    goto out;
+}
 
-undo:
-    batch_restore_locked(&batch);
-    free_prepared(ops, n, blocks, nblocks);
+/* 7. (After the second sync.) Restore every page's protection exactly; validations made before
+   this commit are stale from now on. */
+static void commit_restore_locked(commit *c)
+{
+    hp_batch_restore_locked(&c->batch);
+    g.gen++;
+}
+
+/* A step before the swap failed: restore the pages, take back the fresh records and their memory. */
+static void commit_undo_locked(commit *c)
+{
+    hp_batch_restore_locked(&c->batch);
+    free_prepared(c->ops, c->n, c->blocks, c->nblocks);
+}
+
+/*
+ * Run `ops[0..n)` as one transaction: the steps of the file's header, in order.
+ * Engine lock held. On HP_OK every apply's out pointers were stored before its
+ * swap, and every remove's handle is freed; on failure nothing changed.
+ */
+static hp_status commit_locked(txn_op *ops, size_t n)
+{
+    if (n == 0)
+        return HP_OK;
+    commit c;
+    memset(&c, 0, sizeof c);
+    c.ops = ops;
+    c.n = n;
+    c.serial = ++g.serial;
+    hp_page_batch batch = HP_PAGE_BATCH_INIT(&g.xm, &g.protcache);
+    c.batch = batch;
+
+    hp_status st = commit_validate_locked(&c);
+    if (st != HP_OK) {
+        commit_undo_locked(&c);
+        goto out;
+    }
+    write_begin_locked(); /* from here the registry, records and handles change */
+    st = commit_allocate_locked(&c);
+    if (st == HP_OK)
+        st = hp_batch_unprotect_locked(&c.batch); /* 3. unprotect */
+    if (st == HP_OK) {
+        int wrote_code = c.nfresh != 0; /* paddings, trampolines, thunks */
+        commit_write_locked(&c);
+        if (wrote_code)
+            hp_batch_code_written_locked(&c.batch);
+        hp_os_sync_cores(); /* 5. sync */
+        commit_swap_locked(&c);
+        hp_batch_code_written_locked(&c.batch);
+        hp_os_sync_cores(); /* 7. sync again */
+        commit_restore_locked(&c);
+    } else {
+        commit_undo_locked(&c);
+    }
+    write_end_locked();
 out:
-    batch_free(&batch);
-    hp_os_free(fresh_seen.e);
-    hp_os_free(fresh);
-    hp_os_free(blocks);
+    hp_batch_free(&c.batch);
+    hp_os_free(c.fresh);
+    hp_os_free(c.blocks);
     return st;
 }
 
@@ -1167,12 +1105,15 @@ hp_status hp_probe(const void *target, hp_site *out_site)
 static void apply_op(txn_op *op, void *target, const void *replacement, void **out_original,
                      hp_patch **out_patch)
 {
-    memset(op, 0, sizeof *op);
     op->kind = OP_APPLY;
     op->target = target;
     op->replacement = replacement;
     op->out_original = out_original;
     op->out_patch = out_patch;
+    op->vgen = 0;
+    op->rec = NULL;
+    op->fresh = 0;
+    op->handle = NULL;
 }
 
 hp_status hp_apply(void *target, const void *replacement, void **out_original, hp_patch **out_patch)
@@ -1208,7 +1149,7 @@ hp_status hp_retarget(hp_patch *patch, const void *replacement)
     HP_CHECK_HOST();
     if (patch == NULL || replacement == NULL)
         return HP_ERR_ARGUMENT;
-    page_batch batch = {NULL, NULL, 0, 0, 0};
+    hp_page_batch batch = HP_PAGE_BATCH_INIT(&g.xm, &g.protcache);
     hp_status st;
     hp_os_mutex_lock(&g_lock);
     hp_site_rec *r = handle_rec_locked(patch);
@@ -1220,16 +1161,16 @@ hp_status hp_retarget(hp_patch *patch, const void *replacement)
         st = HP_ERR_ARGUMENT;
         goto out;
     }
-    st = batch_add(&batch, (uintptr_t)r->slot, sizeof(uintptr_t));
+    st = hp_batch_add(&batch, (uintptr_t)r->slot, sizeof(uintptr_t));
     if (st == HP_OK)
-        st = batch_unprotect_locked(&batch);
+        st = hp_batch_unprotect_locked(&batch);
     if (st != HP_OK)
         goto out;
     store_slot(r->slot, (uintptr_t)replacement); /* the one atomic store of a retarget */
-    batch_restore_locked(&batch);
+    hp_batch_restore_locked(&batch);
     patch->replacement = replacement;
 out:
-    batch_free(&batch);
+    hp_batch_free(&batch);
     hp_os_mutex_unlock(&g_lock);
     return st;
 }
@@ -1239,6 +1180,37 @@ void *hp_original(const hp_patch *patch)
     return patch != NULL ? patch->original : NULL;
 }
 
+/* The live handle of the site at `entry`, or NULL. */
+static hp_patch *live_of_locked(uintptr_t entry)
+{
+    uintptr_t rv;
+    return hp_ptrmap_get(&g.sites, entry, &rv) ? ((hp_site_rec *)rv)->live : NULL;
+}
+
+hp_status hp_lookup(const void *target, hp_patch **out_patch)
+{
+    HP_CHECK_HOST();
+    if (target == NULL || out_patch == NULL)
+        return HP_ERR_ARGUMENT;
+    uintptr_t entry = (uintptr_t)target, base;
+    size_t header_len;
+    hp_os_mutex_lock(&g_lock);
+    hp_patch *live = live_of_locked(entry);
+    /* Not a site of ours: a thunk that leads to one? (Only code of a loaded image can be one: other
+       memory is not read.) */
+    for (int hop = 0; live == NULL && hop < THUNK_HOPS && hp_os_image_of(entry, &base, &header_len); hop++) {
+        live_view v;
+        uintptr_t dest;
+        if (view_locked(entry, &v) != HP_OK || !hp_thunk_follow(HP_HOST_MACHINE, entry, v.before, v.after, &dest))
+            break;
+        entry = dest;
+        live = live_of_locked(entry);
+    }
+    *out_patch = live;
+    hp_os_mutex_unlock(&g_lock);
+    return live != NULL ? HP_OK : HP_ERR_NOT_PATCHED;
+}
+
 hp_status hp_txn_begin(hp_txn **out_txn)
 {
     if (out_txn == NULL)
@@ -1246,6 +1218,15 @@ hp_status hp_txn_begin(hp_txn **out_txn)
     hp_txn *t = hp_os_calloc(1, sizeof *t);
     if (t == NULL)
         return HP_ERR_NO_MEMORY;
+    hp_ptrmap fresh = HP_PTRMAP_INIT(4);
+    t->fresh = fresh;
+    hp_os_mutex_lock(&g_lock);
+    t->serial = ++g.serial;
+    t->ops = g.spare; /* the last transaction's array, if any */
+    t->cap = g.spare_cap;
+    g.spare = NULL;
+    g.spare_cap = 0;
+    hp_os_mutex_unlock(&g_lock);
     *out_txn = t;
     return HP_OK;
 }
@@ -1274,13 +1255,88 @@ static hp_status txn_next(hp_txn *txn, txn_op **out)
  * learns which entry is bad; the commit checks again (only the live bytes, when
  * nothing was committed in between). The first failure poisons the transaction.
  */
+/* Is g.seq still `s1`? (Everything read before is then one consistent state.) */
+static int seq_unchanged(uint64_t s1)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the reads before complete before g.seq is read again */
+    return __atomic_load_n(&g.seq, __ATOMIC_RELAXED) == s1;
+}
+
+/*
+ * The usual add, checked without the engine lock (g.seq): an apply to a site
+ * of our registry that is not redirected, or a removal of a live handle, the
+ * bytes as we left them, the site not yet in this transaction. What
+ * validate_op_locked would conclude, from one registry lookup (or the handle)
+ * and one load of the code. 1 = done (op->rec and op->vgen set); 0 =
+ * anything else, or a writer came in between: validate_op_locked under the
+ * lock then decides, and says what is wrong.
+ */
+static int txn_add_known_nolock(const hp_txn *txn, txn_op *op)
+{
+    uint64_t s1 = __atomic_load_n(&g.seq, __ATOMIC_ACQUIRE);
+    if (s1 & 1)
+        return 0;
+    uint64_t gen = g.gen;
+    hp_site_rec *r;
+    if (op->kind == OP_APPLY) {
+        const hp_ptrent *e = g.sites.e;
+        size_t cap = g.sites.cap;
+        unsigned shift = g.sites.shift;
+        uintptr_t rv = 0;
+        if (op->target == NULL || op->replacement == NULL || op->target == op->replacement ||
+            !seq_unchanged(s1) || !hp_ptrmap_get_racy(e, cap, shift, (uintptr_t)op->target, &rv) ||
+            !seq_unchanged(s1) || rv == 0)
+            return 0;
+        r = (hp_site_rec *)rv; /* published: never freed */
+        if (r->live != NULL || rec_bytes_now(r) != RB_ORIG)
+            return 0;
+    } else {
+        const struct hp_patch *h = op->patch;
+        uintptr_t a = (uintptr_t)h;
+        size_t i = g.pool.nchunks;
+        while (i-- > 0) { /* handle_rec_locked, on chunks that are never freed */
+            uintptr_t base = (uintptr_t)g.pool.chunk[i];
+            if (a >= base && a - base < (HP_POOL_FIRST << i) * sizeof(struct hp_patch))
+                break;
+        }
+        if (i == (size_t)-1 || ((a - (uintptr_t)g.pool.chunk[i]) % sizeof(struct hp_patch)) != 0)
+            return 0;
+        r = h->rec;
+        if (!seq_unchanged(s1) || r == NULL || r->live != h || rec_bytes_now(r) != RB_SWAP)
+            return 0;
+    }
+    if (!seq_unchanged(s1) || __atomic_load_n(&r->txn_mark, __ATOMIC_RELAXED) == txn->serial)
+        return 0;
+    __atomic_store_n(&r->txn_mark, txn->serial, __ATOMIC_RELAXED);
+    op->rec = r;
+    op->vgen = gen;
+    return 1;
+}
+
 static hp_status txn_keep(hp_txn *txn, txn_op *op)
 {
+    hp_status st = HP_OK;
+    if (txn_add_known_nolock(txn, op)) {
+        txn->n++;
+        return HP_OK;
+    }
     live_view v;
     hp_os_mutex_lock(&g_lock);
-    hp_status st = validate_op_locked(op, &v);
+    st = validate_op_locked(op, &v);
     op->vgen = g.gen;
+    /* a second operation on one function (also when reached through a thunk) is refused now */
+    if (st == HP_OK && op->rec != NULL) {
+        if (__atomic_load_n(&op->rec->txn_mark, __ATOMIC_RELAXED) == txn->serial)
+            st = HP_ERR_DUPLICATE;
+        __atomic_store_n(&op->rec->txn_mark, txn->serial, __ATOMIC_RELAXED);
+    }
     hp_os_mutex_unlock(&g_lock);
+    if (st == HP_OK && op->rec == NULL) {
+        if (hp_ptrmap_get(&txn->fresh, v.entry, NULL))
+            st = HP_ERR_DUPLICATE;
+        else if ((st = hp_ptrmap_reserve(&txn->fresh, 1)) == HP_OK)
+            hp_ptrmap_put_noresize(&txn->fresh, v.entry, 1);
+    }
     if (st != HP_OK) {
         txn->failed = st;
         return st;
@@ -1302,9 +1358,15 @@ static hp_status txn_add(hp_txn *txn, op_kind kind, void *target, const void *re
     if (kind == OP_APPLY) {
         apply_op(op, target, replacement, out_original, out_patch);
     } else {
-        memset(op, 0, sizeof *op);
         op->kind = OP_REMOVE;
         op->patch = patch;
+        op->replacement = NULL;
+        op->out_original = NULL;
+        op->out_patch = NULL;
+        op->vgen = 0;
+        op->rec = NULL;
+        op->fresh = 0;
+        op->handle = NULL;
     }
     return txn_keep(txn, op);
 }
@@ -1322,6 +1384,22 @@ hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch)
     return txn_add(txn, OP_REMOVE, NULL, NULL, NULL, NULL, patch);
 }
 
+/* Free a transaction; its operation array becomes the spare when it is the larger one. */
+static void txn_free(hp_txn *txn)
+{
+    txn_op *drop = txn->ops;
+    hp_os_mutex_lock(&g_lock);
+    if (txn->cap > g.spare_cap) {
+        drop = g.spare;
+        g.spare = txn->ops;
+        g.spare_cap = txn->cap;
+    }
+    hp_os_mutex_unlock(&g_lock);
+    hp_os_free(drop);
+    hp_ptrmap_free(&txn->fresh);
+    hp_os_free(txn);
+}
+
 hp_status hp_txn_commit(hp_txn *txn)
 {
     if (txn == NULL)
@@ -1332,8 +1410,7 @@ hp_status hp_txn_commit(hp_txn *txn)
         st = commit_locked(txn->ops, txn->n);
         hp_os_mutex_unlock(&g_lock);
     }
-    hp_os_free(txn->ops);
-    hp_os_free(txn);
+    txn_free(txn);
     return st;
 }
 
@@ -1341,6 +1418,5 @@ void hp_txn_abort(hp_txn *txn)
 {
     if (txn == NULL)
         return;
-    hp_os_free(txn->ops);
-    hp_os_free(txn);
+    txn_free(txn);
 }

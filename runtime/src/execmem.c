@@ -116,8 +116,7 @@ int hp_xm_page_prot_locked(const hp_xm_arena *a, uintptr_t page, hp_os_prot *pro
     return 1;
 }
 
-int hp_xm_same_chunk_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q)
+int hp_xm_same_owner_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q)
 {
-    const hp_xm_chunk *c = chunk_of(a, p);
-    return c != NULL && q >= c->base && q - c->base < HP_XM_CHUNK_SIZE;
+    return chunk_of(a, p) == chunk_of(a, q);
 }

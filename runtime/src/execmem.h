@@ -83,10 +83,11 @@ void hp_xm_rollback_locked(hp_xm_arena *a, const hp_xm_block *b);
 int hp_xm_page_prot_locked(const hp_xm_arena *a, uintptr_t page, hp_os_prot *prot);
 
 /**
- * 1 if addresses `p` and `q` lie in the same chunk of the arena (one mapping,
- * one protection: one protection call may cover both), else 0. Engine lock held.
+ * 1 if addresses `p` and `q` lie in the same chunk of the arena, or both
+ * outside every chunk (target code), else 0: whether one protection call may
+ * cover both when they are neighbours with one protection. Engine lock held.
  */
-int hp_xm_same_chunk_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q);
+int hp_xm_same_owner_locked(const hp_xm_arena *a, uintptr_t p, uintptr_t q);
 
 #ifdef __cplusplus
 }

@@ -80,9 +80,11 @@ hp_status hp_os_protect(uintptr_t page, size_t len, hp_os_prot want);
 /* ------------------------------------------------------------------------- */
 
 /**
- * Note that the code bytes `[addr, addr + len)` were written (Windows:
+ * Note that code bytes in `[addr, addr + len)` were written (Windows:
  * FlushInstructionCache; Linux x86: nothing, the caches are coherent and
- * hp_os_sync_cores does the cross-core part).
+ * hp_os_sync_cores does the cross-core part). The engine calls it once per run
+ * of written code pages, not per write: on Windows every call is a system
+ * call's worth of work whatever the length.
  */
 void hp_os_code_written(const void *addr, size_t len);
 
@@ -117,6 +119,15 @@ size_t hp_os_map_granularity(void);
  */
 void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_t prot);
 
+/**
+ * The loaded image that `addr` lies in: on Windows a MEM_IMAGE mapping made by
+ * the loader (an EXE or DLL). Used to tell import thunks from hooks (thunk.h).
+ * @return 1 with *base (the image's load address) and *header_len (bytes
+ *         readable from *base on: the headers' region); 0 when `addr` is not in
+ *         a loaded image, and always on Linux (ELF has no import thunks to follow).
+ */
+int hp_os_image_of(uintptr_t addr, uintptr_t *base, size_t *header_len);
+
 /* ------------------------------------------------------------------------- */
 /* Heap and lock                                                              */
 /* ------------------------------------------------------------------------- */
@@ -127,12 +138,22 @@ void *hp_os_calloc(size_t n, size_t size);
 void *hp_os_realloc(void *p, size_t size);
 void hp_os_free(void *p);
 
-/** The mutex primitive; the engine declares its one lock with HP_OS_MUTEX_INIT. */
+/**
+ * The mutex primitive; the engine declares its one lock with HP_OS_MUTEX_INIT.
+ * Windows: one atomic instruction to take and one to give back while nobody
+ * waits (the usual case); a thread that finds it held waits on a condition
+ * variable under an SRW lock. (An SRW lock alone costs two kernel32 calls per
+ * use, and hp_txn_apply takes the lock once per function: under Wine that was
+ * as much as the whole floor of a 2,000-function transaction.)
+ */
 #if defined(_WIN32)
 typedef struct hp_os_mutex {
-    void *srw; /* an SRWLOCK: one pointer, zero = unlocked (SRWLOCK_INIT) */
+    long state;   /* 0: free, 1: held */
+    long waiters; /* threads in the slow path of hp_os_mutex_lock */
+    void *srw;    /* SRWLOCK (zero = unlocked) guarding the wait */
+    void *cv;     /* CONDITION_VARIABLE (zero = initialised) the waiters sleep on */
 } hp_os_mutex;
-#define HP_OS_MUTEX_INIT {0}
+#define HP_OS_MUTEX_INIT {0, 0, 0, 0}
 #else
 typedef struct hp_os_mutex {
     pthread_mutex_t m;

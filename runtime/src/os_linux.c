@@ -452,6 +452,15 @@ static int wx_cb(const maps_entry *e, void *vctx)
     return 0;
 }
 
+int hp_os_image_of(uintptr_t addr, uintptr_t *base, size_t *header_len)
+{
+    /* ELF calls through the PLT and takes addresses through the GOT: no thunk is followed. */
+    (void)addr;
+    *base = 0;
+    *header_len = 0;
+    return 0;
+}
+
 size_t hp_os_count_wx(uintptr_t *first)
 {
     wx_ctx w = {0, 0};

@@ -38,6 +38,10 @@ typedef struct _RTL_SRWLOCK {
     void *Ptr;
 } SRWLOCK;
 
+typedef struct _RTL_CONDITION_VARIABLE {
+    void *Ptr;
+} CONDITION_VARIABLE;
+
 HP_IMPORT LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
                                      DWORD flProtect);
 HP_IMPORT BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
@@ -50,6 +54,9 @@ HP_IMPORT HANDLE WINAPI GetCurrentProcess(void);
 HP_IMPORT BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
 HP_IMPORT void WINAPI AcquireSRWLockExclusive(SRWLOCK *SRWLock);
 HP_IMPORT void WINAPI ReleaseSRWLockExclusive(SRWLOCK *SRWLock);
+HP_IMPORT BOOL WINAPI SleepConditionVariableSRW(CONDITION_VARIABLE *ConditionVariable, SRWLOCK *SRWLock,
+                                                DWORD dwMilliseconds, unsigned long Flags);
+HP_IMPORT void WINAPI WakeConditionVariable(CONDITION_VARIABLE *ConditionVariable);
 
 #define MEM_COMMIT 0x00001000u
 #define MEM_RESERVE 0x00002000u
@@ -63,6 +70,8 @@ HP_IMPORT void WINAPI ReleaseSRWLockExclusive(SRWLOCK *SRWLock);
 #define PAGE_EXECUTE_READWRITE 0x40u
 #define PAGE_EXECUTE_WRITECOPY 0x80u
 #define MEM_RELEASE 0x00008000u
+#define MEM_IMAGE 0x01000000u
+#define INFINITE 0xFFFFFFFFu
 
 #else /* MinGW */
 
@@ -259,6 +268,27 @@ void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_
 }
 
 /* ------------------------------------------------------------------------- */
+/* Images                                                                     */
+/* ------------------------------------------------------------------------- */
+
+int hp_os_image_of(uintptr_t addr, uintptr_t *base, size_t *header_len)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    *base = 0;
+    *header_len = 0;
+    if (VirtualQuery((LPCVOID)addr, &mbi, sizeof mbi) == 0 || mbi.State != MEM_COMMIT || mbi.Type != MEM_IMAGE)
+        return 0;
+    uintptr_t b = (uintptr_t)mbi.AllocationBase;
+    /* the headers: the first region of the image, read-only once loaded */
+    if (VirtualQuery((LPCVOID)b, &mbi, sizeof mbi) == 0 || mbi.State != MEM_COMMIT ||
+        !(flags_of(mbi.Protect) & HP_PROT_R) || (mbi.Protect & 0x100u /* PAGE_GUARD */))
+        return 0;
+    *base = b;
+    *header_len = mbi.RegionSize;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Heap and lock                                                              */
 /* ------------------------------------------------------------------------- */
 
@@ -395,14 +425,42 @@ void hp_os_free(void *p)
 
 #endif
 
+/*
+ * The fast path is one compare-and-swap of `state`. A thread that finds the
+ * lock held announces itself in `waiters` (under the SRW lock) and sleeps on
+ * the condition variable until a compare-and-swap succeeds; unlock wakes one
+ * waiter when `waiters` is nonzero. No wake-up is lost: the waiter increments
+ * `waiters` before its compare-and-swap and the unlocker clears `state` before
+ * reading `waiters` (both sequentially consistent), so either the waiter's
+ * compare-and-swap sees the lock free, or the unlocker sees the waiter and
+ * wakes it — which it can only do once the waiter sleeps, since the waiter
+ * holds the SRW lock until SleepConditionVariableSRW releases it.
+ */
 void hp_os_mutex_lock(hp_os_mutex *m)
 {
+    long free_state = 0;
+    if (__atomic_compare_exchange_n(&m->state, &free_state, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
     AcquireSRWLockExclusive((SRWLOCK *)&m->srw);
+    __atomic_fetch_add(&m->waiters, 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        free_state = 0;
+        if (__atomic_compare_exchange_n(&m->state, &free_state, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            break;
+        SleepConditionVariableSRW((CONDITION_VARIABLE *)&m->cv, (SRWLOCK *)&m->srw, INFINITE, 0);
+    }
+    __atomic_fetch_sub(&m->waiters, 1, __ATOMIC_SEQ_CST);
+    ReleaseSRWLockExclusive((SRWLOCK *)&m->srw);
 }
 
 void hp_os_mutex_unlock(hp_os_mutex *m)
 {
-    ReleaseSRWLockExclusive((SRWLOCK *)&m->srw);
+    __atomic_store_n(&m->state, 0, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST) != 0) {
+        AcquireSRWLockExclusive((SRWLOCK *)&m->srw);
+        WakeConditionVariable((CONDITION_VARIABLE *)&m->cv);
+        ReleaseSRWLockExclusive((SRWLOCK *)&m->srw);
+    }
 }
 
 /* ------------------------------------------------------------------------- */

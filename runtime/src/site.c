@@ -33,9 +33,143 @@ static hp_decode_result decode_at(const view *v, long off, hp_insn *insn)
     return hp_decode(v->machine, v->entry + off, n, insn);
 }
 
-static bool is_filler_byte(uint8_t b)
+/*
+ * The entry forms that nearly every site has: the plugin's 66 90, MSVC's 8B FF (x86), endbr64/endbr32.
+ * They are recognised from their bytes, without the decoder (whose work is about a thousand
+ * instructions a call: a link of 60,000 functions asks for each of them). Zydis decodes exactly these
+ * lengths and kinds for them; only the fields the site rules read are set.
+ */
+static bool decode_common_entry(const view *v, long off, hp_insn *insn)
 {
-    return b == 0xCC || b == 0x00 || b == 0x90;
+    size_t n = bytes_from(v, off);
+    const uint8_t *p = v->entry + off;
+    if (n >= 2 && p[0] == 0x66 && p[1] == 0x90) {
+        insn->kind = HP_INSN_NOP; /* 66 90: xchg ax, ax */
+        insn->length = 2;
+    } else if (n >= 2 && p[0] == 0x8B && p[1] == 0xFF && v->machine == HP_MACHINE_X86) {
+        insn->kind = HP_INSN_OTHER; /* 8B FF: mov edi, edi */
+        insn->length = 2;
+    } else if (n >= 4 && p[0] == 0xF3 && p[1] == 0x0F && p[2] == 0x1E &&
+               p[3] == (v->machine == HP_MACHINE_X64 ? 0xFA : 0xFB)) {
+        insn->kind = HP_INSN_ENDBR; /* F3 0F 1E FA / FB: endbr64 / endbr32 */
+        insn->length = 4;
+    } else {
+        return false;
+    }
+    insn->relative = false;
+    insn->rip_memory = false;
+    insn->rel_target = 0;
+    insn->reg = 0;
+    return true;
+}
+
+static hp_decode_result decode_entry_at(const view *v, long off, hp_insn *insn)
+{
+    return decode_common_entry(v, off, insn) ? HP_DECODE_OK : decode_at(v, off, insn);
+}
+
+static int32_t le32s(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+/*
+ * Could a relative branch in the first `body` bytes reach `target`? A test over raw bytes that is true
+ * for every branch the decoder could find there (and for some bytes that are no branch at all): at
+ * every offset whose byte is a relative branch opcode — EB, 70..7F, E0..E3 (rel8); E8, E9 (rel32, or
+ * rel16 under an operand-size prefix); 0F 80..8F (rel32 / rel16) — the target is computed from the
+ * opcode's position, which prefixes do not change. Offsets run past `body` by an instruction's
+ * length, since a branch that starts inside the body may have its opcode after prefixes.
+ */
+/* 1 for the first byte of a relative branch: EB, 70..7F, E0..E3, E8, E9, and 0F (of 0F 8x) */
+static const uint8_t branch_opcode[256] = {
+    [0x0F] = 1, [0x70] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1, [0x76] = 1,
+    [0x77] = 1, [0x78] = 1, [0x79] = 1, [0x7A] = 1, [0x7B] = 1, [0x7C] = 1, [0x7D] = 1, [0x7E] = 1,
+    [0x7F] = 1, [0xE0] = 1, [0xE1] = 1, [0xE2] = 1, [0xE3] = 1, [0xE8] = 1, [0xE9] = 1, [0xEB] = 1,
+};
+
+static bool branch_may_reach(const view *v, size_t body, long target)
+{
+    size_t end = body + 15 < v->after ? body + 15 : v->after;
+    const uint8_t *p = v->entry;
+    for (size_t i = 0; i < end; i++) {
+        if (!branch_opcode[p[i]])
+            continue;
+        long at = (long)i;
+        size_t n = v->after - i;
+        uint8_t b = p[i];
+        if (b == 0xEB || (b >= 0x70 && b <= 0x7F) || (b >= 0xE0 && b <= 0xE3)) {
+            if (n >= 2 && at + 2 + (int8_t)p[i + 1] == target)
+                return true;
+        } else if (b == 0xE8 || b == 0xE9) {
+            if ((n >= 5 && at + 5 + le32s(p + i + 1) == target) ||
+                (n >= 3 && at + 3 + (int16_t)(p[i + 1] | p[i + 2] << 8) == target))
+                return true;
+        } else if (b == 0x0F && n >= 2 && (p[i + 1] & 0xF0) == 0x80) {
+            if ((n >= 6 && at + 6 + le32s(p + i + 2) == target) ||
+                (n >= 4 && at + 4 + (int16_t)(p[i + 2] | p[i + 3] << 8) == target))
+                return true;
+        }
+    }
+    return false;
+}
+
+int hp_site_is_filler(uint8_t b)
+{
+    return b == 0xCC || b == 0x00 || b == 0x90; /* int3, the zero fill of some linkers, nop */
+}
+
+#define is_filler_byte(b) hp_site_is_filler(b)
+
+uint32_t hp_site_pad(hp_machine machine, uint32_t requested)
+{
+    uint32_t min;
+    switch (machine) {
+    case HP_MACHINE_X86: min = HP_MIN_PAD_X86; break;
+    case HP_MACHINE_X64: min = HP_MIN_PAD_X64; break;
+    default: return 0;
+    }
+    if (requested < min)
+        return min;
+    return requested > HP_MAX_PAD ? HP_MAX_PAD : requested;
+}
+
+/*
+ * The verdict policy, one row per reason and one column per context (hotpatch.h, hp_site_context).
+ * The columns differ only where the asker knows different things: a live process can tell a jump
+ * at the entry from other refusals (HP_ERR_REDIRECTED), an image on disk cannot. A previously
+ * patched site is refused everywhere: on disk that "long jump" is as likely the tail jump (or call
+ * operand) of the function before; live, the engine re-applies only sites whose record it holds,
+ * which it checks before asking this table.
+ */
+static const struct {
+    hp_status image, object, live;
+} verdicts[] = {
+    [HP_SITE_OK] = {HP_OK, HP_OK, HP_OK},
+    [HP_SITE_PADDING_SHORT] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_PADDING_NOT_FILLER] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_ENTRY_SHORT] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_ENTRY_CROSSES_LINE] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_ENTRY_INVALID] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_TRUNCATED] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_ENDBR_ENTRY_SHORT] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_PATCHED] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_REDIRECTED},
+    [HP_SITE_REDIRECTED] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_REDIRECTED},
+    [HP_SITE_BRANCH_TO_ENTRY_1] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_PREVIOUSLY_PATCHED] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+    [HP_SITE_BAD_MACHINE] = {HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE, HP_ERR_NOT_PATCHABLE},
+};
+
+hp_status hp_site_verdict(hp_site_context context, hp_site_reason reason)
+{
+    if ((unsigned)reason >= sizeof verdicts / sizeof verdicts[0])
+        return HP_ERR_NOT_PATCHABLE;
+    switch (context) {
+    case HP_SITE_CONTEXT_IMAGE: return verdicts[reason].image;
+    case HP_SITE_CONTEXT_OBJECT: return verdicts[reason].object;
+    case HP_SITE_CONTEXT_LIVE: return verdicts[reason].live;
+    }
+    return HP_ERR_NOT_PATCHABLE;
 }
 
 /* Does an unconditional control transfer end exactly at `off`? (Tried by length: x86 cannot be
@@ -62,7 +196,7 @@ static bool nops_reach_entry(const view *v, long start)
     long off = start;
     while (off < 0) {
         hp_insn insn;
-        if (v->entry[off] == 0xCC || v->entry[off] == 0x90) {
+        if (is_filler_byte(v->entry[off])) {
             off++;
             continue;
         }
@@ -184,18 +318,16 @@ static hp_site_reason analyze(const hp_site_input *in, hp_site *s)
 
     if (in->machine != HP_MACHINE_X86 && in->machine != HP_MACHINE_X64)
         return HP_SITE_BAD_MACHINE;
-    s->pad_required = in->pad ? in->pad : (in->machine == HP_MACHINE_X86 ? HP_DEFAULT_PAD_X86 : HP_DEFAULT_PAD_X64);
-    if (s->pad_required > HP_MAX_PAD)
-        s->pad_required = HP_MAX_PAD;
+    s->pad_required = hp_site_pad(in->machine, in->pad);
     if (!in->entry || in->after == 0)
         return HP_SITE_TRUNCATED;
 
-    dr = decode_at(&v, 0, &insn);
+    dr = decode_entry_at(&v, 0, &insn);
     if (dr == HP_DECODE_OK && insn.kind == HP_INSN_ENDBR) {
         s->flags |= HP_SITE_F_ENDBR;
         site = insn.length;
         s->site_offset = (uint32_t)site;
-        dr = decode_at(&v, site, &insn);
+        dr = decode_entry_at(&v, site, &insn);
     }
     if (dr == HP_DECODE_NO_DATA)
         return HP_SITE_TRUNCATED;
@@ -240,7 +372,8 @@ static hp_site_reason analyze(const hp_site_input *in, hp_site *s)
         return HP_SITE_PADDING_NOT_FILLER;
     }
 
-    if (in->body_size && branch_into_site(&v, in->body_size < in->after ? in->body_size : in->after, site))
+    size_t body = in->body_size < in->after ? in->body_size : in->after;
+    if (body && branch_may_reach(&v, body, site + 1) && branch_into_site(&v, body, site))
         return HP_SITE_BRANCH_TO_ENTRY_1;
     return HP_SITE_OK;
 }

@@ -26,33 +26,39 @@ const char *hp_status_str(hp_status status)
         HP_CASE(HP_ERR_MODULE);
         HP_CASE(HP_ERR_IO);
         HP_CASE(HP_ERR_FORMAT);
+        HP_CASE(HP_ERR_USAGE);
+        HP_CASE(HP_ERR_BAD_VALUE);
+        HP_CASE(HP_ERR_NO_LINKER);
+        HP_CASE(HP_ERR_LINKER_FAILED);
+        HP_CASE(HP_ERR_BITCODE);
+        HP_CASE(HP_ERR_VIOLATIONS);
+        HP_CASE(HP_ERR_TOOL);
+        HP_CASE(HP_ERR_NOT_PATCHED);
     }
     return "HP_STATUS_UNKNOWN";
 }
 
-/* One row per reason: stable identifier (used in reports and check IDs) and explanation. */
+/* One row per reason: its identifier and explanation (hotpatch.h, HP_SITE_ID_* / HP_SITE_TEXT_*). */
+#define REASON(r) [HP_SITE_##r] = {HP_SITE_ID_##r, HP_SITE_TEXT_##r}
 static const struct {
     const char *id;
     const char *text;
 } reason_table[] = {
-    [HP_SITE_OK] = {"ok", "patchable"},
-    [HP_SITE_PADDING_SHORT] = {"padding-short", "fewer bytes exist before the entry than the required padding"},
-    [HP_SITE_PADDING_NOT_FILLER] = {"padding-not-filler",
-                                    "the padding before the entry is not filler (0xCC, 0x00, 0x90, or NOPs after a jump)"},
-    [HP_SITE_ENTRY_SHORT] = {"entry-short", "the first instruction is 1 byte: a 2-byte jump cannot replace it atomically"},
-    [HP_SITE_ENTRY_CROSSES_LINE] = {"entry-crosses-line",
-                                    "the 2 entry bytes straddle a 64-byte line: one 16-bit store is not atomic"},
-    [HP_SITE_ENTRY_INVALID] = {"entry-invalid", "the bytes at the entry are not a valid instruction"},
-    [HP_SITE_TRUNCATED] = {"truncated", "not enough bytes after the entry to decode its first instruction"},
-    [HP_SITE_ENDBR_ENTRY_SHORT] = {"endbr-entry-short", "the instruction after endbr is 1 byte: no 2-byte site after it"},
-    [HP_SITE_PATCHED] = {"patched", "already redirected by the hotpatch protocol"},
-    [HP_SITE_REDIRECTED] = {"redirected", "the entry is a jump placed by something else (another hooking tool)"},
-    [HP_SITE_BRANCH_TO_ENTRY_1] = {"branch-to-entry-1",
-                                   "a branch inside the function targets entry+1, inside the 2 swapped bytes"},
-    [HP_SITE_PREVIOUSLY_PATCHED] = {"previously-patched",
-                                    "the padding holds a hotpatch long jump from an earlier patch; the entry is intact"},
-    [HP_SITE_BAD_MACHINE] = {"bad-machine", "the machine is not x86 or x86-64"},
+    REASON(OK),
+    REASON(PADDING_SHORT),
+    REASON(PADDING_NOT_FILLER),
+    REASON(ENTRY_SHORT),
+    REASON(ENTRY_CROSSES_LINE),
+    REASON(ENTRY_INVALID),
+    REASON(TRUNCATED),
+    REASON(ENDBR_ENTRY_SHORT),
+    REASON(PATCHED),
+    REASON(REDIRECTED),
+    REASON(BRANCH_TO_ENTRY_1),
+    REASON(PREVIOUSLY_PATCHED),
+    REASON(BAD_MACHINE),
 };
+#undef REASON
 
 const char *hp_site_reason_str(hp_site_reason reason)
 {

@@ -41,13 +41,29 @@ Test(coff, function_sections_leave_padding_to_the_linker)
     hp_audit_report_destroy(r);
 }
 
+/* lld adds /functionpadmin padding only to objects whose CodeView says "hotpatch": without it the object
+   verdict must be the link's, padding-short. */
+Test(coff, function_sections_without_codeview_get_no_padding)
+{
+    hp_audit_report *r = hpa_audit(hpa_fixture("hotpatch-nocv-x64.obj"), NULL);
+    const hp_audit_function *fn = hpa_function(r, "hp_add");
+    cr_assert_not_null(fn);
+    cr_expect(!fn->link_time);
+    cr_expect(!fn->patchable);
+    cr_expect_str_eq(fn->check_id, "HP1001");
+    cr_expect_eq(hpa_count_findings(r, "HP2004", NULL), 0);
+    cr_expect_eq(hp_audit_report_outcome(r), HP_AUDIT_FINDINGS);
+    hp_audit_report_destroy(r);
+}
+
 Test(coff, plain_object_reports_the_faults_the_object_already_has)
 {
     hp_audit_report *r = hpa_audit(hpa_fixture("plain-x64.obj"), NULL);
-    /* by construction (fixtures/plain.c); pad_first starts its section: decided at link time */
+    /* by construction (fixtures/plain.c); pad_first starts its section and no CodeView asks the linker to
+       pad it: padding-short, as the link will leave it */
     static const struct {
         const char *name, *check;
-    } want[] = {{"pad_first", NULL},          {"ok_nop2", NULL},           {"entry_short", "HP1003"},
+    } want[] = {{"pad_first", "HP1001"},          {"ok_nop2", NULL},           {"entry_short", "HP1003"},
                 {"before_ret", NULL},         {"after_ret", "HP1002"},     {"crosses_line", "HP1004"},
                 {"branch_e1", "HP1010"},      {"redirected", "HP1009"},    {"alias_one", NULL},
                 {"alias_two", NULL},          {"by_ordinal", NULL},        {"endbr_short", "HP1007"},
@@ -60,7 +76,7 @@ Test(coff, plain_object_reports_the_faults_the_object_already_has)
         else
             cr_assert(fn->patchable, "%s: %s", want[i].name, fn->check_id);
     }
-    cr_assert(hpa_function(r, "pad_first")->link_time);
+    cr_assert(!hpa_function(r, "pad_first")->link_time);
     cr_assert_eq(hp_audit_report_outcome(r), HP_AUDIT_FINDINGS);
     hp_audit_report_destroy(r);
 }

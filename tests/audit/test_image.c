@@ -19,7 +19,7 @@ static const struct {
     {"pad_first", "HP1001"},   {"ok_nop2", NULL},        {"entry_short", "HP1003"}, {"before_ret", NULL},
     {"after_ret", "HP1002"},   {"crosses_line", "HP1004"}, {"branch_e1", "HP1010"}, {"redirected", "HP1009"},
     {"alias_one", NULL},       {"alias_two", NULL},      {"#42", NULL},             {"endbr_short", "HP1007"},
-    {"endbr_ok", NULL},
+    {"endbr_ok", NULL},        {"after_tail_jmp", "HP1012"},
 };
 
 Test(image, plain_builds_report_exactly_the_failing_functions)
@@ -166,4 +166,20 @@ Test(image, all_reads_every_function_of_the_plugin_table)
         cr_expect_eq(hp_audit_report_outcome(r), HP_AUDIT_PASS, "%s", name);
         hp_audit_report_destroy(r);
     }
+}
+
+/* fixtures/gccprog.c: gcc's CRT leaves untyped data labels in .text; only typed functions count. */
+Test(image, all_ignores_untyped_labels_of_gcc_images)
+{
+    hp_audit_options o = {0};
+    o.all = 1;
+    hp_audit_report *r = hpa_audit(hpa_fixture("gccprog.exe"), &o);
+    size_t n;
+    const hp_audit_file_result *f = hp_audit_report_files(r, &n);
+    cr_assert_eq(f[0].status, HP_OK, "%s", f[0].error);
+    cr_expect_null(hpa_function(r, "__CTOR_LIST__"), "a data label reported as a function");
+    cr_expect_null(hpa_function(r, "__DTOR_LIST__"), "a data label reported as a function");
+    cr_expect_not_null(hpa_function(r, "work"), "gcc's typed function symbols are read");
+    cr_expect_not_null(hpa_function(r, "main"));
+    hp_audit_report_destroy(r);
 }

@@ -265,8 +265,12 @@ Test(malformed, cli_exits_2_with_a_message)
     const char *path = hpa_write(hpt_scratch("audit_malformed_cli"), "cut.dll", b, 200);
     hpt_proc p;
     cr_assert_eq(hpa_cli((const char *[]){path, NULL}, &p), 0);
-    cr_assert_eq(p.status, 2);
-    cr_assert(strstr(p.err, "cut.dll: "), "%s", p.err);
-    hpt_proc_free(&p);
     free(b);
+    cr_assert_eq(p.status, 2);
+    cr_assert(strstr(p.out, "cut.dll: error: "), "the text report names the file: %s", p.out);
+    hpt_proc_free(&p);
+    cr_assert_eq(hpa_cli((const char *[]){"--format", "sarif", path, NULL}, &p), 0);
+    cr_assert_eq(p.status, 2);
+    cr_assert(strstr(p.err, "cut.dll: "), "structured reports leave the message to stderr: %s", p.err);
+    hpt_proc_free(&p);
 }

@@ -91,6 +91,38 @@ Test(package, consumer_builds_audits_and_patches_under_wine)
     hpt_proc_free(&p);
 }
 
+/* The DLL runtime as a first-class choice: app links Hotpatch::runtime_shared, imports hotpatch.dll
+   (no libhotpatch inside app.exe) and patches greet.dll through it under Wine. */
+Test(package, consumer_with_the_shared_runtime_under_wine)
+{
+    install("package-shared");
+    hpt_proc p;
+    const char *const extra[] = {"-DCONSUMER_RUNTIME_SHARED=ON", NULL};
+    int rc = build_consumer("shared", extra, &p);
+    cr_assert_eq(rc, 0, "consumer build with the shared runtime failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+
+    char app[4300], dll[4300];
+    snprintf(app, sizeof app, "%s/../shared-build/app.exe", moved);
+    snprintf(dll, sizeof dll, "%s/../shared-build/hotpatch.dll", moved);
+    size_t n = 0;
+    unsigned char *b = hpt_read_file(dll, &n);
+    cr_expect(b != NULL && n > 0, "hotpatch.dll was not put next to app.exe");
+    free(b);
+    const char *dump[] = {HPT_LLVM_OBJDUMP, "-p", app, NULL};
+    cr_assert_eq(hpt_run(dump, NULL, 60, &p), 0);
+    cr_expect(strstr(p.out, "DLL Name: hotpatch.dll") != NULL, "app.exe does not import hotpatch.dll:\n%s", p.out);
+    cr_expect(strstr(p.out, "hp_apply") != NULL, "app.exe does not import hp_apply:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
 Test(package, unpatchable_object_fails_the_build_with_the_audit_message)
 {
     install("package-bad");
@@ -118,6 +150,20 @@ Test(package, warn_only_lets_the_build_pass_with_warnings)
     cr_expect(strstr(p.out, "unpatched_noop") != NULL, "the findings are still reported:\n%s", p.out);
     cr_expect(strstr(p.out, "WARN_ONLY") != NULL || strstr(p.err, "WARN_ONLY") != NULL, "a warning says so:\n%s\n%s",
               p.out, p.err);
+    hpt_proc_free(&p);
+}
+
+/* EXCLUDE reaches the link step and the audit, not only the plugin: an excluded function is neither
+   padded nor reported, so the object compiled without the plugin no longer fails the build. */
+Test(package, exclude_reaches_the_link_and_the_audit)
+{
+    install("package-exclude");
+    hpt_proc p;
+    const char *const extra[] = {"-DCONSUMER_BAD_OBJECT=ON", "-DCONSUMER_EXCLUDE=unpatched_*", NULL};
+    int rc = build_consumer("exclude", extra, &p);
+    cr_expect_eq(rc, 0, "an excluded function must not fail the build:\n%s\n%s", p.out, p.err);
+    cr_expect_null(strstr(p.out, "unpatched_noop"), "nor be reported:\n%s", p.out);
+    cr_expect_null(strstr(p.err, "unpatched_noop"), "nor be reported:\n%s", p.err);
     hpt_proc_free(&p);
 }
 

@@ -82,7 +82,7 @@ Test(bitcode, plugin_bitcode_is_left_alone)
     cr_assert(hp_link_is_bitcode(data, size));
     unsigned char *out = NULL;
     size_t n = 0;
-    cr_expect_eq(hp_link_bitcode_rewrite(data, size, lo, 0, &out, &n, NULL, 0), HP_LINK_OK);
+    cr_expect_eq(hp_link_bitcode_rewrite(data, size, lo, 0, &out, &n, NULL, 0), HP_OK);
     cr_expect_null(out, "bitcode compiled with the plugin was rewritten");
     free(data);
 }
@@ -94,7 +94,7 @@ Test(bitcode, garbage_that_looks_like_bitcode_is_an_error)
     size_t n = 0;
     char msg[256];
     cr_expect_eq(hp_link_bitcode_rewrite(bad, sizeof bad, "bad.o", 0, &out, &n, msg, sizeof msg),
-                 HP_LINK_ERR_BITCODE);
+                 HP_ERR_BITCODE);
     cr_expect(strncmp(msg, "llvm cannot read the bitcode of 'bad.o': ", 41) == 0, "%s", msg);
     cr_expect_null(out);
 }

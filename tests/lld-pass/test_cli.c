@@ -1,24 +1,110 @@
 /*
- * test_cli.c — hotpatch-link's command line as a user meets it: help, bad
- * options, missing lld, unreadable inputs, lld's failure status passed on.
+ * test_cli.c — hotpatch-link's command line as a user meets it: help,
+ * version, bad options, missing lld, unreadable inputs, lld's failure status
+ * passed on.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hotpatch.h"
 #include "lpt.h"
+
+/* A stand-in lld in a scratch directory: exits 7 when its arguments end with `tail` (and so got the
+   link-side settings), 3 otherwise. Returns "--lld=<path>" in a static buffer; `in` receives an
+   empty input file next to it. */
+static const char *fake_lld(const char *scratch, const char *tail, char *in, size_t in_size)
+{
+    static char arg[4300];
+    char lld[4200];
+    const char *d = hpt_scratch(scratch);
+    cr_assert_not_null(d);
+    snprintf(lld, sizeof lld, "%s/fake-lld", d);
+    snprintf(in, in_size, "%s/in.obj", d);
+    FILE *f = fopen(lld, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\ncase \"$*\" in *'%s') exit 7;; esac\nexit 3\n", tail);
+    fclose(f);
+    chmod(lld, 0755);
+    f = fopen(in, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    snprintf(arg, sizeof arg, "--lld=%s", lld);
+    return arg;
+}
 
 Test(cli, help_lists_every_option)
 {
     hpt_proc p;
     cr_assert_eq(lpt_run_link((const char *[]){"--help", NULL}, &p), 0);
     const char *opts[] = {"--hotpatch-pad=N", "--hotpatch-warn-only", "--hotpatch-map=PATH|none",
-                          "--hotpatch-verbose", "--lld=PATH", "--help"};
+                          "--hotpatch-verbose", "--lld=PATH", "--help", "--version"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         cr_expect(strstr(p.out, opts[i]) != NULL, "%s missing from --help", opts[i]);
     cr_expect_str_eq(p.err, "");
+    hpt_proc_free(&p);
+}
+
+Test(cli, version_is_printed_and_nothing_linked)
+{
+    hpt_proc p;
+    cr_assert_eq(lpt_run_link((const char *[]){"--version", NULL}, &p), 0);
+    cr_expect_str_eq(p.out, "hotpatch-link " HP_VERSION_STRING "\n");
+    cr_expect_str_eq(p.err, "");
+    hpt_proc_free(&p);
+}
+
+/* Through the compiler (-Wl,--version) the flavour is known: lld's own version follows ours, as build
+   systems that look for "LLD" in the linker's version expect. */
+Test(cli, version_with_a_flavour_adds_lld_version)
+{
+    hpt_proc p;
+    cr_assert_eq(lpt_run_link((const char *[]){"-m", "i386pep", "--version", NULL}, &p), 0, "%s", p.err);
+    cr_expect(strncmp(p.out, "hotpatch-link " HP_VERSION_STRING "\n", strlen("hotpatch-link " HP_VERSION_STRING "\n")) == 0,
+              "%s", p.out);
+    cr_expect(strstr(p.out, "LLD ") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+/* The MSVC-ABI clang line of --help, and the spelling of -fuse-ld= in it. */
+static char *msvc_fuse_ld(const char *text, const char *what)
+{
+    const char *line = strstr(text, "clang --target=x86_64-pc-windows-msvc");
+    cr_assert_not_null(line, "%s has no MSVC-ABI clang line", what);
+    const char *end = strchr(line, '\n');
+    const char *f = strstr(line, "-fuse-ld=");
+    cr_assert(f && (!end || f < end), "%s: no -fuse-ld= on the MSVC-ABI line", what);
+    size_t n = strcspn(f, " `\n");
+    char *r = malloc(n + 1);
+    cr_assert_not_null(r);
+    memcpy(r, f, n);
+    r[n] = 0;
+    return r;
+}
+
+Test(cli, help_and_readme_agree_on_the_msvc_abi_linker_name)
+{
+    /* clang's MSVC driver finds the linker by name through -B or PATH: the name that says MSVC */
+    hpt_proc p;
+    cr_assert_eq(lpt_run_link((const char *[]){"--help", NULL}, &p), 0);
+    size_t size = 0;
+    unsigned char *bytes = hpt_read_file(LPT_README, &size);
+    cr_assert_not_null(bytes, "%s", LPT_README);
+    char *readme = malloc(size + 1); /* as a string */
+    cr_assert_not_null(readme);
+    memcpy(readme, bytes, size);
+    readme[size] = 0;
+    free(bytes);
+    char *help = msvc_fuse_ld(p.out, "--help");
+    char *doc = msvc_fuse_ld(readme, "lld-pass/README.md");
+    cr_expect_str_eq(help, "-fuse-ld=hotpatch-lld-link");
+    cr_expect_str_eq(doc, help);
+    free(help);
+    free(doc);
+    free(readme);
     hpt_proc_free(&p);
 }
 
@@ -32,11 +118,36 @@ Test(cli, unknown_hotpatch_option_is_refused)
 
 Test(cli, bad_pad_is_refused)
 {
+    /* below 5 bytes the runtime's long jump does not fit (5 on x86, 6 on x64); above 64 is no pad */
+    static const struct {
+        const char *arg, *err;
+    } bad[] = {
+        {"--hotpatch-pad=0", "hotpatch-link: error: --hotpatch-pad: 0 bytes cannot hold the runtime's long jump: "
+                             "padding must be at least 5 (x86) or 6 (x64), at most 64\n"},
+        {"--hotpatch-pad=3", "hotpatch-link: error: --hotpatch-pad: 3 bytes cannot hold the runtime's long jump: "
+                             "padding must be at least 5 (x86) or 6 (x64), at most 64\n"},
+        {"--hotpatch-pad=4", "hotpatch-link: error: --hotpatch-pad: 4 bytes cannot hold the runtime's long jump: "
+                             "padding must be at least 5 (x86) or 6 (x64), at most 64\n"},
+        {"--hotpatch-pad=65", "hotpatch-link: error: --hotpatch-pad: '65' is not a number from 5 to 64\n"},
+        {"--hotpatch-pad=x", "hotpatch-link: error: --hotpatch-pad: 'x' is not a number from 5 to 64\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hpt_proc p;
+        cr_expect_eq(lpt_run_link((const char *[]){"-m", "i386pep", "x.o", bad[i].arg, NULL}, &p), 2, "%s",
+                     bad[i].arg);
+        cr_expect_str_eq(p.err, bad[i].err);
+        hpt_proc_free(&p);
+    }
+}
+
+Test(cli, pad_5_is_accepted_and_reaches_lld)
+{
+    char in[4200];
+    const char *lld = fake_lld("cli_pad5", "-Xlink=/functionpadmin:5 --icf=none -Xlink=/opt:noicf -Xlink=/release",
+                               in, sizeof in);
     hpt_proc p;
-    cr_expect_eq(lpt_run_link((const char *[]){"-m", "i386pep", "x.o", "--hotpatch-pad=0", NULL}, &p), 2);
-    cr_expect_str_eq(p.err, "hotpatch-link: error: --hotpatch-pad needs a number of bytes from 1 to 64, got '0'\n");
-    hpt_proc_free(&p);
-    cr_expect_eq(lpt_run_link((const char *[]){"-m", "i386pep", "x.o", "--hotpatch-pad=65", NULL}, &p), 2);
+    cr_expect_eq(lpt_run_link((const char *[]){"-m", "i386pep", "-o", "x.exe", in, "--hotpatch-pad=5", lld, NULL}, &p),
+                 7, "%s", p.err);
     hpt_proc_free(&p);
 }
 
@@ -77,24 +188,10 @@ Test(cli, undecidable_flavour_is_refused)
 Test(cli, lld_failure_status_is_returned)
 {
     /* a stand-in lld that fails with status 7 after checking it got the link-side settings */
-    const char *d = hpt_scratch("cli_lld_status");
-    char lld[4200], arg[4300], in[4200];
-    snprintf(lld, sizeof lld, "%s/fake-lld-link", d);
-    snprintf(in, sizeof in, "%s/in.obj", d);
-    FILE *f = fopen(lld, "w");
-    cr_assert_not_null(f);
-    fputs("#!/bin/sh\n"
-          "case \"$*\" in *'/functionpadmin /opt:noicf /release') exit 7;; esac\n"
-          "exit 3\n",
-          f);
-    fclose(f);
-    chmod(lld, 0755);
-    f = fopen(in, "w");
-    cr_assert_not_null(f);
-    fclose(f);
-    snprintf(arg, sizeof arg, "--lld=%s", lld);
+    char in[4200];
+    const char *lld = fake_lld("cli_lld_status", "/functionpadmin /opt:noicf /release", in, sizeof in);
     hpt_proc p;
-    cr_expect_eq(lpt_run_link((const char *[]){"/out:x.exe", in, arg, NULL}, &p), 7, "%s", p.err);
+    cr_expect_eq(lpt_run_link((const char *[]){"/out:x.exe", in, lld, NULL}, &p), 7, "%s", p.err);
     hpt_proc_free(&p);
 }
 

@@ -45,9 +45,9 @@ Test(post, truncated_images_are_refused_or_checked_never_crash)
         write_bytes(cut, img, n);
         hp_link_post *post = NULL;
         char msg[256];
-        hp_link_status st = hp_link_post_run(cut, NULL, &post, msg, sizeof msg);
-        cr_expect(st == HP_LINK_OK || st == HP_LINK_ERR_FORMAT, "%zu bytes: %s", n, hp_link_status_str(st));
-        refused += st == HP_LINK_ERR_FORMAT;
+        hp_status st = hp_link_post_run(cut, NULL, &post, msg, sizeof msg);
+        cr_expect(st == HP_OK || st == HP_ERR_FORMAT, "%zu bytes: %s", n, hp_status_str(st));
+        refused += st == HP_ERR_FORMAT;
         hp_link_post_destroy(post);
     }
     cr_expect_gt(refused, 0u); /* at least the cuts inside the headers */
@@ -94,7 +94,7 @@ Test(post, table_records_outside_the_code_are_findings)
     write_bytes(bad, img.data, img.size);
     lpt_image_close(&img);
     hp_link_post *post = NULL;
-    cr_assert_eq(hp_link_post_run(bad, NULL, &post, NULL, 0), HP_LINK_OK);
+    cr_assert_eq(hp_link_post_run(bad, NULL, &post, NULL, 0), HP_OK);
     size_t outside = 0;
     for (size_t i = 0; i < post->violation_count; i++)
         outside += strcmp(post->violations[i].reason, "table-entry-not-code") == 0;
@@ -125,11 +125,11 @@ Test(post, malformed_archives_are_refused)
     memcpy(ar + 72 + 48, "999999", 6);
     memcpy(ar + 72 + 58, "`\n", 2);
     size_t members = 0;
-    cr_expect_eq(hp_link_ar_foreach(ar, 72, count_member, &members), HP_LINK_OK);
+    cr_expect_eq(hp_link_ar_foreach(ar, 72, count_member, &members), HP_OK);
     cr_expect_eq(members, 1u);
     members = 0;
-    cr_expect_eq(hp_link_ar_foreach(ar, sizeof ar, count_member, &members), HP_LINK_ERR_FORMAT);
-    cr_expect_eq(hp_link_ar_foreach(ar, 70, count_member, &members), HP_LINK_ERR_FORMAT); /* cut inside a member */
+    cr_expect_eq(hp_link_ar_foreach(ar, sizeof ar, count_member, &members), HP_ERR_FORMAT);
+    cr_expect_eq(hp_link_ar_foreach(ar, 70, count_member, &members), HP_ERR_FORMAT); /* cut inside a member */
     cr_expect_eq(hp_link_ar_foreach((const unsigned char *)"!<thin>\n", 8, count_member, &members),
-                 HP_LINK_ERR_FORMAT);
+                 HP_ERR_FORMAT);
 }

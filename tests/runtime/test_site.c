@@ -92,6 +92,69 @@ Test(site, default_padding_by_machine)
     cr_expect_eq(s.pad_required, HP_MAX_PAD);
 }
 
+Test(site, requested_padding_below_the_long_jump_is_raised)
+{
+    /* 3 filler bytes are not enough for any long jump: a request for 3 is judged as the minimum */
+    const uint8_t bytes[] = {0x55, 0x55, 0xC3, 0xCC, 0xCC, 0xCC, 0x66, 0x90};
+    hp_site s;
+    hp_site_input in = {bytes + 6, 6, 2, 0x1006, HP_MACHINE_X64, 3, 0};
+    cr_expect_eq(hp_site_analyze(&in, &s), HP_SITE_PADDING_NOT_FILLER);
+    cr_expect_eq(s.pad_required, 6u);
+    in.machine = HP_MACHINE_X86;
+    cr_expect_eq(hp_site_analyze(&in, &s), HP_SITE_PADDING_NOT_FILLER);
+    cr_expect_eq(s.pad_required, 5u);
+}
+
+Test(site_policy, pad)
+{
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X86, 0), 5u, "0 = default: E9 rel32");
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X64, 0), 6u, "0 = default: FF 25 disp32");
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X64, 5), 6u, "below the x64 jump: raised");
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X86, 5), 5u);
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X64, 14), 14u);
+    cr_expect_eq(hp_site_pad(HP_MACHINE_X86, 65), 64u, "clamped to what the rules look at");
+    cr_expect_eq(hp_site_pad(HP_MACHINE_UNKNOWN, 6), 0u);
+}
+
+Test(site_policy, filler)
+{
+    int n = 0;
+    for (unsigned b = 0; b < 256; b++)
+        n += hp_site_is_filler((uint8_t)b) != 0;
+    cr_expect_eq(n, 3, "exactly int3, zero and nop");
+    cr_expect(hp_site_is_filler(0xCC) && hp_site_is_filler(0x00) && hp_site_is_filler(0x90));
+    cr_expect(hp_site_is_filler(HP_FILLER_PREFERRED));
+}
+
+/* What each reason means where: written from the contexts' definitions in hotpatch.h. */
+Test(site_policy, verdicts)
+{
+    const hp_site_context ctx[] = {HP_SITE_CONTEXT_IMAGE, HP_SITE_CONTEXT_OBJECT, HP_SITE_CONTEXT_LIVE};
+    for (size_t c = 0; c < 3; c++) {
+        cr_expect_eq(hp_site_verdict(ctx[c], HP_SITE_OK), HP_OK);
+        for (int r = HP_SITE_PADDING_SHORT; r <= HP_SITE_BAD_MACHINE; r++) {
+            hp_status want = HP_ERR_NOT_PATCHABLE;
+            if (ctx[c] == HP_SITE_CONTEXT_LIVE && (r == HP_SITE_PATCHED || r == HP_SITE_REDIRECTED))
+                want = HP_ERR_REDIRECTED; /* a live process tells a jump at the entry apart */
+            cr_expect_eq(hp_site_verdict(ctx[c], (hp_site_reason)r), want, "context %d reason %s", (int)ctx[c],
+                         hp_site_reason_str((hp_site_reason)r));
+        }
+        cr_expect_eq(hp_site_verdict(ctx[c], (hp_site_reason)99), HP_ERR_NOT_PATCHABLE);
+    }
+    /* on disk, a long jump before an intact entry is as likely the end of the function before */
+    cr_expect_eq(hp_site_verdict(HP_SITE_CONTEXT_IMAGE, HP_SITE_PREVIOUSLY_PATCHED), HP_ERR_NOT_PATCHABLE);
+    cr_expect_eq(hp_site_verdict((hp_site_context)7, HP_SITE_OK), HP_ERR_NOT_PATCHABLE);
+}
+
+Test(site_policy, one_vocabulary)
+{
+    cr_expect_str_eq(hp_site_reason_str(HP_SITE_TRUNCATED), "truncated");
+    cr_expect_str_eq(hp_site_reason_str(HP_SITE_PATCHED), "patched");
+    cr_expect_str_eq(hp_site_reason_str(HP_SITE_BRANCH_TO_ENTRY_1), "branch-to-entry-1");
+    cr_expect_str_eq(hp_site_reason_str(HP_SITE_PREVIOUSLY_PATCHED), HP_SITE_ID_PREVIOUSLY_PATCHED);
+    cr_expect_str_eq(hp_site_reason_str((hp_site_reason)99), "unknown");
+}
+
 Test(site, insn_length)
 {
     const uint8_t push_rbp[] = {0x55};
@@ -112,5 +175,75 @@ Test(status, names)
 {
     cr_expect_str_eq(hp_status_str(HP_OK), "HP_OK");
     cr_expect_str_eq(hp_status_str(HP_ERR_PROTECT), "HP_ERR_PROTECT");
+    cr_expect_str_eq(hp_status_str(HP_ERR_USAGE), "HP_ERR_USAGE");
+    cr_expect_str_eq(hp_status_str(HP_ERR_TOOL), "HP_ERR_TOOL");
     cr_expect_str_eq(hp_status_str((hp_status)-1), "HP_STATUS_UNKNOWN");
+}
+
+/* GNU as pads i386 code after ret/jmp with register no-ops (no multi-byte NOP there): dead bytes that no
+   code falls into, filler like the multi-byte NOPs after an unconditional transfer. */
+Test(site, gas_i386_dead_padding_after_ret_is_filler)
+{
+    /* ret; lea esi,[esi+eiz*1+0] (8D B4 26 00000000); then mov edi,edi (8B FF) at the entry */
+    const uint8_t lea7[] = {0xC3, 0x8D, 0xB4, 0x26, 0x00, 0x00, 0x00, 0x00, 0x8B, 0xFF, 0x55};
+    hp_site s;
+    hp_site_input in = {lea7 + 8, 8, 3, 0x1008, HP_MACHINE_X86, 0, 0};
+    cr_expect_eq(hp_site_analyze(&in, &s), HP_SITE_OK, "%s", hp_site_reason_str(s.reason));
+    cr_expect(s.flags & HP_SITE_F_PADDING_NOPS);
+    /* ret; lea esi,[esi+0] (8D 76 00); mov esi,esi (89 F6): 5 bytes of padding */
+    const uint8_t mixed[] = {0xC3, 0x8D, 0x76, 0x00, 0x89, 0xF6, 0x8B, 0xFF, 0x55};
+    hp_site_input in2 = {mixed + 6, 6, 3, 0x1006, HP_MACHINE_X86, 0, 0};
+    cr_expect_eq(hp_site_analyze(&in2, &s), HP_SITE_OK, "%s", hp_site_reason_str(s.reason));
+    /* the same bytes after a plain instruction (not a transfer) are live code: refused */
+    const uint8_t live[] = {0x40, 0x8D, 0x76, 0x00, 0x89, 0xF6, 0x8B, 0xFF, 0x55};
+    hp_site_input in3 = {live + 6, 6, 3, 0x1006, HP_MACHINE_X86, 0, 0};
+    cr_expect_eq(hp_site_analyze(&in3, &s), HP_SITE_PADDING_NOT_FILLER);
+    /* a displacement that is not zero changes esi: not filler */
+    const uint8_t disp[] = {0xC3, 0x8D, 0x76, 0x04, 0x89, 0xF6, 0x8B, 0xFF, 0x55};
+    hp_site_input in4 = {disp + 6, 6, 3, 0x1006, HP_MACHINE_X86, 0, 0};
+    cr_expect_eq(hp_site_analyze(&in4, &s), HP_SITE_PADDING_NOT_FILLER);
+    /* mov esi,edi is not a no-op */
+    const uint8_t movd[] = {0xC3, 0x8D, 0x76, 0x00, 0x89, 0xFE, 0x8B, 0xFF, 0x55};
+    hp_site_input in5 = {movd + 6, 6, 3, 0x1006, HP_MACHINE_X86, 0, 0};
+    cr_expect_eq(hp_site_analyze(&in5, &s), HP_SITE_PADDING_NOT_FILLER);
+    /* x64 code is padded with real NOPs by every assembler: the rule is x86's */
+    hp_site_input in6 = {mixed + 6, 6, 3, 0x1006, HP_MACHINE_X64, 5, 0};
+    cr_expect_neq(hp_site_analyze(&in6, &s), HP_SITE_OK);
+}
+
+/* Every encoding of a relative branch to entry+1 is found, whatever its form (each body is 66 90, two
+   NOPs, then the branch back to entry+1 at offset 4); aimed one byte further, it is no finding. */
+Test(site, branch_to_entry_1_in_every_encoding)
+{
+    static const struct {
+        const char *what;
+        hp_machine m;
+        uint8_t code[12];
+        size_t len;
+        size_t disp; /* offset of the displacement's low byte */
+    } cases[] = {
+        /* target 1 = offset of the instruction + its length + displacement */
+        {"jne rel8", HP_MACHINE_X64, {0x66, 0x90, 0x90, 0x90, 0x75, 0xFB, 0xC3}, 7, 5},
+        {"jmp rel8", HP_MACHINE_X64, {0x66, 0x90, 0x90, 0x90, 0xEB, 0xFB, 0xC3}, 7, 5},
+        {"jne rel32", HP_MACHINE_X64, {0x66, 0x90, 0x90, 0x90, 0x0F, 0x85, 0xF7, 0xFF, 0xFF, 0xFF, 0xC3}, 11, 6},
+        {"call rel32", HP_MACHINE_X64, {0x66, 0x90, 0x90, 0x90, 0xE8, 0xF8, 0xFF, 0xFF, 0xFF, 0xC3}, 10, 5},
+        {"jmp rel32", HP_MACHINE_X86, {0x66, 0x90, 0x90, 0x90, 0xE9, 0xF8, 0xFF, 0xFF, 0xFF, 0xC3}, 10, 5},
+        /* a branch-hint prefix before the opcode: the target counts from the whole instruction */
+        {"ds jne rel8", HP_MACHINE_X64, {0x66, 0x90, 0x90, 0x90, 0x3E, 0x75, 0xFA, 0xC3}, 8, 6},
+        {"loop rel8", HP_MACHINE_X86, {0x66, 0x90, 0x90, 0x90, 0xE2, 0xFB, 0xC3}, 7, 5},
+        /* 32-bit code, operand-size prefix: jmp rel16 */
+        {"jmp rel16", HP_MACHINE_X86, {0x66, 0x90, 0x90, 0x90, 0x66, 0xE9, 0xF9, 0xFF, 0xC3}, 9, 6},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t buf[6 + 12];
+        memset(buf, 0xCC, 6);
+        memcpy(buf + 6, cases[i].code, cases[i].len);
+        hp_site s;
+        hp_site_input in = {buf + 6, 6, cases[i].len, 0x1006, cases[i].m, 0, cases[i].len};
+        cr_expect_eq(hp_site_analyze(&in, &s), HP_SITE_BRANCH_TO_ENTRY_1, "%s: %s", cases[i].what,
+                     hp_site_reason_str(s.reason));
+        buf[6 + cases[i].disp]++; /* now it aims at entry+2, where the original continues */
+        cr_expect_eq(hp_site_analyze(&in, &s), HP_SITE_OK, "%s, one further: %s", cases[i].what,
+                     hp_site_reason_str(s.reason));
+    }
 }

@@ -20,7 +20,12 @@
     X(engine, original_from_replacement_hot)    \
     X(engine, endbr_sites)                      \
     X(engine, relocated_call_keeps_return)      \
-    X(engine, padding_of_five)
+    X(engine, padding_of_five)                  \
+    X(engine, lookup)                           \
+    X(engine, version)                          \
+    X(engine, probe_of_our_site_from_record)    \
+    X(engine, same_replacement_leaves_slot_page) \
+    X(engine, jump_table_entry)
 
 #define HP_TXN_CASES(X)                         \
     X(txn, small_commit_and_remove)             \
@@ -38,9 +43,16 @@
     X(stress, nop_entry)                        \
     X(stress, hot_entry)
 
+/* Windows programs only (cases_windows.c): import thunks of hpt_thunk_dll.dll, allocations. */
+#define HP_WINDOWS_CASES(X)                     \
+    X(windows, import_thunk_followed)           \
+    X(windows, hook_behind_thunk_refused)       \
+    X(windows, pages_of_two_allocations)
+
 #define HP_DECLARE_CASE(suite, name) void case_##suite##_##name(void);
 HP_ENGINE_CASES(HP_DECLARE_CASE)
 HP_TXN_CASES(HP_DECLARE_CASE)
 HP_STRESS_CASES(HP_DECLARE_CASE)
+HP_WINDOWS_CASES(HP_DECLARE_CASE)
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * cases_engine.c — hp_probe / hp_apply / hp_remove / hp_retarget / hp_original.
- * Expected bytes and values come from the protocol (DESIGN.md) and the
- * fixtures' meaning (fixtures.h), never from running the engine.
+ * cases_engine.c — hp_probe / hp_apply / hp_remove / hp_retarget / hp_original /
+ * hp_lookup, and hp_version. Expected bytes and values come from the protocol
+ * (README.md, "The runtime (libhotpatch)") and the fixtures' meaning
+ * (fixtures.h), never from running the engine.
  */
 #include "hp_test.h"
 #include "cases.h"
@@ -369,4 +370,210 @@ void case_engine_padding_of_five(void)
     HP_CHECK_ST(hp_remove(p), HP_OK);
     HP_CHECK(fx_pad5() == 48, "restored");
 #endif
+}
+
+void case_engine_lookup(void)
+{
+    hp_patch *p = NULL, *found = (hp_patch *)1;
+    static const uint8_t data[16] = {0xC3};
+
+    /* argument errors: nothing is looked up, the out pointer is not written */
+    HP_CHECK_ST(hp_lookup(NULL, &found), HP_ERR_ARGUMENT);
+    HP_CHECK(found == (hp_patch *)1, "out pointer written on an argument error");
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), NULL), HP_ERR_ARGUMENT);
+
+    /* not redirected: a patchable function, one the rules refuse, data */
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_ERR_NOT_PATCHED);
+    HP_CHECK(found == NULL, "out pointer not cleared: %p", (void *)found);
+    HP_CHECK_ST(hp_lookup(FP(fx_short), &found), HP_ERR_NOT_PATCHED);
+    HP_CHECK_ST(hp_lookup(data, &found), HP_ERR_NOT_PATCHED);
+
+    /* found after apply: the handle hp_apply handed out, also after a retarget */
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_2), FP(rep_add1000), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_OK);
+    HP_CHECK(found == p, "lookup %p, apply %p", (void *)found, (void *)p);
+    HP_CHECK_ST(hp_retarget(p, FP(rep_add2000)), HP_OK);
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_OK);
+    HP_CHECK(found == p, "after retarget: lookup %p, apply %p", (void *)found, (void *)p);
+
+    /* not found after remove */
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    found = (hp_patch *)1;
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_ERR_NOT_PATCHED);
+    HP_CHECK(found == NULL, "out pointer not cleared after remove: %p", (void *)found);
+
+    /* a patch applied without out_patch: the looked-up handle retargets and removes it */
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_2), FP(rep_add1000), NULL, NULL), HP_OK);
+    HP_CHECK(fx_nop6_2(1) == 1001, "redirected: %d", fx_nop6_2(1));
+    found = NULL;
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_OK);
+    HP_CHECK(found != NULL, "no handle");
+    /* a NOP entry's original is the entry + 2 */
+    HP_CHECK(hp_original(found) == (void *)(BYTES(fx_nop6_2) + 2), "original %p", hp_original(found));
+    HP_CHECK_ST(hp_retarget(found, FP(rep_add2000)), HP_OK);
+    HP_CHECK(fx_nop6_2(1) == 2001, "retargeted: %d", fx_nop6_2(1));
+    HP_CHECK_ST(hp_remove(found), HP_OK);
+    HP_CHECK(fx_nop6_2(1) == 3, "restored: %d", fx_nop6_2(1));
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_ERR_NOT_PATCHED);
+
+    /* the same through a transaction, removed through one */
+    hp_txn *t = NULL;
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_2), FP(rep_add1000), NULL, NULL), HP_OK);
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_ERR_NOT_PATCHED); /* not before the commit */
+    HP_CHECK_ST(hp_txn_commit(t), HP_OK);
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_OK);
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, found), HP_OK);
+    HP_CHECK_ST(hp_txn_commit(t), HP_OK);
+    HP_CHECK(fx_nop6_2(1) == 3, "restored by the transaction: %d", fx_nop6_2(1));
+    HP_CHECK_ST(hp_lookup(FP(fx_nop6_2), &found), HP_ERR_NOT_PATCHED);
+}
+
+/* The decimal number at *s (advancing past it); -1 when there is none. */
+static long take_number(const char **s)
+{
+    long v = -1;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        v = (v < 0 ? 0 : v * 10) + (**s - '0');
+    return v;
+}
+
+void case_engine_version(void)
+{
+    const char *v = hp_version();
+    HP_CHECK(v != NULL, "hp_version() is NULL");
+    if (v == NULL)
+        return;
+    /* the string is the header's HP_VERSION_STRING, "major.minor.patch" */
+    const char *want = HP_VERSION_STRING;
+    size_t i = 0;
+    while (v[i] != 0 && v[i] == want[i])
+        i++;
+    HP_CHECK(v[i] == 0 && want[i] == 0, "hp_version() \"%s\", header \"%s\"", v, want);
+    const char *c = v;
+    long major = take_number(&c), minor = -1, patch = -1;
+    if (*c == '.') {
+        c++;
+        minor = take_number(&c);
+    }
+    if (*c == '.') {
+        c++;
+        patch = take_number(&c);
+    }
+    HP_CHECK(*c == 0 && major == HP_VERSION_MAJOR && minor == HP_VERSION_MINOR && patch == HP_VERSION_PATCH,
+             "\"%s\" is not %d.%d.%d", v, HP_VERSION_MAJOR, HP_VERSION_MINOR, HP_VERSION_PATCH);
+    /* the number orders like the version: major, minor, patch from the high byte down */
+    uint32_t n = hp_version_number();
+    HP_CHECK(n == HP_VERSION_NUMBER, "hp_version_number() %lx, header %lx", (unsigned long)n,
+             (unsigned long)HP_VERSION_NUMBER);
+    HP_CHECK(n >> 16 == (uint32_t)major && ((n >> 8) & 0xFFu) == (uint32_t)minor && (n & 0xFFu) == (uint32_t)patch,
+             "%lx does not encode %ld.%ld.%ld", (unsigned long)n, major, minor, patch);
+}
+
+/* hp_probe of a site this runtime patched answers from its record: the analysis made when it was
+   first patched (6 bytes of NOP padding, a 2-byte NOP entry), not the padding jump it sees now. */
+void case_engine_probe_of_our_site_from_record(void)
+{
+    hp_patch *p = NULL;
+    hp_site s, first;
+    const uint8_t *e = BYTES(fx_nop6_1);
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_1), FP(rep_add1000), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    /* removed: the padding holds the runtime's jump, the entry is the original */
+    HP_CHECK(e[-6] == 0xFF && e[-5] == 0x25 && e[0] == 0x66 && e[1] == 0x90, "bytes after remove");
+    HP_CHECK_ST(hp_probe(FP(fx_nop6_1), &first), HP_OK);
+    HP_CHECK(first.reason == HP_SITE_PREVIOUSLY_PATCHED, "reason %s", hp_site_reason_str(first.reason));
+    HP_CHECK(first.pad_found >= 6 && first.entry_len == 2 && (first.flags & HP_SITE_F_ENTRY_NOP) &&
+                 first.site_offset == 0 && first.entry_bytes[0] == 0x66 && first.entry_bytes[1] == 0x90,
+             "the first analysis: pad_found %u entry_len %u flags %x", (unsigned)first.pad_found,
+             (unsigned)first.entry_len, (unsigned)first.flags);
+    /* patched: the entry's short jump into the padding, described as the rules describe it */
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_1), FP(rep_add2000), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_probe(FP(fx_nop6_1), &s), HP_ERR_ALREADY_PATCHED);
+    HP_CHECK(s.reason == HP_SITE_PATCHED && s.entry_len == 2 && s.entry_bytes[0] == 0xEB && s.entry_bytes[1] == 0xF8 &&
+                 s.jump_target == 0 && !(s.flags & HP_SITE_F_ENTRY_NOP),
+             "patched: %s len %u bytes %x %x", hp_site_reason_str(s.reason), (unsigned)s.entry_len, s.entry_bytes[0],
+             s.entry_bytes[1]);
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK_ST(hp_probe(FP(fx_nop6_1), &s), HP_OK);
+    HP_CHECK(s.reason == first.reason && s.pad_found == first.pad_found && s.entry_len == first.entry_len &&
+                 s.flags == first.flags && s.entry_bytes[0] == first.entry_bytes[0] &&
+                 s.entry_bytes[1] == first.entry_bytes[1],
+             "a second probe differs from the first");
+}
+
+/* The slot a padding jump reads (x64: FF 25 disp32 at E-6 -> E + disp32; x86: FF 25 abs32). */
+static void *slot_of(const void *f)
+{
+    const uint8_t *e = code_bytes((uintptr_t)f);
+    int32_t d;
+    memcpy(&d, e - 4, 4);
+#if HP_X64
+    return (void *)(e + d);
+#else
+    return (void *)(uintptr_t)(uint32_t)d;
+#endif
+}
+
+/* A re-apply with the replacement the slot already holds writes no slot: the slot page's protection
+   is not touched (it is set to read/write here, which an engine that changed it would have put back
+   to read-only). Another replacement writes the slot, through the page batch. */
+void case_engine_same_replacement_leaves_slot_page(void)
+{
+    hp_patch *p = NULL;
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_4), FP(rep_add1000), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    void *slot = slot_of(FP(fx_nop6_4));
+    uintptr_t held;
+    memcpy(&held, slot, sizeof held);
+    HP_CHECK(held == (uintptr_t)rep_add1000, "the slot holds %lx", (unsigned long)held);
+    HP_CHECK(hp_test_page_prot(slot) == HP_TEST_R, "slot page protection %x", hp_test_page_prot(slot));
+    HP_CHECK(hp_test_set_page_prot(slot, HP_TEST_R | HP_TEST_W), "slot page to read/write");
+
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_4), FP(rep_add1000), NULL, &p), HP_OK);
+    HP_CHECK(fx_nop6_4(1) == 1001, "redirected: %d", fx_nop6_4(1));
+    HP_CHECK(hp_test_page_prot(slot) == (HP_TEST_R | HP_TEST_W), "the slot page was changed: %x",
+             hp_test_page_prot(slot));
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(hp_test_page_prot(slot) == (HP_TEST_R | HP_TEST_W), "remove changed the slot page");
+
+    /* another replacement: the slot is written, and its page ends as the runtime keeps it */
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_4), FP(rep_add2000), NULL, &p), HP_OK);
+    HP_CHECK(fx_nop6_4(1) == 2001, "redirected: %d", fx_nop6_4(1));
+    HP_CHECK(hp_test_page_prot(slot) == HP_TEST_R, "slot page after a write: %x", hp_test_page_prot(slot));
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(fx_nop6_4(1) == 5, "restored");
+}
+
+/* An entry of a jump table (E9 entries back to back, as incremental linking makes them): on Windows
+   the engine follows it to the function it leads to (HP_SITE_F_THUNK); on Linux nothing is followed
+   and it is a jump like any other. */
+void case_engine_jump_table_entry(void)
+{
+    hp_site s;
+    hp_patch *p = NULL;
+    void *orig = NULL;
+    const uint8_t *a = BYTES(fx_ilt_a);
+    HP_CHECK(a[0] == 0xE9 && a[5] == 0xE9, "fixture: %x %x", a[0], a[5]);
+#if defined(_WIN32)
+    HP_CHECK_ST(hp_probe(FP(fx_ilt_a), &s), HP_OK);
+    HP_CHECK((s.flags & HP_SITE_F_THUNK) && (s.flags & HP_SITE_F_ENTRY_NOP), "flags %x", (unsigned)s.flags);
+    HP_CHECK_ST(hp_apply(FP(fx_ilt_a), FP(rep_const_7), &orig, &p), HP_OK);
+    HP_CHECK(fx_ilt_a() == 7 && fx_ilt_fn_a() == 7, "redirected: %d %d", fx_ilt_a(), fx_ilt_fn_a());
+    HP_CHECK(orig == (void *)(BYTES(fx_ilt_fn_a) + 2) && ((fn_void)(uintptr_t)orig)() == 50, "original");
+    HP_CHECK(a[0] == 0xE9 && fx_ilt_b() == 51, "the table was written");
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(fx_ilt_a() == 50, "restored");
+#else
+    (void)p;
+    (void)orig;
+    HP_CHECK_ST(hp_probe(FP(fx_ilt_a), &s), HP_ERR_REDIRECTED);
+    HP_CHECK(s.reason == HP_SITE_REDIRECTED && !(s.flags & HP_SITE_F_THUNK), "%s", hp_site_reason_str(s.reason));
+    HP_CHECK_ST(hp_apply(FP(fx_ilt_a), FP(rep_const_7), NULL, NULL), HP_ERR_REDIRECTED);
+    HP_CHECK(fx_ilt_a() == 50, "untouched");
+#endif
+    /* a lone E9 at an entry (fx_redirected: the function after it is not a table entry) stays refused */
+    HP_CHECK_ST(hp_probe(FP(fx_redirected), &s), HP_ERR_REDIRECTED);
+    HP_CHECK(!(s.flags & HP_SITE_F_THUNK), "followed a lone jump: flags %x", (unsigned)s.flags);
 }

@@ -71,19 +71,34 @@ void case_txn_small_commit_and_remove(void)
     HP_CHECK(fx_nop6_1(4) == 5 && fx_nop6_2(4) == 6 && fx_hot_add(4) == 4 && fx_nop16(4) == 8, "restored");
 }
 
+/* A target already in the transaction is refused by the add that repeats it, which names it; the
+   transaction is then spent (HP_ERR_TXN_STATE) and its commit fails with HP_ERR_DUPLICATE, writing
+   nothing. */
 void case_txn_duplicate_target_refused(void)
 {
     hp_txn *t = NULL;
-    hp_patch *p = NULL, *q = NULL;
+    hp_patch *p = NULL, *q = NULL, *r = NULL;
     uint8_t before[32];
     memcpy(before, code_bytes((uintptr_t)fx_nop6_3) - 16, sizeof before);
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
     HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_neg), NULL, &p), HP_OK);
-    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &q), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_1), FP(rep_neg), NULL, &r), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &q), HP_ERR_DUPLICATE);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_2), FP(rep_big), NULL, NULL), HP_ERR_TXN_STATE);
     HP_CHECK_ST(hp_txn_commit(t), HP_ERR_DUPLICATE);
-    HP_CHECK(p == NULL && q == NULL, "handles written by a failed commit");
+    HP_CHECK(p == NULL && q == NULL && r == NULL, "handles written by a failed commit");
     HP_CHECK(memcmp(before, code_bytes((uintptr_t)fx_nop6_3) - 16, sizeof before) == 0, "bytes changed");
-    HP_CHECK(fx_nop6_3(1) == 4, "untouched");
+    HP_CHECK(fx_nop6_3(1) == 4 && fx_nop6_1(1) == 2, "untouched");
+
+    /* one handle removed twice: refused when added */
+    HP_CHECK_ST(hp_apply(FP(fx_nop6_3), FP(rep_neg), NULL, &p), HP_OK);
+    HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, p), HP_OK);
+    HP_CHECK_ST(hp_txn_remove(t, p), HP_ERR_DUPLICATE);
+    hp_txn_abort(t);
+    HP_CHECK(fx_nop6_3(1) == -2, "the live patch changed");
+    HP_CHECK_ST(hp_remove(p), HP_OK);
+    HP_CHECK(fx_nop6_3(1) == 4, "removed");
 }
 
 void case_txn_failed_add_poisons(void)
@@ -118,7 +133,7 @@ void case_txn_stale_remove_refused(void)
     HP_CHECK_ST(hp_apply(FP(fx_nop6_2), FP(rep_neg), NULL, &p), HP_OK);
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
     HP_CHECK_ST(hp_txn_remove(t, p), HP_OK);
-    HP_CHECK_ST(hp_txn_remove(t, p), HP_OK); /* early checks pass: the same live handle */
+    HP_CHECK_ST(hp_txn_remove(t, p), HP_ERR_DUPLICATE); /* the same live handle twice */
     HP_CHECK_ST(hp_txn_commit(t), HP_ERR_DUPLICATE);
     HP_CHECK(fx_nop6_2(1) == -2, "still redirected");
     HP_CHECK_ST(hp_remove(p), HP_OK);
@@ -177,10 +192,10 @@ void case_txn_foreign_write_before_commit(void)
     commit_after_foreign_write(t, e4, e3, e4);
     HP_CHECK(p == NULL && fx_nop6_3(1) == 4 && fx_nop6_4(1) == -2, "states after the failed commit");
 
-    /* a known site twice in one transaction */
+    /* a known site twice in one transaction: the second add is refused */
     HP_CHECK_ST(hp_txn_begin(&t), HP_OK);
     HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_big), NULL, &p), HP_OK);
-    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_neg), NULL, &r), HP_OK);
+    HP_CHECK_ST(hp_txn_apply(t, FP(fx_nop6_3), FP(rep_neg), NULL, &r), HP_ERR_DUPLICATE);
     HP_CHECK_ST(hp_txn_commit(t), HP_ERR_DUPLICATE);
     HP_CHECK(p == NULL && r == NULL && fx_nop6_3(1) == 4, "duplicate applied");
 

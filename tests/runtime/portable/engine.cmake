@@ -49,6 +49,16 @@ target_include_directories(hpt_runtime_fixtures PUBLIC "${_hp_rtp}")
 
 add_library(hpt_runtime_cases STATIC
   "${_hp_rtp}/cases_engine.c" "${_hp_rtp}/cases_txn.c" "${_hp_rtp}/cases_stress.c" "${_hp_rtp}/hp_test_os.c")
+if(WIN32)
+  # How Windows code takes addresses (cases_windows.c): the program calls hpt_thunk_dll.dll's functions
+  # through import thunks. The DLL is built with the program, next to it.
+  add_library(hpt_thunk_dll SHARED "${_hp_rtp}/thunk_dll.c")
+  set_target_properties(hpt_thunk_dll PROPERTIES PREFIX "" OUTPUT_NAME hpt_thunk_dll)
+  hp_c_target(hpt_thunk_dll)
+  target_compile_options(hpt_thunk_dll PRIVATE -O2 -fcf-protection=none)
+  target_sources(hpt_runtime_cases PRIVATE "${_hp_rtp}/cases_windows.c")
+  target_link_libraries(hpt_runtime_cases PUBLIC hpt_thunk_dll)
+endif()
 target_include_directories(hpt_runtime_cases PUBLIC "${_hp_rtp}")
 target_compile_definitions(hpt_runtime_cases PRIVATE HP_STRESS_OPS=${HP_STRESS_OPS})
 target_link_libraries(hpt_runtime_cases PUBLIC hpt_runtime_fixtures hotpatch_static hpt_portable)
@@ -67,3 +77,11 @@ add_executable(hpt_runtime_stress "${_hp_rtp}/main.c")
 target_compile_definitions(hpt_runtime_stress PRIVATE HP_WITH_STRESS)
 target_link_libraries(hpt_runtime_stress PRIVATE hpt_runtime_cases)
 hp_c_target(hpt_runtime_stress)
+
+# The Windows benchmark (tests/bench/runtime/bench_runtime_windows.c): built by the x64 MinGW
+# sub-build, run under Wine by the host tree's ctest (label "bench", tests/bench/bench_runtime.cmake).
+if(WIN32 AND HP_TARGET_ARCH STREQUAL "x64" AND NOT HP_FREESTANDING)
+  add_executable(bench_runtime_windows "${PROJECT_SOURCE_DIR}/tests/bench/runtime/bench_runtime_windows.c")
+  target_link_libraries(bench_runtime_windows PRIVATE hpt_runtime_cases)
+  hp_c_target(bench_runtime_windows)
+endif()

@@ -21,6 +21,8 @@
  *   fx_endbr_hot()  = 49   endbr + `mov eax, 49`: site after endbr, relocated
  *   fx_cross()      = 47   entry at offset 63 of a 64-byte line         -> not patchable
  *   fx_pad5()       = 48   exactly 5 bytes of padding: x86 thunk form; x64 not patchable
+ *   fx_ilt_a(), fx_ilt_b()  a table of two `E9 rel32` (an incremental-link jump table): they lead to
+ *   fx_ilt_fn_a()   = 50, fx_ilt_fn_b() = 51   (66 90 entries with 16 bytes of int3 padding)
  */
 #ifndef HP_TEST_FIXTURES_H
 #define HP_TEST_FIXTURES_H
@@ -49,5 +51,9 @@ int fx_endbr(void);
 int fx_endbr_hot(void);
 int fx_cross(void);
 int fx_pad5(void);
+int fx_ilt_a(void);
+int fx_ilt_b(void);
+int fx_ilt_fn_a(void);
+int fx_ilt_fn_b(void);
 
 #endif

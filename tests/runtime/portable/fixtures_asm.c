@@ -89,4 +89,22 @@ __asm__(".text\n"
         FN(fx_pad5)
         ".byte 0x66, 0x90\n"
         "movl $48, %eax\n"
+        "ret\n"
+
+        /* A jump table as incremental linking makes one: E9 entries back to back, each the
+           address a caller takes of the function it leads to. */
+        ".p2align 4\n"
+        FN(fx_ilt_a)
+        ".byte 0xe9\n.long " SYM(fx_ilt_fn_a) " - . - 4\n" /* E9 rel32: jmp fx_ilt_fn_a */
+        FN(fx_ilt_b)
+        ".byte 0xe9\n.long " SYM(fx_ilt_fn_b) " - . - 4\n" /* E9 rel32: jmp fx_ilt_fn_b */
+        PAD16
+        FN(fx_ilt_fn_a)
+        ".byte 0x66, 0x90\n"         /* 66 90 */
+        "movl $50, %eax\n"           /* B8 32000000 */
+        "ret\n"
+        PAD16
+        FN(fx_ilt_fn_b)
+        ".byte 0x66, 0x90\n"
+        "movl $51, %eax\n"           /* B8 33000000 */
         "ret\n");

@@ -65,6 +65,26 @@ unsigned hp_test_count_wx(void);
 /* Write bytes into code as a foreign tool would (protection changed around the write); 1 on success. */
 int hp_test_poke_code(void *at, const void *bytes, size_t n);
 
+/* Page protections as the tests see them, from the OS (not the runtime's own layer). */
+#define HP_TEST_R 1u
+#define HP_TEST_W 2u
+#define HP_TEST_X 4u
+/** Protection of the page holding `p` (HP_TEST_*); 0 when it is not mapped. */
+unsigned hp_test_page_prot(const void *p);
+/** Set the protection of the page holding `p` (HP_TEST_*, never W and X together); 1 on success. */
+int hp_test_set_page_prot(void *p, unsigned prot);
+/**
+ * Map `size` bytes of read/write memory at exactly `at` (NULL: anywhere); NULL when that fails.
+ * Windows: one allocation of its own (VirtualAlloc). Unmap with hp_test_unmap().
+ */
+void *hp_test_map(void *at, size_t size);
+/** Map `size` bytes of read/write memory within 1 GiB below `close_to` (for a hook's relay); NULL when none. */
+void *hp_test_map_near(const void *close_to, size_t size);
+void hp_test_unmap(void *p, size_t size);
+
+/** Windows: the address a DLL of this process exports under `name` (GetProcAddress); NULL elsewhere. */
+void *hp_test_dll_export(const char *dll, const char *name);
+
 /** Run the cases; a case fails on a failed check or when it leaves more W+X mappings than before. */
 int hp_test_main(const char *prog, const hp_test_case *cases, size_t n);
 

@@ -38,9 +38,21 @@ __declspec(dllimport) size_t __stdcall VirtualQuery(const void *, MEMORY_BASIC_I
 __declspec(dllimport) BOOL __stdcall VirtualProtect(void *, size_t, DWORD, DWORD *);
 __declspec(dllimport) HANDLE __stdcall GetCurrentProcess(void);
 __declspec(dllimport) BOOL __stdcall FlushInstructionCache(HANDLE, const void *, size_t);
+__declspec(dllimport) void *__stdcall VirtualAlloc(void *, size_t, DWORD, DWORD);
+__declspec(dllimport) BOOL __stdcall VirtualFree(void *, size_t, DWORD);
+__declspec(dllimport) HANDLE __stdcall GetModuleHandleW(const unsigned short *);
+__declspec(dllimport) void *__stdcall GetProcAddress(HANDLE, const char *);
 #define WINAPI __stdcall
 #define INFINITE 0xFFFFFFFFu
 #define MEM_COMMIT 0x1000u
+#define MEM_RESERVE 0x2000u
+#define MEM_RELEASE 0x8000u
+#define PAGE_NOACCESS 0x01u
+#define PAGE_READONLY 0x02u
+#define PAGE_READWRITE 0x04u
+#define PAGE_WRITECOPY 0x08u
+#define PAGE_EXECUTE 0x10u
+#define PAGE_EXECUTE_READ 0x20u
 #define PAGE_EXECUTE_READWRITE 0x40u
 #define PAGE_EXECUTE_WRITECOPY 0x80u
 #elif defined(_WIN32)
@@ -225,6 +237,144 @@ int hp_test_poke_code(void *at, const void *bytes, size_t n)
     mprotect((void *)page, len, PROT_READ | PROT_EXEC);
 #endif
     return 1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Pages and modules                                                          */
+/* ------------------------------------------------------------------------- */
+
+#if defined(_WIN32)
+static unsigned prot_of_native(DWORD p)
+{
+    switch (p & 0xFFu) {
+    case PAGE_READONLY: return HP_TEST_R;
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY: return HP_TEST_R | HP_TEST_W;
+    case PAGE_EXECUTE: return HP_TEST_X;
+    case PAGE_EXECUTE_READ: return HP_TEST_R | HP_TEST_X;
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY: return HP_TEST_R | HP_TEST_W | HP_TEST_X;
+    default: return 0;
+    }
+}
+
+static DWORD native_of_prot(unsigned prot)
+{
+    if (prot & HP_TEST_X)
+        return (prot & HP_TEST_R) ? PAGE_EXECUTE_READ : PAGE_EXECUTE;
+    if (prot & HP_TEST_W)
+        return PAGE_READWRITE;
+    return (prot & HP_TEST_R) ? PAGE_READONLY : PAGE_NOACCESS;
+}
+#else
+/* Permissions "rwxp" of the /proc/self/maps line that holds `a`; 0 when none does. */
+static unsigned maps_prot(uintptr_t a)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    static char buf[1 << 18];
+    size_t have = 0;
+    ssize_t got;
+    unsigned prot = 0;
+    if (fd < 0)
+        return 0;
+    while (have < sizeof buf - 1 && (got = read(fd, buf + have, sizeof buf - 1 - have)) > 0)
+        have += (size_t)got;
+    close(fd);
+    buf[have] = 0;
+    for (char *line = buf; *line;) {
+        char *end = line;
+        while (*end && *end != '\n')
+            end++;
+        unsigned long lo = 0, hi = 0;
+        char *c = line;
+        for (; *c && *c != '-'; c++)
+            lo = lo * 16 + (unsigned long)(*c <= '9' ? *c - '0' : (*c | 0x20) - 'a' + 10);
+        for (c++; *c && *c != ' '; c++)
+            hi = hi * 16 + (unsigned long)(*c <= '9' ? *c - '0' : (*c | 0x20) - 'a' + 10);
+        if (a >= lo && a < hi && c + 4 < end) {
+            prot = (c[1] == 'r' ? HP_TEST_R : 0) | (c[2] == 'w' ? HP_TEST_W : 0) | (c[3] == 'x' ? HP_TEST_X : 0);
+            break;
+        }
+        line = *end ? end + 1 : end;
+    }
+    return prot;
+}
+#endif
+
+unsigned hp_test_page_prot(const void *p)
+{
+#if defined(_WIN32)
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery(p, &mbi, sizeof mbi) == 0 || mbi.State != MEM_COMMIT)
+        return 0;
+    return prot_of_native(mbi.Protect);
+#else
+    return maps_prot((uintptr_t)p);
+#endif
+}
+
+int hp_test_set_page_prot(void *p, unsigned prot)
+{
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)4095u);
+    if ((prot & HP_TEST_W) && (prot & HP_TEST_X))
+        return 0;
+#if defined(_WIN32)
+    DWORD old;
+    return VirtualProtect(page, 4096, native_of_prot(prot), &old) != 0;
+#else
+    int np = ((prot & HP_TEST_R) ? PROT_READ : 0) | ((prot & HP_TEST_W) ? PROT_WRITE : 0) |
+             ((prot & HP_TEST_X) ? PROT_EXEC : 0);
+    return mprotect(page, 4096, np) == 0;
+#endif
+}
+
+void *hp_test_map(void *at, size_t size)
+{
+#if defined(_WIN32)
+    return VirtualAlloc(at, size, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+#else
+    void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED_NOREPLACE : 0),
+                   -1, 0);
+    return p == MAP_FAILED || (at != NULL && p != at) ? NULL : p;
+#endif
+}
+
+void *hp_test_map_near(const void *close_to, size_t size)
+{
+    uintptr_t start = ((uintptr_t)close_to & ~(uintptr_t)0xFFFFu) - 0x10000u;
+    for (uintptr_t a = start; a > 0x10000u && start - a < ((uintptr_t)1 << 30); a -= 0x10000u) {
+        void *p = hp_test_map((void *)a, size);
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+void hp_test_unmap(void *p, size_t size)
+{
+#if defined(_WIN32)
+    (void)size;
+    VirtualFree(p, 0, MEM_RELEASE);
+#else
+    munmap(p, size);
+#endif
+}
+
+void *hp_test_dll_export(const char *dll, const char *name)
+{
+#if defined(_WIN32)
+    unsigned short wide[64];
+    size_t i = 0;
+    for (; dll[i] != 0 && i < 63; i++)
+        wide[i] = (unsigned short)(unsigned char)dll[i];
+    wide[i] = 0;
+    HANDLE h = GetModuleHandleW((const void *)wide);
+    return h != NULL ? (void *)(uintptr_t)GetProcAddress(h, name) : NULL;
+#else
+    (void)dll;
+    (void)name;
+    return NULL;
+#endif
 }
 
 /* ------------------------------------------------------------------------- */

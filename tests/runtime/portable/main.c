@@ -13,6 +13,9 @@
 static const hp_test_case cases[] = {
 #if defined(HP_WITH_ENGINE)
     HP_ENGINE_CASES(HP_TABLE_ENTRY)
+#if defined(_WIN32)
+    HP_WINDOWS_CASES(HP_TABLE_ENTRY)
+#endif
 #endif
 #if defined(HP_WITH_TXN)
     HP_TXN_CASES(HP_TABLE_ENTRY)

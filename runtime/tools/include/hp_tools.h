@@ -1,0 +1,155 @@
+/*
+ * hp_tools.h — what the tools (plugin, audit, post-link pass) share and the
+ * runtime library must not carry: one glob dialect, one padding-option parser,
+ * one whole-file reader, growable arrays, the COFF symbol reader, and the one
+ * way a tool function hands back a message.
+ *
+ * Layering (README.md, "Architecture"): libhotpatch <- hp_tools <- audit <-
+ * lld-pass; the plugin links hp_tools too. Nothing here prints or exits.
+ * Static library, never installed, built position-independent (the plugin
+ * is a shared object).
+ *
+ * Thread-safety: every function is reentrant; none keeps state.
+ */
+#ifndef HP_TOOLS_H
+#define HP_TOOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotpatch.h"
+#include "hotpatch_pe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HP_TOOLS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define HP_TOOLS_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Messages                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The one way a tool function hands back a message: the caller owns a buffer of `size` bytes
+ * (`msg` may be NULL or `size` 0: no message). hp_msg_set() formats into it; a message that does
+ * not fit ends in "..." so that a cut is never silent.
+ */
+void hp_msg_set(char *msg, size_t size, const char *fmt, ...) HP_TOOLS_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------- */
+/* Globs                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Shell-style match of the `len` bytes of `name` (NUL not needed) against `pattern`: `*` any run,
+ * `?` one character, `[abc]`, `[a-z]`, `[!x]`/`[^x]` one of / none of; an unclosed `[` is a literal.
+ * The one dialect of every exclude= and --allow pattern. Iterative, no recursion.
+ * @return 1 on a match, 0 otherwise (0 for a NULL argument).
+ */
+int hp_glob_match(const char *pattern, const char *name, size_t len);
+
+/* ------------------------------------------------------------------------- */
+/* Padding options                                                            */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Parse a padding option value: a decimal in [HP_MIN_PAD_OPTION, HP_MAX_PAD] (5..64). The runtime's
+ * long jump needs 5 bytes on x86 and 6 on x64: a smaller value is refused here, and a value below a
+ * machine's minimum is raised to it by hp_site_pad() when that machine is judged.
+ * @param option the option's name for the message ("--pad", "pad=")
+ * @return HP_OK; HP_ERR_BAD_VALUE with a message naming the option and the value.
+ */
+hp_status hp_pad_parse(const char *option, const char *text, uint32_t *out_pad, char *msg, size_t msg_size);
+
+/* ------------------------------------------------------------------------- */
+/* Files                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Read a whole regular file into memory (malloc'd, one NUL byte appended after `*out_size` bytes, so
+ * text may be used as a string). Refuses what is not a regular file (a directory, a FIFO, a device)
+ * without blocking on it. `path` "-" is not special here.
+ * @return HP_OK; HP_ERR_IO with a message naming the file and the reason; HP_ERR_NO_MEMORY;
+ *         HP_ERR_ARGUMENT. The caller frees *out_data.
+ */
+hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size);
+
+/** The last component of a path ('/' and, for Windows paths, '\\' separate). Never NULL for a non-NULL path. */
+const char *hp_path_basename(const char *path);
+
+/* ------------------------------------------------------------------------- */
+/* Growable arrays                                                            */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Make room for one more element in `*array` (`count` in use, `*cap` allocated, elements of `elem`
+ * bytes), doubling; the array is unchanged when it fails.
+ * @return 1 when there is room, 0 when out of memory (or the size would overflow).
+ */
+int hp_vec_reserve(void **array, size_t *cap, size_t count, size_t elem);
+
+/** Append one element: `HP_VEC_PUSH(arr, count, cap, value)` is 1 on success, 0 out of memory. */
+#define HP_VEC_PUSH(arr, count, cap, value)                                             \
+    (hp_vec_reserve((void **)&(arr), &(cap), (count), sizeof *(arr)) ? ((arr)[(count)++] = (value), 1) : 0)
+
+/**
+ * Sort `n` records of `size` bytes by the uint32_t (host order) at `key_offset` in each: stable, linear
+ * (radix), and free when they are in order already. Records with equal keys keep their order, so a
+ * caller orders ties itself (they are few: aliases of one address).
+ * @return 1; 0 when out of memory or the arguments are wrong (the records are then unchanged).
+ */
+int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset);
+
+/** As hp_sort_by_u32(), then each run of equal keys ordered by `cmp` (which must order by the key first). */
+int hp_sort_by_u32_then(void *base, size_t n, size_t size, size_t key_offset, int (*cmp)(const void *, const void *));
+
+/* ------------------------------------------------------------------------- */
+/* COFF symbols                                                               */
+/* ------------------------------------------------------------------------- */
+
+/** One decoded COFF symbol record. */
+typedef struct hp_coff_symbol {
+    const char *name;     /**< points into the file's string table, or into `buf` for short names */
+    size_t name_len;
+    uint32_t value;
+    int32_t section;      /**< 1-based; 0 undefined, negative special */
+    uint16_t type;
+    uint8_t storage_class;
+    uint8_t aux_count;
+    char buf[9];
+} hp_coff_symbol;
+
+/** Callback of hp_coff_symbols(): return nonzero to stop the walk. */
+typedef int (*hp_coff_symbol_fn)(void *ctx, const hp_coff_symbol *sym);
+
+/**
+ * Walk a COFF symbol table (objects, and the one MinGW keeps in images) at `offset` with `count`
+ * 18-byte records (aux records skipped), names resolved through the string table that follows.
+ * Every read is bounds-checked against `file`.
+ * @return HP_OK; HP_ERR_FORMAT with `*detail` (a static string) when the table lies outside the file.
+ */
+hp_status hp_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hp_coff_symbol_fn fn, void *ctx,
+                          const char **detail);
+
+/**
+ * 1 when a symbol is a function definition: type "function" with external or static storage, or an
+ * external label of type 0 (what assemblers leave; the caller checks that its section holds code).
+ */
+int hp_coff_is_function(const hp_coff_symbol *sym);
+
+/** 1 when a symbol is a function definition typed as one (type 0x20): what names functions in images. */
+int hp_coff_is_typed_function(const hp_coff_symbol *sym);
+
+/** 1 when the symbol's storage class is EXTERNAL (visible to other objects). */
+int hp_coff_is_external(const hp_coff_symbol *sym);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HP_TOOLS_H */

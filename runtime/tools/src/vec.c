@@ -1,0 +1,22 @@
+/*
+ * vec.c — hp_vec_reserve(): the tools' growable arrays.
+ */
+#include "hp_tools.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int hp_vec_reserve(void **array, size_t *cap, size_t count, size_t elem)
+{
+    if (count < *cap)
+        return 1;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (elem == 0 || ncap > SIZE_MAX / elem)
+        return 0;
+    void *p = realloc(*array, ncap * elem);
+    if (!p)
+        return 0;
+    *array = p;
+    *cap = ncap;
+    return 1;
+}

@@ -1,0 +1,192 @@
+/*
+ * seeds.c — `fuzz_seeds DIR`: writes the seed inputs of the targets whose
+ * inputs are not files (DIR/<target>/...), at test time, from the fixtures
+ * of the suites:
+ *
+ *   runtime_site    every case of the runtime's site table (tests/runtime/site_cases.c),
+ *                   in the layout of fuzz_runtime_site.h
+ *   link_rsp        the response-file texts of tests/lld-pass/test_rsp.c, both quotings
+ *   link_cmdline    the command lines of tests/lld-pass/test_cmdline.c, some with a response file
+ *   plugin_options  the options of tests/plugin/test_options.c
+ *   audit_allow     exception files as audit/README.md describes them
+ *
+ * The file-input targets (audit_input, runtime_pe) are seeded with the audit's
+ * fixture images, objects and archives and a sample of Wine's images by
+ * tests/fuzz/corpus.cmake, which runs this program first.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "site_cases.h"
+#include "fuzz_runtime_site.h"
+
+static const char *g_root;
+
+static void put(const char *target, const char *name, const void *data, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", g_root, target);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        perror(path);
+        exit(1);
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", g_root, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void site_seeds(void)
+{
+    for (unsigned i = 0; i < hpt_site_case_count; i++) {
+        const hpt_site_case *c = &hpt_site_cases[i];
+        unsigned char buf[HP_FUZZ_SITE_HEADER + sizeof c->bytes] = {0};
+        buf[0] = (unsigned char)c->machine;
+        buf[1] = (unsigned char)c->pad;
+        buf[2] = c->entry;
+        buf[4] = (unsigned char)c->body;
+        buf[5] = (unsigned char)(c->body >> 8);
+        for (int b = 0; b < 8; b++)
+            buf[8 + b] = (unsigned char)(c->address >> (8 * b));
+        memcpy(buf + HP_FUZZ_SITE_HEADER, c->bytes, c->len);
+        put("runtime_site", c->name, buf, HP_FUZZ_SITE_HEADER + c->len);
+    }
+}
+
+/* Strings joined with their NULs (fuzz_link_cmdline.c, fuzz_plugin_options.c). */
+static size_t join(char *out, size_t cap, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = strlen(parts[i]) + 1;
+        if (len + m > cap)
+            exit(1);
+        memcpy(out + len, parts[i], m);
+        len += m;
+    }
+    return len;
+}
+
+static void rsp_seeds(void)
+{
+    static const char *const texts[] = {
+        "-o 'a b.exe'  \"c\\\"d\" e\\ f\n\tg",
+        "''",
+        " \n\t",
+        "/out:\"C:\\dir with space\\a.exe\" a\\\\\"b c\" x\\\"y C:\\p\\q.obj",
+        "\"a\"\"b\"",
+        "\xEF\xBB\xBF/dll \"a b.obj\"\r\n",
+        "-m i386pep -o out.exe --hotpatch-pad=8 a.o -L /lib -lfoo --icf=all b.a @nested.rsp",
+    };
+    char buf[256], name[32];
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        for (int q = 0; q < 2; q++) {
+            size_t n = strlen(texts[i]);
+            buf[0] = (char)q; /* bit 0: 0 = GNU, 1 = Windows quoting */
+            memcpy(buf + 1, texts[i], n);
+            snprintf(name, sizeof name, "text%zu-%s", i, q ? "windows" : "gnu");
+            put("link_rsp", name, buf, n + 1);
+        }
+}
+
+static void cmdline_seeds(void)
+{
+    static const char *const gnu[] = {"hotpatch-link", "-m", "i386pep", "-o", "out.exe", "--hotpatch-pad=8", "a.o",
+                                      "-L", "/lib", "-lfoo", "--icf=all", "b.a"};
+    static const char *const msvc[] = {"hotpatch-link", "-out:x.dll", "/dll", "/tmp/a.obj", "/opt:ref,icf",
+                                       "/nologo", "--hotpatch-exclude=init_*", "--hotpatch-map=x.map"};
+    static const char *const byname[] = {"hotpatch-lld-link", "/dll", "dir/first.obj", "/opt:icf", "/opt:noicf"};
+    static const char *const options[] = {"hotpatch-ld.lld", "-o", "a.exe", "a.o", "--hotpatch-pad=64",
+                                          "--hotpatch-warn-only", "--hotpatch-verbose", "--hotpatch-map=none",
+                                          "--hotpatch-flavor=mingw", "--lld=/usr/bin/ld.lld"};
+    static const char *const version[] = {"hotpatch-link", "--version"};
+    static const char *const help[] = {"hotpatch-link", "--help"};
+    static const char *const rsp[] = {"hotpatch-lld-link", "@r", ""}; /* then the file's text */
+    static const struct {
+        const char *name;
+        const char *const *argv;
+        size_t argc;
+        const char *file; /* text of the response file `r`, or NULL */
+    } lines[] = {
+        {"gnu", gnu, sizeof gnu / sizeof *gnu, NULL},
+        {"msvc", msvc, sizeof msvc / sizeof *msvc, NULL},
+        {"msvc-by-name", byname, sizeof byname / sizeof *byname, NULL},
+        {"options", options, sizeof options / sizeof *options, NULL},
+        {"version", version, 2, NULL},
+        {"help", help, 2, NULL},
+        {"rsp", rsp, 3, "/out:\"o u t.exe\" a.obj \"c d.obj\" b.obj"},
+        {"rsp-nested", rsp, 3, "/dll a.obj @r"},
+    };
+    char buf[1024];
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        size_t n = join(buf, sizeof buf, lines[i].argv, lines[i].argc);
+        if (lines[i].file) {
+            size_t m = strlen(lines[i].file);
+            memcpy(buf + n, lines[i].file, m);
+            n += m;
+        }
+        put("link_cmdline", lines[i].name, buf, n);
+    }
+}
+
+static void options_seeds(void)
+{
+    static const char *const all[] = {"pad=8", "pad=1", "pad=63", "pad=0064", "scope=exported", "scope=all",
+                                      "exclude=init_*", "exclude=[a-c]?x*", "entry=widen", "entry=nop", "cet=on",
+                                      "cet=auto", "cet=off", "table=off", "table=on", "noinline-exported",
+                                      "verbose", "no-warn-naked", "no-warn-conflict", "no-warn-pad",
+                                      "no-warn-skipped", "pad", "verbose=1", "unknown=2", "init_table"};
+    char buf[1024];
+    buf[0] = 64; /* message buffer size */
+    size_t n = 1 + join(buf + 1, sizeof buf - 1, all, sizeof all / sizeof *all);
+    put("plugin_options", "all", buf, n);
+    buf[0] = 8; /* messages cut */
+    put("plugin_options", "all-short-messages", buf, n);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        char name[32];
+        buf[0] = (char)128;
+        n = 1 + join(buf + 1, sizeof buf - 1, &all[i], 1);
+        memcpy(buf + n, "init_x", 6);
+        snprintf(name, sizeof name, "option%zu", i);
+        put("plugin_options", name, buf, n + 6);
+    }
+}
+
+static void allow_seeds(void)
+{
+    static const char *const files[] = {
+        "# reviewed exceptions\nplain_* written in assembly, checked by hand\n",
+        "first reviewed: never patched\n  \t\n#x\nsecond\treviewed too\r\n[a-z]?* all of them\n",
+        "no_reason\n",
+        "*\tanything\n",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "allow%zu", i);
+        put("audit_allow", name, files[i], strlen(files[i]));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: fuzz_seeds DIR\n");
+        return 2;
+    }
+    g_root = argv[1];
+    if (mkdir(g_root, 0777) != 0 && errno != EEXIST) {
+        perror(g_root);
+        return 1;
+    }
+    site_seeds();
+    rsp_seeds();
+    cmdline_seeds();
+    options_seeds();
+    allow_seeds();
+    return 0;
+}

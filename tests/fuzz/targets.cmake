@@ -1,0 +1,58 @@
+# tests/fuzz/targets.cmake — the fuzz targets, one per parser of untrusted input: read by the fuzz
+# build (cmake/HpFuzz.cmake, which builds them) and by tests/fuzz/CMakeLists.txt (which runs them
+# as ctest entries). Per target:
+#   _PART        the part that must be built (HP_PARTS) for the target to exist (runtime: always)
+#   _LIBS        the instrumented libraries it links (cmake/HpFuzz.cmake)
+#   _UNDER_TEST  the code under test, paths from the source root: what `scripts/fuzz --coverage`
+#                reports line coverage of (a directory means every .c file in it that is linked)
+#   _SEEDS       where its seeds come from (tests/fuzz/corpus.cmake): `generated` (seeds.c),
+#                `fixtures` (the audit's fixture files), `images` (the fixture images only),
+#                `wine` (a fixed sample of Wine's PE images)
+# There is no .hpmap reader and no patch-module manifest yet: their targets are added when they exist.
+
+set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe link_rsp link_cmdline plugin_options)
+
+set(HP_FUZZ_audit_input_PART audit)
+set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
+set(HP_FUZZ_audit_input_UNDER_TEST audit/src runtime/tools/src/coff.c)
+set(HP_FUZZ_audit_input_SEEDS fixtures wine)
+
+set(HP_FUZZ_audit_allow_PART audit)
+set(HP_FUZZ_audit_allow_LIBS hp_fuzz_audit)
+set(HP_FUZZ_audit_allow_UNDER_TEST audit/src/allow.c audit/src/finish.c)
+set(HP_FUZZ_audit_allow_SEEDS generated)
+
+set(HP_FUZZ_runtime_site_PART runtime)
+set(HP_FUZZ_runtime_site_LIBS hp_fuzz_runtime)
+set(HP_FUZZ_runtime_site_UNDER_TEST runtime/src/site.c runtime/src/decode.c)
+set(HP_FUZZ_runtime_site_SEEDS generated)
+
+set(HP_FUZZ_runtime_pe_PART runtime)
+set(HP_FUZZ_runtime_pe_LIBS hp_fuzz_runtime)
+set(HP_FUZZ_runtime_pe_UNDER_TEST runtime/src/pe.c)
+set(HP_FUZZ_runtime_pe_SEEDS images wine)
+
+set(HP_FUZZ_link_rsp_PART lld-pass)
+set(HP_FUZZ_link_rsp_LIBS hp_fuzz_link)
+set(HP_FUZZ_link_rsp_UNDER_TEST lld-pass/src/rsp.c)
+set(HP_FUZZ_link_rsp_SEEDS generated)
+
+set(HP_FUZZ_link_cmdline_PART lld-pass)
+set(HP_FUZZ_link_cmdline_LIBS hp_fuzz_link)
+set(HP_FUZZ_link_cmdline_UNDER_TEST lld-pass/src/cmdline.c lld-pass/src/rsp.c)
+set(HP_FUZZ_link_cmdline_SEEDS generated)
+
+set(HP_FUZZ_plugin_options_PART plugin)
+set(HP_FUZZ_plugin_options_LIBS hp_fuzz_policy)
+set(HP_FUZZ_plugin_options_UNDER_TEST plugin/src/options.c runtime/tools/src/glob.c runtime/tools/src/pad.c)
+set(HP_FUZZ_plugin_options_SEEDS generated)
+
+# hp_fuzz_target_enabled(<name> <out-var>): is the target's part built in this tree?
+function(hp_fuzz_target_enabled name out)
+  set(part "${HP_FUZZ_${name}_PART}")
+  if(part STREQUAL "runtime" OR part IN_LIST HP_PARTS)
+    set(${out} ON PARENT_SCOPE)
+  else()
+    set(${out} OFF PARENT_SCOPE)
+  endif()
+endfunction()

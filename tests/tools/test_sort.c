@@ -1,0 +1,57 @@
+/*
+ * test_sort.c — hp_sort_by_u32(): records by an address, stable, ties by a comparison.
+ */
+#include <criterion/criterion.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "hp_tools.h"
+
+typedef struct rec {
+    uint64_t pad;
+    uint32_t key;
+    uint32_t seq; /* insertion order */
+} rec;
+
+static int by_seq_desc(const void *a, const void *b)
+{
+    const rec *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+Test(sort, orders_by_key_and_keeps_ties_in_order)
+{
+    enum { N = 5000 };
+    rec *r = calloc(N, sizeof *r);
+    cr_assert_not_null(r);
+    uint32_t x = 12345;
+    for (uint32_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u; /* keys across all four bytes, many repeated */
+        r[i].key = (x >> 3) % 700u * 0x01010101u;
+        r[i].seq = i;
+    }
+    cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
+    for (size_t i = 1; i < N; i++) {
+        cr_assert_leq(r[i - 1].key, r[i].key, "at %zu", i);
+        if (r[i - 1].key == r[i].key)
+            cr_assert_lt(r[i - 1].seq, r[i].seq, "stable at %zu", i);
+    }
+    cr_assert(hp_sort_by_u32_then(r, N, sizeof *r, offsetof(rec, key), by_seq_desc));
+    for (size_t i = 1; i < N; i++)
+        if (r[i - 1].key == r[i].key)
+            cr_assert_gt(r[i - 1].seq, r[i].seq, "ties by the comparison at %zu", i);
+    free(r);
+}
+
+Test(sort, trivial_and_bad_arguments)
+{
+    rec r[3] = {{0, 3, 0}, {0, 1, 1}, {0, 2, 2}};
+    cr_expect(hp_sort_by_u32(r, 0, sizeof *r, offsetof(rec, key)));
+    cr_expect(hp_sort_by_u32(r, 1, sizeof *r, offsetof(rec, key)));
+    cr_expect(!hp_sort_by_u32(r, 3, sizeof *r, sizeof *r - 2), "key past the record");
+    cr_expect_eq(r[0].key, 3u, "unchanged after a refusal");
+    cr_expect(hp_sort_by_u32(r, 3, sizeof *r, offsetof(rec, key)));
+    cr_expect(r[0].key == 1 && r[1].key == 2 && r[2].key == 3);
+}
