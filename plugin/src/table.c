@@ -121,6 +121,16 @@ static void add_include_directives(LLVMModuleRef module, const hpp_target *t)
         LLVMAddNamedMetadataOperand(module, "llvm.linker.options",
                                     LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &s, 1)));
     }
+    /* MinGW exports every global of a DLL that exports nothing explicitly (auto-export), and every
+       global with --export-all-symbols: the markers must never become exports. lld takes the names
+       undecorated on x86 too. (MSVC's link has no auto-export and does not know the directive.) */
+    const char *triple = LLVMGetTarget(module);
+    if (triple && (strstr(triple, "-mingw") || strstr(triple, "windows-gnu") || strstr(triple, "-cygwin"))) {
+        static const char excl[] = "-exclude-symbols:__hp_table_begin,__hp_table_end";
+        LLVMMetadataRef s = LLVMMDStringInContext2(ctx, excl, sizeof excl - 1);
+        LLVMAddNamedMetadataOperand(module, "llvm.linker.options",
+                                    LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &s, 1)));
+    }
 }
 
 /* The markers of a COFF table, once per module, kept by llvm.used; llvm.used becomes /INCLUDE:

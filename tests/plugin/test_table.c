@@ -250,3 +250,31 @@ Test(table, markers_of_several_objects_do_not_collide)
         pt_image_free(&img);
     }
 }
+
+/* MinGW exports every global of a DLL with --export-all-symbols (and with auto-export, when nothing
+   is exported explicitly): the table's markers must never be among them, and the table stays whole. */
+Test(table, markers_are_never_exported)
+{
+    int targets[] = {PT_X64_MINGW, PT_X86_MINGW};
+    for (size_t i = 0; i < 2; i++) {
+        const char *extra[] = {"-Wl,--export-all-symbols", NULL};
+        char tag[64], dll[1024];
+        pt_image img;
+        pt_table t;
+
+        snprintf(tag, sizeof tag, "plugin-table-export-all-%d", targets[i]);
+        pt_build_dll(tag, targets[i], PT_O2, 1, NULL, extra, pt_fixture("sites.c"), dll, sizeof dll);
+        pt_image_load(&img, dll);
+        hp_pe_export e;
+        cr_expect_neq(hp_pe_export_find(&img.pe, "__hp_table_begin", &e, NULL), HP_OK, "%s: begin marker exported",
+                      pt_triples[targets[i]]);
+        cr_expect_neq(hp_pe_export_find(&img.pe, "__hp_table_end", &e, NULL), HP_OK, "%s: end marker exported",
+                      pt_triples[targets[i]]);
+        cr_expect_eq(hp_pe_export_find(&img.pe, "fx_opaque", &e, NULL), HP_OK,
+                     "%s: --export-all-symbols did export the other globals", pt_triples[targets[i]]);
+        pt_table_read(&img, &t);
+        cr_expect_eq(t.markers, 2, "%s: %d markers", pt_triples[targets[i]], t.markers);
+        cr_expect(t.bracketed, "%s", pt_triples[targets[i]]);
+        pt_image_free(&img);
+    }
+}
