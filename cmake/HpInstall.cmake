@@ -5,7 +5,9 @@
 #   lib/        libhotpatch.a, libhotpatch.so -> .so.0 -> .so.<version> (host)
 #   lib/hotpatch/hotpatch-plugin.so
 #   lib/hotpatch/ld/         ld.lld and lld-link: links to bin/hotpatch-link for clang -B
-#   lib/hotpatch/<triple>/   the runtime for each Windows / i386 target that was built
+#   lib/hotpatch/<triple>/   the runtime for each Windows / i386 target that was built: static
+#                            (libhotpatch.a, hotpatch.lib) and shared (hotpatch.dll + libhotpatch_dll.dll.a /
+#                            hotpatch_dll.lib, libhotpatch.so*): Hotpatch::runtime and ::runtime_shared
 #   lib/cmake/Hotpatch/      HotpatchConfig.cmake (+ version), functions, toolchain files, kernel32.def
 #   lib/pkgconfig/hotpatch.pc
 include(GNUInstallDirs)

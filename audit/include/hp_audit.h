@@ -3,6 +3,8 @@
  * pass's verification): reads PE images, COFF objects and archives, runs the
  * site rules of hotpatch.h over every function it can find, and collects the
  * verdicts in one report model that the formatters (text, json, sarif) render.
+ * The source audit (hp_audit_source(), library hp_audit_source) adds what the
+ * C sources of a compilation database show, to the same report.
  *
  * The library never prints, exits or reads the environment: it returns
  * statuses and writes reports only through the caller's writer callback.

@@ -42,6 +42,10 @@ typedef struct image_ctx {
     size_t exp_count, exp_cap;
     known *known;
     size_t known_count, known_cap;
+    hp_pe_runtime_function *pdata; /* every .pdata entry, by begin: extents (x64) */
+    size_t pdata_count, pdata_cap, pdata_hint;
+    uint32_t sec_va;               /* the last section looked up, and its name in the arena */
+    const char *sec_name;
     const char *detail; /* set by callbacks on failure */
     hp_status st;
 } image_ctx;
@@ -142,6 +146,10 @@ static int on_table(void *ctx, const hp_table_record *rec)
 static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
 {
     image_ctx *c = ctx;
+    if (!HP_VEC_PUSH(c->pdata, c->pdata_count, c->pdata_cap, *rf)) {
+        c->f->oom = 1;
+        return 1;
+    }
     if (rf->unwind & 1u)
         return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
     hp_pe_span u;
@@ -248,11 +256,37 @@ static uint32_t known_next(const image_ctx *c, uint32_t rva)
 }
 
 /* The function's extent: .pdata on x64, else up to the next known entry; 0 when unknown. */
-static size_t body_extent(const image_ctx *c, uint32_t rva, size_t after)
+/* The .pdata entry that begins at `rva`, or NULL. Callers ask in address order: the entry after the
+   last one found is tried before a binary search. */
+static const hp_pe_runtime_function *pdata_at(image_ctx *c, uint32_t rva)
 {
-    hp_pe_runtime_function rf;
-    if (c->pe->machine == HP_MACHINE_X64 && hp_pe_pdata_find(c->pe, rva, &rf, NULL) == HP_OK && rf.end > rf.begin)
-        return rf.end - rf.begin < after ? rf.end - rf.begin : after;
+    size_t h = c->pdata_hint;
+    if (h < c->pdata_count && c->pdata[h].begin == rva)
+        return &c->pdata[h];
+    if (h + 1 < c->pdata_count && c->pdata[h + 1].begin == rva) {
+        c->pdata_hint = h + 1;
+        return &c->pdata[h + 1];
+    }
+    size_t lo = 0, hi = c->pdata_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->pdata[mid].begin < rva)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < c->pdata_count && c->pdata[lo].begin == rva) {
+        c->pdata_hint = lo;
+        return &c->pdata[lo];
+    }
+    return NULL;
+}
+
+static size_t body_extent(image_ctx *c, uint32_t rva, size_t after)
+{
+    const hp_pe_runtime_function *rf = c->pe->machine == HP_MACHINE_X64 ? pdata_at(c, rva) : NULL;
+    if (rf && rf->end > rf->begin)
+        return rf->end - rf->begin < after ? rf->end - rf->begin : after;
     uint32_t next = known_next(c, rva);
     if (next)
         return next - rva < after ? next - rva : after;
@@ -275,7 +309,11 @@ static int check_rva(image_ctx *c, uint32_t rva, const char *name, int anonymous
     memset(&req, 0, sizeof req);
     req.name = name;
     req.anonymous = anonymous;
-    req.section = hpa_strdup(&c->f->report->arena, sec.name);
+    if (!c->sec_name || c->sec_va != sec.virtual_address) { /* one copy of each section's name */
+        c->sec_name = hpa_strdup(&c->f->report->arena, sec.name);
+        c->sec_va = sec.virtual_address;
+    }
+    req.section = c->sec_name;
     req.address = rva;
     req.from = from;
     static const uint8_t none[1];
@@ -309,6 +347,7 @@ static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, cons
 {
     free(c->exps);
     free(c->known);
+    free(c->pdata);
     *out_detail = detail;
     return st;
 }
@@ -353,6 +392,9 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     st = hp_pe_pdata_foreach(&pe, on_pdata, &c, detail);
     if (st != HP_OK)
         return image_fail(&c, st, *detail, detail);
+    /* sorted by begin, as the format requires; a damaged image is sorted here rather than trusted */
+    if (!hp_sort_by_u32(c.pdata, c.pdata_count, sizeof *c.pdata, offsetof(hp_pe_runtime_function, begin)))
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     {
         /* IMAGE_FILE_HEADER.PointerToSymbolTable / NumberOfSymbols: MinGW images keep a COFF symbol table */
         uint32_t symptr = 0, nsyms = 0;
@@ -475,5 +517,6 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     }
     free(c.exps);
     free(c.known);
+    free(c.pdata);
     return f->oom ? HP_ERR_NO_MEMORY : HP_OK;
 }

@@ -86,27 +86,23 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
     return NULL;
 }
 
-/* Read all of standard input (the input "-"); NULL with *size 0 when it is empty or unreadable. */
+/* Read all of standard input (the input "-"); *failed when it could not be read or memory ran out. */
 static unsigned char *read_stdin(size_t *size, int *failed)
 {
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0;
     *failed = 0;
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, stdin);
-        n += got;
-        if (n < cap)
-            break;
-        unsigned char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!nb) {
-            free(buf);
-            buf = NULL;
+    for (;;) {
+        if (!hp_vec_reserve((void **)&buf, &cap, n + 65536, 1)) {
+            *failed = 1;
             break;
         }
-        buf = nb;
-        cap *= 2;
+        size_t got = fread(buf + n, 1, cap - n, stdin);
+        n += got;
+        if (got == 0)
+            break;
     }
-    if (!buf || ferror(stdin)) {
+    if (*failed || ferror(stdin)) {
         free(buf);
         *failed = 1;
         *size = 0;
@@ -268,6 +264,11 @@ int main(int argc, char **argv)
     if (nfiles == 0 && nsources == 0) {
         free(files);
         return usage_error("%s", "no input files");
+    }
+    if ((opt.all || opt.min_coverage > 0) && nfiles == 0) {
+        free(files);
+        return usage_error("%s", "--all and --min-coverage judge images, objects and archives: give one (the source "
+                                 "audit has no coverage)");
     }
     if ((src.def_count || src.unit_count || jobs) && nsources == 0) {
         free(files);

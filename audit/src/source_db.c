@@ -323,8 +323,8 @@ static int read_args(hpa_src_db *db, hpa_src_unit *u, unit_build *b, CXCompileCo
             continue;
         if (strcmp(a, "-Xclang") == 0 && i + 1 < n) {
             const char *c = args[i + 1];
-            int takes_value = strcmp(c, "-load") == 0 || has_prefix(c, "-plugin-arg-") || strcmp(c, "-add-plugin") == 0 ||
-                              strcmp(c, "-plugin") == 0;
+            int takes_value = strcmp(c, "-load") == 0 || has_prefix(c, "-plugin-arg-") ||
+                              strcmp(c, "-add-plugin") == 0 || strcmp(c, "-plugin") == 0;
             if (takes_value && i + 3 < n && strcmp(args[i + 2], "-Xclang") == 0) {
                 const char *v = args[i + 3];
                 if (strcmp(c, "-load") == 0)

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +68,54 @@ static hpa_src_fact *add_fact(walk *w, unsigned kind)
     f->unit = w->unit_no;
     f->pad = w->pad;
     return f;
+}
+
+static size_t hash_name(const char *s)
+{
+    size_t h = 5381;
+    while (*s)
+        h = h * 33 + (unsigned char)*s++;
+    return h;
+}
+
+/* Record that this scan has seen `name` exported; 0 when it had already (or memory ran out). */
+static int first_export(hpa_src_scan *s, const char *name)
+{
+    if (2 * (s->exported_count + 1) > s->exported_cap) { /* keep the table at most half full */
+        size_t cap = s->exported_cap ? 2 * s->exported_cap : 256;
+        const char **t = calloc(cap, sizeof *t);
+        if (!t) {
+            s->oom = 1;
+            return 0;
+        }
+        for (size_t i = 0; i < s->exported_cap; i++)
+            if (s->exported[i]) {
+                size_t k = hash_name(s->exported[i]) & (cap - 1);
+                while (t[k])
+                    k = (k + 1) & (cap - 1);
+                t[k] = s->exported[i];
+            }
+        free(s->exported);
+        s->exported = t;
+        s->exported_cap = cap;
+    }
+    size_t k = hash_name(name) & (s->exported_cap - 1);
+    for (; s->exported[k]; k = (k + 1) & (s->exported_cap - 1))
+        if (strcmp(s->exported[k], name) == 0)
+            return 0;
+    s->exported[k] = name;
+    s->exported_count++;
+    return 1;
+}
+
+/* A name exported (declared dllexport) in this unit, recorded once per scan. */
+static void export_fact(walk *w, const char *name)
+{
+    if (!name || !first_export(w->out, name))
+        return;
+    hpa_src_fact *f = add_fact(w, HPA_SRC_EXPORT);
+    if (f)
+        f->name = name;
 }
 
 static const char *keep(walk *w, const char *s)
@@ -198,7 +247,8 @@ static void unexposed_attr(walk *w, CXCursor a, attrs *at)
         uint32_t count = 0, off = 0;
         at->pfe = 1;
         if (skip_char(&s, end, '(') && read_uint(&s, end, &count) &&
-            (skip_char(&s, end, ')') || (skip_char(&s, end, ',') && read_uint(&s, end, &off) && skip_char(&s, end, ')')))) {
+            (skip_char(&s, end, ')') ||
+             (skip_char(&s, end, ',') && read_uint(&s, end, &off) && skip_char(&s, end, ')')))) {
             at->pfe_parsed = 1;
             at->pfe_count = count;
             at->pfe_offset = off <= count ? off : count;
@@ -318,11 +368,8 @@ static void function(walk *w, CXCursor c)
     if (clang_Cursor_hasAttrs(c) || (def && w->asm_matters))
         read_attrs(w, c, &at);
     if (!def) {
-        if (at.dllexport) {
-            hpa_src_fact *f = add_fact(w, HPA_SRC_EXPORT);
-            if (f)
-                f->name = decl_name(w, c, &at);
-        }
+        if (at.dllexport)
+            export_fact(w, decl_name(w, c, &at));
         return;
     }
     CXSourceLocation loc = clang_getCursorLocation(c);
@@ -379,11 +426,8 @@ static void function(walk *w, CXCursor c)
         else if (w->asm_matters && at.has_body && body_begins_with_asm(at.body))
             flags |= HPA_SRC_F_ASM_ENTRY;
     }
-    if (at.dllexport) {
-        hpa_src_fact *e = add_fact(w, HPA_SRC_EXPORT);
-        if (e)
-            e->name = name = name ? name : decl_name(w, c, &at);
-    }
+    if (at.dllexport)
+        export_fact(w, name = name ? name : decl_name(w, c, &at));
     if (!(flags & (HPA_SRC_F_INLINE | HPA_SRC_F_NAKED | HPA_SRC_F_ASM_ENTRY | HPA_SRC_F_ENTRY_CONFLICT |
                    HPA_SRC_F_EXCLUDED | HPA_SRC_F_SCOPE_SKIP)))
         return;
@@ -455,7 +499,7 @@ static void unit_fact(walk *w, unsigned kind, const char *detail)
         f->detail = keep(w, detail);
 }
 
-/* The first error diagnostic, as the reason the unit did not parse (NULL when there is none). */
+/* The first error diagnostic, recorded as the reason the unit did not parse; 1 when there is one. */
 static int first_error(walk *w)
 {
     unsigned n = clang_getNumDiagnostics(w->tu);
@@ -538,8 +582,10 @@ void hpa_src_scan_unit(CXIndex index, const hpa_src_unit *u, uint32_t unit_no, c
 
     struct stat st;
     if (stat(u->file, &st) != 0) {
-        char why[512];
-        hp_msg_set(why, sizeof why, "cannot open: %s", strerror(errno));
+        char why[512], err[256];
+        if (strerror_r(errno, err, sizeof err) != 0) /* strerror is not for threads */
+            snprintf(err, sizeof err, "error %d", errno);
+        hp_msg_set(why, sizeof why, "cannot open: %s", err);
         unit_fact(&w, HPA_SRC_UNPARSED, why);
         return;
     }
@@ -586,6 +632,7 @@ void hpa_src_scan_unit(CXIndex index, const hpa_src_unit *u, uint32_t unit_no, c
 void hpa_src_scan_free(hpa_src_scan *s)
 {
     free(s->facts);
+    free(s->exported);
     hpa_arena_free(&s->arena);
     memset(s, 0, sizeof *s);
 }

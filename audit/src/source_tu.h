@@ -57,6 +57,9 @@ typedef struct hpa_src_scan {
     hpa_src_fact *facts;
     size_t count, cap;
     uint32_t functions_defined; /* function definitions in the units' own files */
+    const char **exported;      /* names already recorded as HPA_SRC_EXPORT (open addressing): every unit
+                                   that includes a header declares its exports again */
+    size_t exported_count, exported_cap;
     hpa_arena arena;
     int oom;                    /* an allocation failed: facts are missing */
 } hpa_src_scan;

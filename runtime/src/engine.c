@@ -17,8 +17,9 @@
  *      room, site records, slots, trampolines, thunks, map capacity), and build
  *      every trampoline into a scratch buffer (relocation can fail);
  *   3. unprotect (hp_batch_unprotect_locked): make the touched pages writable,
- *      one protection change per target page and per run of runtime pages (a
- *      failure restores the pages already changed: HP_ERR_PROTECT);
+ *      one protection change per run of neighbouring pages of one protection
+ *      and one owner (a failure restores the pages already changed:
+ *      HP_ERR_PROTECT);
  *   4. write (commit_write_locked) trampolines, thunks, slots (only those that
  *      do not hold the replacement already: a re-apply of the same replacement
  *      leaves the slot page alone) and new padding jumps; store the caller's
@@ -36,6 +37,12 @@
  * The target given may be a thunk that leads to the function (an import thunk,
  * or an entry of an incremental-link jump table: thunk.h): validation follows
  * it, and everything after works on the function's entry.
+ *
+ * hp_txn_apply/remove check an operation when it is added. The usual one (a
+ * site of the registry, as we left it) is checked without the lock, under the
+ * sequence lock g.seq (txn_add_known_nolock); anything else takes the lock.
+ * Per function, a 2,000-function transaction then costs about 10 ns to add
+ * and 15 ns to commit beyond the system calls (Windows x64 under Wine).
  *
  * Byte layouts written to code memory (E = function entry, S = swap site:
  * E, or E + 4 after endbr; L = length of the padding jump, which always ends
@@ -215,7 +222,8 @@ static struct {
 } g = {HP_XM_ARENA_INIT, HP_PTRMAP_INIT(4), {{NULL}, 0, NULL, 0}, HP_PTRMAP_INIT(12), 1, 0, NULL, 0, 0, {NULL}, 0,
        NULL, 0, NULL};
 
-/* The writer's side of g.seq (g_lock held): odd from write_begin_locked() to write_end_locked(). */
+/* The writer's side of g.seq (g_lock held): odd from write_begin_locked() to write_end_locked().
+   Sections do not nest. */
 static void write_begin_locked(void)
 {
     __atomic_store_n(&g.seq, g.seq + 1, __ATOMIC_RELAXED);
@@ -521,19 +529,17 @@ static hp_status judge_entry_locked(uintptr_t entry, live_view *v, hp_site_rec *
 {
     *rec_out = NULL;
     *known = 0;
-    hp_status st;
+    hp_status st = view_locked(entry, v);
+    if (st != HP_OK)
+        return st;
     /* A site of our registry is judged by its record (the bytes we wrote), which is what the site
-       rules would conclude too: they are not run again. Its code was readable and executable when
-       we patched it and its page's protection is cached for as long as the record stands, so the
-       bytes we wrote are read without looking the protection up again. */
+       rules would conclude too: they are not run again. */
     uintptr_t rv;
     if (hp_ptrmap_get(&g.sites, entry, &rv)) {
         hp_site_rec *r = (hp_site_rec *)rv;
-        rec_bytes now = rec_bytes_now(r);
+        rec_bytes now = v->before >= r->pad_len ? rec_bytes_now(r) : RB_GONE;
         if (now != RB_GONE) {
             *known = 1;
-            v->entry = entry;
-            v->before = v->after = 0;
             if (now == RB_SWAP) {
                 if (need_site)
                     site_from_rec(r, HP_SITE_PATCHED, &v->site);
@@ -547,7 +553,7 @@ static hp_status judge_entry_locked(uintptr_t entry, live_view *v, hp_site_rec *
                 *rec_out = r;
                 return HP_OK;
             }
-            if (need_site && view_locked(entry, v) == HP_OK)
+            if (need_site)
                 analyze_view(v); /* what the foreign jump looks like */
             return HP_ERR_REDIRECTED; /* someone else rewrote our entry */
         }
@@ -558,10 +564,10 @@ static hp_status judge_entry_locked(uintptr_t entry, live_view *v, hp_site_rec *
         hp_ptrmap_clear(&g.protcache);
         g.gen++;
         write_end_locked();
+        st = view_locked(entry, v);
+        if (st != HP_OK)
+            return st;
     }
-    st = view_locked(entry, v);
-    if (st != HP_OK)
-        return st;
     analyze_view(v);
     /* No record of ours: a jump at the entry is someone else's (or another runtime instance's), and a
        previously patched padding may be executing and is never rewritten. */
@@ -1045,30 +1051,31 @@ static hp_status commit_locked(txn_op *ops, size_t n)
     hp_page_batch batch = HP_PAGE_BATCH_INIT(&g.xm, &g.protcache);
     c.batch = batch;
 
+    /* Validation may drop a stale record (its own write section); from allocation on, the registry,
+       records and handles change: one write section (g.seq) to the end. */
     hp_status st = commit_validate_locked(&c);
-    if (st != HP_OK) {
-        commit_undo_locked(&c);
-        goto out;
-    }
-    write_begin_locked(); /* from here the registry, records and handles change */
-    st = commit_allocate_locked(&c);
-    if (st == HP_OK)
-        st = hp_batch_unprotect_locked(&c.batch); /* 3. unprotect */
     if (st == HP_OK) {
-        int wrote_code = c.nfresh != 0; /* paddings, trampolines, thunks */
-        commit_write_locked(&c);
-        if (wrote_code)
+        write_begin_locked();
+        st = commit_allocate_locked(&c);
+        if (st == HP_OK)
+            st = hp_batch_unprotect_locked(&c.batch); /* 3. unprotect */
+        if (st == HP_OK) {
+            int wrote_code = c.nfresh != 0; /* paddings, trampolines, thunks */
+            commit_write_locked(&c);
+            if (wrote_code)
+                hp_batch_code_written_locked(&c.batch);
+            hp_os_sync_cores(); /* 5. sync */
+            commit_swap_locked(&c);
             hp_batch_code_written_locked(&c.batch);
-        hp_os_sync_cores(); /* 5. sync */
-        commit_swap_locked(&c);
-        hp_batch_code_written_locked(&c.batch);
-        hp_os_sync_cores(); /* 7. sync again */
-        commit_restore_locked(&c);
+            hp_os_sync_cores(); /* 7. sync again */
+            commit_restore_locked(&c);
+        } else {
+            commit_undo_locked(&c);
+        }
+        write_end_locked();
     } else {
         commit_undo_locked(&c);
     }
-    write_end_locked();
-out:
     hp_batch_free(&c.batch);
     hp_os_free(c.fresh);
     hp_os_free(c.blocks);
@@ -1192,13 +1199,12 @@ hp_status hp_lookup(const void *target, hp_patch **out_patch)
     HP_CHECK_HOST();
     if (target == NULL || out_patch == NULL)
         return HP_ERR_ARGUMENT;
-    uintptr_t entry = (uintptr_t)target, base;
-    size_t header_len;
+    uintptr_t entry = (uintptr_t)target;
     hp_os_mutex_lock(&g_lock);
     hp_patch *live = live_of_locked(entry);
-    /* Not a site of ours: a thunk that leads to one? (Only code of a loaded image can be one: other
-       memory is not read.) */
-    for (int hop = 0; live == NULL && hop < THUNK_HOPS && hp_os_image_of(entry, &base, &header_len); hop++) {
+    /* Not a site of ours: a thunk that leads to one? (Only where thunks exist; memory that is not
+       code is not read.) */
+    for (int hop = 0; HP_OS_IMAGES && live == NULL && hop < THUNK_HOPS; hop++) {
         live_view v;
         uintptr_t dest;
         if (view_locked(entry, &v) != HP_OK || !hp_thunk_follow(HP_HOST_MACHINE, entry, v.before, v.after, &dest))
@@ -1299,7 +1305,9 @@ static int txn_add_known_nolock(const hp_txn *txn, txn_op *op)
             if (a >= base && a - base < (HP_POOL_FIRST << i) * sizeof(struct hp_patch))
                 break;
         }
-        if (i == (size_t)-1 || ((a - (uintptr_t)g.pool.chunk[i]) % sizeof(struct hp_patch)) != 0)
+        /* h lies in a chunk (read consistently: g.seq unchanged) before it is read */
+        if (i == (size_t)-1 || ((a - (uintptr_t)g.pool.chunk[i]) % sizeof(struct hp_patch)) != 0 ||
+            !seq_unchanged(s1))
             return 0;
         r = h->rec;
         if (!seq_unchanged(s1) || r == NULL || r->live != h || rec_bytes_now(r) != RB_SWAP)

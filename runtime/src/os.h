@@ -127,6 +127,12 @@ void *hp_os_map(uintptr_t hint, uintptr_t lo, uintptr_t hi, size_t size, uint32_
  *         a loaded image, and always on Linux (ELF has no import thunks to follow).
  */
 int hp_os_image_of(uintptr_t addr, uintptr_t *base, size_t *header_len);
+/** 1 when hp_os_image_of() can answer 1 (Windows): code that only looks for thunks can skip the rest. */
+#if defined(_WIN32)
+#define HP_OS_IMAGES 1
+#else
+#define HP_OS_IMAGES 0
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* Heap and lock                                                              */

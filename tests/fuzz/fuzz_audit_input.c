@@ -1,24 +1,53 @@
 /*
  * fuzz_audit_input.c — libFuzzer target: any bytes, as a PE image, COFF
- * object or archive, through the whole audit (hp_audit_buffer: the readers,
- * the COFF symbol reader of hp_tools, the site rules, the PE view) and every
- * renderer.
+ * object or archive, through the whole audit (the readers, the COFF symbol
+ * reader of hp_tools, the site rules, the PE view), the end of the run and
+ * every renderer.
  *
- * The last byte of the input picks the options, so mutations explore both
- * modes: bit 0 clear = --all (every source: table, .pdata, symbols), set =
- * exports only; bits 1-2 the padding asked for (machine default, 5, 6, 64).
- * Built by the fuzz build (cmake/HpFuzz.cmake, tests/fuzz/README.md).
+ * The last byte of the input picks the options, so mutations explore every
+ * mode: bit 0 clear = --all (every source: table, .pdata, symbols), set =
+ * exports only; bits 1-2 the padding asked for (machine default, 5, 6, 64);
+ * bit 3 colour in the text report; bit 4 the bytes are written to a file and
+ * read by hp_audit_file (the path the CLI takes) instead of hp_audit_buffer;
+ * bit 5 --min-coverage 100; bit 6 the quiet text report.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hp_audit.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What the harness read, kept so that the reads are not optimised away. */
 static volatile unsigned g_keep;
+static char g_path[4096]; /* the file bit 4 audits */
+
+static void cleanup(void)
+{
+    unlink(g_path);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_path, sizeof g_path, "%s/hp-fuzz-audit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(g_path);
+    if (fd < 0) {
+        perror("fuzz_audit_input: temporary file");
+        abort();
+    }
+    close(fd);
+    atexit(cleanup);
+    return 0;
+}
 
 /* Reads every byte handed out, so a renderer that writes from freed or
    uninitialised memory is caught by ASan here rather than ignored. */
@@ -35,14 +64,25 @@ static size_t touch(const char *s)
     return s ? strlen(s) : 0;
 }
 
+static size_t touch_findings(const hp_audit_finding *x, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += touch(x[i].check_id) + touch(x[i].message) + touch(x[i].function) + touch(x[i].member) +
+               touch(x[i].justification);
+    return len;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t pads[] = {0, 5, 6, 64};
     static const char *const excludes[] = {"*_excluded"};
+    static const char *const formats[] = {"text", "json", "sarif", "xml"};
     uint8_t last = size ? data[size - 1] : 0;
     hp_audit_options opt = {
         .all = (last & 1) == 0,
         .pad = pads[(last >> 1) & 3],
+        .min_coverage = (last & 0x20) ? 100.0 : 0.0,
         .exclude = excludes,
         .exclude_count = 1,
     };
@@ -52,7 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (hp_audit_report_create(&opt, &r) != HP_OK)
         return 0;
-    hp_audit_buffer(r, "fuzz", data, size);
+    if (last & 0x10) {
+        FILE *f = fopen(g_path, "wb");
+        if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+            abort();
+        hp_audit_file(r, g_path);
+    } else {
+        hp_audit_buffer(r, "fuzz", data, size);
+    }
     if (hp_audit_report_finish(r) == HP_OK) {
         const hp_audit_file_result *files = hp_audit_report_files(r, &n);
         for (size_t i = 0; i < n; i++) {
@@ -60,13 +107,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t f = 0; f < files[i].function_count; f++)
                 len += touch(files[i].functions[f].name) + touch(files[i].functions[f].member) +
                        touch(files[i].functions[f].section) + touch(files[i].functions[f].check_id);
-            for (size_t f = 0; f < files[i].finding_count; f++)
-                len += touch(files[i].findings[f].message) + touch(files[i].findings[f].function);
+            len += touch_findings(files[i].findings, files[i].finding_count);
         }
-        (void)hp_audit_report_outcome(r);
-        hp_audit_render(r, HP_AUDIT_FORMAT_TEXT, (last & 8) ? HP_AUDIT_RENDER_COLOR : 0, sink, &sum);
-        hp_audit_render(r, HP_AUDIT_FORMAT_JSON, 0, sink, &sum);
-        hp_audit_render(r, HP_AUDIT_FORMAT_SARIF, 0, sink, &sum);
+        const hp_audit_finding *run = hp_audit_report_findings(r, &n);
+        len += touch_findings(run, n);
+        hp_audit_coverage total = hp_audit_report_total(r);
+        len += total.exports_checked + total.all_checked;
+        len += hp_audit_report_options(r)->pad;
+        len += (size_t)hp_audit_report_outcome(r);
+        for (size_t k = 0; k < sizeof formats / sizeof formats[0]; k++) {
+            hp_audit_format fmt;
+            if (hp_audit_format_parse(formats[k], &fmt) != HP_OK)
+                continue;
+            unsigned flags = ((last & 8) ? HP_AUDIT_RENDER_COLOR : 0) | ((last & 0x40) ? HP_AUDIT_RENDER_QUIET : 0);
+            hp_audit_render(r, fmt, flags, sink, &sum);
+        }
     }
     hp_audit_report_destroy(r);
     g_keep += sum + (unsigned)len;

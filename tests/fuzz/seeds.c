@@ -9,6 +9,8 @@
  *   link_cmdline    the command lines of tests/lld-pass/test_cmdline.c, some with a response file
  *   plugin_options  the options of tests/plugin/test_options.c
  *   audit_allow     exception files as audit/README.md describes them
+ *   audit_input,    an empty file; a BSD-style archive (`#1/len` member names), which no
+ *   runtime_pe      fixture tool writes
  *
  * The file-input targets (audit_input, runtime_pe) are seeded with the audit's
  * fixture images, objects and archives and a sample of Wine's images by
@@ -172,6 +174,18 @@ static void allow_seeds(void)
     }
 }
 
+static void file_seeds(void)
+{
+    /* "!<arch>\n", then one member header (name[16] date[12] uid[6] gid[6] mode[8] size[10] "`\n")
+       whose name "#1/8" says the first 8 bytes of its 12 are the name */
+    static const char bsd[] = "!<arch>\n"
+                              "#1/8            0           0     0     644     12        `\n"
+                              "member.o\x4c\x01\x00\x00";
+    put("audit_input", "empty", "", 0);
+    put("runtime_pe", "empty", "", 0);
+    put("audit_input", "bsd-archive.a", bsd, sizeof bsd - 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -188,5 +202,6 @@ int main(int argc, char **argv)
     cmdline_seeds();
     options_seeds();
     allow_seeds();
+    file_seeds();
     return 0;
 }

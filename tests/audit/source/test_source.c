@@ -194,7 +194,8 @@ Test(source, a_unit_that_does_not_parse_is_a_finding_and_the_run_goes_on)
     hp_audit_report *r = audit_fixture("broken", NULL, 1);
     const hp_audit_file_result *f = only_file(r);
     cr_assert_gt(f->finding_count, 0);
-    cr_expect(strstr(f->findings[0].message, "parse error: broken/broken.c:2:10: fatal error: 'missing.h' file not found"),
+    cr_expect(strstr(f->findings[0].message,
+                     "parse error: broken/broken.c:2:10: fatal error: 'missing.h' file not found"),
               "%s", f->findings[0].message);
     hp_audit_report_destroy(r);
 }
@@ -336,6 +337,7 @@ Test(source, usage_errors_exit_2)
         (const char *[]){"--source", DB, "-j", "0", NULL},
         (const char *[]){"--source", DB, "--jobs", "many", NULL},
         (const char *[]){"--source", DB, "--unit", NULL},
+        (const char *[]){"--source", DB, "--min-coverage", "90", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hpt_proc p = run(cases[i]);

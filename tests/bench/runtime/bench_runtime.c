@@ -1,14 +1,16 @@
 /*
  * bench_runtime.c — the patch engine against its floor, measured in one run
  * (Linux x86-64):
- *   1. apply + remove of one function (a site patched before: the steady state)
- *      vs the floor: the same protection changes (code page RX->RWX->RX twice,
- *      slot page R->RW->R once) and the same four membarrier SYNC_CORE calls;
- *   2. a 10,000-function transaction (commit all, then remove all in one
- *      transaction) vs the floor: every touched code page made writable and
- *      restored once per commit (one call per page, as the engine does: a
- *      target page's protection is only known to be its own), the slot pages
- *      in one call each way (one runtime mapping), two syncs per commit;
+ *   1. apply + remove of one function (a site patched before: the steady state;
+ *      two replacements in turn, so that every apply writes its slot) vs the
+ *      floor: the same protection changes (code page RX->RWX->RX twice, slot
+ *      page R->RW->R once) and the same four membarrier SYNC_CORE calls;
+ *   2. a 10,000-function transaction (commit all with a new replacement, then
+ *      remove all in one transaction) vs the floor: every touched code page
+ *      made writable and restored once per commit (one call per page; the
+ *      engine changes a run of neighbouring pages of one protection with one
+ *      call, which this floor does not), the slot pages in one call each way
+ *      (one runtime mapping), two syncs per commit;
  *   3. call overhead of an unpatched hotpatchable function (66 90 entry) vs the
  *      same body built without the site.
  * Prints each time, its floor and the ratio (targets: within 2x; under 1%);
@@ -51,6 +53,7 @@ static void flip(uintptr_t page, int up, int down)
 }
 
 static int rep(int x) { return x + 7; }
+static int rep2(int x) { return x + 8; }
 
 /* Call f(0..n-1) through a pointer the compiler cannot see through. */
 __attribute__((noinline)) static unsigned call_loop(int (*f)(int), int n)
@@ -91,7 +94,7 @@ int main(void)
     }
     double t0 = now();
     for (int i = 0; i < reps; i++) {
-        hp_apply(FP(fx_nop6_4), FP(rep), NULL, &p);
+        hp_apply(FP(fx_nop6_4), FP((i & 1) ? rep : rep2), NULL, &p);
         hp_remove(p);
     }
     double engine1 = (now() - t0) / reps;
@@ -134,8 +137,8 @@ int main(void)
         hp_txn *t;
         double a = now();
         hp_txn_begin(&t);
-        for (int i = 0; i < HP_GEN_COUNT; i++)
-            hp_txn_apply(t, FP(hp_gen_table[i]), FP(rep), NULL, &g_p[i]);
+        for (int i = 0; i < HP_GEN_COUNT; i++) /* a new replacement every run: every slot is written */
+            hp_txn_apply(t, FP(hp_gen_table[i]), FP((r & 1) ? rep : rep2), NULL, &g_p[i]);
         if (hp_txn_commit(t) != HP_OK) {
             fprintf(stderr, "bench_runtime: 10,000-function commit failed\n");
             return 1;

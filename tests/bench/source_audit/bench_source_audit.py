@@ -18,6 +18,7 @@ package tcl), and cmake, clang-19 and the MinGW headers as the build does.
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -59,6 +60,11 @@ def configure(args, name, project, define):
     return os.path.join(build, "compile_commands.json")
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def baseline(db, jobs, extra):
     entries = json.load(open(db))
 
@@ -69,19 +75,19 @@ def baseline(db, jobs, extra):
         if r.returncode != 0:
             sys.exit(f"bench: the baseline failed on {e['file']}:\n{r.stderr}")
 
-    t = time.monotonic()
+    t, c = time.monotonic(), children_cpu()
     with ThreadPoolExecutor(jobs) as ex:
         list(ex.map(one, entries))
-    return time.monotonic() - t, len(entries)
+    return time.monotonic() - t, children_cpu() - c, len(entries)
 
 
 def audit(args, db, jobs):
-    t = time.monotonic()
+    t, c = time.monotonic(), children_cpu()
     r = subprocess.run([args.audit, "--source", db, "-j", str(jobs), "--quiet"], capture_output=True, text=True)
-    elapsed = time.monotonic() - t
+    elapsed, cpu = time.monotonic() - t, children_cpu() - c
     if r.returncode not in (0, 1):
         sys.exit(f"bench: hotpatch-audit failed (exit {r.returncode}):\n{r.stdout}{r.stderr}")
-    return elapsed, r.stdout
+    return elapsed, cpu, r.stdout
 
 
 def main():
@@ -106,25 +112,29 @@ def main():
     for name, db in dbs:
         baseline(db, args.jobs, ["-w"])
         audit(args, db, args.jobs)
-        base, base_plain, aud = [], [], []
+        base, base_cpu, base_plain, aud, aud_cpu = [], [], [], [], []
         for i in range(args.runs):
             order = ("b", "a") if i % 2 == 0 else ("a", "b")
             for what in order:
                 if what == "b":
-                    t, units = baseline(db, args.jobs, ["-w"])
+                    t, c, units = baseline(db, args.jobs, ["-w"])
                     base.append(t)
+                    base_cpu.append(c)
                 else:
-                    t, report = audit(args, db, args.jobs)
+                    t, c, report = audit(args, db, args.jobs)
                     aud.append(t)
+                    aud_cpu.append(c)
             base_plain.append(baseline(db, args.jobs, [])[0])
         mb, ma, mp = statistics.median(base), statistics.median(aud), statistics.median(base_plain)
+        cpu_ratio = statistics.median(aud_cpu) / statistics.median(base_cpu)
         ratio = ma / mb
         summary = [l.strip() for l in report.splitlines() if l.strip().startswith("source:")]
         findings = sum(1 for l in report.splitlines() if l.startswith("  ERROR ") or l.startswith("  note "))
         print(f"{name}: {units} units; clang -fsyntax-only -w {mb:.3f} s (without -w {mp:.3f} s); "
               f"hotpatch-audit --source {ma:.3f} s; ratio {ratio:.2f} (without -w {ma / mp:.2f}); "
               f"{findings} error finding(s); {summary[0] if summary else ''}")
-        print(f"  runs: baseline {' '.join(f'{t:.3f}' for t in base)}; audit {' '.join(f'{t:.3f}' for t in aud)}")
+        print(f"  runs: baseline {' '.join(f'{t:.3f}' for t in base)}; audit {' '.join(f'{t:.3f}' for t in aud)}; "
+              f"CPU time (user+sys) ratio {cpu_ratio:.2f}")
         if ratio > args.max_ratio:
             print(f"  FAIL: {ratio:.2f} > {args.max_ratio}")
             failed = True

@@ -41,7 +41,8 @@
 
 #define HP_STRESS_CASES(X)                      \
     X(stress, nop_entry)                        \
-    X(stress, hot_entry)
+    X(stress, hot_entry)                        \
+    X(stress, concurrent_transactions)
 
 /* Windows programs only (cases_windows.c): import thunks of hpt_thunk_dll.dll, allocations. */
 #define HP_WINDOWS_CASES(X)                     \

@@ -6,6 +6,7 @@
 #include "hp_test.h"
 #include "cases.h"
 #include "fixtures.h"
+#include "gen_functions.h"
 
 typedef int (*fn_int)(int);
 #define FP(f) ((void *)(uintptr_t)(f))
@@ -136,4 +137,75 @@ void case_stress_nop_entry(void)
 void case_stress_hot_entry(void)
 {
     run_stress(fx_hot_add, 1);
+}
+
+/*
+ * Transactions on four threads at once, each over its own 500 of the generated
+ * functions: adds are checked without the engine lock (the registry's sequence
+ * lock) while another thread's commit changes the registry — on the first
+ * round every site is new, so the registry grows under them. Every operation
+ * must succeed, every commit must have redirected its functions, and every
+ * function must end as it started.
+ */
+#define TXN_THREADS 4
+#define TXN_SLICE 500
+#define TXN_ROUNDS 200
+
+typedef struct txn_worker {
+    int first; /* its functions: hp_gen_table[first .. first + TXN_SLICE) */
+    long failures;
+    hp_status last;
+    hp_patch *p[TXN_SLICE];
+} txn_worker;
+
+static int rep_gen(int x) { return x + 700000; }
+
+static void txn_thread(void *arg)
+{
+    txn_worker *w = arg;
+    for (int round = 0; round < TXN_ROUNDS; round++) {
+        hp_txn *t = NULL;
+        hp_status st = hp_txn_begin(&t);
+        for (int i = 0; st == HP_OK && i < TXN_SLICE; i++)
+            st = hp_txn_apply(t, FP(hp_gen_table[w->first + i]), FP(rep_gen), NULL, &w->p[i]);
+        if (st == HP_OK)
+            st = hp_txn_commit(t);
+        else
+            hp_txn_abort(t);
+        for (int i = 0; st == HP_OK && i < TXN_SLICE; i += 97)
+            if (hp_gen_table[w->first + i](1) != 700001)
+                st = HP_ERR_NOT_PATCHED;
+        if (st == HP_OK && (st = hp_txn_begin(&t)) == HP_OK) {
+            for (int i = 0; st == HP_OK && i < TXN_SLICE; i++)
+                st = hp_txn_remove(t, w->p[i]);
+            if (st == HP_OK)
+                st = hp_txn_commit(t);
+            else
+                hp_txn_abort(t);
+        }
+        if (st != HP_OK) {
+            w->failures++;
+            w->last = st;
+            return;
+        }
+    }
+}
+
+void case_stress_concurrent_transactions(void)
+{
+    static txn_worker w[TXN_THREADS];
+    hp_thread th[TXN_THREADS];
+    for (int k = 0; k < TXN_THREADS; k++) {
+        memset(&w[k], 0, sizeof w[k]);
+        w[k].first = 5000 + k * TXN_SLICE; /* sites no other case patches first */
+        HP_CHECK(hp_thread_create(&th[k], txn_thread, &w[k]) == 0, "thread %d", k);
+    }
+    for (int k = 0; k < TXN_THREADS; k++) {
+        hp_thread_join(&th[k]);
+        HP_CHECK(w[k].failures == 0, "thread %d: %s", k, hp_status_str(w[k].last));
+    }
+    int bad = 0;
+    for (int i = 5000; i < 5000 + TXN_THREADS * TXN_SLICE; i++)
+        bad += hp_gen_table[i](1) != 1 + i;
+    HP_CHECK(bad == 0, "%d functions not restored", bad);
 }
