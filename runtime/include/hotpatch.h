@@ -392,8 +392,9 @@ HP_API hp_status hp_txn_begin(hp_txn **out_txn);
  * The entry is checked now (the status names the bad entry; the first failure makes the commit fail with
  * it) and again by the commit. A thunk at `target` is followed now (see hp_apply()).
  * @return HP_OK; HP_ERR_TXN_STATE (an earlier add failed); HP_ERR_DUPLICATE (the transaction already
- *         has an operation on this function, also when reached through a thunk); the statuses of
- *         hp_apply() that checking the entry can give: HP_ERR_ARGUMENT (also a NULL `txn`),
+ *         has an operation on this function, also when reached through a thunk; should another thread
+ *         add the same function to a transaction of its own meanwhile, the commit refuses instead); the
+ *         statuses of hp_apply() that checking the entry can give: HP_ERR_ARGUMENT (also a NULL `txn`),
  *         HP_ERR_NOT_PATCHABLE, HP_ERR_ALREADY_PATCHED, HP_ERR_REDIRECTED, HP_ERR_NO_MEMORY, HP_ERR_IO,
  *         HP_ERR_UNSUPPORTED.
  */

@@ -425,7 +425,8 @@ static void check_image(figures *fg, const char *path, hp_machine machine, const
        installed Wine must not depend on that promise */
     const char *base = strrchr(path, '/');
     char copy[4096];
-    snprintf(copy, sizeof copy, "%s/%s", scratch, base ? base + 1 : path);
+    int cn = snprintf(copy, sizeof copy, "%s/%s", scratch, base ? base + 1 : path);
+    cr_assert(cn > 0 && (size_t)cn < sizeof copy, "path too long: %s", path);
     FILE *f = fopen(copy, "wb");
     cr_assert_not_null(f, "cannot create %s", copy);
     cr_assert_eq(fwrite(file, 1, size, f), size, "cannot write %s", copy);
