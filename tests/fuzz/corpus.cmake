@@ -10,7 +10,8 @@
 #              WINE_COUNT of `dpkg -L libwine` that end in .dll or .exe, by sorted path, among those
 #              of at most WINE_MAX_SIZE bytes (small inputs keep the fuzzers fast). Without Wine the
 #              sample is empty and a note says so.
-# OUT is made afresh each time.
+# OUT is made afresh each time: built beside it and swapped in, so a fuzzer starting meanwhile
+# (another scripts/fuzz, a ctest entry) still finds a complete set.
 
 cmake_minimum_required(VERSION 3.25)
 
@@ -27,6 +28,8 @@ if(NOT DEFINED WINE_MAX_SIZE)
 endif()
 include("${CMAKE_CURRENT_LIST_DIR}/targets.cmake")
 
+set(FINAL "${OUT}")
+set(OUT "${FINAL}.new")
 file(REMOVE_RECURSE "${OUT}")
 file(MAKE_DIRECTORY "${OUT}")
 execute_process(COMMAND "${SEEDS_EXE}" "${OUT}" RESULT_VARIABLE rc)
@@ -96,3 +99,10 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
   list(LENGTH seeds n)
   message(STATUS "fuzz seeds: ${name}: ${n} inputs")
 endforeach()
+
+file(REMOVE_RECURSE "${FINAL}.old")
+if(EXISTS "${FINAL}")
+  file(RENAME "${FINAL}" "${FINAL}.old")
+endif()
+file(RENAME "${OUT}" "${FINAL}")
+file(REMOVE_RECURSE "${FINAL}.old")
