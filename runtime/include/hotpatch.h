@@ -95,6 +95,13 @@ typedef enum hp_status {
     HP_ERR_VIOLATIONS = 21,     /**< tools: the output image is not hotpatchable (findings listed) */
     HP_ERR_TOOL = 22,           /**< tools: a helper tool (llvm-ar) failed */
     HP_ERR_NOT_PATCHED = 23,    /**< the target is not currently redirected by this runtime (hp_lookup) */
+    /* Patch modules (hp_module_load). HP_ERR_MODULE above: a manifest that is malformed. */
+    HP_ERR_NO_MANIFEST = 24,       /**< the module has no manifest (no .hpfix section), or it was never checked */
+    HP_ERR_MANIFEST_VERSION = 25,  /**< the manifest's version is not one this runtime reads */
+    HP_ERR_TARGET_NOT_LOADED = 26, /**< the image the module was built for is not loaded in this process */
+    HP_ERR_IDENTITY = 27,          /**< the loaded image is another build than the module was built for */
+    HP_ERR_HASH = 28,              /**< a target function's bytes differ from those the module was built for */
+    HP_ERR_REFUSED = 29,           /**< the verify callback said no */
 } hp_status;
 
 /** Name of a status ("HP_ERR_PROTECT"); never NULL, "HP_STATUS_UNKNOWN" for unknown values. */
@@ -417,6 +424,103 @@ HP_API hp_status hp_txn_remove(hp_txn *txn, hp_patch *patch);
 HP_API hp_status hp_txn_commit(hp_txn *txn);
 /** Drop a transaction without applying anything; NULL is a no-op. */
 HP_API void hp_txn_abort(hp_txn *txn);
+
+/* ------------------------------------------------------------------------- */
+/* Patch modules                                                              */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * A patch module ("fix") is a DLL / shared object built from corrected source in the plugin's fix
+ * mode; its manifest (hotpatch_fix.h) binds it to one build of one image. hp_module_load() applies
+ * all its functions in one transaction or nothing; hp_module_unload() reverts them. Several modules
+ * may replace one function: the newest is in force, unloading any of them in any order leaves
+ * exactly the others' code in force, and HP_PREVIOUS() in a fix calls the version it replaced.
+ * Modules and the patch engine share the runtime's serialisation; every function here may be
+ * called from any thread.
+ */
+
+/** Opaque loaded patch module. */
+typedef struct hp_module hp_module;
+
+/**
+ * Called by hp_module_load() before the module is loaded or anything is applied: the documented
+ * place to check a signature. `manifest` holds the bytes of the module file's manifest section.
+ * Return nonzero to go on, 0 to refuse (HP_ERR_REFUSED; nothing is loaded).
+ */
+typedef int (*hp_module_verify_fn)(void *ctx, const char *path, const void *manifest, size_t manifest_size);
+
+/** hp_module_options.flags: keep the module's code mapped after hp_module_unload() (see there). */
+#define HP_MODULE_KEEP_LOADED 0x1u
+
+/** Options of hp_module_load(); zero-initialise, then set what you need. NULL means all defaults. */
+typedef struct hp_module_options {
+    uint32_t flags;             /**< HP_MODULE_* */
+    hp_module_verify_fn verify; /**< may be NULL */
+    void *verify_ctx;           /**< passed to verify */
+    const void *target;         /**< any address in the target image: use it instead of finding the
+                                     image by its name (PE) or build-id (ELF); may be NULL */
+    char *message;              /**< receives a one-line explanation of a failure (naming the entry,
+                                     the symbol or the field); may be NULL */
+    size_t message_size;        /**< bytes of `message` */
+} hp_module_options;
+
+/**
+ * Load the patch module at `path` and apply it: read its manifest from the file, call the verify
+ * callback, load it (LoadLibrary / dlopen), find the target image among the loaded ones, check the
+ * image's identity and every entry's hash, fill every slot, then redirect every entry in one
+ * transaction. On any failure nothing is applied and the module is unloaded again.
+ * @param out receives the module (must not be NULL); written only on HP_OK.
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL path or out); HP_ERR_IO (the file cannot be read, or the OS
+ *         loader refuses it: the message says why); HP_ERR_FORMAT (not a PE / ELF file);
+ *         HP_ERR_NO_MANIFEST (no manifest, or one the link step never checked); HP_ERR_MANIFEST_VERSION;
+ *         HP_ERR_MODULE (a malformed manifest: sizes, counts, pointers outside the module, fragments for
+ *         different targets, an entry twice); HP_ERR_REFUSED (the verify callback); HP_ERR_TARGET_NOT_LOADED;
+ *         HP_ERR_IDENTITY; HP_ERR_HASH (the message names the entry); HP_ERR_NOT_PATCHABLE (a target
+ *         the site rules refuse: the message names it); HP_ERR_ALREADY_PATCHED (a target redirected by
+ *         hp_apply() rather than by a module); the statuses of hp_txn_commit(); HP_ERR_NO_MEMORY;
+ *         HP_ERR_UNSUPPORTED.
+ */
+HP_API hp_status hp_module_load(const char *path, const hp_module_options *opts, hp_module **out);
+
+/**
+ * Revert every entry of `mod` (in one transaction: where another module replaced the same function
+ * too, the newest remaining one is in force again), then unload the module and free `mod`. A thread
+ * still running the module's code when it is unloaded would crash: with HP_MODULE_KEEP_LOADED the
+ * code stays mapped (the module is never unloaded by the OS) and only the handle is freed.
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL); HP_ERR_STALE_HANDLE (not a loaded module);
+ *         HP_ERR_REDIRECTED (something else rewrote an entry since: nothing is reverted, `mod` stays
+ *         loaded); HP_ERR_PROTECT; HP_ERR_NO_MEMORY.
+ */
+HP_API hp_status hp_module_unload(hp_module *mod);
+
+/** What hp_module_info() tells about a loaded module. Strings live as long as the module. */
+typedef struct hp_module_info {
+    const char *path;        /**< as given to hp_module_load() */
+    const char *target_name; /**< the target image's name from the manifest */
+    const void *target_base; /**< where the target image is loaded */
+    size_t entry_count;      /**< functions replaced */
+    size_t slot_count;       /**< slots filled */
+} hp_module_info;
+
+/** One entry of a loaded module. */
+typedef struct hp_module_entry_info {
+    const char *name;        /**< the function ("unit:name" for a file-static one) */
+    void *target;            /**< its entry in the target image */
+    const void *replacement; /**< the module's code */
+    hp_patch *patch;         /**< the engine's patch of `target` (shared by all modules stacked on it) */
+} hp_module_entry_info;
+
+/**
+ * Describe a loaded module.
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL); HP_ERR_STALE_HANDLE (not a loaded module).
+ */
+HP_API hp_status hp_module_info(const hp_module *mod, hp_module_info *out);
+
+/**
+ * Describe entry `index` (0 .. entry_count-1) of a loaded module.
+ * @return HP_OK; HP_ERR_ARGUMENT (NULL, or `index` out of range); HP_ERR_STALE_HANDLE.
+ */
+HP_API hp_status hp_module_entry(const hp_module *mod, size_t index, hp_module_entry_info *out);
 
 #ifdef __cplusplus
 }

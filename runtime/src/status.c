@@ -34,6 +34,12 @@ const char *hp_status_str(hp_status status)
         HP_CASE(HP_ERR_VIOLATIONS);
         HP_CASE(HP_ERR_TOOL);
         HP_CASE(HP_ERR_NOT_PATCHED);
+        HP_CASE(HP_ERR_NO_MANIFEST);
+        HP_CASE(HP_ERR_MANIFEST_VERSION);
+        HP_CASE(HP_ERR_TARGET_NOT_LOADED);
+        HP_CASE(HP_ERR_IDENTITY);
+        HP_CASE(HP_ERR_HASH);
+        HP_CASE(HP_ERR_REFUSED);
     }
     return "HP_STATUS_UNKNOWN";
 }
