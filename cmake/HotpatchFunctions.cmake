@@ -1,9 +1,12 @@
 # HotpatchFunctions.cmake — hotpatch_enable(), for installed and in-tree use.
 #
 # hotpatch_enable(<target> [PAD n] [SCOPE all|exported] [EXCLUDE glob…]
-#                 [AUDIT ON|OFF] [MIN_COVERAGE pct] [WARN_ONLY] [SOURCE_AUDIT ON|OFF])
+#                 [AUDIT ON|OFF] [MIN_COVERAGE pct] [WARN_ONLY] [SOURCE_AUDIT ON|OFF]
+#                 [SOURCE_ROOT dir])
 #
-# - compiles the target's C sources with the hotpatch clang plugin (HOTPATCH_PLUGIN);
+# - compiles the target's C sources with the hotpatch clang plugin (HOTPATCH_PLUGIN); the map
+#   names each translation unit by its path relative to SOURCE_ROOT (default: the project's source
+#   directory), which is how a fix built later from a corrected copy finds its unit;
 # - EXCLUDE globs reach the plugin (exclude=), hotpatch-link (--hotpatch-exclude=) and the audit
 #   (--exclude): an excluded function is neither padded nor reported;
 # - links it through hotpatch-link when it is installed (HOTPATCH_LINK), which verifies
@@ -24,7 +27,7 @@
 set(_HOTPATCH_FUNCTIONS_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(hotpatch_enable target)
-  cmake_parse_arguments(HP "WARN_ONLY" "PAD;SCOPE;AUDIT;MIN_COVERAGE;SOURCE_AUDIT" "EXCLUDE" ${ARGN})
+  cmake_parse_arguments(HP "WARN_ONLY" "PAD;SCOPE;AUDIT;MIN_COVERAGE;SOURCE_AUDIT;SOURCE_ROOT" "EXCLUDE" ${ARGN})
   if(HP_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "hotpatch_enable(${target}): unknown arguments: ${HP_UNPARSED_ARGUMENTS}")
   endif()
@@ -56,7 +59,10 @@ function(hotpatch_enable target)
   endif()
 
   # Compile: the plugin and its options.
-  set(copts "-fplugin=${HOTPATCH_PLUGIN}")
+  if(NOT DEFINED HP_SOURCE_ROOT)
+    set(HP_SOURCE_ROOT "${PROJECT_SOURCE_DIR}")
+  endif()
+  set(copts "-fplugin=${HOTPATCH_PLUGIN}" "-fplugin-arg-hotpatch-source-root=${HP_SOURCE_ROOT}")
   if(DEFINED HP_PAD)
     list(APPEND copts "-fplugin-arg-hotpatch-pad=${HP_PAD}")
   endif()
@@ -153,4 +159,91 @@ function(_hotpatch_source_audit_test target)
     return()
   endif()
   add_test(NAME hotpatch_source_audit_${target} COMMAND "${audit}" ${args} WORKING_DIRECTORY "${dir}")
+endfunction()
+
+# hotpatch_add_fix(<name> FOR <target>|<image path> SOURCES <file>… FUNCTIONS <function>…
+#                  [SOURCE_ROOT dir] [UNIT <source> <release path>]… [PAD n])
+#
+# A patch module <name> (a MODULE library, <name>.dll / <name>.so) that replaces FUNCTIONS of the
+# image FOR names, compiled from corrected SOURCES in the plugin's fix mode against the image's map
+# (<image>.hpmap beside it) and linked through hotpatch-link --hotpatch-fix-for=<image>, which checks
+# the manifest against the real image. FOR is a target of this project or the path of a released
+# image (a fix built in a build tree of its own, long after the release). Each source is matched to
+# the release's unit by its path relative to SOURCE_ROOT (default: the project's source directory);
+# UNIT names the release's path of a source that moved. The program loads the fix with
+# hp_module_load() (hotpatch.h). Windows targets (PE) only here; ELF fixes: lld-pass/README.md.
+function(hotpatch_add_fix name)
+  cmake_parse_arguments(HP "" "FOR;SOURCE_ROOT;PAD" "SOURCES;FUNCTIONS;UNIT" ${ARGN})
+  if(HP_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): unknown arguments: ${HP_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT HP_FOR)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): FOR <target or image> is required")
+  endif()
+  if(NOT HP_SOURCES)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): SOURCES is required: the corrected translation units")
+  endif()
+  if(NOT HP_FUNCTIONS)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): FUNCTIONS is required: the functions the fix replaces")
+  endif()
+  if(NOT WIN32)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): only Windows targets are built by this function; for ELF see "
+      "the command lines in lld-pass/README.md (hotpatch-manifest)")
+  endif()
+  if(NOT EXISTS "${HOTPATCH_LINK_DIR}/ld.lld")
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): hotpatch-link is not installed (${HOTPATCH_LINK_DIR}/ld.lld)")
+  endif()
+  list(LENGTH HP_UNIT unit_words)
+  math(EXPR unit_odd "${unit_words} % 2")
+  if(unit_odd)
+    message(FATAL_ERROR "hotpatch_add_fix(${name}): UNIT takes pairs: <source> <release path>")
+  endif()
+  if(TARGET ${HP_FOR})
+    set(image "$<TARGET_FILE:${HP_FOR}>")
+    set(map_dep "")
+  else()
+    get_filename_component(image "${HP_FOR}" ABSOLUTE)
+    if(NOT EXISTS "${image}")
+      message(FATAL_ERROR "hotpatch_add_fix(${name}): FOR ${HP_FOR}: no such target, and no such image file")
+    endif()
+    if(NOT EXISTS "${image}.hpmap")
+      message(FATAL_ERROR "hotpatch_add_fix(${name}): ${image}.hpmap is missing: the release must be linked by "
+        "hotpatch-link (hotpatch_enable) and its map kept beside the image")
+    endif()
+    set(map_dep "${image}.hpmap")
+  endif()
+  if(NOT DEFINED HP_SOURCE_ROOT)
+    set(HP_SOURCE_ROOT "${PROJECT_SOURCE_DIR}")
+  endif()
+  string(REPLACE ";" "," fns "${HP_FUNCTIONS}")
+
+  add_library(${name} MODULE ${HP_SOURCES})
+  set_target_properties(${name} PROPERTIES PREFIX "")
+  if(TARGET ${HP_FOR})
+    add_dependencies(${name} ${HP_FOR})
+  endif()
+  set(copts "-fplugin=${HOTPATCH_PLUGIN}" "-fplugin-arg-hotpatch-source-root=${HP_SOURCE_ROOT}"
+      "-fplugin-arg-hotpatch-fix-for=${image}.hpmap" "-fplugin-arg-hotpatch-fix-functions=${fns}")
+  if(DEFINED HP_PAD)
+    list(APPEND copts "-fplugin-arg-hotpatch-pad=${HP_PAD}")
+  endif()
+  target_compile_options(${name} PRIVATE "$<$<COMPILE_LANGUAGE:C>:${copts}>")
+  target_include_directories(${name} PRIVATE "${HOTPATCH_INCLUDE_DIR}")
+  while(HP_UNIT)
+    list(POP_FRONT HP_UNIT src orig)
+    set_property(SOURCE "${src}" TARGET_DIRECTORY ${name} APPEND PROPERTY COMPILE_OPTIONS
+      "-fplugin-arg-hotpatch-fix-unit=${orig}")
+  endwhile()
+  foreach(src IN LISTS HP_SOURCES)
+    # a new release map means new addresses: recompile
+    if(map_dep)
+      set_property(SOURCE "${src}" TARGET_DIRECTORY ${name} APPEND PROPERTY OBJECT_DEPENDS "${map_dep}")
+    endif()
+  endforeach()
+  set(lopts "-B${HOTPATCH_LINK_DIR}/" "-fuse-ld=lld" "-Wl,--hotpatch-fix-for=${image}" "-Wl,--hotpatch-map=none")
+  if(DEFINED HP_PAD)
+    list(APPEND lopts "-Wl,--hotpatch-pad=${HP_PAD}")
+  endif()
+  target_link_options(${name} PRIVATE ${lopts})
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_LINK}" "${HOTPATCH_PLUGIN}")
 endfunction()

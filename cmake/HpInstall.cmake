@@ -1,7 +1,8 @@
 # HpInstall.cmake — what `cmake --install` lays out (relocatable: nothing
 # installed names an absolute path of the build machine):
-#   bin/        hotpatch-audit, hotpatch-link (+ hotpatch-link-bitcode, hotpatch-ld.lld, hotpatch-lld-link)
-#   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h (HP_RUNTIME_PUBLIC_HEADERS, runtime/CMakeLists.txt)
+#   bin/        hotpatch-audit, hotpatch-link (+ hotpatch-link-bitcode, hotpatch-ld.lld, hotpatch-lld-link),
+#               hotpatch-manifest
+#   include/    hotpatch.h, hotpatch_pe.h, hotpatch_table.h, hotpatch_fix.h (HP_RUNTIME_PUBLIC_HEADERS, runtime/CMakeLists.txt)
 #   lib/        libhotpatch.a, libhotpatch.so -> .so.0 -> .so.<version> (host)
 #   lib/hotpatch/hotpatch-plugin.so
 #   lib/hotpatch/ld/         ld.lld and lld-link: links to bin/hotpatch-link for clang -B

@@ -62,6 +62,7 @@ typedef struct hp_link_cmdline {
     int map_none;           /**< --hotpatch-map=none */
     const char *map_path;   /**< --hotpatch-map=PATH, or NULL for <output>.hpmap */
     const char *lld_path;   /**< --lld=PATH, or NULL to search */
+    const char *fix_for;    /**< --hotpatch-fix-for=IMAGE: the output is a patch module for IMAGE, or NULL */
     const char **excludes;  /**< --hotpatch-exclude=GLOB, each (hp_glob_match): functions neither checked nor reported */
     size_t exclude_count;
 } hp_link_cmdline;

@@ -49,6 +49,9 @@ hp_status hp_link_lld_find_tool(const char *default_dir, const char *path_env, c
  */
 hp_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv);
 
+/** Append a copy of `arg` to an argv of hp_link_lld_argv(). @return HP_OK; HP_ERR_NO_MEMORY (argv unchanged). */
+hp_status hp_link_lld_argv_append(char ***argv, const char *arg);
+
 /** Free what hp_link_lld_argv() returned; NULL is a no-op. */
 void hp_link_lld_argv_free(char **argv);
 

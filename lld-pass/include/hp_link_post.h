@@ -43,7 +43,7 @@ typedef struct hp_link_fn {
     uint32_t padding;       /**< filler bytes found before the entry (at most 64) */
     uint32_t site_offset;   /**< offset of the 2-byte swap site from the entry (4 after endbr) */
     uint8_t entry_bytes[2]; /**< the two bytes at the site */
-    uint32_t hash_len;      /**< bytes hashed from the entry: 16, fewer when the function or section ends first */
+    uint32_t hash_len;      /**< bytes hashed from the entry: the function's extent, at most 65,536, never into the next function's padding */
     uint64_t hash;          /**< FNV-1a 64 of those bytes */
 } hp_link_fn;
 

@@ -255,6 +255,15 @@ static hp_status take_ours(hp_link_cmdline *cl, char **a, size_t n, size_t *i, i
         cmdline_impl *impl = (cmdline_impl *)cl;
         return HP_VEC_PUSH(cl->excludes, cl->exclude_count, impl->exclude_cap, v) ? HP_OK : HP_ERR_NO_MEMORY;
     }
+    if (strncmp(arg, "--hotpatch-fix-for", 18) == 0 && (arg[18] == '=' || arg[18] == 0)) {
+        v = opt_value(a, n, i, "--hotpatch-fix-for");
+        if (!v || !*v) {
+            hp_msg_set(msg, msg_size, "--hotpatch-fix-for needs the path of the released image the fix is for");
+            return HP_ERR_USAGE;
+        }
+        cl->fix_for = v;
+        return HP_OK;
+    }
     if (strncmp(arg, "--hotpatch-map", 14) == 0 && (arg[14] == '=' || arg[14] == 0)) {
         v = opt_value(a, n, i, "--hotpatch-map");
         if (!v || !*v) {

@@ -104,6 +104,25 @@ void hp_link_lld_argv_free(char **argv)
     free(argv);
 }
 
+hp_status hp_link_lld_argv_append(char ***argv, const char *arg)
+{
+    if (!argv || !*argv || !arg)
+        return HP_ERR_ARGUMENT;
+    size_t n = 0;
+    while ((*argv)[n])
+        n++;
+    char *copy = strdup(arg);
+    char **grown = copy ? realloc(*argv, (n + 2) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
+        return HP_ERR_NO_MEMORY;
+    }
+    grown[n] = copy;
+    grown[n + 1] = NULL;
+    *argv = grown;
+    return HP_OK;
+}
+
 hp_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***out_argv)
 {
     if (!cl || !lld || !out_argv)

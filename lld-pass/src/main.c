@@ -9,9 +9,11 @@
  *   N  lld's own exit status when lld failed
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,9 +21,12 @@
 #include "hp_link_bitcode.h"
 #include "hp_link_cmdline.h"
 #include "hp_link_lld.h"
+#include "hp_link_manifest.h"
 #include "hp_link_map.h"
 #include "hp_link_objfind.h"
+#include "hp_link_units.h"
 #include "hp_link_post.h"
+#include "hp_tools.h"
 
 #ifndef HP_LINK_LLD_DIR
 #define HP_LINK_LLD_DIR "/usr/lib/llvm-19/bin"
@@ -41,6 +46,8 @@ static int exit_code(hp_status st, int lld_exit)
     case HP_OK:
         return EXIT_OK;
     case HP_ERR_VIOLATIONS:
+    case HP_ERR_IDENTITY: /* a fix that does not match the image it is for */
+    case HP_ERR_HASH:
         return EXIT_VIOLATIONS;
     case HP_ERR_LINKER_FAILED:
         return lld_exit;
@@ -73,13 +80,15 @@ static void help(void)
            "  --hotpatch-warn-only       report violations as warnings and keep the image\n"
            "  --hotpatch-map=PATH|none   where to write the map (default <image>.hpmap), or no map\n"
            "  --hotpatch-exclude=GLOB    functions matching GLOB are neither checked nor reported (repeatable)\n"
+           "  --hotpatch-fix-for=IMAGE   the output is a patch module for IMAGE: check its manifest against it\n"
            "  --hotpatch-verbose         print the lld command, rewritten inputs and a summary\n"
            "  --hotpatch-flavor=mingw|msvc  the command-line style when the name and arguments do not tell\n"
            "  --lld=PATH                 the lld driver to run (default: ld.lld-19 / lld-link-19)\n"
            "  --help                     this text\n"
            "  --version                  the version of hotpatch-link\n"
            "\n"
-           "Exit status: 0 ok; 1 the image is not hotpatchable (removed unless --hotpatch-warn-only);\n"
+           "Exit status: 0 ok; 1 the image is not hotpatchable (removed unless --hotpatch-warn-only), or a\n"
+           "patch module does not fit its IMAGE (removed);\n"
            "2 bad command line, lld missing, unreadable input; otherwise lld's own exit status.\n");
 }
 
@@ -139,6 +148,111 @@ static int report_violations(hp_link_cmdline *cl, hp_link_post *post, const char
                 prefixed ? "" : v->reason, prefixed ? "" : ": ", v->message);
     }
     return 0;
+}
+
+/* Does the command line ask lld-link for debug information itself (/debug, /debug:full, -debug...)? */
+static int has_debug_option(const hp_link_cmdline *cl)
+{
+    for (size_t i = 0; i < cl->arg_count; i++) {
+        const char *a = cl->args[i];
+        if ((a[0] == '/' || a[0] == '-') && strncasecmp(a + 1, "debug", 5) == 0 && (a[6] == 0 || a[6] == ':'))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct rva_name {
+    uint32_t rva;
+    const char *name;
+} rva_name;
+
+/* The map: the post-link verdicts, and the units and symbols from lld's map and the objects' records. */
+static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, char *msg,
+                           size_t msg_size)
+{
+    hp_link_units *units = NULL;
+    unsigned char *image = NULL;
+    size_t image_size = 0;
+    hp_status st = hp_file_read(cl->output, &image, &image_size, msg, msg_size);
+    /* external function symbols only name what nothing else names (MSVC-ABI images) */
+    int unnamed = 0;
+    for (size_t i = 0; i < post->fn_count && !unnamed; i++)
+        unnamed = post->fns[i].name == NULL;
+    if (st == HP_OK)
+        st = hp_link_units_read(image, image_size, unnamed, &units, msg, msg_size);
+    free(image);
+    if (st == HP_ERR_NO_MEMORY)
+        return st;
+    if (st != HP_OK) {
+        /* the image is linked and verified: a map without symbols is still a map */
+        fprintf(stderr, "%s: warning: the map '%s' names no symbols: %s\n", prog, path,
+                msg[0] ? msg : hp_status_str(st));
+        units = NULL;
+    } else if (!units->has_symtab) {
+        fprintf(stderr,
+                "%s: warning: '%s' has no COFF symbol table (stripped, or linked with /debug): the map names no "
+                "symbols, and no fix can be built for it\n",
+                prog, cl->output);
+    }
+    hp_link_map_data d;
+    memset(&d, 0, sizeof d);
+    d.name = hp_path_basename(cl->output);
+    d.format = "pe";
+    d.machine = post->machine ? post->machine : "unknown";
+    d.time_date_stamp = post->time_date_stamp;
+    d.size_of_image = post->size_of_image;
+    d.checksum = post->checksum;
+    d.has_codeview = post->has_codeview;
+    memcpy(d.codeview_guid, post->codeview_guid, sizeof d.codeview_guid);
+    d.codeview_age = post->codeview_age;
+    d.fns = post->fns;
+    d.fn_count = post->fn_count;
+    /* functions the image names nowhere (MSVC-ABI images keep no symbol table) get their symbol's name */
+    hp_link_fn *named = NULL;
+    rva_name *by_rva = NULL;
+    size_t nby = 0;
+    if (units && units->symbol_count && post->fn_count && (named = malloc(post->fn_count * sizeof *named)) != NULL &&
+        (by_rva = malloc(units->symbol_count * sizeof *by_rva)) != NULL) {
+        for (size_t k = 0; k < units->symbol_count; k++)
+            if (units->symbols[k].is_function)
+                by_rva[nby++] = (rva_name){units->symbols[k].rva, units->symbols[k].name};
+        hp_sort_by_u32(by_rva, nby, sizeof *by_rva, offsetof(rva_name, rva));
+        memcpy(named, post->fns, post->fn_count * sizeof *named);
+        for (size_t i = 0; i < post->fn_count; i++) {
+            size_t lo = 0, hi = nby;
+            while (!named[i].name && lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (by_rva[mid].rva == named[i].rva)
+                    named[i].name = by_rva[mid].name;
+                else if (by_rva[mid].rva < named[i].rva)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+        }
+        d.fns = named;
+    }
+    /* "symbols" has what only the units tell (file-statics, variables and their sizes); external
+       functions are in "functions" under their names already */
+    hp_link_map_symbol *own = NULL;
+    if (units) {
+        d.units = (const char *const *)units->units;
+        d.unit_count = units->unit_count;
+        if (units->symbol_count && (own = malloc(units->symbol_count * sizeof *own)) != NULL) {
+            for (size_t k = 0; k < units->symbol_count; k++)
+                if (units->symbols[k].unit >= 0)
+                    own[d.symbol_count++] = units->symbols[k];
+            d.symbols = own;
+        }
+    }
+    st = hp_link_map_write_data(&d, path);
+    free(named);
+    free(by_rva);
+    free(own);
+    if (cl->verbose && units)
+        fprintf(stderr, "%s: %s: %zu units, %zu symbols\n", prog, path, units->unit_count, units->symbol_count);
+    hp_link_units_destroy(units);
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -228,6 +342,16 @@ int main(int argc, char **argv)
         report_error(st, NULL);
         goto out;
     }
+    /* The map's symbols come from the image's COFF symbol table (hp_link_units.h): MinGW images keep one;
+       lld-link writes one with /debug:symtab, unless the command line asks for debug information of its
+       own (a PDB), which the user's /debug decides. */
+    if (!cl->map_none && cl->flavor == HP_LINK_FLAVOR_MSVC && !has_debug_option(cl)) {
+        st = hp_link_lld_argv_append(&lld_argv, "/debug:symtab");
+        if (st != HP_OK) {
+            report_error(st, NULL);
+            goto out;
+        }
+    }
     if (cl->verbose) {
         fprintf(stderr, "%s: running:", prog);
         for (char **a = lld_argv; *a; a++)
@@ -276,12 +400,31 @@ int main(int argc, char **argv)
             path = strdup(cl->map_path);
         else if ((path = malloc(strlen(cl->output) + 7)) != NULL)
             sprintf(path, "%s.hpmap", cl->output);
-        st = path ? hp_link_map_write(post, hp_path_basename(cl->output), path) : HP_ERR_NO_MEMORY;
+        st = path ? write_map(cl, post, path, msg, sizeof msg) : HP_ERR_NO_MEMORY;
         if (st != HP_OK)
             fprintf(stderr, "%s: error: cannot write the map '%s'\n", prog, path ? path : "?");
         free(path);
         if (st != HP_OK)
             goto out;
+    }
+    if (cl->fix_for) {
+        /* a patch module: its manifest checked against the real image it is for, or no module */
+        hp_link_manifest_fill_result fr;
+        memset(&fr, 0, sizeof fr);
+        msg[0] = 0;
+        st = hp_link_manifest_fill(cl->output, cl->fix_for, NULL, &fr, msg, sizeof msg);
+        if (st != HP_OK) {
+            report_error(st, msg);
+            if (unlink(cl->output) != 0)
+                fprintf(stderr, "%s: error: cannot remove '%s'\n", prog, cl->output);
+            else
+                fprintf(stderr, "%s: error: the patch module '%s' does not fit '%s' and was removed\n", prog,
+                        cl->output, cl->fix_for);
+            goto out;
+        }
+        if (cl->verbose)
+            fprintf(stderr, "%s: %s: patch module for %s: %zu fragments, %zu functions replaced, %zu slots, checked\n",
+                    prog, cl->output, cl->fix_for, fr.fragments, fr.entries, fr.slots);
     }
     if (cl->verbose) {
         size_t table = 0, exported = 0;

@@ -1,12 +1,19 @@
 /*
- * map.c — the <image>.hpmap JSON writer (hp_link_map.h).
+ * map.c — the <image>.hpmap JSON writer, version 2 (hp_link_map.h; the format is
+ * lld-pass/README.md, "The map").
+ *
+ * Everything is formatted by hand into one 64 KiB buffer and written with one fwrite per buffer:
+ * printf's format parsing per field costs more than the rest of a link pass of 60,000 functions.
  */
 #include "hp_link_map.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* Formatting into a line                                                     */
+/* ------------------------------------------------------------------------- */
 
 /* The writers below append to a line buffer and return its new end. */
 static char *put_str(char *w, const char *s)
@@ -29,6 +36,15 @@ static char *put_u32(char *w, uint32_t v)
     return w;
 }
 
+static char *put_i32(char *w, int32_t v)
+{
+    if (v < 0) {
+        *w++ = '-';
+        return put_u32(w, (uint32_t)0 - (uint32_t)v);
+    }
+    return put_u32(w, (uint32_t)v);
+}
+
 /* `digits` lower-case hex digits of v, most significant first */
 static char *put_hex(char *w, uint64_t v, int digits)
 {
@@ -38,20 +54,39 @@ static char *put_hex(char *w, uint64_t v, int digits)
     return w;
 }
 
-/* The lines go through one buffer, written out when nearly full: one fwrite per 64 KiB, not per field. */
+static char *put_hex_upper(char *w, uint8_t v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    *w++ = hex[v >> 4];
+    *w++ = hex[v & 15];
+    return w;
+}
+
+static char *put_bool(char *w, int v)
+{
+    return put_str(w, v ? "true" : "false");
+}
+
+/* ------------------------------------------------------------------------- */
+/* The output buffer                                                          */
+/* ------------------------------------------------------------------------- */
+
+/* The text goes through one buffer, written out when nearly full: one fwrite per 64 KiB, not per field. */
 typedef struct obuf {
     FILE *out;
-    char buf[65536];
     size_t n;
+    int failed; /* an fwrite came short */
+    char buf[65536];
 } obuf;
 
 static void ob_flush(obuf *o)
 {
-    fwrite(o->buf, 1, o->n, o->out);
+    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
+        o->failed = 1;
     o->n = 0;
 }
 
-/* Room for `need` more bytes (need <= sizeof buf). */
+/* Room for `need` more bytes (need <= sizeof buf): the write position. */
 static char *ob_room(obuf *o, size_t need)
 {
     if (o->n + need > sizeof o->buf)
@@ -59,84 +94,141 @@ static char *ob_room(obuf *o, size_t need)
     return o->buf + o->n;
 }
 
+/* The bytes from the write position up to `end` are in use. */
+static void ob_commit(obuf *o, const char *end)
+{
+    o->n = (size_t)(end - o->buf);
+}
+
+static void ob_lit(obuf *o, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(ob_room(o, n), s, n);
+    o->n += n;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at most
+   U+10FFFF), or 0. The string is NUL-terminated, so reading continuation bytes stops at the NUL. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c >= 0xC2 && c <= 0xDF)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* A JSON string. Quotes, backslashes and control characters are escaped; a byte that does not start a
+   well-formed UTF-8 sequence (names from untrusted symbol tables) is written as \u00XX so that the map
+   stays valid JSON. */
 static void json_str(obuf *o, const char *s)
 {
     char *w = ob_room(o, 1);
-    *w = '"';
-    o->n++;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    *w++ = '"';
+    ob_commit(o, w);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
         w = ob_room(o, 6);
         if (*p == '"' || *p == '\\') {
-            w[0] = '\\';
-            w[1] = (char)*p;
-            o->n += 2;
-        } else if (*p < 0x20) {
+            *w++ = '\\';
+            *w++ = (char)*p++;
+        } else if (*p < 0x20 || *p == 0x7F) {
             w = put_str(w, "\\u00");
-            put_hex(w, *p, 2);
-            o->n += 6;
+            w = put_hex(w, *p++, 2);
+        } else if (*p < 0x80) {
+            *w++ = (char)*p++;
         } else {
-            *w = (char)*p;
-            o->n++;
+            size_t n = utf8_len(p);
+            if (n) {
+                memcpy(w, p, n);
+                w += n;
+                p += n;
+            } else {
+                w = put_str(w, "\\u00");
+                w = put_hex(w, *p++, 2);
+            }
         }
+        ob_commit(o, w);
     }
     w = ob_room(o, 1);
-    *w = '"';
-    o->n++;
+    *w++ = '"';
+    ob_commit(o, w);
 }
 
-hp_status hp_link_map_render(const hp_link_post *post, const char *image_name, FILE *out)
+static void json_str_or_null(obuf *o, const char *s)
 {
-    if (!post || !image_name || !out)
-        return HP_ERR_ARGUMENT;
-    obuf *o = malloc(sizeof *o);
-    if (!o)
-        return HP_ERR_NO_MEMORY;
-    o->out = out;
-    o->n = 0;
-    char head[512];
-    int hn = snprintf(head, sizeof head, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 1,\n  \"image\": {\n    \"name\": ");
-    memcpy(ob_room(o, (size_t)hn), head, (size_t)hn);
-    o->n += (size_t)hn;
-    json_str(o, image_name);
-    hn = snprintf(head, sizeof head, ",\n    \"machine\": ");
-    memcpy(ob_room(o, (size_t)hn), head, (size_t)hn);
-    o->n += (size_t)hn;
-    json_str(o, post->machine ? post->machine : "unknown");
-    hn = snprintf(head, sizeof head,
-                  ",\n    \"time_date_stamp\": %" PRIu32 ",\n    \"size_of_image\": %" PRIu32
-                  ",\n    \"checksum\": %" PRIu32 ",\n    \"codeview\": ",
-                  post->time_date_stamp, post->size_of_image, post->checksum);
-    memcpy(ob_room(o, (size_t)hn), head, (size_t)hn);
-    o->n += (size_t)hn;
-    if (post->has_codeview) {
-        const uint8_t *g = post->codeview_guid;
+    if (s)
+        json_str(o, s);
+    else
+        ob_lit(o, "null");
+}
+
+/* ------------------------------------------------------------------------- */
+/* The sections of the map                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void render_image(obuf *o, const hp_link_map_data *m)
+{
+    ob_lit(o, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 2,\n  \"image\": {\n    \"name\": ");
+    json_str(o, m->name);
+    ob_lit(o, ",\n    \"format\": ");
+    json_str(o, m->format ? m->format : "pe");
+    ob_lit(o, ",\n    \"machine\": ");
+    json_str(o, m->machine ? m->machine : "unknown");
+    char *w = ob_room(o, 512);
+    w = put_str(w, ",\n    \"time_date_stamp\": ");
+    w = put_u32(w, m->time_date_stamp);
+    w = put_str(w, ",\n    \"size_of_image\": ");
+    w = put_u32(w, m->size_of_image);
+    w = put_str(w, ",\n    \"checksum\": ");
+    w = put_u32(w, m->checksum);
+    w = put_str(w, ",\n    \"codeview\": ");
+    if (m->has_codeview) {
         /* Data1..Data3 are little-endian in the record; the text form prints them as numbers */
-        hn = snprintf(head, sizeof head,
-                      "{ \"guid\": \"%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X\", "
-                      "\"age\": %" PRIu32 " }",
-                      g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-                      g[15], post->codeview_age);
-    } else {
-        hn = snprintf(head, sizeof head, "null");
-    }
-    memcpy(ob_room(o, (size_t)hn), head, (size_t)hn);
-    o->n += (size_t)hn;
-    char *w = ob_room(o, 32);
-    o->n += (size_t)(put_str(w, "\n  },\n  \"functions\": [") - w);
-    /* One line per function, formatted by hand: printf's parsing costs more than the rest of a link
-       pass of 60,000 functions. The text is what the format in lld-pass/README.md shows. */
-    for (size_t i = 0; i < post->fn_count; i++) {
-        const hp_link_fn *f = &post->fns[i];
-        w = ob_room(o, 32);
-        o->n += (size_t)(put_str(w, i ? ",\n    { \"name\": " : "\n    { \"name\": ") - w);
-        if (f->name) {
-            json_str(o, f->name);
-        } else {
-            w = ob_room(o, 4);
-            o->n += (size_t)(put_str(w, "null") - w);
+        static const int order[16] = {3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11};
+        const uint8_t *g = m->codeview_guid;
+        w = put_str(w, "{ \"guid\": \"");
+        for (int i = 0; i < 16; i++) {
+            if (order[i] < 0)
+                *w++ = '-';
+            else
+                w = put_hex_upper(w, g[order[i]]);
         }
-        char *line = ob_room(o, 256);
-        w = line;
+        for (int i = 12; i < 16; i++)
+            w = put_hex_upper(w, g[i]);
+        w = put_str(w, "\", \"age\": ");
+        w = put_u32(w, m->codeview_age);
+        w = put_str(w, " }");
+    } else {
+        w = put_str(w, "null");
+    }
+    w = put_str(w, ",\n    \"build_id\": ");
+    if (m->build_id_len) {
+        *w++ = '"';
+        for (uint32_t i = 0; i < m->build_id_len; i++)
+            w = put_hex(w, m->build_id[i], 2);
+        *w++ = '"';
+    } else {
+        w = put_str(w, "null");
+    }
+    w = put_str(w, "\n  },\n  \"functions\": [");
+    ob_commit(o, w);
+}
+
+/* One line per function: the fields of the format, in its order. */
+static void render_functions(obuf *o, const hp_link_map_data *m)
+{
+    for (size_t i = 0; i < m->fn_count; i++) {
+        const hp_link_fn *f = &m->fns[i];
+        ob_lit(o, i ? ",\n    { \"name\": " : "\n    { \"name\": ");
+        json_str_or_null(o, f->name);
+        char *w = ob_room(o, 256);
         w = put_str(w, ", \"rva\": ");
         w = put_u32(w, f->rva);
         w = put_str(w, ", \"padding\": ");
@@ -151,29 +243,217 @@ hp_status hp_link_map_render(const hp_link_post *post, const char *image_name, F
         w = put_str(w, ", \"hash\": \"fnv1a64:");
         w = put_hex(w, f->hash, 16);
         w = put_str(w, "\", \"table\": ");
-        w = put_str(w, (f->from & HP_LINK_FROM_TABLE) ? "true" : "false");
+        w = put_bool(w, (f->from & HP_LINK_FROM_TABLE) != 0);
         w = put_str(w, ", \"exported\": ");
-        w = put_str(w, (f->from & HP_LINK_FROM_EXPORT) ? "true" : "false");
+        w = put_bool(w, (f->from & HP_LINK_FROM_EXPORT) != 0);
         w = put_str(w, ", \"patchable\": ");
-        w = put_str(w, f->patchable ? "true }" : "false }");
-        o->n += (size_t)(w - line);
+        w = put_bool(w, f->patchable);
+        w = put_str(w, " }");
+        ob_commit(o, w);
     }
-    w = ob_room(o, 16);
-    o->n += (size_t)(put_str(w, post->fn_count ? "\n  ]\n}\n" : "]\n}\n") - w);
+    ob_lit(o, m->fn_count ? "\n  ],\n  \"units\": [" : "],\n  \"units\": [");
+}
+
+static void render_units(obuf *o, const hp_link_map_data *m)
+{
+    for (size_t i = 0; i < m->unit_count; i++) {
+        ob_lit(o, i ? ", " : " ");
+        json_str(o, m->units[i]);
+    }
+    ob_lit(o, m->unit_count ? " ],\n  \"symbols\": [" : "],\n  \"symbols\": [");
+}
+
+/*
+ * The symbols' order: by name, then unit (-1, unknown, first), then the rest, so that it never depends on
+ * the input's. Sorting pointers with qsort and strcmp costs about 20 ms at 60,000 symbols, most of it in
+ * cache misses on the names: each record carries the name's first 8 bytes as a big-endian key (bytes
+ * after the NUL are 0, so the key orders as strcmp does), and the full names are compared only when the
+ * keys are equal. A bottom-up merge sort: stable, no recursion, no indirect calls.
+ */
+typedef struct symkey {
+    uint64_t key;
+    const hp_link_map_symbol *sym;
+} symkey;
+
+static uint64_t name_key(const char *name)
+{
+    uint64_t k = 0;
+    int i = 0;
+    for (; i < 8 && name[i]; i++)
+        k = (k << 8) | (unsigned char)name[i];
+    return k << (8 * (8 - i));
+}
+
+static int sym_less(const symkey *a, const symkey *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key;
+    const hp_link_map_symbol *x = a->sym, *y = b->sym;
+    /* equal keys: the names agree on their first 8 bytes (or are equal and shorter) */
+    int c = (a->key & 0xFF) ? strcmp(x->name + 8, y->name + 8) : 0;
+    if (c)
+        return c < 0;
+    if (x->unit != y->unit)
+        return x->unit < y->unit;
+    if (x->rva != y->rva)
+        return x->rva < y->rva;
+    if (x->is_function != y->is_function)
+        return x->is_function != 0;
+    if (x->is_static != y->is_static)
+        return x->is_static != 0;
+    return x->size < y->size;
+}
+
+/* Sort `n` records; `tmp` has room for n. Returns the array that holds the result (v or tmp). */
+static symkey *sort_symbols(symkey *v, symkey *tmp, size_t n)
+{
+    symkey *src = v, *dst = tmp;
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = sym_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        symkey *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+static void render_symbols(obuf *o, const symkey *sorted, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const hp_link_map_symbol *s = sorted[i].sym;
+        ob_lit(o, i ? ",\n    { \"name\": " : "\n    { \"name\": ");
+        json_str(o, s->name);
+        char *w = ob_room(o, 160);
+        w = put_str(w, ", \"unit\": ");
+        if (s->unit < 0)
+            w = put_str(w, "null");
+        else
+            w = put_i32(w, s->unit);
+        w = put_str(w, ", \"static\": ");
+        w = put_bool(w, s->is_static);
+        w = put_str(w, s->is_function ? ", \"kind\": \"function\", \"rva\": " : ", \"kind\": \"variable\", \"rva\": ");
+        w = put_u32(w, s->rva);
+        w = put_str(w, ", \"size\": ");
+        w = put_u32(w, s->size);
+        w = put_str(w, " }");
+        ob_commit(o, w);
+    }
+    ob_lit(o, n ? "\n  ]\n}\n" : "]\n}\n");
+}
+
+/* ------------------------------------------------------------------------- */
+/* The API                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static int data_valid(const hp_link_map_data *m)
+{
+    if (!m->name || (m->fn_count && !m->fns) || (m->unit_count && !m->units) || (m->symbol_count && !m->symbols))
+        return 0;
+    if (m->build_id_len > sizeof m->build_id)
+        return 0;
+    for (size_t i = 0; i < m->unit_count; i++)
+        if (!m->units[i])
+            return 0;
+    for (size_t i = 0; i < m->symbol_count; i++) {
+        const hp_link_map_symbol *s = &m->symbols[i];
+        if (!s->name || s->unit < -1 || (s->unit >= 0 && (size_t)s->unit >= m->unit_count))
+            return 0;
+    }
+    return 1;
+}
+
+hp_status hp_link_map_render_data(const hp_link_map_data *map, FILE *out)
+{
+    if (!map || !out || !data_valid(map))
+        return HP_ERR_ARGUMENT;
+    symkey *keys = NULL, *sorted = NULL;
+    size_t n = map->symbol_count;
+    if (n) {
+        if (n > SIZE_MAX / (2 * sizeof *keys))
+            return HP_ERR_NO_MEMORY;
+        keys = malloc(2 * n * sizeof *keys);
+        if (!keys)
+            return HP_ERR_NO_MEMORY;
+        for (size_t i = 0; i < n; i++) {
+            keys[i].key = name_key(map->symbols[i].name);
+            keys[i].sym = &map->symbols[i];
+        }
+        sorted = sort_symbols(keys, keys + n, n);
+    }
+    obuf *o = malloc(sizeof *o);
+    if (!o) {
+        free(keys);
+        return HP_ERR_NO_MEMORY;
+    }
+    o->out = out;
+    o->n = 0;
+    o->failed = 0;
+    render_image(o, map);
+    render_functions(o, map);
+    render_units(o, map);
+    render_symbols(o, sorted, map->symbol_count);
     ob_flush(o);
+    int failed = o->failed;
     free(o);
-    return ferror(out) ? HP_ERR_IO : HP_OK;
+    free(keys);
+    return failed || ferror(out) ? HP_ERR_IO : HP_OK;
+}
+
+hp_status hp_link_map_write_data(const hp_link_map_data *map, const char *path)
+{
+    if (!map || !path)
+        return HP_ERR_ARGUMENT;
+    if (!data_valid(map))
+        return HP_ERR_ARGUMENT;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return HP_ERR_IO;
+    hp_status st = hp_link_map_render_data(map, f);
+    if (fclose(f) != 0 && st == HP_OK)
+        st = HP_ERR_IO;
+    return st;
+}
+
+/* The map of hotpatch-link's pass over a PE image: its identity and verdicts (no units, no symbols). */
+static void data_of_post(const hp_link_post *post, const char *image_name, hp_link_map_data *m)
+{
+    memset(m, 0, sizeof *m);
+    m->name = image_name;
+    m->format = "pe";
+    m->machine = post->machine ? post->machine : "unknown";
+    m->time_date_stamp = post->time_date_stamp;
+    m->size_of_image = post->size_of_image;
+    m->checksum = post->checksum;
+    m->has_codeview = post->has_codeview;
+    memcpy(m->codeview_guid, post->codeview_guid, sizeof m->codeview_guid);
+    m->codeview_age = post->codeview_age;
+    m->fns = post->fns;
+    m->fn_count = post->fn_count;
+}
+
+hp_status hp_link_map_render(const hp_link_post *post, const char *image_name, FILE *out)
+{
+    if (!post || !image_name || !out)
+        return HP_ERR_ARGUMENT;
+    hp_link_map_data m;
+    data_of_post(post, image_name, &m);
+    return hp_link_map_render_data(&m, out);
 }
 
 hp_status hp_link_map_write(const hp_link_post *post, const char *image_name, const char *path)
 {
     if (!post || !image_name || !path)
         return HP_ERR_ARGUMENT;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return HP_ERR_IO;
-    hp_status st = hp_link_map_render(post, image_name, f);
-    if (fclose(f) != 0 && st == HP_OK)
-        st = HP_ERR_IO;
-    return st;
+    hp_link_map_data m;
+    data_of_post(post, image_name, &m);
+    return hp_link_map_write_data(&m, path);
 }

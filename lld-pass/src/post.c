@@ -15,7 +15,7 @@
 #include "hotpatch_pe.h"
 #include "hp_audit.h"
 
-#define HASH_LEN 16u
+#define HASH_LEN 65536u /* the map hashes a function's bytes up to this many (lld-pass/README.md, "The map") */
 
 /* ------------------------------------------------------------------------- */
 /* Small helpers                                                              */
@@ -247,9 +247,10 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     size_t after = 0;
     if (hp_pe_rva_bytes(pe, af->address, &ptr, NULL, &after, NULL) != HP_OK)
         after = 0;
-    size_t hl = after < HASH_LEN ? after : HASH_LEN;
-    if (af->extent && af->extent < hl)
-        hl = af->extent;
+    /* the function's extent as the audit measured it (.pdata, the next known function, the section's end) */
+    size_t hl = af->extent && af->extent < after ? af->extent : after;
+    if (hl > HASH_LEN)
+        hl = HASH_LEN;
     f->hash_len = (uint32_t)hl;
     f->hash = hl ? hp_link_fnv1a64(ptr, hl) : hp_link_fnv1a64(NULL, 0);
 }
@@ -274,6 +275,26 @@ static void merge_fns(post_impl *p)
         r->fns[w++] = r->fns[i];
     }
     r->fn_count = w;
+}
+
+/* A function's hash must not cover the next function's padding: patching that function writes
+   its long jump there, and this function's hash would no longer match the live bytes. */
+static void clamp_hashes(post_impl *p, const hp_pe *pe)
+{
+    hp_link_post *r = &p->pub;
+    for (size_t i = 0; i + 1 < r->fn_count; i++) {
+        hp_link_fn *f = &r->fns[i];
+        const hp_link_fn *n = &r->fns[i + 1];
+        uint32_t limit = n->rva - n->padding;
+        if (n->padding > n->rva || limit <= f->rva || (uint64_t)f->rva + f->hash_len <= limit)
+            continue;
+        const uint8_t *ptr;
+        size_t after = 0;
+        if (hp_pe_rva_bytes(pe, f->rva, &ptr, NULL, &after, NULL) != HP_OK)
+            continue;
+        f->hash_len = limit - f->rva;
+        f->hash = hp_link_fnv1a64(ptr, f->hash_len);
+    }
 }
 
 /*
@@ -322,6 +343,7 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     }
     hp_audit_report_destroy(rep);
     merge_fns(p);
+    clamp_hashes(p, pe);
     return HP_OK;
 }
 

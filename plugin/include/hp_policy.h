@@ -66,7 +66,9 @@ typedef enum hp_policy_diag {
     HP_POLICY_DIAG_PAD = 2,      /**< pad= too small for the target's long jump ("pad") */
     HP_POLICY_DIAG_SKIPPED = 3,  /**< anything else the core had to skip ("skipped") */
     HP_POLICY_DIAG_VERBOSE = 4,  /**< per-function remark, only with the option "verbose" */
-    HP_POLICY_DIAG_COUNT_ = 5
+    HP_POLICY_DIAG_FIX_NOTE = 5, /**< fix mode: what the fix replaces and what it brings of its own (a remark) */
+    HP_POLICY_DIAG_FIX_ERROR = 6, /**< fix mode: what a fix cannot be built with (an error) */
+    HP_POLICY_DIAG_COUNT_ = 7
 } hp_policy_diag;
 
 /** Facts from the source (the AST) that the IR alone cannot tell; see hp_policy_host.decl_flags. */
@@ -89,6 +91,14 @@ typedef struct hp_policy_host {
      * only during the call. Not called for diagnostics the options disabled.
      */
     void (*report)(void *ctx, hp_policy_diag diag, LLVMValueRef fn, const char *message);
+    /**
+     * Fix mode: turn every constant expression that uses `global` inside an instruction into
+     * instructions (LLVM-C cannot), so that each use of `global` is an instruction operand or a
+     * global's initializer. Required by hp_policy_fix().
+     */
+    void (*expand_constant_users)(void *ctx, LLVMValueRef global);
+    /** Fix mode: delete the body of `fn` (a definition), leaving a declaration. Required by hp_policy_fix(). */
+    void (*delete_body)(void *ctx, LLVMValueRef fn);
 } hp_policy_host;
 
 /** Counters of one run (callers own the storage). */
@@ -154,6 +164,35 @@ void hp_policy_set_object_output(hp_policy *policy, int on);
  * when the sanitizer is not enabled, which saves the check.
  */
 void hp_policy_set_function_sanitizer(hp_policy *policy, int on);
+
+/** Is fix mode on (the option fix-for= was given)? */
+int hp_policy_fix_mode(const hp_policy *policy);
+
+/**
+ * Fix mode (plugin/README.md, "Fix mode"), at pipeline start before hp_policy_instrument: the
+ * functions named by fix-functions= that this translation unit defines become the replacements of
+ * a patch module; every other function and every variable that the unit defines or declares and
+ * the target's map (fix-for=) also has is not emitted: each use becomes a load of its address from
+ * a pointer slot of the module that the runtime fills; HP_PREVIOUS(f) becomes a slot for the
+ * version f replaced. What the target lacks stays the fix's own and is reported
+ * (HP_POLICY_DIAG_FIX_NOTE). Writes the unit's manifest fragment (hotpatch_fix.h) into section
+ * .hpfix. Errors (a variable of another size, a replacement the target lacks or cannot patch, a
+ * unit the map does not know, ...) are reported as HP_POLICY_DIAG_FIX_ERROR, naming the symbol.
+ * @return HP_OK (also when not in fix mode); HP_ERR_BAD_VALUE when an error was reported (the
+ *         module is then unusable); HP_ERR_ARGUMENT (NULL, or a host without the fix callbacks);
+ *         HP_ERR_NO_MEMORY.
+ */
+hp_status hp_policy_fix(const hp_policy *policy, LLVMModuleRef module, const hp_policy_host *host);
+
+/**
+ * The unit symbols of a release build (COFF objects compiled straight to machine code; not in fix
+ * mode; plugin/src/units.c): a label naming the translation unit (relative to source-root=) and local
+ * aliases of its file-statics and variables carrying the unit and each variable's size, which lld
+ * keeps in the image's COFF symbol table and hotpatch-link reads into the map's units and symbols.
+ * No code or data is added. ELF needs none: its symbol table has files and sizes.
+ * @return HP_OK (also when nothing is written); HP_ERR_NO_MEMORY.
+ */
+hp_status hp_policy_emit_units(const hp_policy *policy, LLVMModuleRef module);
 
 /** Is `name` matched by at least one exclude= glob of the policy? (`*`, `?`, `[a-z]`, `[!a]`) */
 int hp_policy_excluded(const hp_policy *policy, const char *name);

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void text_put(hpp_asm_text *b, const char *s, size_t n)
+void hpp_asm_put(hpp_asm_text *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
@@ -41,9 +41,9 @@ static void text_put(hpp_asm_text *b, const char *s, size_t n)
     b->p[b->n] = '\0';
 }
 
-static void text_puts(hpp_asm_text *b, const char *s)
+void hpp_asm_puts(hpp_asm_text *b, const char *s)
 {
-    text_put(b, s, strlen(s));
+    hpp_asm_put(b, s, strlen(s));
 }
 
 /* x86 COFF symbols carry the '_' prefix unless the IR name starts with \1 (an asm label: taken
@@ -81,7 +81,7 @@ void hpp_emit_blocks(hpp_asm_text *b, hpp_asm_rec *recs, size_t n)
     char line[96];
 
     if (n > 0)
-        text_puts(b, "\n\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\"\n\t.p2align\t2\n");
+        hpp_asm_puts(b, "\n\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\"\n\t.p2align\t2\n");
     while (done < n) {
         unsigned word = 0;
         size_t count = 0, k = 0;
@@ -94,17 +94,17 @@ void hpp_emit_blocks(hpp_asm_text *b, hpp_asm_rec *recs, size_t n)
         for (i = 0; i < n; i++)
             count += recs[i].word == word;
         snprintf(line, sizeof line, "\t.long\t%zu, %u\n\t.rva\t", count, word);
-        text_puts(b, line);
+        hpp_asm_puts(b, line);
         for (i = 0; i < n; i++) {
             if (recs[i].word != word)
                 continue;
             if (k++)
-                text_put(b, ", ", 2);
-            text_puts(b, recs[i].prefix);
-            text_put(b, recs[i].sym, recs[i].len);
+                hpp_asm_put(b, ", ", 2);
+            hpp_asm_puts(b, recs[i].prefix);
+            hpp_asm_put(b, recs[i].sym, recs[i].len);
             recs[i].word = 0;
         }
-        text_puts(b, count % 2 ? "\n\t.long\t0\n" : "\n");
+        hpp_asm_puts(b, count % 2 ? "\n\t.long\t0\n" : "\n");
         done += count;
     }
 }
@@ -123,16 +123,16 @@ void hpp_emit_assoc_records(hpp_asm_text *b, const hpp_asm_rec *recs, size_t n)
             ;
         if (j == i) {
             snprintf(line, sizeof line, "\t.set\t.Lhp_word_%u, %u\n", recs[i].word, recs[i].word);
-            text_puts(b, line);
+            hpp_asm_puts(b, line);
         }
-        text_puts(b, "\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\",associative,");
-        text_puts(b, recs[i].prefix);
-        text_put(b, recs[i].sym, recs[i].len);
-        text_puts(b, "\n\t.long\t");
-        text_puts(b, recs[i].prefix);
-        text_put(b, recs[i].sym, recs[i].len);
+        hpp_asm_puts(b, "\t.section\t" HP_TABLE_COFF_SECTION "$m,\"dr\",associative,");
+        hpp_asm_puts(b, recs[i].prefix);
+        hpp_asm_put(b, recs[i].sym, recs[i].len);
+        hpp_asm_puts(b, "\n\t.long\t");
+        hpp_asm_puts(b, recs[i].prefix);
+        hpp_asm_put(b, recs[i].sym, recs[i].len);
         snprintf(line, sizeof line, "-., .Lhp_word_%u\n", recs[i].word);
-        text_puts(b, line);
+        hpp_asm_puts(b, line);
     }
 }
 
@@ -140,7 +140,7 @@ hp_status hpp_asm_finish(LLVMModuleRef module, hpp_asm_text *b)
 {
     hp_status st = HP_OK;
 
-    text_puts(b, "\t.text\n"); /* back to code for whatever assembly follows */
+    hpp_asm_puts(b, "\t.text\n"); /* back to code for whatever assembly follows */
     if (b->oom)
         st = HP_ERR_NO_MEMORY;
     else

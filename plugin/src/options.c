@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_map.h"
 #include "hp_tools.h"
 
 hp_status hp_policy_create(hp_policy **out)
@@ -38,6 +39,13 @@ void hp_policy_destroy(hp_policy *policy)
     for (i = 0; i < policy->exclude_count; i++)
         free(policy->excludes[i]);
     free(policy->excludes);
+    for (i = 0; i < policy->fix_function_count; i++)
+        free(policy->fix_functions[i]);
+    free(policy->fix_functions);
+    hp_map_free(policy->fix_map);
+    free(policy->fix_map_path);
+    free(policy->fix_unit);
+    free(policy->source_root);
     free(policy);
 }
 
@@ -94,8 +102,45 @@ static int keyword(const char *value, const char *const *words)
 }
 
 static const char *const k_diag_switch[HP_POLICY_DIAG_COUNT_] = {
-    "no-warn-naked", "no-warn-conflict", "no-warn-pad", "no-warn-skipped", NULL,
+    "no-warn-naked", "no-warn-conflict", "no-warn-pad", "no-warn-skipped", NULL, NULL, NULL,
 };
+
+/* A string option's value, copied into *slot (the previous value freed). */
+static hp_status set_string(char **slot, const char *value)
+{
+    char *copy = malloc(strlen(value) + 1);
+    if (!copy)
+        return HP_ERR_NO_MEMORY;
+    strcpy(copy, value);
+    free(*slot);
+    *slot = copy;
+    return HP_OK;
+}
+
+/* fix-functions=a,b,c: each name appended (repeatable). */
+static hp_status add_fix_functions(hp_policy *policy, const char *value, char *msg, size_t msg_size)
+{
+    for (const char *p = value;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0) {
+            hp_msg_set(msg, msg_size, "invalid value '%s' for 'fix-functions': an empty name", value);
+            return HP_ERR_BAD_VALUE;
+        }
+        char *name = malloc(len + 1);
+        if (!name)
+            return HP_ERR_NO_MEMORY;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (!HP_VEC_PUSH(policy->fix_functions, policy->fix_function_count, policy->fix_function_cap, name)) {
+            free(name);
+            return HP_ERR_NO_MEMORY;
+        }
+        if (!e)
+            return HP_OK;
+        p = e + 1;
+    }
+}
 
 hp_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, size_t msg_size)
 {
@@ -180,6 +225,45 @@ hp_status hp_policy_set_option(hp_policy *policy, const char *arg, char *msg, si
             return HP_ERR_NO_MEMORY;
         }
         return HP_OK;
+    }
+    if (strcmp(name, "source-root") == 0 || strcmp(name, "fix-unit") == 0) {
+        if (!value)
+            goto needs_value;
+        if (!*value) {
+            hp_msg_set(msg, msg_size, "invalid value '' for '%s': expected a path", name);
+            return HP_ERR_BAD_VALUE;
+        }
+        return set_string(name[0] == 's' ? &policy->source_root : &policy->fix_unit, value);
+    }
+    if (strcmp(name, "fix-functions") == 0) {
+        if (!value)
+            goto needs_value;
+        return add_fix_functions(policy, value, msg, msg_size);
+    }
+    if (strcmp(name, "fix-for") == 0) {
+        hp_map *map = NULL;
+        char why[512];
+        hp_status st;
+        if (!value)
+            goto needs_value;
+        st = hp_map_load(value, &map, why, sizeof why);
+        if (st == HP_ERR_NO_MEMORY)
+            return st;
+        if (st != HP_OK) {
+            hp_msg_set(msg, msg_size, "cannot use the map for 'fix-for': %s", why);
+            return HP_ERR_BAD_VALUE;
+        }
+        if (map->version < 2) {
+            hp_msg_set(msg, msg_size,
+                       "the map '%s' is version %u: it names no variables and no file-static symbols; relink the "
+                       "release with this version's hotpatch-link to write a version 2 map",
+                       value, (unsigned)map->version);
+            hp_map_free(map);
+            return HP_ERR_BAD_VALUE;
+        }
+        hp_map_free(policy->fix_map);
+        policy->fix_map = map;
+        return set_string(&policy->fix_map_path, value);
     }
     if (strcmp(name, "scope") == 0) {
         if (!value)

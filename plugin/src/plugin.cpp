@@ -36,6 +36,7 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
+#include "llvm/IR/ReplaceConstant.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/raw_ostream.h"
@@ -91,7 +92,7 @@ struct PluginState {
   SourceLocation locationOf(LLVMValueRef Fn) const {
     if (!Fn)
       return mainFileStart();
-    auto It = Decls.find(llvm::unwrap<llvm::Function>(Fn)->getName());
+    auto It = Decls.find(llvm::unwrap<llvm::GlobalValue>(Fn)->getName());
     return It == Decls.end() ? SourceLocation() : It->second.Loc;
   }
 
@@ -106,13 +107,27 @@ struct PluginState {
   static void report(void *Ctx, hp_policy_diag Diag, LLVMValueRef Fn,
                      const char *Message) {
     auto *S = static_cast<PluginState *>(Ctx);
-    if (Diag == HP_POLICY_DIAG_VERBOSE)
+    if (Diag == HP_POLICY_DIAG_VERBOSE || Diag == HP_POLICY_DIAG_FIX_NOTE)
       S->remark(S->locationOf(Fn), Message);
+    else if (Diag == HP_POLICY_DIAG_FIX_ERROR)
+      S->Diags->Report(S->locationOf(Fn),
+                       S->Diags->getCustomDiagID(DiagnosticsEngine::Error, "hotpatch fix: %0"))
+          << Message;
     else
       S->warn(S->locationOf(Fn), Message);
   }
 
-  hp_policy_host host() { return {this, &declFlags, &report}; }
+  // Fix mode needs two things LLVM-C lacks.
+  static void expandConstantUsers(void *, LLVMValueRef G) {
+    llvm::convertUsersOfConstantsToInstructions({llvm::unwrap<llvm::Constant>(G)});
+  }
+  static void deleteBody(void *, LLVMValueRef Fn) {
+    llvm::unwrap<llvm::Function>(Fn)->deleteBody();
+  }
+
+  hp_policy_host host() {
+    return {this, &declFlags, &report, &expandConstantUsers, &deleteBody};
+  }
 };
 
 /// Pipeline start: choose the functions and set their attributes.
@@ -123,6 +138,12 @@ public:
   explicit InstrumentPass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
     hp_policy_host Host = S->host();
+    hp_status St = hp_policy_fix(S->Policy, llvm::wrap(&M), &Host);
+    if (St == HP_ERR_NO_MEMORY)
+      S->Diags->Report(S->Diags->getCustomDiagID(
+          DiagnosticsEngine::Error, "hotpatch: out of memory"));
+    if (St != HP_OK) // the errors were reported; the module is not worth instrumenting
+      return llvm::PreservedAnalyses::none();
     if (hp_policy_instrument(S->Policy, llvm::wrap(&M), &Host, &S->Stats) != HP_OK)
       S->Diags->Report(S->Diags->getCustomDiagID(
           DiagnosticsEngine::Error, "hotpatch: out of memory"));
@@ -138,7 +159,8 @@ class TablePass : public llvm::PassInfoMixin<TablePass> {
 public:
   explicit TablePass(std::shared_ptr<PluginState> S) : S(std::move(S)) {}
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
-    if (hp_policy_emit_table(S->Policy, llvm::wrap(&M), &S->Stats) != HP_OK)
+    if (hp_policy_emit_table(S->Policy, llvm::wrap(&M), &S->Stats) != HP_OK ||
+        hp_policy_emit_units(S->Policy, llvm::wrap(&M)) != HP_OK)
       S->Diags->Report(S->Diags->getCustomDiagID(
           DiagnosticsEngine::Error, "hotpatch: out of memory"));
     if (S->Verbose) {
@@ -173,9 +195,12 @@ public:
   }
 
   bool HandleTopLevelDecl(DeclGroupRef DG) override {
-    for (Decl *D : DG)
+    for (Decl *D : DG) {
       if (auto *FD = dyn_cast<FunctionDecl>(D))
         remember(FD);
+      else if (auto *VD = dyn_cast<VarDecl>(D); VD && All && VD->getIdentifier())
+        S->Decls[VD->getName()].Loc = VD->getLocation(); // fix mode names variables too
+    }
     return true;
   }
 
@@ -233,7 +258,8 @@ protected:
               });
         });
     return std::make_unique<HotpatchConsumer>(
-        S, S->Verbose || CG.PatchableFunctionEntryCount != 0 || FuncSanitizer);
+        S, S->Verbose || CG.PatchableFunctionEntryCount != 0 || FuncSanitizer ||
+               hp_policy_fix_mode(S->Policy));
   }
 
   bool ParseArgs(const CompilerInstance &CI,

@@ -11,9 +11,12 @@
  *                 markers and llvm.used
  *   emit_ir.c     IR record forms: a function's own record, and a run
  *   emit_asm.c    module-assembly record forms: RVA blocks, and associative records
+ *   units.c       hp_policy_emit_units: a release unit's symbols for later fixes
+ *   fixmode.c     hp_policy_fix: a translation unit compiled as part of a patch module
  *
  *   instrument.c -> options.c, target.c
  *   table.c -> emit_ir.c, emit_asm.c -> target.c
+ *   units.c -> emit_asm.c;  fixmode.c -> units.c, target.c
  *
  * The site, the table format and the padding rules are those of README.md
  * ("The site rules"), plugin/README.md ("What the plugin does to the IR",
@@ -49,7 +52,20 @@ struct hp_policy {
     int func_sanitize;     /* functions may carry -fsanitize=function data: check each */
     char **excludes;       /* exclude= globs, owned */
     size_t exclude_count, exclude_cap;
+    char *source_root;     /* source-root=: units are named relative to it; NULL: absolute paths */
+    /* fix mode (fixmode.c) */
+    struct hp_map *fix_map; /* fix-for=: the target's map, loaded when the option is parsed; NULL: not fix mode */
+    char *fix_map_path;
+    char **fix_functions;  /* fix-functions= names, owned */
+    size_t fix_function_count, fix_function_cap;
+    char *fix_unit;        /* fix-unit=: the unit's name in the release, when it moved */
 };
+
+/* The module's unit name (hp_path_unit of its source file name under source-root=) into `out`. */
+int hpp_unit_name(const hp_policy *policy, LLVMModuleRef module, char *out, size_t size);
+
+/* A unit's id in its symbols (units.c): FNV-1a 32 of its name. */
+uint32_t hpp_unit_id(const char *unit);
 
 /* Is the name (`len` bytes, no NUL needed) matched by an exclude= glob? */
 int hpp_excluded_n(const hp_policy *policy, const char *name, size_t len);
@@ -189,6 +205,10 @@ typedef struct hpp_asm_text {
     size_t n, cap;
     int oom;
 } hpp_asm_text;
+
+/* Append `n` bytes / a string to the text (on failure the text is marked out of memory). */
+void hpp_asm_put(hpp_asm_text *text, const char *s, size_t n);
+void hpp_asm_puts(hpp_asm_text *text, const char *s);
 
 /* The assembler's name of `fn` when module assembly can refer to it by that name alone;
    0 when it cannot (decorated calling convention, private, not a plain identifier). */

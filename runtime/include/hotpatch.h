@@ -435,8 +435,20 @@ HP_API void hp_txn_abort(hp_txn *txn);
  * all its functions in one transaction or nothing; hp_module_unload() reverts them. Several modules
  * may replace one function: the newest is in force, unloading any of them in any order leaves
  * exactly the others' code in force, and HP_PREVIOUS() in a fix calls the version it replaced.
- * Modules and the patch engine share the runtime's serialisation; every function here may be
- * called from any thread.
+ *
+ * Stacking: the engine keeps one patch per function (hp_module_entry_info.patch); a module loaded
+ * over another's function retargets it, and its PREVIOUS slots get the replacement that was in
+ * force. Unloading the newest one retargets the patch to the one below (or removes the patch when
+ * none is left); unloading one from below rewrites the PREVIOUS slots of the one above it to what
+ * the unloaded one's held. Patches a module made belong to the module API: after an hp_remove() of
+ * one behind its back, a later load or unload over that function refuses (HP_ERR_REDIRECTED); an
+ * hp_retarget() of one is undone by the next load or unload over it.
+ *
+ * Thread-safety: every function here may be called from any thread. Modules have a lock of their
+ * own over their registry, taken before the engine's (never the other way round); a load holds it
+ * from LoadLibrary / dlopen on, an unload throughout. So these functions must not be called from a
+ * module's DllMain or ELF constructors/destructors (the OS loader's lock is held there); the
+ * verify callback runs without the lock.
  */
 
 /** Opaque loaded patch module. */
@@ -444,8 +456,10 @@ typedef struct hp_module hp_module;
 
 /**
  * Called by hp_module_load() before the module is loaded or anything is applied: the documented
- * place to check a signature. `manifest` holds the bytes of the module file's manifest section.
- * Return nonzero to go on, 0 to refuse (HP_ERR_REFUSED; nothing is loaded).
+ * place to check a signature. `manifest` holds the bytes of the module file's manifest section as
+ * stored in the file (already checked against the file's own image); the manifest of the module
+ * once loaded must say the same, or the load is refused (HP_ERR_MODULE). Return nonzero to go on,
+ * 0 to refuse (HP_ERR_REFUSED; nothing is loaded).
  */
 typedef int (*hp_module_verify_fn)(void *ctx, const char *path, const void *manifest, size_t manifest_size);
 
@@ -458,7 +472,9 @@ typedef struct hp_module_options {
     hp_module_verify_fn verify; /**< may be NULL */
     void *verify_ctx;           /**< passed to verify */
     const void *target;         /**< any address in the target image: use it instead of finding the
-                                     image by its name (PE) or build-id (ELF); may be NULL */
+                                     image by its name (PE: GetModuleHandle, a DLL or the program) or
+                                     build-id (ELF: the loaded object whose NT_GNU_BUILD_ID note is the
+                                     manifest's); its identity is checked all the same; may be NULL */
     char *message;              /**< receives a one-line explanation of a failure (naming the entry,
                                      the symbol or the field); may be NULL */
     size_t message_size;        /**< bytes of `message` */
@@ -468,39 +484,60 @@ typedef struct hp_module_options {
  * Load the patch module at `path` and apply it: read its manifest from the file, call the verify
  * callback, load it (LoadLibrary / dlopen), find the target image among the loaded ones, check the
  * image's identity and every entry's hash, fill every slot, then redirect every entry in one
- * transaction. On any failure nothing is applied and the module is unloaded again.
+ * transaction (entries another module replaces already: retargeted to this one after it, see
+ * "Stacking"). On any failure nothing is applied and the module is unloaded again. A `path` that
+ * is a bare file name ("fix.dll") names a file in the program's own directory (where LoadLibrary
+ * looks first), never one found elsewhere; any other relative path is taken from the current
+ * directory. The file read and checked is the file loaded.
+ *
+ * Checked before anything is loaded: the module is a PE (Windows) / ELF shared object (Linux) of
+ * this process's machine; every fragment of its manifest has the magic, a known version, sizes and
+ * counts that fit the section, HP_FIX_F_CHECKED and no unknown flag, reserved fields zero, this
+ * process's format and machine as the target's, the same target and identity as the others; every
+ * pointer lies in the module's image (a replacement in its code, a slot in its writable data,
+ * pointer-aligned; names are strings); no function twice; a PREVIOUS slot for a function it
+ * replaces; 1 <= hash_len <= 16 MiB. Then in the target: every entry's [RVA, RVA + hash_len) lies
+ * in its code, hashes as the release image file has it (where the engine redirects the function
+ * now, the two entry bytes it saved stand in for its short jump; PE bytes the loader relocated count
+ * with the file's values), and is patchable; every SYMBOL slot's
+ * [RVA, RVA + size) lies in the image.
  * @param out receives the module (must not be NULL); written only on HP_OK.
  * @return HP_OK; HP_ERR_ARGUMENT (NULL path or out); HP_ERR_IO (the file cannot be read, or the OS
  *         loader refuses it: the message says why); HP_ERR_FORMAT (not a PE / ELF file);
  *         HP_ERR_NO_MANIFEST (no manifest, or one the link step never checked); HP_ERR_MANIFEST_VERSION;
  *         HP_ERR_MODULE (a malformed manifest: sizes, counts, pointers outside the module, fragments for
- *         different targets, an entry twice); HP_ERR_REFUSED (the verify callback); HP_ERR_TARGET_NOT_LOADED;
- *         HP_ERR_IDENTITY; HP_ERR_HASH (the message names the entry); HP_ERR_NOT_PATCHABLE (a target
- *         the site rules refuse: the message names it); HP_ERR_ALREADY_PATCHED (a target redirected by
- *         hp_apply() rather than by a module); the statuses of hp_txn_commit(); HP_ERR_NO_MEMORY;
- *         HP_ERR_UNSUPPORTED.
+ *         different targets, an entry twice; a module or manifest for another machine or format; an
+ *         entry outside the target's code); HP_ERR_REFUSED (the verify callback); HP_ERR_TARGET_NOT_LOADED;
+ *         HP_ERR_IDENTITY (the image found, or a loaded one named like the target, is another build;
+ *         ELF: also a manifest without a build-id, "target has no build-id"); HP_ERR_HASH (the message
+ *         names the entry); HP_ERR_NOT_PATCHABLE (a target the site rules refuse, or a thunk: the
+ *         message names it); HP_ERR_ALREADY_PATCHED (a target redirected by hp_apply() rather than by a
+ *         module, or this module loaded already); HP_ERR_REDIRECTED (a target redirected by someone
+ *         else, or a module's patch changed behind the module API); the statuses of hp_txn_commit()
+ *         and hp_retarget(); HP_ERR_NO_MEMORY; HP_ERR_UNSUPPORTED.
  */
 HP_API hp_status hp_module_load(const char *path, const hp_module_options *opts, hp_module **out);
 
 /**
  * Revert every entry of `mod` (in one transaction: where another module replaced the same function
- * too, the newest remaining one is in force again), then unload the module and free `mod`. A thread
- * still running the module's code when it is unloaded would crash: with HP_MODULE_KEEP_LOADED the
- * code stays mapped (the module is never unloaded by the OS) and only the handle is freed.
+ * too, the newest remaining one is in force again), then unload the module and free `mod`. Modules
+ * may be unloaded in any order. A thread still running the module's code when it is unloaded would
+ * crash: with HP_MODULE_KEEP_LOADED (given to hp_module_load()) the code stays mapped (the module
+ * is never unloaded by the OS) and only the handle is freed.
  * @return HP_OK; HP_ERR_ARGUMENT (NULL); HP_ERR_STALE_HANDLE (not a loaded module);
  *         HP_ERR_REDIRECTED (something else rewrote an entry since: nothing is reverted, `mod` stays
- *         loaded); HP_ERR_PROTECT; HP_ERR_NO_MEMORY.
+ *         loaded); HP_ERR_PROTECT; HP_ERR_NO_MEMORY (on every failure `mod` stays loaded and applied).
  */
 HP_API hp_status hp_module_unload(hp_module *mod);
 
 /** What hp_module_info() tells about a loaded module. Strings live as long as the module. */
-typedef struct hp_module_info {
+typedef struct hp_module_summary {
     const char *path;        /**< as given to hp_module_load() */
     const char *target_name; /**< the target image's name from the manifest */
-    const void *target_base; /**< where the target image is loaded */
+    const void *target_base; /**< where the target image is loaded: the address of its RVA 0 */
     size_t entry_count;      /**< functions replaced */
     size_t slot_count;       /**< slots filled */
-} hp_module_info;
+} hp_module_summary;
 
 /** One entry of a loaded module. */
 typedef struct hp_module_entry_info {
@@ -514,7 +551,7 @@ typedef struct hp_module_entry_info {
  * Describe a loaded module.
  * @return HP_OK; HP_ERR_ARGUMENT (NULL); HP_ERR_STALE_HANDLE (not a loaded module).
  */
-HP_API hp_status hp_module_info(const hp_module *mod, hp_module_info *out);
+HP_API hp_status hp_module_info(const hp_module *mod, hp_module_summary *out);
 
 /**
  * Describe entry `index` (0 .. entry_count-1) of a loaded module.

@@ -33,6 +33,23 @@
  * fields are link-time addresses of the module (relocated by the OS loader
  * like any other pointer in its data); every other field is plain data.
  *
+ * RVAs (target_rva, and the map's "rva"): PE: the offset from the image base.
+ * ELF: the address minus the lowest PT_LOAD p_vaddr rounded down to the page
+ * (4096) — the address itself for a shared object or PIE linked at 0; in a
+ * running process the RVA counts from the load bias (dl_iterate_phdr's
+ * dlpi_addr) plus that rounded address.
+ *
+ * What the runtime holds a manifest to (hp_module_load, hotpatch.h, has the
+ * whole list): flags, reserved fields and the records' flags are 0 but for
+ * HP_FIX_F_CHECKED, which is required; names are NUL-terminated strings of the
+ * module; a replacement is code of the module, a slot pointer-aligned writable
+ * data of it; 1 <= hash_len <= 16 MiB and [target_rva, target_rva + hash_len)
+ * lies in the target's code. Hashes are of the bytes as the release image file
+ * has them: where the runtime redirects the function already (an earlier
+ * module), it hashes its saved entry bytes in place of its short jump, and PE
+ * bytes the loader relocated (base relocations in code: PE32, or an absolute
+ * address in x64 code) with the values the file has.
+ *
  * Versioning: HP_FIX_VERSION changes when the layout does; readers refuse
  * versions they do not know (HP_ERR_MANIFEST_VERSION).
  */
@@ -84,7 +101,7 @@ typedef struct hp_fix_header {
     uint32_t build_id_len;         /**< ELF: bytes of build_id in use (0: none); PE: 0 */
     uint8_t codeview_guid[16];     /**< PE: the RSDS GUID as stored in the image; all zero with no record */
     uint8_t build_id[32];          /**< ELF: the NT_GNU_BUILD_ID note's bytes */
-    uint32_t reserved;             /**< 0 */
+    uint32_t reserved[2];          /**< 0 (explicit: no padding anywhere in the layout) */
     hp_fix_ptr target_name;        /**< the target image's file name as its map records it ("service.dll") */
     hp_fix_ptr unit;               /**< the translation unit the fragment was compiled from (relative path) */
 } hp_fix_header;

@@ -23,7 +23,9 @@
  *   4. write (commit_write_locked) trampolines, thunks, slots (only those that
  *      do not hold the replacement already: a re-apply of the same replacement
  *      leaves the slot page alone) and new padding jumps; store the caller's
- *      out pointers — from here on nothing can fail;
+ *      out pointers, then run the transaction's hp_txn_before_swap() callback
+ *      (module.c copies originals into a module's PREVIOUS slots) — from here
+ *      on nothing can fail;
  *   5. sync (hp_os_sync_cores) every core's instruction stream;
  *   6. swap (commit_swap_locked) every entry with one atomic 16-bit store
  *      (apply: EB xx; remove: the original two bytes), and publish;
@@ -65,6 +67,7 @@
  */
 #include "execmem.h"
 #include "hotpatch.h"
+#include "module.h"
 #include "os.h"
 #include "protbatch.h"
 #include "ptrmap.h"
@@ -646,6 +649,8 @@ struct hp_txn {
     hp_status failed; /* first failure of hp_txn_apply/hp_txn_remove: commit refuses with it */
     uint64_t serial;  /* this transaction's number (hp_site_rec.txn_mark) */
     hp_ptrmap fresh;  /* entries of the fresh applies among ops[0..n) */
+    void (*before_swap)(void *ctx); /* hp_txn_before_swap() (module.c): called after step 4 */
+    void *before_swap_ctx;
 };
 
 /* Build the padding jump and the entry's short jump of a fresh record. */
@@ -1038,8 +1043,10 @@ static void commit_undo_locked(commit *c)
  * Run `ops[0..n)` as one transaction: the steps of the file's header, in order.
  * Engine lock held. On HP_OK every apply's out pointers were stored before its
  * swap, and every remove's handle is freed; on failure nothing changed.
+ * `before_swap` (may be NULL) runs after step 4, before the first swap
+ * (hp_txn_before_swap).
  */
-static hp_status commit_locked(txn_op *ops, size_t n)
+static hp_status commit_locked(txn_op *ops, size_t n, void (*before_swap)(void *), void *before_swap_ctx)
 {
     if (n == 0)
         return HP_OK;
@@ -1062,6 +1069,8 @@ static hp_status commit_locked(txn_op *ops, size_t n)
         if (st == HP_OK) {
             int wrote_code = c.nfresh != 0; /* paddings, trampolines, thunks */
             commit_write_locked(&c);
+            if (before_swap != NULL)
+                before_swap(before_swap_ctx);
             if (wrote_code)
                 hp_batch_code_written_locked(&c.batch);
             hp_os_sync_cores(); /* 5. sync */
@@ -1131,7 +1140,7 @@ hp_status hp_apply(void *target, const void *replacement, void **out_original, h
     if (target == NULL || replacement == NULL)
         return HP_ERR_ARGUMENT;
     hp_os_mutex_lock(&g_lock);
-    hp_status st = commit_locked(&op, 1);
+    hp_status st = commit_locked(&op, 1, NULL, NULL);
     hp_os_mutex_unlock(&g_lock);
     return st;
 }
@@ -1146,7 +1155,7 @@ hp_status hp_remove(hp_patch *patch)
     if (patch == NULL)
         return HP_ERR_ARGUMENT;
     hp_os_mutex_lock(&g_lock);
-    hp_status st = commit_locked(&op, 1);
+    hp_status st = commit_locked(&op, 1, NULL, NULL);
     hp_os_mutex_unlock(&g_lock);
     return st;
 }
@@ -1415,7 +1424,7 @@ hp_status hp_txn_commit(hp_txn *txn)
     hp_status st = txn->failed;
     if (st == HP_OK) {
         hp_os_mutex_lock(&g_lock);
-        st = commit_locked(txn->ops, txn->n);
+        st = commit_locked(txn->ops, txn->n, txn->before_swap, txn->before_swap_ctx);
         hp_os_mutex_unlock(&g_lock);
     }
     txn_free(txn);
@@ -1427,4 +1436,37 @@ void hp_txn_abort(hp_txn *txn)
     if (txn == NULL)
         return;
     txn_free(txn);
+}
+
+/* ------------------------------------------------------------------------- */
+/* What the module loader asks (module.h)                                     */
+/* ------------------------------------------------------------------------- */
+
+/* Internal (hidden like everything not HP_API): module.c only. */
+
+hp_status hp_txn_before_swap(hp_txn *txn, void (*fn)(void *ctx), void *ctx)
+{
+    if (txn == NULL)
+        return HP_ERR_ARGUMENT;
+    txn->before_swap = fn;
+    txn->before_swap_ctx = ctx;
+    return HP_OK;
+}
+
+int hp_engine_site_saved(const void *entry, uint32_t *site_offset, uint8_t orig[2])
+{
+    int found = 0;
+    uintptr_t rv;
+    hp_os_mutex_lock(&g_lock);
+    if (hp_ptrmap_get(&g.sites, (uintptr_t)entry, &rv)) {
+        const hp_site_rec *r = (const hp_site_rec *)rv;
+        if (r->live != NULL && rec_bytes_now(r) == RB_SWAP) {
+            *site_offset = (uint32_t)(r->site - r->entry);
+            orig[0] = r->orig[0];
+            orig[1] = r->orig[1];
+            found = 1;
+        }
+    }
+    hp_os_mutex_unlock(&g_lock);
+    return found;
 }

@@ -7,8 +7,9 @@
  *
  * What lives here and nowhere else: page protection (query, change, restore),
  * instruction-stream synchronisation of every core, mapping memory hint an
- * address, the heap, the engine's one mutex primitive, and the W+X scan used by
- * the tests. Nothing here keeps global state of its own except the Linux
+ * address, the heap, the engine's one mutex primitive, the W+X scan used by
+ * the tests, and for patch modules: reading a file, loading a library, finding
+ * a loaded image. Nothing here keeps global state of its own except the Linux
  * membarrier registration (hp_os_sync_cores documents it).
  *
  * Thread-safety: every function may be called from any thread; the engine
@@ -169,6 +170,65 @@ typedef struct hp_os_mutex {
 
 void hp_os_mutex_lock(hp_os_mutex *m);
 void hp_os_mutex_unlock(hp_os_mutex *m);
+
+/* ------------------------------------------------------------------------- */
+/* Patch modules (module.c)                                                   */
+/* ------------------------------------------------------------------------- */
+
+/** A loaded image (an EXE, DLL or shared object of this process). */
+typedef struct hp_os_image {
+    uintptr_t base;   /**< Windows: the module handle, i.e. its load address; Linux: its load bias */
+    size_t size;      /**< Windows: bytes of its mapping readable from base; Linux: 0 */
+    const void *phdr; /**< Linux: its program headers (valid while it stays loaded) */
+    size_t phnum;
+    void *handle;     /**< hp_os_lib_open(): what hp_os_lib_close() takes; NULL otherwise */
+    const char *name; /**< Linux, hp_os_images_foreach(): its path as the loader has it ("" for the program) */
+} hp_os_image;
+
+/**
+ * The file a module path names (hp_module_load): a bare file name (no directory separator, Windows:
+ * no drive either) is in the program's own directory (where LoadLibrary looks first), nowhere else;
+ * any other path is taken as given (a relative one from the current directory; Windows: made full
+ * with GetFullPathNameA). *out is a new heap block (hp_os_free).
+ * @return HP_OK; HP_ERR_IO (why: the program's directory is unknown, or the path too long);
+ *         HP_ERR_NO_MEMORY.
+ */
+hp_status hp_os_module_path(const char *path, char **out, char *why, size_t why_size);
+
+/**
+ * Read the whole regular file at `path` into a new heap block (*out, hp_os_free; *out_size bytes).
+ * @param why receives the OS's reason on failure (NUL-terminated, cut to why_size).
+ * @return HP_OK; HP_ERR_IO; HP_ERR_NO_MEMORY.
+ */
+hp_status hp_os_read_file(const char *path, uint8_t **out, size_t *out_size, char *why, size_t why_size);
+
+/**
+ * Read at most `n` bytes from the start of the file at `path` into buf (*got: how many).
+ * @return HP_OK; HP_ERR_IO.
+ */
+hp_status hp_os_read_head(const char *path, uint8_t *buf, size_t n, size_t *got);
+
+/** Windows: the file the loaded image at `base` was mapped from (GetModuleFileNameA), into buf; 0 when
+    unknown (and always on Linux). */
+int hp_os_image_file(uintptr_t base, char *buf, size_t size);
+
+/**
+ * Load the library at `path` (Linux: dlopen RTLD_NOW | RTLD_LOCAL; Windows: LoadLibraryA of its full
+ * path) and describe it. A path without a directory is taken relative to the current directory, as
+ * hp_os_read_file() takes it, never searched for.
+ * @return HP_OK; HP_ERR_IO (why: the loader's message).
+ */
+hp_status hp_os_lib_open(const char *path, hp_os_image *out, char *why, size_t why_size);
+/** Unload a library hp_os_lib_open() loaded (its handle). */
+void hp_os_lib_close(void *handle);
+
+/** The loaded image that holds `addr`: 1 and *out, or 0. */
+int hp_os_image_at(const void *addr, hp_os_image *out);
+/** Windows: the loaded module named `name` (GetModuleHandleA: a DLL, or the program itself); Linux: 0. */
+int hp_os_image_named(const char *name, hp_os_image *out);
+/** Call fn for every loaded image until it returns nonzero (Linux: dl_iterate_phdr; Windows: none). */
+typedef int (*hp_os_image_fn)(void *ctx, const hp_os_image *img);
+void hp_os_images_foreach(hp_os_image_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------- */
 /* Checks for tests                                                           */

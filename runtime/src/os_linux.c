@@ -5,14 +5,19 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "module.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000 /* Linux >= 4.17; older kernels treat it as a plain hint */
@@ -458,6 +463,255 @@ int hp_os_image_of(uintptr_t addr, uintptr_t *base, size_t *header_len)
     (void)addr;
     *base = 0;
     *header_len = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Patch modules                                                              */
+/* ------------------------------------------------------------------------- */
+
+/* Largest module file read (a patch module is small; this bounds a mistake). */
+#define MAX_FILE ((size_t)1 << 30)
+
+static void errno_text(int err, char *why, size_t why_size)
+{
+    char buf[128];
+    const char *t = strerror_r(err, buf, sizeof buf); /* the GNU form: returns the text */
+    hp_msgf(why, why_size, "%s", t);
+}
+
+hp_status hp_os_read_file(const char *path, uint8_t **out, size_t *out_size, char *why, size_t why_size)
+{
+    *out = NULL;
+    *out_size = 0;
+    /* O_NONBLOCK: a FIFO is refused below instead of blocking the open */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        errno_text(errno, why, why_size);
+        return HP_ERR_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        errno_text(errno, why, why_size);
+        close(fd);
+        return HP_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_FILE) {
+        hp_msgf(why, why_size, "%s", S_ISREG(st.st_mode) ? "too large" : "not a regular file");
+        close(fd);
+        return HP_ERR_IO;
+    }
+    size_t size = (size_t)st.st_size, have = 0;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        close(fd);
+        hp_msgf(why, why_size, "out of memory");
+        return HP_ERR_NO_MEMORY;
+    }
+    while (have < size) {
+        ssize_t got = read(fd, buf + have, size - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got < 0)
+                errno_text(errno, why, why_size);
+            else
+                hp_msgf(why, why_size, "the file shrank while read");
+            free(buf);
+            close(fd);
+            return HP_ERR_IO;
+        }
+        have += (size_t)got;
+    }
+    close(fd);
+    *out = buf;
+    *out_size = size;
+    return HP_OK;
+}
+
+hp_status hp_os_module_path(const char *path, char **out, char *why, size_t why_size)
+{
+    size_t n = strlen(path);
+    *out = NULL;
+    if (strchr(path, '/') != NULL) {
+        *out = malloc(n + 1);
+        if (*out == NULL)
+            return HP_ERR_NO_MEMORY;
+        memcpy(*out, path, n + 1);
+        return HP_OK;
+    }
+    char exe[4096];
+    ssize_t got = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = got > 0 && (size_t)got < sizeof exe - 1 ? (exe[got] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash == NULL) {
+        hp_msgf(why, why_size, "the program's directory is unknown (/proc/self/exe)");
+        return HP_ERR_IO;
+    }
+    size_t d = (size_t)(slash - exe) + 1; /* with the '/' */
+    *out = malloc(d + n + 1);
+    if (*out == NULL)
+        return HP_ERR_NO_MEMORY;
+    memcpy(*out, exe, d);
+    memcpy(*out + d, path, n + 1);
+    return HP_OK;
+}
+
+hp_status hp_os_read_head(const char *path, uint8_t *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return HP_ERR_IO;
+    while (*got < n) {
+        ssize_t r = read(fd, buf + *got, n - *got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        *got += (size_t)r;
+    }
+    close(fd);
+    return HP_OK;
+}
+
+int hp_os_image_file(uintptr_t base, char *buf, size_t size)
+{
+    (void)base; /* ELF images need no file: their code is not relocated */
+    (void)buf;
+    (void)size;
+    return 0;
+}
+
+/* dl_iterate_phdr: the object whose load bias and dynamic section are a link_map's. */
+typedef struct lm_find {
+    uintptr_t bias, dyn;
+    const void *phdr;
+    size_t phnum;
+    int found;
+} lm_find;
+
+static int lm_find_cb(struct dl_phdr_info *info, size_t size, void *vctx)
+{
+    (void)size;
+    lm_find *f = vctx;
+    if (info->dlpi_addr != f->bias)
+        return 0;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC && info->dlpi_addr + info->dlpi_phdr[i].p_vaddr == f->dyn) {
+            f->phdr = info->dlpi_phdr;
+            f->phnum = info->dlpi_phnum;
+            f->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+hp_status hp_os_lib_open(const char *path, hp_os_image *out, char *why, size_t why_size)
+{
+    memset(out, 0, sizeof *out);
+    /* dlopen searches the library path for a name without '/': make it a path, as open() reads it */
+    char *rel = NULL;
+    const char *p = path;
+    if (strchr(path, '/') == NULL) {
+        size_t n = strlen(path);
+        rel = malloc(n + 3);
+        if (rel == NULL) {
+            hp_msgf(why, why_size, "out of memory");
+            return HP_ERR_NO_MEMORY;
+        }
+        memcpy(rel, "./", 2);
+        memcpy(rel + 2, path, n + 1);
+        p = rel;
+    }
+    void *h = dlopen(p, RTLD_NOW | RTLD_LOCAL);
+    free(rel);
+    if (h == NULL) {
+        const char *e = dlerror();
+        hp_msgf(why, why_size, "%s", e != NULL ? e : "dlopen failed");
+        return HP_ERR_IO;
+    }
+    struct link_map *lm = NULL;
+    lm_find f = {0, 0, NULL, 0, 0};
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
+        f.bias = (uintptr_t)lm->l_addr;
+        f.dyn = (uintptr_t)lm->l_ld;
+        dl_iterate_phdr(lm_find_cb, &f);
+    }
+    if (!f.found) {
+        dlclose(h);
+        hp_msgf(why, why_size, "loaded, but its program headers cannot be found");
+        return HP_ERR_IO;
+    }
+    out->base = f.bias;
+    out->phdr = f.phdr;
+    out->phnum = f.phnum;
+    out->handle = h;
+    return HP_OK;
+}
+
+void hp_os_lib_close(void *handle)
+{
+    if (handle != NULL)
+        dlclose(handle);
+}
+
+typedef struct images_ctx {
+    hp_os_image_fn fn;
+    void *ctx;
+} images_ctx;
+
+static int images_cb(struct dl_phdr_info *info, size_t size, void *vctx)
+{
+    (void)size;
+    const images_ctx *c = vctx;
+    hp_os_image img;
+    memset(&img, 0, sizeof img);
+    img.base = (uintptr_t)info->dlpi_addr;
+    img.phdr = info->dlpi_phdr;
+    img.phnum = info->dlpi_phnum;
+    img.name = info->dlpi_name;
+    return c->fn(c->ctx, &img);
+}
+
+void hp_os_images_foreach(hp_os_image_fn fn, void *ctx)
+{
+    images_ctx c = {fn, ctx};
+    dl_iterate_phdr(images_cb, &c);
+}
+
+typedef struct image_at_ctx {
+    uintptr_t addr;
+    hp_os_image *out;
+    int found;
+} image_at_ctx;
+
+static int image_at_cb(void *vctx, const hp_os_image *img)
+{
+    image_at_ctx *c = vctx;
+    const ElfW(Phdr) *ph = img->phdr;
+    for (size_t i = 0; i < img->phnum; i++) {
+        uintptr_t lo = img->base + (uintptr_t)ph[i].p_vaddr;
+        if (ph[i].p_type == PT_LOAD && c->addr >= lo && c->addr - lo < (uintptr_t)ph[i].p_memsz) {
+            *c->out = *img;
+            c->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int hp_os_image_at(const void *addr, hp_os_image *out)
+{
+    image_at_ctx c = {(uintptr_t)addr, out, 0};
+    hp_os_images_foreach(image_at_cb, &c);
+    return c.found;
+}
+
+int hp_os_image_named(const char *name, hp_os_image *out)
+{
+    (void)name; /* ELF images are found by build-id (module.c) */
+    (void)out;
     return 0;
 }
 

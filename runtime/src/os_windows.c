@@ -73,6 +73,26 @@ HP_IMPORT void WINAPI WakeConditionVariable(CONDITION_VARIABLE *ConditionVariabl
 #define MEM_IMAGE 0x01000000u
 #define INFINITE 0xFFFFFFFFu
 
+/* Patch modules: what kernel32.def lists is imported; the rest is looked up (k32_proc below). */
+typedef void *HMODULE;
+HP_IMPORT BOOL WINAPI CloseHandle(HANDLE hObject);
+HP_IMPORT BOOL WINAPI FreeLibrary(HMODULE hLibModule);
+HP_IMPORT DWORD WINAPI GetLastError(void);
+HP_IMPORT HMODULE WINAPI GetModuleHandleW(const unsigned short *lpModuleName);
+HP_IMPORT void *WINAPI GetProcAddress(HMODULE hModule, const char *lpProcName);
+
+#define INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
+#define GENERIC_READ 0x80000000u
+#define FILE_SHARE_READ 0x1u
+#define FILE_SHARE_DELETE 0x4u
+#define OPEN_EXISTING 3u
+#define FILE_ATTRIBUTE_NORMAL 0x80u
+#define GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT 0x2u
+#define GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS 0x4u
+#define FORMAT_MESSAGE_IGNORE_INSERTS 0x200u
+#define FORMAT_MESSAGE_FROM_SYSTEM 0x1000u
+#define FILE_TYPE_DISK 0x1u
+
 #else /* MinGW */
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -81,6 +101,8 @@ HP_IMPORT void WINAPI WakeConditionVariable(CONDITION_VARIABLE *ConditionVariabl
 #include <windows.h>
 
 #endif
+
+#include "module.h"
 
 size_t hp_os_page_size(void)
 {
@@ -461,6 +483,338 @@ void hp_os_mutex_unlock(hp_os_mutex *m)
         WakeConditionVariable((CONDITION_VARIABLE *)&m->cv);
         ReleaseSRWLockExclusive((SRWLOCK *)&m->srw);
     }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Patch modules                                                              */
+/* ------------------------------------------------------------------------- */
+
+/* Largest module file read (a patch module is small; this bounds a mistake). */
+#define MAX_FILE ((uint64_t)1 << 30)
+
+#if defined(HP_FREESTANDING)
+/* kernel32 functions that cmake/windows/kernel32.def does not list: looked up by name each time
+   (no state kept; kernel32 is always loaded). */
+typedef HANDLE(WINAPI *create_file_a_fn)(const char *, DWORD, DWORD, void *, DWORD, DWORD, HANDLE);
+typedef BOOL(WINAPI *get_file_size_ex_fn)(HANDLE, long long *);
+typedef DWORD(WINAPI *get_file_type_fn)(HANDLE);
+typedef BOOL(WINAPI *read_file_fn)(HANDLE, void *, DWORD, DWORD *, void *);
+typedef DWORD(WINAPI *get_full_path_name_a_fn)(const char *, DWORD, char *, char **);
+typedef HMODULE(WINAPI *load_library_a_fn)(const char *);
+typedef BOOL(WINAPI *get_module_handle_ex_a_fn)(DWORD, const char *, HMODULE *);
+typedef HMODULE(WINAPI *get_module_handle_a_fn)(const char *);
+typedef DWORD(WINAPI *format_message_a_fn)(DWORD, const void *, DWORD, DWORD, char *, DWORD, void *);
+typedef DWORD(WINAPI *get_module_file_name_a_fn)(HMODULE, char *, DWORD);
+
+static void *k32_proc(const char *name)
+{
+    static const unsigned short k32[] = {'k', 'e', 'r', 'n', 'e', 'l', '3', '2', '.', 'd', 'l', 'l', 0};
+    HMODULE k = GetModuleHandleW(k32);
+    return k != NULL ? GetProcAddress(k, name) : NULL;
+}
+#define K32(type, name) ((type)(uintptr_t)k32_proc(#name))
+
+static HANDLE w_create_file_a(const char *path)
+{
+    create_file_a_fn f = K32(create_file_a_fn, CreateFileA);
+    return f != NULL ? f(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                         FILE_ATTRIBUTE_NORMAL, NULL)
+                     : INVALID_HANDLE_VALUE;
+}
+static int w_file_size(HANDLE h, uint64_t *size)
+{
+    get_file_size_ex_fn f = K32(get_file_size_ex_fn, GetFileSizeEx);
+    long long v = 0;
+    if (f == NULL || !f(h, &v) || v < 0)
+        return 0;
+    *size = (uint64_t)v;
+    return 1;
+}
+static int w_is_disk_file(HANDLE h)
+{
+    get_file_type_fn f = K32(get_file_type_fn, GetFileType);
+    return f != NULL && f(h) == FILE_TYPE_DISK;
+}
+static int w_read(HANDLE h, void *buf, DWORD n, DWORD *got)
+{
+    read_file_fn f = K32(read_file_fn, ReadFile);
+    return f != NULL && f(h, buf, n, got, NULL);
+}
+static DWORD w_full_path(const char *path, DWORD n, char *buf)
+{
+    get_full_path_name_a_fn f = K32(get_full_path_name_a_fn, GetFullPathNameA);
+    return f != NULL ? f(path, n, buf, NULL) : 0;
+}
+static HMODULE w_load_library(const char *path)
+{
+    load_library_a_fn f = K32(load_library_a_fn, LoadLibraryA);
+    return f != NULL ? f(path) : NULL;
+}
+static HMODULE w_module_at(const void *addr)
+{
+    get_module_handle_ex_a_fn f = K32(get_module_handle_ex_a_fn, GetModuleHandleExA);
+    HMODULE h = NULL;
+    if (f == NULL || !f(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                        (const char *)addr, &h))
+        return NULL;
+    return h;
+}
+static HMODULE w_module_named(const char *name)
+{
+    get_module_handle_a_fn f = K32(get_module_handle_a_fn, GetModuleHandleA);
+    return f != NULL ? f(name) : NULL;
+}
+static DWORD w_module_file(HMODULE h, char *buf, DWORD n)
+{
+    get_module_file_name_a_fn f = K32(get_module_file_name_a_fn, GetModuleFileNameA);
+    return f != NULL ? f(h, buf, n) : 0;
+}
+static DWORD w_format_message(DWORD err, char *buf, DWORD n)
+{
+    format_message_a_fn f = K32(format_message_a_fn, FormatMessageA);
+    return f != NULL ? f(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0, buf, n, NULL) : 0;
+}
+#else
+static HANDLE w_create_file_a(const char *path)
+{
+    return CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                       FILE_ATTRIBUTE_NORMAL, NULL);
+}
+static int w_file_size(HANDLE h, uint64_t *size)
+{
+    LARGE_INTEGER v;
+    if (!GetFileSizeEx(h, &v) || v.QuadPart < 0)
+        return 0;
+    *size = (uint64_t)v.QuadPart;
+    return 1;
+}
+static int w_is_disk_file(HANDLE h)
+{
+    return GetFileType(h) == FILE_TYPE_DISK;
+}
+static int w_read(HANDLE h, void *buf, DWORD n, DWORD *got)
+{
+    return ReadFile(h, buf, n, got, NULL) != 0;
+}
+static DWORD w_full_path(const char *path, DWORD n, char *buf)
+{
+    return GetFullPathNameA(path, n, buf, NULL);
+}
+static HMODULE w_load_library(const char *path)
+{
+    return LoadLibraryA(path);
+}
+static HMODULE w_module_at(const void *addr)
+{
+    HMODULE h = NULL;
+    if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                            (const char *)addr, &h))
+        return NULL;
+    return h;
+}
+static HMODULE w_module_named(const char *name)
+{
+    return GetModuleHandleA(name);
+}
+static DWORD w_module_file(HMODULE h, char *buf, DWORD n)
+{
+    return GetModuleFileNameA(h, buf, n);
+}
+static DWORD w_format_message(DWORD err, char *buf, DWORD n)
+{
+    return FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0, buf, n, NULL);
+}
+#endif
+
+/* "error N: <the system's text>" for GetLastError() value `err`. */
+static void error_text(DWORD err, char *why, size_t why_size)
+{
+    char text[256];
+    DWORD n = w_format_message(err, text, (DWORD)sizeof text);
+    while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n' || text[n - 1] == ' ' || text[n - 1] == '.'))
+        n--;
+    text[n < sizeof text ? n : sizeof text - 1] = '\0';
+    if (n != 0)
+        hp_msgf(why, why_size, "error %lu: %s", (unsigned long)err, text);
+    else
+        hp_msgf(why, why_size, "error %lu", (unsigned long)err);
+}
+
+/* Longest path handled (MAX_PATH is 260; long paths need no more here). */
+#define PATH_ROOM 1024u
+
+hp_status hp_os_module_path(const char *path, char **out, char *why, size_t why_size)
+{
+    *out = NULL;
+    char full[PATH_ROOM];
+    size_t n = 0;
+    while (path[n] != '\0')
+        n++;
+    int bare = 1;
+    for (size_t i = 0; i < n; i++)
+        if (path[i] == '\\' || path[i] == '/' || path[i] == ':')
+            bare = 0;
+    DWORD len;
+    if (bare) {
+        /* the program's directory, as LoadLibrary looks there first */
+        len = w_module_file(NULL, full, (DWORD)sizeof full);
+        while (len > 0 && full[len - 1] != '\\' && full[len - 1] != '/')
+            len--;
+        if (len == 0 || len + n + 1 > sizeof full) {
+            hp_msgf(why, why_size, "the program's directory is unknown, or the path too long");
+            return HP_ERR_IO;
+        }
+        memcpy(full + len, path, n + 1);
+        len += (DWORD)n;
+    } else {
+        len = w_full_path(path, (DWORD)sizeof full, full);
+        if (len == 0 || len >= sizeof full) {
+            if (len == 0)
+                error_text(GetLastError(), why, why_size);
+            else
+                hp_msgf(why, why_size, "path too long");
+            return HP_ERR_IO;
+        }
+    }
+    *out = hp_os_alloc(len + 1);
+    if (*out == NULL)
+        return HP_ERR_NO_MEMORY;
+    memcpy(*out, full, len + 1);
+    return HP_OK;
+}
+
+hp_status hp_os_read_head(const char *path, uint8_t *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    HANDLE h = w_create_file_a(path);
+    if (h == INVALID_HANDLE_VALUE)
+        return HP_ERR_IO;
+    while (*got < n) {
+        DWORD r = 0, want = n - *got > 0x10000000u ? 0x10000000u : (DWORD)(n - *got);
+        if (!w_read(h, buf + *got, want, &r) || r == 0)
+            break;
+        *got += r;
+    }
+    CloseHandle(h);
+    return HP_OK;
+}
+
+int hp_os_image_file(uintptr_t base, char *buf, size_t size)
+{
+    DWORD n = w_module_file((HMODULE)base, buf, (DWORD)size);
+    return n != 0 && n < size;
+}
+
+hp_status hp_os_read_file(const char *path, uint8_t **out, size_t *out_size, char *why, size_t why_size)
+{
+    *out = NULL;
+    *out_size = 0;
+    HANDLE h = w_create_file_a(path);
+    if (h == INVALID_HANDLE_VALUE) {
+        error_text(GetLastError(), why, why_size);
+        return HP_ERR_IO;
+    }
+    uint64_t size = 0;
+    if (!w_is_disk_file(h) || !w_file_size(h, &size) || size > MAX_FILE) {
+        hp_msgf(why, why_size, "%s", size > MAX_FILE ? "too large" : "not a regular file");
+        CloseHandle(h);
+        return HP_ERR_IO;
+    }
+    uint8_t *buf = hp_os_alloc(size ? (size_t)size : 1);
+    if (buf == NULL) {
+        CloseHandle(h);
+        hp_msgf(why, why_size, "out of memory");
+        return HP_ERR_NO_MEMORY;
+    }
+    size_t have = 0;
+    while (have < size) {
+        DWORD got = 0, want = size - have > 0x10000000u ? 0x10000000u : (DWORD)(size - have);
+        if (!w_read(h, buf + have, want, &got) || got == 0) {
+            if (got == 0)
+                hp_msgf(why, why_size, "the file shrank while read");
+            else
+                error_text(GetLastError(), why, why_size);
+            hp_os_free(buf);
+            CloseHandle(h);
+            return HP_ERR_IO;
+        }
+        have += got;
+    }
+    CloseHandle(h);
+    *out = buf;
+    *out_size = (size_t)size;
+    return HP_OK;
+}
+
+/* Bytes of the image mapping at `base` readable from there: its committed regions, in a row. */
+static size_t image_extent(uintptr_t base)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    uintptr_t at = base;
+    while (VirtualQuery((LPCVOID)at, &mbi, sizeof mbi) != 0 && (uintptr_t)mbi.AllocationBase == base &&
+           mbi.State == MEM_COMMIT && mbi.RegionSize != 0)
+        at = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+    return at - base;
+}
+
+static void image_of_handle(HMODULE h, hp_os_image *out)
+{
+    memset(out, 0, sizeof *out);
+    out->base = (uintptr_t)h;
+    out->size = image_extent(out->base);
+}
+
+hp_status hp_os_lib_open(const char *path, hp_os_image *out, char *why, size_t why_size)
+{
+    memset(out, 0, sizeof *out);
+    /* the full path (LoadLibrary searches for a relative one): the file hp_os_read_file() read */
+    char full[PATH_ROOM];
+    DWORD n = w_full_path(path, (DWORD)sizeof full, full);
+    if (n == 0 || n >= sizeof full) {
+        if (n == 0)
+            error_text(GetLastError(), why, why_size);
+        else
+            hp_msgf(why, why_size, "path too long");
+        return HP_ERR_IO;
+    }
+    HMODULE h = w_load_library(full);
+    if (h == NULL) {
+        error_text(GetLastError(), why, why_size);
+        return HP_ERR_IO;
+    }
+    image_of_handle(h, out);
+    out->handle = h;
+    return HP_OK;
+}
+
+void hp_os_lib_close(void *handle)
+{
+    if (handle != NULL)
+        FreeLibrary((HMODULE)handle);
+}
+
+int hp_os_image_at(const void *addr, hp_os_image *out)
+{
+    HMODULE h = w_module_at(addr);
+    if (h == NULL)
+        return 0;
+    image_of_handle(h, out);
+    return 1;
+}
+
+int hp_os_image_named(const char *name, hp_os_image *out)
+{
+    HMODULE h = w_module_named(name);
+    if (h == NULL)
+        return 0;
+    image_of_handle(h, out);
+    return 1;
+}
+
+void hp_os_images_foreach(hp_os_image_fn fn, void *ctx)
+{
+    (void)fn; /* PE images are found by name or address */
+    (void)ctx;
 }
 
 /* ------------------------------------------------------------------------- */

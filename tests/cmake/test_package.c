@@ -4,8 +4,11 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "hotpatch_pe.h"
 #include "hpt.h"
 
 static char prefix[4096], moved[4096];
@@ -203,8 +206,9 @@ Test(package, linux_native_consumer_patches_itself)
     hpt_proc_free(&p);
 }
 
-/* The README's demo (tests/demo): worker threads keep calling service.dll while the host applies
-   fix.dll in one transaction and rolls it back; every report line must count zero failed calls. */
+/* The README's demo (tests/demo): worker threads keep calling service.dll while the host loads the
+   patch module built from service.c with fix1.patch applied, and unloads it; every report line must
+   count zero failed calls, and the service's own static counter must have seen every call. */
 Test(package, demo_switches_over_and_back_with_no_failed_call)
 {
     install("package-demo");
@@ -212,6 +216,7 @@ Test(package, demo_switches_over_and_back_with_no_failed_call)
     int rc = build_project(HPT_SOURCE_DIR "/tests/demo", "demo", "x86_64-w64-mingw32", NULL, &p);
     cr_assert_eq(rc, 0, "demo build failed:\n%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "service.dll: x64 image") != NULL, "service.dll was not audited:\n%s", p.out);
+    cr_expect(strstr(p.out, "applying fix1.patch") != NULL, "%s", p.out);
     hpt_proc_free(&p);
 
     char host[4300];
@@ -220,11 +225,11 @@ Test(package, demo_switches_over_and_back_with_no_failed_call)
     cr_assert_eq(hpt_run_wine(argv, 300, &p), 0);
     cr_expect_eq(p.status, 0, "host.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
     cr_expect(strstr(p.out, "running, unpatched:") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "running, patched:") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "running, rolled back:") != NULL, "%s", p.out);
-    /* both transactions committed */
-    const char *first = strstr(p.out, "hp_txn_commit: HP_OK");
-    cr_expect(first != NULL && strstr(first + 1, "hp_txn_commit: HP_OK") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "running, fixed:") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "hp_module_unload: HP_OK") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "running, unloaded:") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "one counter, kept by the original and the fixed code alike") != NULL, "%s", p.out);
     /* three progress lines, each ending in "failed calls 0", and the summary's own count */
     size_t zero = 0;
     for (const char *q = p.out; (q = strstr(q, "failed calls 0")) != NULL; q++)
@@ -232,5 +237,160 @@ Test(package, demo_switches_over_and_back_with_no_failed_call)
     cr_expect_eq(zero, 3, "a progress line counted failed calls:\n%s", p.out);
     cr_expect(strstr(p.out, ", 0 failed;") != NULL, "%s", p.out);
     cr_expect(strstr(p.out, "demo: OK") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+/* A Windows path for a file of the build tree, as Wine's Z: drive shows it. Ring of 8 buffers. */
+static const char *win_path(const char *dir, const char *name)
+{
+    static char ring[8][4400];
+    static int next;
+    char *b = ring[next++ % 8];
+    snprintf(b, sizeof ring[0], "Z:%s/%s", dir, name);
+    for (char *p = b; *p; p++)
+        if (*p == '/')
+            *p = '\\';
+    return b;
+}
+
+/* Run tests/fix's host.exe from `dir` with the arguments; asserts "host: OK" when `ok`. */
+static void run_host(const char *dir, const char *const args[], hpt_proc *p)
+{
+    char host[4400];
+    snprintf(host, sizeof host, "%s/host.exe", dir);
+    const char *argv[8] = {host};
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 7; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    cr_assert_eq(hpt_run_wine(argv, 300, p), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t size;
+    unsigned char *data = hpt_read_file(from, &size);
+    cr_assert(data, "cannot read %s", from);
+    FILE *f = fopen(to, "wb");
+    cr_assert(f, "cannot write %s", to);
+    cr_assert_eq(fwrite(data, 1, size, f), size);
+    fclose(f);
+    free(data);
+}
+
+/* Flip one byte of the PE file at `path` where `rva` is, read through the runtime's PE view. */
+static void flip_rva(const char *path, uint32_t rva)
+{
+    size_t size;
+    unsigned char *data = hpt_read_file(path, &size);
+    cr_assert(data);
+    hp_pe pe;
+    cr_assert_eq(hp_pe_open(&pe, data, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    uint32_t off;
+    cr_assert_eq(hp_pe_rva_to_offset(&pe, rva, &off, NULL), HP_OK);
+    data[off] ^= 0x01;
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    cr_assert_eq(fwrite(data, 1, size, f), size);
+    fclose(f);
+    free(data);
+}
+
+/* The number after `"key": ` in the first object of the map that starts with `"name": "<name>"`. */
+static unsigned long map_number(const char *map, const char *name, const char *key)
+{
+    char pat[256];
+    snprintf(pat, sizeof pat, "{ \"name\": \"%s\",", name);
+    const char *o = strstr(map, pat);
+    cr_assert(o, "%s not in the map", name);
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *k = strstr(o, pat);
+    cr_assert(k && k < strchr(o, '}'), "%s.%s not in the map", name, key);
+    return strtoul(k + strlen(pat), NULL, 10);
+}
+
+/* Patch modules end to end (tests/fix): built by hotpatch_add_fix() from corrected copies of the
+   release's sources, loaded into the running release under Wine by hp_module_load() while threads
+   call it; stacked and unloaded in both orders; per-unit statics; refused for another build and for
+   changed bytes; and a fix built in a build tree of its own for the released image's path. */
+Test(package, patch_modules_from_corrected_sources_apply_whole_and_only_to_their_build)
+{
+    install("package-fix");
+    hpt_proc p;
+    int rc = build_project(HPT_SOURCE_DIR "/tests/fix", "fix", "x86_64-w64-mingw32", NULL, &p);
+    cr_assert_eq(rc, 0, "tests/fix build failed:\n%s\n%s", p.out, p.err);
+    /* the release inlined unit_price() away: fix_a brings its own, and says so */
+    cr_expect(strstr(p.out, "hotpatch fix: new function 'unit_price' (not in 'svc.dll'): the fix's own") != NULL,
+              "%s", p.out);
+    cr_expect(strstr(p.out, "hotpatch fix: replaces 'svc_quote' of 'svc.dll'") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/../fix-build", moved);
+    static const char *const scen[][5] = {
+        {"threads", "fix_a.dll", NULL},
+        {"stack", "fix_a.dll", "fix_b.dll", "ab", NULL},
+        {"stack", "fix_a.dll", "fix_b.dll", "ba", NULL},
+        {"other", "fix_other.dll", NULL},
+    };
+    for (size_t s = 0; s < sizeof scen / sizeof scen[0]; s++) {
+        const char *args[6] = {scen[s][0]};
+        size_t n = 1;
+        for (size_t i = 1; scen[s][i]; i++)
+            args[n++] = strstr(scen[s][i], ".dll") ? win_path(dir, scen[s][i]) : scen[s][i];
+        args[n] = NULL;
+        run_host(dir, args, &p);
+        cr_expect_eq(p.status, 0, "host %s exited %d:\n%s\n%s", scen[s][0], p.status, p.out, p.err);
+        cr_expect(strstr(p.out, "host: OK") != NULL, "host %s:\n%s\n%s", scen[s][0], p.out, p.err);
+        hpt_proc_free(&p);
+    }
+
+    /* a fix built for another build of svc.dll (one line changed): refused by identity */
+    const char *v2[] = {"expect", "HP_ERR_IDENTITY", win_path(dir, "fix_for_v2.dll"), NULL};
+    run_host(dir, v2, &p);
+    cr_expect_eq(p.status, 0, "%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+
+    /* the same build with svc_quote's bytes changed on disk: refused by hash, naming the function */
+    char hdir[4400], path[4500], from[4500], map_path[4500];
+    snprintf(hdir, sizeof hdir, "%s/hash", dir);
+    mkdir(hdir, 0755);
+    static const char *const files[] = {"host.exe", "fix_a.dll", "svc.dll"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "%s/%s", dir, files[i]);
+        snprintf(path, sizeof path, "%s/%s", hdir, files[i]);
+        copy_file(from, path);
+    }
+    snprintf(map_path, sizeof map_path, "%s/svc.dll.hpmap", dir);
+    size_t msize;
+    char *map = (char *)hpt_read_file(map_path, &msize);
+    cr_assert(map);
+    unsigned long rva = map_number(map, "svc_quote", "rva"), len = map_number(map, "svc_quote", "hash_length");
+    free(map);
+    cr_assert_gt(len, 4);
+    flip_rva(path, (uint32_t)(rva + len - 1));
+    const char *hash[] = {"expect", "HP_ERR_HASH", win_path(hdir, "fix_a.dll"), NULL};
+    run_host(hdir, hash, &p);
+    cr_expect_eq(p.status, 0, "%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "HP_ERR_HASH: ") != NULL && strstr(strstr(p.out, "HP_ERR_HASH: "), "svc_quote") != NULL,
+              "the message does not name the entry:\n%s", p.out);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+
+    /* long after the release: a build tree of its own, FOR the released image's path */
+    char release[4500], def[4600];
+    snprintf(release, sizeof release, "%s/svc.dll", dir);
+    snprintf(def, sizeof def, "-DRELEASE_IMAGE=%s", release);
+    const char *const later_args[] = {def, NULL};
+    rc = build_project(HPT_SOURCE_DIR "/tests/fix", "fixlater", "x86_64-w64-mingw32", later_args, &p);
+    cr_assert_eq(rc, 0, "the later fix build failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char later[4300];
+    snprintf(later, sizeof later, "%s/../fixlater-build", moved);
+    const char *lt[] = {"threads", win_path(later, "fix_a.dll"), NULL};
+    run_host(dir, lt, &p);
+    cr_expect_eq(p.status, 0, "%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 }

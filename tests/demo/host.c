@@ -1,9 +1,12 @@
 /*
  * host.c — the demo's "service host": worker threads call service.dll without
- * pause while the main thread loads fix.dll, applies it with libhotpatch in
- * one transaction, lets it run, and rolls it back. Every answer a worker gets
- * must be either the old or the new behaviour; anything else is a failed call.
- * Exit status 0 when there was none and both switches were seen.
+ * pause while the main thread loads the patch module service_fix1.dll with
+ * hp_module_load (checked against this build of service.dll, every function
+ * switched in one transaction), lets it run, and unloads it. Every answer a
+ * worker gets must be either the old or the new behaviour; anything else is a
+ * failed call. The fix counts quotes in the service's own static variable:
+ * at the end svc_quotes_served() (never patched) must equal every call made.
+ * Exit status 0 when all of that holds and both switches were seen.
  */
 #include <stdio.h>
 #include <windows.h>
@@ -12,6 +15,7 @@
 
 __declspec(dllimport) int svc_quote(int qty);
 __declspec(dllimport) int svc_tax(int cents);
+__declspec(dllimport) int svc_quotes_served(void);
 
 #define WORKERS 4
 #define QTY 12
@@ -22,13 +26,14 @@ __declspec(dllimport) int svc_tax(int cents);
 
 /* Counters shared with the workers: each is only ever incremented atomically. */
 static volatile LONG stop;
-static volatile LONG64 old_answers, new_answers, failed_calls;
+static volatile LONG64 old_answers, new_answers, failed_calls, quote_calls;
 
 static DWORD WINAPI worker(LPVOID arg)
 {
     (void)arg;
     while (!stop) {
         int q = svc_quote(QTY);
+        InterlockedIncrement64(&quote_calls);
         int t = svc_tax(10000);
         if (q == OLD_QUOTE && t == OLD_TAX)
             InterlockedIncrement64(&old_answers);
@@ -67,60 +72,58 @@ int main(void)
     Sleep(400);
     report("running, unpatched:");
 
-    printf("step 2: the host loads fix.dll and applies both fixes in one transaction\n");
-    HMODULE fix = LoadLibraryA("fix.dll");
-    void *quote_fixed = fix ? (void *)GetProcAddress(fix, "svc_quote_fixed") : NULL;
-    void *tax_fixed = fix ? (void *)GetProcAddress(fix, "svc_tax_fixed") : NULL;
-    if (!quote_fixed || !tax_fixed) {
-        printf("demo: cannot load fix.dll or its functions\n");
-        return 1;
-    }
-    hp_txn *txn = NULL;
-    hp_patch *p_quote = NULL, *p_tax = NULL;
+    printf("step 2: the host loads the patch module service_fix1.dll: checked against this build of\n"
+           "        service.dll, then svc_quote and svc_tax switch to the fixed code in one transaction\n");
+    char why[256] = "";
+    hp_module_options opts = {0};
+    opts.flags = HP_MODULE_KEEP_LOADED; /* workers run through the unload: the fix's code stays mapped */
+    opts.message = why;
+    opts.message_size = sizeof why;
+    hp_module *fix = NULL;
     LARGE_INTEGER t0, t1;
     QueryPerformanceCounter(&t0);
-    hp_status st = hp_txn_begin(&txn);
-    if (st == HP_OK)
-        st = hp_txn_apply(txn, (void *)svc_quote, quote_fixed, NULL, &p_quote);
-    if (st == HP_OK)
-        st = hp_txn_apply(txn, (void *)svc_tax, tax_fixed, NULL, &p_tax);
-    if (st == HP_OK)
-        st = hp_txn_commit(txn);
-    else
-        hp_txn_abort(txn);
+    hp_status st = hp_module_load("service_fix1.dll", &opts, &fix);
     QueryPerformanceCounter(&t1);
-    printf("        hp_txn_commit: %s, in %.0f microseconds; no thread was stopped\n", hp_status_str(st),
-           micros(t0, t1));
+    printf("        hp_module_load: %s%s%s, in %.0f microseconds; no thread was stopped\n", hp_status_str(st),
+           why[0] ? ": " : "", why, micros(t0, t1));
     if (st != HP_OK)
         return 1;
+    hp_module_summary info;
+    if (hp_module_info(fix, &info) == HP_OK) {
+        printf("        target %s at %p: %zu functions replaced, %zu references to the service's own code and data\n",
+               info.target_name, info.target_base, info.entry_count, info.slot_count);
+        for (size_t i = 0; i < info.entry_count; i++) {
+            hp_module_entry_info e;
+            if (hp_module_entry(fix, i, &e) == HP_OK)
+                printf("          %-12s %p -> %p\n", e.name, e.target, e.replacement);
+        }
+    }
     LONG64 new_before = new_answers;
     Sleep(400);
-    report("running, patched:");
+    report("running, fixed:");
     ok &= new_answers > new_before;
 
-    printf("step 3: rollback: both functions go back to the original code in one transaction\n");
-    st = hp_txn_begin(&txn);
-    if (st == HP_OK)
-        st = hp_txn_remove(txn, p_quote);
-    if (st == HP_OK)
-        st = hp_txn_remove(txn, p_tax);
-    if (st == HP_OK)
-        st = hp_txn_commit(txn);
-    else
-        hp_txn_abort(txn);
-    printf("        hp_txn_commit: %s\n", hp_status_str(st));
+    printf("step 3: unload: both functions go back to the original code in one transaction\n");
+    /* the workers keep calling: the fix's code stays mapped (a worker may still be inside it) */
+    st = hp_module_unload(fix);
+    printf("        hp_module_unload: %s\n", hp_status_str(st));
     if (st != HP_OK)
         return 1;
     LONG64 old_before = old_answers;
     Sleep(400);
-    report("running, rolled back:");
+    report("running, unloaded:");
     ok &= old_answers > old_before;
 
     stop = 1;
     WaitForMultipleObjects(WORKERS, threads, TRUE, INFINITE);
     long long total = (long long)(old_answers + new_answers + failed_calls);
     ok &= failed_calls == 0;
-    printf("summary: %lld calls from %d threads across apply and rollback, %lld failed; the service never restarted\n",
+    int served = svc_quotes_served();
+    printf("state: svc_quotes_served() = %d, quotes asked for = %lld: %s\n", served, (long long)quote_calls,
+           served == (int)quote_calls ? "one counter, kept by the original and the fixed code alike"
+                                       : "MISMATCH: the fix counted somewhere else");
+    ok &= served == (int)quote_calls;
+    printf("summary: %lld calls from %d threads across load and unload, %lld failed; the service never restarted\n",
            total, WORKERS, (long long)failed_calls);
     printf("%s\n", ok ? "demo: OK" : "demo: FAILED");
     return ok ? 0 : 1;

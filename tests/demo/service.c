@@ -1,14 +1,26 @@
 /*
  * service.c — service.dll, the code a running "service" depends on. Two of
- * its functions have a bug that fix.dll corrects while the host runs.
+ * its functions have a bug; fix1.patch corrects them, and the demo builds the
+ * patch module service_fix1.dll from the corrected copy of this file.
  */
 #define API __declspec(dllexport)
+
+/* Quotes served since the service started: state of the running service that
+   a fix must keep using, not copy. */
+static int quotes_served;
 
 /* Price in cents of `qty` items at 10.00 each. The bug: the bulk discount
    (10% from 10 items on) was forgotten. */
 API int svc_quote(int qty)
 {
+    __atomic_add_fetch(&quotes_served, 1, __ATOMIC_RELAXED);
     return qty * 1000;
+}
+
+/* Not part of the fix: reads the counter that svc_quote keeps. */
+API int svc_quotes_served(void)
+{
+    return __atomic_load_n(&quotes_served, __ATOMIC_RELAXED);
 }
 
 /* Tax on an amount in cents. The bug: 20% where the law now says 21%. */

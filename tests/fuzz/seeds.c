@@ -9,6 +9,8 @@
  *   link_cmdline    the command lines of tests/lld-pass/test_cmdline.c, some with a response file
  *   plugin_options  the options of tests/plugin/test_options.c
  *   audit_allow     exception files as audit/README.md describes them
+ *   tools_map       a version 1 map as hotpatch-link writes it, and version 2 maps as
+ *                   lld-pass/README.md ("The map") describes them
  *   audit_input,    an empty file; a BSD-style archive (`#1/len` member names), which no
  *   runtime_pe      fixture tool writes
  *
@@ -174,6 +176,47 @@ static void allow_seeds(void)
     }
 }
 
+static void map_seeds(void)
+{
+    static const char v1[] =
+        "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 1,\n  \"image\": {\n    \"name\": \"a.dll\",\n"
+        "    \"machine\": \"x86\",\n    \"time_date_stamp\": 1,\n    \"size_of_image\": 8192,\n"
+        "    \"checksum\": 3,\n    \"codeview\": null\n  },\n  \"functions\": [\n"
+        "    { \"name\": \"f\", \"rva\": 4112, \"padding\": 16, \"site_offset\": 0, \"entry_bytes\": \"8bff\", "
+        "\"hash_length\": 16, \"hash\": \"fnv1a64:cbf29ce484222325\", \"table\": false, \"exported\": true, "
+        "\"patchable\": true },\n"
+        "    { \"name\": null, \"rva\": 4160, \"padding\": 5, \"site_offset\": 4, \"entry_bytes\": \"6690\", "
+        "\"hash_length\": 16, \"hash\": \"fnv1a64:0000000000000001\", \"table\": true, \"exported\": false, "
+        "\"patchable\": false }\n  ]\n}\n";
+    static const char v2[] =
+        "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 2,\n  \"image\": {\n    \"name\": \"app.dll\",\n"
+        "    \"format\": \"pe\",\n    \"machine\": \"x64\",\n    \"time_date_stamp\": 1795898831,\n"
+        "    \"size_of_image\": 131072,\n    \"checksum\": 108648,\n"
+        "    \"codeview\": { \"guid\": \"2957B36C-E989-73E0-4C4C-44205044422E\", \"age\": 1 },\n"
+        "    \"build_id\": null\n  },\n  \"functions\": [\n"
+        "    { \"name\": \"add1\", \"rva\": 5430, \"padding\": 21, \"site_offset\": 0, \"entry_bytes\": \"6690\", "
+        "\"hash_length\": 48, \"hash\": \"fnv1a64:8f91ad5aa14fd361\", \"table\": true, \"exported\": true, "
+        "\"patchable\": true }\n  ],\n  \"units\": [ \"src/app.c\", \"src/util/count.c\" ],\n  \"symbols\": [\n"
+        "    { \"name\": \"add1\", \"unit\": 0, \"static\": false, \"kind\": \"function\", \"rva\": 5430, "
+        "\"size\": 0 },\n"
+        "    { \"name\": \"count\", \"unit\": 1, \"static\": true, \"kind\": \"variable\", \"rva\": 20496, "
+        "\"size\": 4 }\n  ]\n}\n";
+    /* ELF, escapes, a symbol without a unit, members a later version might add, out of order */
+    static const char v2_elf[] =
+        "{\"version\":2,\"format\":\"hotpatch-map\",\"image\":{\"name\":\"lib\\u00e9.so\",\"format\":\"elf\","
+        "\"machine\":\"x64\",\"codeview\":null,\"build_id\":\"0123456789abcdef0123456789ABCDEF01234567\"},"
+        "\"units\":[\"a\\/b.c\",\"\\ud83d\\ude00.c\"],\"symbols\":["
+        "{\"name\":\"t\",\"unit\":1,\"static\":false,\"kind\":\"function\",\"rva\":32,\"size\":0},"
+        "{\"name\":\"t\",\"unit\":0,\"static\":true,\"kind\":\"variable\",\"rva\":16,\"size\":8},"
+        "{\"name\":\"q\\n\",\"unit\":null,\"static\":false,\"kind\":\"variable\",\"rva\":0,\"size\":4294967295}],"
+        "\"functions\":[{\"name\":\"t\",\"rva\":32,\"padding\":64,\"site_offset\":0,\"entry_bytes\":\"F30F\","
+        "\"hash_length\":65536,\"hash\":\"fnv1a64:FFFFFFFFFFFFFFFF\",\"table\":true,\"exported\":true,"
+        "\"patchable\":true,\"later\":[{},[],-1.5e-3,true,null]}]}";
+    put("tools_map", "v1.hpmap", v1, sizeof v1 - 1);
+    put("tools_map", "v2.hpmap", v2, sizeof v2 - 1);
+    put("tools_map", "v2-elf.hpmap", v2_elf, sizeof v2_elf - 1);
+}
+
 static void file_seeds(void)
 {
     /* "!<arch>\n", then one member header (name[16] date[12] uid[6] gid[6] mode[8] size[10] "`\n")
@@ -202,6 +245,7 @@ int main(int argc, char **argv)
     cmdline_seeds();
     options_seeds();
     allow_seeds();
+    map_seeds();
     file_seeds();
     return 0;
 }

@@ -8,9 +8,9 @@
 #   _SEEDS       where its seeds come from (tests/fuzz/corpus.cmake): `generated` (seeds.c),
 #                `fixtures` (the audit's fixture files), `images` (the fixture images only),
 #                `wine` (a fixed sample of Wine's PE images)
-# There is no .hpmap reader and no patch-module manifest yet: their targets are added when they exist.
+# There is no patch-module manifest reader yet: its target is added when it exists.
 
-set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe link_rsp link_cmdline plugin_options)
+set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe link_rsp link_cmdline plugin_options tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -46,6 +46,11 @@ set(HP_FUZZ_plugin_options_PART plugin)
 set(HP_FUZZ_plugin_options_LIBS hp_fuzz_policy)
 set(HP_FUZZ_plugin_options_UNDER_TEST plugin/src/options.c runtime/tools/src/glob.c runtime/tools/src/pad.c)
 set(HP_FUZZ_plugin_options_SEEDS generated)
+
+set(HP_FUZZ_tools_map_PART runtime)
+set(HP_FUZZ_tools_map_LIBS hp_fuzz_tools)
+set(HP_FUZZ_tools_map_UNDER_TEST runtime/tools/src/map.c)
+set(HP_FUZZ_tools_map_SEEDS generated)
 
 # hp_fuzz_target_enabled(<name> <out-var>): is the target's part built in this tree?
 function(hp_fuzz_target_enabled name out)

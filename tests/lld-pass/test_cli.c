@@ -41,7 +41,8 @@ Test(cli, help_lists_every_option)
     hpt_proc p;
     cr_assert_eq(lpt_run_link((const char *[]){"--help", NULL}, &p), 0);
     const char *opts[] = {"--hotpatch-pad=N", "--hotpatch-warn-only", "--hotpatch-map=PATH|none",
-                          "--hotpatch-verbose", "--lld=PATH", "--help", "--version"};
+                          "--hotpatch-verbose", "--hotpatch-fix-for=IMAGE", "--hotpatch-exclude=GLOB", "--lld=PATH", "--help",
+                          "--version"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         cr_expect(strstr(p.out, opts[i]) != NULL, "%s missing from --help", opts[i]);
     cr_expect_str_eq(p.err, "");
@@ -189,7 +190,7 @@ Test(cli, lld_failure_status_is_returned)
 {
     /* a stand-in lld that fails with status 7 after checking it got the link-side settings */
     char in[4200];
-    const char *lld = fake_lld("cli_lld_status", "/functionpadmin /opt:noicf /release", in, sizeof in);
+    const char *lld = fake_lld("cli_lld_status", "/functionpadmin /opt:noicf /release /debug:symtab", in, sizeof in);
     hpt_proc p;
     cr_expect_eq(lpt_run_link((const char *[]){"/out:x.exe", in, lld, NULL}, &p), 7, "%s", p.err);
     hpt_proc_free(&p);

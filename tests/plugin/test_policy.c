@@ -227,7 +227,7 @@ Test(policy, instrument_sets_the_site_attributes, .init = setup, .fini = teardow
     LLVMModuleRef m = parse(k_module);
     hp_policy *p = policy_with(NULL);
     reports r;
-    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_host host = {&r, NULL, on_report, NULL, NULL};
     hp_policy_stats st = {0, 0, 0, 0};
 
     memset(&r, 0, sizeof r);
@@ -278,7 +278,7 @@ Test(policy, function_sanitizer_data_skips_the_function, .init = setup, .fini = 
     LLVMModuleRef m = parse(ir);
     hp_policy *p = policy_with(NULL);
     reports r;
-    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_host host = {&r, NULL, on_report, NULL, NULL};
     hp_policy_stats st = {0, 0, 0, 0};
 
     memset(&r, 0, sizeof r);
@@ -310,7 +310,7 @@ Test(policy, instrument_is_idempotent, .init = setup, .fini = teardown)
     LLVMModuleRef m = parse(k_module);
     hp_policy *p = policy_with(NULL);
     reports r;
-    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_host host = {&r, NULL, on_report, NULL, NULL};
     hp_policy_stats st = {0, 0, 0, 0};
     char *once, *twice;
 
@@ -333,7 +333,7 @@ Test(policy, disabled_diagnostics_are_not_reported, .init = setup, .fini = teard
     LLVMModuleRef m = parse(k_module);
     hp_policy *p = policy_with(opts);
     reports r;
-    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_host host = {&r, NULL, on_report, NULL, NULL};
 
     memset(&r, 0, sizeof r);
     hp_policy_instrument(p, m, &host, NULL);
@@ -356,7 +356,7 @@ Test(policy, an_explicit_zero_entry_from_the_ast_is_a_conflict, .init = setup, .
     LLVMModuleRef m = parse(k_module);
     hp_policy *p = policy_with(NULL);
     reports r;
-    hp_policy_host host = {&r, explicit_pfe_zero, on_report};
+    hp_policy_host host = {&r, explicit_pfe_zero, on_report, NULL, NULL};
 
     memset(&r, 0, sizeof r);
     hp_policy_instrument(p, m, &host, NULL);
@@ -397,7 +397,7 @@ Test(policy, unsupported_target_is_reported_and_left_alone, .init = setup, .fini
     LLVMModuleRef m = parse("target triple = \"aarch64-unknown-linux-gnu\"\ndefine void @f() {\n  ret void\n}\n");
     hp_policy *p = policy_with(NULL);
     reports r;
-    hp_policy_host host = {&r, NULL, on_report};
+    hp_policy_host host = {&r, NULL, on_report, NULL, NULL};
 
     memset(&r, 0, sizeof r);
     cr_assert_eq(hp_policy_instrument(p, m, &host, NULL), HP_OK);

@@ -2,7 +2,8 @@
  * test_engine_cross.c — the engine's portable programs built for the other
  * targets (cross/<triple>/tests/runtime/portable/) run there and pass every
  * case: Windows x64 under Wine (MinGW and freestanding MSVC ABI), Linux i386
- * under qemu-i386. (PE32 programs are built but cannot run: no 32-bit Wine.)
+ * under qemu-i386. hpt_runtime_module: patch modules (hp_module_*) with the
+ * images built next to it. (PE32 programs are built but cannot run: no 32-bit Wine.)
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -48,4 +49,19 @@ Test(engine_cross, stress_windows_x64_mingw_under_wine)
 Test(engine_cross, stress_linux_i386_under_qemu)
 {
     run_and_expect("i386-linux-gnu", "hpt_runtime_stress", 0);
+}
+
+Test(engine_cross, module_windows_x64_mingw_under_wine)
+{
+    run_and_expect("x86_64-w64-mingw32", "hpt_runtime_module", 1);
+}
+
+Test(engine_cross, module_windows_x64_msvc_freestanding_under_wine)
+{
+    run_and_expect("x86_64-pc-windows-msvc", "hpt_runtime_module", 1);
+}
+
+Test(engine_cross, module_linux_i386_under_qemu)
+{
+    run_and_expect("i386-linux-gnu", "hpt_runtime_module", 0);
 }

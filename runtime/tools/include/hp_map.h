@@ -66,19 +66,23 @@ typedef struct hp_map {
     size_t unit_count;
     const hp_map_symbol *symbols;
     size_t symbol_count;
+    const hp_map_function *const *functions_by_name; /**< the named functions, sorted by name (then RVA) */
+    size_t named_function_count;
 } hp_map;
 
 /**
  * Parse a map from `len` bytes of text (NUL not needed).
  * @param out receives the map (free with hp_map_free); written only on HP_OK.
- * @param msg receives, on failure, what is wrong and where ("line 12, column 5: ...").
+ * @param msg receives, on failure, what is wrong and where: "line 12, column 5: <what>", and for a
+ *        field of the map its path too ("line 40, column 38: functions[3].rva: not an unsigned
+ *        32-bit integer").
  * @return HP_OK; HP_ERR_FORMAT (not JSON, or not a hotpatch map: format/version/field types);
  *         HP_ERR_MANIFEST_VERSION (a hotpatch map of a version this reader does not know);
  *         HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT (NULL text or out).
  */
 hp_status hp_map_parse(const char *text, size_t len, hp_map **out, char *msg, size_t msg_size);
 
-/** hp_map_parse() of a file; HP_ERR_IO when it cannot be read (the message names the path). */
+/** hp_map_parse() of a file; HP_ERR_IO when it cannot be read. Every message starts with the path. */
 hp_status hp_map_load(const char *path, hp_map **out, char *msg, size_t msg_size);
 
 /** Free a map; NULL is a no-op. */
@@ -89,12 +93,20 @@ int32_t hp_map_unit(const hp_map *map, const char *path);
 
 /**
  * The symbol `name`: with unit >= 0 the one of that unit (static or external); with unit -1 the
- * external one (is_static 0) of any unit. NULL when the map has none. O(log n) after the first call
- * would need an index: the map keeps its symbols sorted by name, then unit.
+ * external one (is_static 0) of any unit (the first in the map's order). NULL when the map has none,
+ * and for a unit below -1. O(log n): the map keeps its symbols sorted by name (strcmp), then unit
+ * (-1 first), whatever order the file had.
  */
 const hp_map_symbol *hp_map_find(const hp_map *map, int32_t unit, const char *name);
 
-/** The function of "functions" at `rva`, or NULL (sorted by RVA). */
+/**
+ * The function of "functions" named `name` (the first by RVA when several are), or NULL. External
+ * functions are found here: the map's "symbols" do not repeat them.
+ */
+const hp_map_function *hp_map_function_named(const hp_map *map, const char *name);
+
+/** The function of "functions" at `rva` (the first when several share it), or NULL. O(log n): the map
+ *  keeps its functions sorted by RVA, whatever order the file had. */
 const hp_map_function *hp_map_function_at(const hp_map *map, uint32_t rva);
 
 #ifdef __cplusplus

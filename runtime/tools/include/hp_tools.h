@@ -1,8 +1,9 @@
 /*
  * hp_tools.h — what the tools (plugin, audit, post-link pass) share and the
  * runtime library must not carry: one glob dialect, one padding-option parser,
- * one whole-file reader, growable arrays, the COFF symbol reader, and the one
- * way a tool function hands back a message.
+ * one whole-file reader and translation-unit names, growable arrays, the COFF
+ * symbol reader, and the one way a tool function hands back a message. The
+ * reader of `.hpmap` maps is hp_map.h.
  *
  * Layering (README.md, "Architecture"): libhotpatch <- hp_tools <- audit <-
  * lld-pass; the plugin links hp_tools too. Nothing here prints or exits.
@@ -81,6 +82,17 @@ hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_s
 
 /** The last component of a path ('/' and, for Windows paths, '\\' separate). Never NULL for a non-NULL path. */
 const char *hp_path_basename(const char *path);
+
+/**
+ * The name of a translation unit as maps and manifests record it: `path` (a source file as the
+ * compiler was given it) made absolute against `cwd` when relative, normalised lexically ('\\'
+ * becomes '/', "." and ".." components and repeated '/' removed), then made relative to `root`
+ * (normalised the same way) when it lies under it. A path outside `root`, or any path when `root`
+ * is NULL or empty, stays absolute. `cwd` may be NULL for the process's working directory.
+ * @return HP_OK; HP_ERR_BAD_VALUE when the result does not fit `out_size` (NUL included);
+ *         HP_ERR_IO when the working directory is needed and unknown; HP_ERR_ARGUMENT.
+ */
+hp_status hp_path_unit(const char *path, const char *root, const char *cwd, char *out, size_t out_size);
 
 /* ------------------------------------------------------------------------- */
 /* Growable arrays                                                            */

@@ -5,6 +5,7 @@
 #include "hp_tools.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,4 +76,89 @@ const char *hp_path_basename(const char *path)
         if (*p == '/' || *p == '\\')
             b = p + 1;
     return b;
+}
+
+/* Normalise `in` (absolute, '/'-separated after the copy) into `out`: "." and ".." components and
+   repeated separators go. 0 when it does not fit. */
+static int normalise(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    if (size < 2)
+        return 0;
+    out[n++] = '/';
+    for (const char *p = in; *p;) {
+        while (*p == '/' || *p == '\\')
+            p++;
+        const char *c = p;
+        while (*p && *p != '/' && *p != '\\')
+            p++;
+        size_t len = (size_t)(p - c);
+        if (len == 0 || (len == 1 && c[0] == '.'))
+            continue;
+        if (len == 2 && c[0] == '.' && c[1] == '.') {
+            while (n > 1 && out[n - 1] != '/')
+                n--;
+            if (n > 1)
+                n--; /* the separator before the component dropped */
+            continue;
+        }
+        if (n > 1) {
+            if (n + 1 >= size)
+                return 0;
+            out[n++] = '/';
+        }
+        if (n + len >= size)
+            return 0;
+        memcpy(out + n, c, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+static int is_absolute(const char *p)
+{
+    return p[0] == '/' || p[0] == '\\';
+}
+
+hp_status hp_path_unit(const char *path, const char *root, const char *cwd, char *out, size_t out_size)
+{
+    if (!path || !out || out_size == 0)
+        return HP_ERR_ARGUMENT;
+    char here[4096], joined[8192], norm_path[4096], norm_root[4096];
+    if (!cwd && (!is_absolute(path) || (root && root[0] && !is_absolute(root)))) {
+        if (!getcwd(here, sizeof here))
+            return HP_ERR_IO;
+        cwd = here;
+    }
+    if (is_absolute(path)) {
+        if (strlen(path) >= sizeof joined)
+            return HP_ERR_BAD_VALUE;
+        strcpy(joined, path);
+    } else if ((size_t)snprintf(joined, sizeof joined, "%s/%s", cwd, path) >= sizeof joined) {
+        return HP_ERR_BAD_VALUE;
+    }
+    if (!normalise(joined, norm_path, sizeof norm_path))
+        return HP_ERR_BAD_VALUE;
+    const char *result = norm_path;
+    if (root && root[0]) {
+        if (is_absolute(root)) {
+            if (strlen(root) >= sizeof joined)
+                return HP_ERR_BAD_VALUE;
+            strcpy(joined, root);
+        } else if ((size_t)snprintf(joined, sizeof joined, "%s/%s", cwd, root) >= sizeof joined) {
+            return HP_ERR_BAD_VALUE;
+        }
+        if (!normalise(joined, norm_root, sizeof norm_root))
+            return HP_ERR_BAD_VALUE;
+        size_t rl = strlen(norm_root);
+        if (rl == 1) /* the root is "/" */
+            result = norm_path + 1;
+        else if (strncmp(norm_path, norm_root, rl) == 0 && norm_path[rl] == '/')
+            result = norm_path + rl + 1;
+    }
+    if (strlen(result) >= out_size)
+        return HP_ERR_BAD_VALUE;
+    strcpy(out, result);
+    return HP_OK;
 }

@@ -50,10 +50,39 @@
     X(windows, hook_behind_thunk_refused)       \
     X(windows, pages_of_two_allocations)
 
+/* Patch modules: the manifest reader on hand-made bytes (cases_manifest.c), and modules loaded into
+   this process (cases_module.c, with the images of fix_target.c and fix_modules.c next to the program). */
+#define HP_MANIFEST_CASES(X)                    \
+    X(manifest, valid_two_fragments)            \
+    X(manifest, truncated_at_every_length)      \
+    X(manifest, every_byte_flipped)             \
+    X(manifest, version_and_unchecked)          \
+    X(manifest, malformed_records)              \
+    X(manifest, message_cut)
+
+#define HP_MODULE_CASES(X)                      \
+    X(module, live_threads_apply_and_unload)    \
+    X(module, symbol_slot_one_variable)         \
+    X(module, stacked_unload_top_first)         \
+    X(module, stacked_unload_bottom_first)      \
+    X(module, stacked_three_unload_middle)      \
+    X(module, target_not_loaded)                \
+    X(module, identity_mismatch)                \
+    X(module, hash_mismatch_names_entry)        \
+    X(module, verify_refuses)                   \
+    X(module, no_manifest_unchecked_io_format)  \
+    X(module, info_entry_stale_twice)           \
+    X(module, already_patched_by_apply)         \
+    X(module, unload_refused_when_redirected)   \
+    X(module, relocated_code_hashes_as_released) \
+    X(module, target_option_keep_loaded)
+
 #define HP_DECLARE_CASE(suite, name) void case_##suite##_##name(void);
 HP_ENGINE_CASES(HP_DECLARE_CASE)
 HP_TXN_CASES(HP_DECLARE_CASE)
 HP_STRESS_CASES(HP_DECLARE_CASE)
 HP_WINDOWS_CASES(HP_DECLARE_CASE)
+HP_MANIFEST_CASES(HP_DECLARE_CASE)
+HP_MODULE_CASES(HP_DECLARE_CASE)
 
 #endif

@@ -85,3 +85,6 @@ if(WIN32 AND HP_TARGET_ARCH STREQUAL "x64" AND NOT HP_FREESTANDING)
   target_link_libraries(bench_runtime_windows PRIVATE hpt_runtime_cases)
   hp_c_target(bench_runtime_windows)
 endif()
+
+# Patch modules: the target image, the fix modules, hpt_runtime_module (module.cmake).
+include("${_hp_rtp}/module.cmake")

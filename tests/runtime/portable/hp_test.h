@@ -85,6 +85,16 @@ void hp_test_unmap(void *p, size_t size);
 /** Windows: the address a DLL of this process exports under `name` (GetProcAddress); NULL elsewhere. */
 void *hp_test_dll_export(const char *dll, const char *name);
 
+/** The directory of this program, without a trailing separator, into buf; 0 on failure. */
+int hp_test_exe_dir(char *buf, size_t size);
+/** Load a library (dlopen RTLD_NOW / LoadLibrary); NULL on failure. */
+void *hp_test_lib_open(const char *path);
+/** An exported symbol of a library hp_test_lib_open() loaded (dlsym / GetProcAddress); NULL when none. */
+void *hp_test_lib_sym(void *lib, const char *name);
+void hp_test_lib_close(void *lib);
+/** Is the library at `path` loaded (dlopen RTLD_NOLOAD / GetModuleHandle of its file name)? */
+int hp_test_lib_loaded(const char *path);
+
 /** Run the cases; a case fails on a failed check or when it leaves more W+X mappings than before. */
 int hp_test_main(const char *prog, const hp_test_case *cases, size_t n);
 

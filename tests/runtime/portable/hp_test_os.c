@@ -42,6 +42,8 @@ __declspec(dllimport) void *__stdcall VirtualAlloc(void *, size_t, DWORD, DWORD)
 __declspec(dllimport) BOOL __stdcall VirtualFree(void *, size_t, DWORD);
 __declspec(dllimport) HANDLE __stdcall GetModuleHandleW(const unsigned short *);
 __declspec(dllimport) void *__stdcall GetProcAddress(HANDLE, const char *);
+__declspec(dllimport) HANDLE __stdcall LoadLibraryW(const unsigned short *);
+__declspec(dllimport) BOOL __stdcall FreeLibrary(HANDLE);
 #define WINAPI __stdcall
 #define INFINITE 0xFFFFFFFFu
 #define MEM_COMMIT 0x1000u
@@ -59,6 +61,7 @@ __declspec(dllimport) void *__stdcall GetProcAddress(HANDLE, const char *);
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -374,6 +377,99 @@ void *hp_test_dll_export(const char *dll, const char *name)
     (void)dll;
     (void)name;
     return NULL;
+#endif
+}
+
+/* ------------------------------------------------------------------------- */
+/* Libraries (the patch-module cases)                                         */
+/* ------------------------------------------------------------------------- */
+
+#if defined(_WIN32)
+/* `s` as UTF-16 (ASCII paths only: what the tests use); 0 when too long. */
+static int widen(const char *s, unsigned short *w, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] != 0; i++) {
+        if (i + 1 >= n)
+            return 0;
+        w[i] = (unsigned short)(unsigned char)s[i];
+    }
+    w[i] = 0;
+    return 1;
+}
+#endif
+
+int hp_test_exe_dir(char *buf, size_t size)
+{
+    size_t n = 0;
+#if defined(_WIN32)
+    typedef DWORD(__stdcall * get_module_file_name_a_fn)(HANDLE, char *, DWORD);
+    get_module_file_name_a_fn f =
+        (get_module_file_name_a_fn)(uintptr_t)hp_test_dll_export("kernel32.dll", "GetModuleFileNameA");
+    if (f == NULL || size < 2)
+        return 0;
+    n = f(NULL, buf, (DWORD)size);
+    if (n == 0 || n >= size)
+        return 0;
+#else
+    ssize_t got = readlink("/proc/self/exe", buf, size - 1);
+    if (got <= 0 || (size_t)got >= size - 1)
+        return 0;
+    n = (size_t)got;
+#endif
+    buf[n] = 0;
+    while (n > 0 && buf[n - 1] != '/' && buf[n - 1] != '\\')
+        n--;
+    if (n == 0)
+        return 0;
+    buf[n - 1] = 0; /* no trailing separator */
+    return 1;
+}
+
+void *hp_test_lib_open(const char *path)
+{
+#if defined(_WIN32)
+    unsigned short w[1024];
+    return widen(path, w, sizeof w / sizeof w[0]) ? (void *)LoadLibraryW((const void *)w) : NULL;
+#else
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+#endif
+}
+
+void *hp_test_lib_sym(void *lib, const char *name)
+{
+#if defined(_WIN32)
+    return lib != NULL ? (void *)(uintptr_t)GetProcAddress(lib, name) : NULL;
+#else
+    return lib != NULL ? dlsym(lib, name) : NULL;
+#endif
+}
+
+void hp_test_lib_close(void *lib)
+{
+#if defined(_WIN32)
+    if (lib != NULL)
+        FreeLibrary(lib);
+#else
+    if (lib != NULL)
+        dlclose(lib);
+#endif
+}
+
+int hp_test_lib_loaded(const char *path)
+{
+#if defined(_WIN32)
+    const char *base = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    unsigned short w[1024];
+    return widen(base, w, sizeof w / sizeof w[0]) && GetModuleHandleW((const void *)w) != NULL;
+#else
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (h != NULL)
+        dlclose(h);
+    return h != NULL;
 #endif
 }
 

@@ -1,7 +1,7 @@
 /*
  * main.c — a portable runtime test program (Windows under Wine, Linux i386,
  * and the host): the suites selected at build time (HP_WITH_ENGINE,
- * HP_WITH_TXN, HP_WITH_STRESS; freestanding programs get no argv). Prints one
+ * HP_WITH_TXN, HP_WITH_STRESS, HP_WITH_MODULE; freestanding programs get no argv). Prints one
  * line per case and "N passed, N failed"; exits 1 on any failure.
  */
 #include "hp_test.h"
@@ -22,6 +22,10 @@ static const hp_test_case cases[] = {
 #endif
 #if defined(HP_WITH_STRESS)
     HP_STRESS_CASES(HP_TABLE_ENTRY)
+#endif
+#if defined(HP_WITH_MODULE)
+    HP_MANIFEST_CASES(HP_TABLE_ENTRY)
+    HP_MODULE_CASES(HP_TABLE_ENTRY)
 #endif
 };
 

@@ -1,0 +1,57 @@
+/*
+ * hp_link_units.h — the map's "units" and "symbols" for a PE image: which
+ * translation unit defines which function and variable, file-statics
+ * included, so that a fix compiled later from one unit reaches the running
+ * program's own state (lld-pass/README.md, "The map").
+ *
+ * They are read from the image's COFF symbol table, where lld put them at no
+ * cost to the link (MinGW images keep one; hotpatch-link asks lld-link for one
+ * with /debug:symtab): the plugin gave each unit it compiled a label naming it
+ * and an alias of every file-static and every variable carrying the unit and
+ * the variable's size (plugin/src/units.c):
+ *
+ *   __hp_unit$<id>$<hex of path>   <name>$hps<id>[$s<size>]   <name>$hpe<id>$s<size>
+ *
+ * On request, external functions are taken by their own symbols too (unit
+ * unknown: -1), code the plugin did not compile included, to name the functions
+ * the image names nowhere else (MSVC-ABI images); external variables only with
+ * an alias (their size is known then).
+ */
+#ifndef HP_LINK_UNITS_H
+#define HP_LINK_UNITS_H
+
+#include <stddef.h>
+
+#include "hp_link_map.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What hp_link_units_read() found; owned, freed by hp_link_units_destroy(). */
+typedef struct hp_link_units {
+    char **units;                 /**< relative paths */
+    size_t unit_count;
+    hp_link_map_symbol *symbols;  /**< sorted by name, then unit; no duplicates */
+    size_t symbol_count;
+    int has_symtab;               /**< the image has a COFF symbol table at all */
+} hp_link_units;
+
+/**
+ * Read the units and symbols of the PE image in `data` (its file bytes); with `functions`, also
+ * every external function symbol (unit -1).
+ * @param out receives the result (also when the image has no symbol table: has_symtab 0)
+ * @return HP_OK; HP_ERR_FORMAT (not a PE image, or its symbol table lies outside the file: the
+ *         message says which); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
+ */
+hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp_link_units **out, char *msg,
+                             size_t msg_size);
+
+/** Free; NULL is a no-op. */
+void hp_link_units_destroy(hp_link_units *units);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HP_LINK_UNITS_H */

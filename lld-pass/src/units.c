@@ -1,0 +1,314 @@
+/*
+ * units.c — the map's units and symbols of a PE image, from its COFF symbol
+ * table (hp_link_units.h; the symbols the plugin adds: plugin/src/units.c).
+ */
+#include "hp_link_units.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotpatch_pe.h"
+#include "hp_tools.h"
+
+typedef struct pending {
+    hp_link_map_symbol sym;
+    uint32_t id; /* the unit's id, for an alias */
+    int alias;   /* one of the plugin's aliases (else an external function's own symbol) */
+} pending;
+
+typedef struct unit_id {
+    uint32_t id;
+    int32_t index;
+} unit_id;
+
+typedef struct collect {
+    const hp_pe *pe;
+    int x86;
+    int functions; /* take external functions too */
+    hp_link_units *out;
+    size_t units_cap;
+    unit_id *ids;
+    size_t nids, ids_cap;
+    pending *syms;
+    size_t nsyms, syms_cap;
+    int oom;
+} collect;
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* 8 lower-case hex digits */
+static int parse_id(const char *p, size_t len, uint32_t *id)
+{
+    uint32_t v = 0;
+    if (len < 8)
+        return 0;
+    for (int i = 0; i < 8; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint32_t)h;
+    }
+    *id = v;
+    return 1;
+}
+
+/* The C name of an external symbol: on x86 without `_`, and without `@N` of stdcall/fastcall. */
+static void c_name(int x86, const char **p, size_t *len)
+{
+    if (!x86 || *len < 2 || ((*p)[0] != '_' && (*p)[0] != '@'))
+        return;
+    const char *s = *p + 1;
+    size_t n = *len - 1, i = n;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--;
+    if (i > 1 && i < n && s[i - 1] == '@')
+        n = i - 1;
+    else if ((*p)[0] == '@')
+        return; /* not a fastcall decoration after all */
+    *p = s;
+    *len = n;
+}
+
+static char *dup_n(collect *c, const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s) {
+        c->oom = 1;
+        return NULL;
+    }
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* __hp_unit$<id>$<hex path> */
+static void take_unit(collect *c, const char *p, size_t len)
+{
+    uint32_t id;
+    if (len < 9 || !parse_id(p, len, &id) || p[8] != '$' || (len - 9) % 2 != 0 || len == 9)
+        return;
+    for (size_t i = 0; i < c->nids; i++)
+        if (c->ids[i].id == id)
+            return; /* the same unit linked twice (or an id collision: the first one names it) */
+    size_t n = (len - 9) / 2;
+    char *path = malloc(n + 1);
+    if (!path) {
+        c->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(p[9 + 2 * i]), lo = hexval(p[10 + 2 * i]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(path);
+            return;
+        }
+        path[i] = (char)(hi << 4 | lo);
+    }
+    path[n] = '\0';
+    unit_id u = {id, (int32_t)c->out->unit_count};
+    if (!HP_VEC_PUSH(c->out->units, c->out->unit_count, c->units_cap, path)) {
+        free(path);
+        c->oom = 1;
+        return;
+    }
+    if (!HP_VEC_PUSH(c->ids, c->nids, c->ids_cap, u))
+        c->oom = 1;
+}
+
+static void push(collect *c, const char *name, size_t len, int alias, uint32_t id, int is_static, int is_function,
+                 uint32_t rva, uint32_t size)
+{
+    pending s;
+    memset(&s, 0, sizeof s);
+    s.sym.name = dup_n(c, name, len);
+    if (!s.sym.name)
+        return;
+    s.sym.unit = -1;
+    s.sym.is_static = is_static;
+    s.sym.is_function = is_function;
+    s.sym.rva = rva;
+    s.sym.size = size;
+    s.id = id;
+    s.alias = alias;
+    if (!HP_VEC_PUSH(c->syms, c->nsyms, c->syms_cap, s)) {
+        free((char *)s.sym.name);
+        c->oom = 1;
+    }
+}
+
+/* The last '$' in p[0, len), or NULL. */
+static const char *last_dollar(const char *p, size_t len)
+{
+    while (len > 0)
+        if (p[--len] == '$')
+            return p + len;
+    return NULL;
+}
+
+/* <name>$hp{s,e}<id>[$s<size>] at the end of the name: 1 when it is one of the plugin's aliases. */
+static int take_alias(collect *c, const char *p, size_t len, uint32_t rva)
+{
+    const char *d = last_dollar(p, len);
+    if (!d)
+        return 0;
+    int sized = 0;
+    uint64_t size = 0;
+    size_t end = len;
+    if (d[1] == 's' && (size_t)(d - p) + 2 < len) { /* $s<size> */
+        for (const char *q = d + 2; q < p + len; q++) {
+            if (*q < '0' || *q > '9' || size > UINT32_MAX)
+                return 0;
+            size = size * 10 + (uint64_t)(*q - '0');
+        }
+        if (size > UINT32_MAX)
+            return 0;
+        sized = 1;
+        end = (size_t)(d - p);
+        d = last_dollar(p, end);
+        if (!d)
+            return 0;
+    }
+    size_t at = (size_t)(d - p);
+    uint32_t id;
+    if (at == 0 || end - at != 12 || d[1] != 'h' || d[2] != 'p' || (d[3] != 's' && d[3] != 'e') ||
+        !parse_id(d + 4, 8, &id))
+        return 0;
+    push(c, p, at, 1, id, d[3] == 's', !sized, rva, (uint32_t)size);
+    return 1;
+}
+
+static int on_symbol(void *ctx, const hp_coff_symbol *s)
+{
+    collect *c = ctx;
+    if (s->section <= 0 || c->oom)
+        return c->oom;
+    const char *p = s->name;
+    size_t len = s->name_len;
+    /* most symbols are none of ours: only names with a '$' can be, or external functions when asked */
+    int ours = len > 12 && memchr(p, '$', len) != NULL;
+    int fn = c->functions && hp_coff_is_typed_function(s) && hp_coff_is_external(s);
+    if (!ours && !fn)
+        return 0;
+    hp_pe_section sec;
+    if (hp_pe_section_at(c->pe, (uint32_t)(s->section - 1), &sec) != HP_OK)
+        return 0;
+    uint64_t rva = (uint64_t)sec.virtual_address + s->value;
+    if (rva > UINT32_MAX)
+        return 0;
+    if (ours && len > 10 && memcmp(p, "__hp_unit$", 10) == 0) {
+        take_unit(c, p + 10, len - 10);
+        return c->oom;
+    }
+    if (ours && take_alias(c, p, len, (uint32_t)rva))
+        return c->oom;
+    if (fn && hp_pe_section_is_code(&sec)) {
+        c_name(c->x86, &p, &len);
+        if (len)
+            push(c, p, len, 0, 0, 0, 1, (uint32_t)rva, 0);
+    }
+    return c->oom;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+    const hp_link_map_symbol *x = a, *y = b;
+    int k = strcmp(x->name, y->name);
+    if (k)
+        return k;
+    return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp_link_units **out, char *msg,
+                             size_t msg_size)
+{
+    if (!data || !out)
+        return HP_ERR_ARGUMENT;
+    hp_pe pe;
+    const char *detail = NULL;
+    hp_status st = hp_pe_open(&pe, data, size, HP_PE_LAYOUT_FILE, 0, &detail);
+    if (st != HP_OK) {
+        hp_msg_set(msg, msg_size, "not a PE image: %s", detail ? detail : hp_status_str(st));
+        return HP_ERR_FORMAT;
+    }
+    collect c;
+    memset(&c, 0, sizeof c);
+    c.pe = &pe;
+    c.x86 = pe.machine == HP_MACHINE_X86;
+    c.functions = functions;
+    c.out = calloc(1, sizeof *c.out);
+    if (!c.out)
+        return HP_ERR_NO_MEMORY;
+    uint32_t symptr = 0, nsyms = 0;
+    hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
+    hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
+    if (symptr && nsyms) {
+        c.out->has_symtab = 1;
+        st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, &detail);
+        if (st != HP_OK && !c.oom) {
+            hp_msg_set(msg, msg_size, "the COFF symbol table: %s", detail ? detail : hp_status_str(st));
+            for (size_t i = 0; i < c.nsyms; i++)
+                free((char *)c.syms[i].sym.name);
+            free(c.syms);
+            free(c.ids);
+            hp_link_units_destroy(c.out);
+            return HP_ERR_FORMAT;
+        }
+    }
+    /* the units' ids become indices; a static whose unit is not named is of no use to a fix */
+    size_t k = 0;
+    if (!c.oom && c.nsyms && !(c.out->symbols = malloc(c.nsyms * sizeof *c.out->symbols)))
+        c.oom = 1;
+    for (size_t i = 0; i < c.nsyms; i++) {
+        hp_link_map_symbol s = c.syms[i].sym;
+        int extern_fn = !c.syms[i].alias;
+        if (!extern_fn) {
+            s.unit = -1;
+            for (size_t u = 0; u < c.nids; u++)
+                if (c.ids[u].id == c.syms[i].id)
+                    s.unit = c.ids[u].index;
+        }
+        if (c.oom || (s.unit < 0 && !extern_fn)) {
+            free((char *)s.name);
+            continue;
+        }
+        c.out->symbols[k++] = s;
+    }
+    free(c.syms);
+    free(c.ids);
+    c.out->symbol_count = k;
+    if (c.oom) {
+        hp_link_units_destroy(c.out);
+        return HP_ERR_NO_MEMORY;
+    }
+    if (k) {
+        qsort(c.out->symbols, k, sizeof *c.out->symbols, cmp_sym);
+        size_t w = 0;
+        for (size_t i = 0; i < k; i++) {
+            hp_link_map_symbol *s = &c.out->symbols[i];
+            if (w && strcmp(c.out->symbols[w - 1].name, s->name) == 0 && c.out->symbols[w - 1].unit == s->unit) {
+                free((char *)s->name);
+                continue;
+            }
+            c.out->symbols[w++] = *s;
+        }
+        c.out->symbol_count = w;
+    }
+    *out = c.out;
+    return HP_OK;
+}
+
+void hp_link_units_destroy(hp_link_units *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < u->unit_count; i++)
+        free(u->units[i]);
+    free(u->units);
+    for (size_t i = 0; i < u->symbol_count; i++)
+        free((char *)u->symbols[i].name);
+    free(u->symbols);
+    free(u);
+}
