@@ -5,6 +5,7 @@
 # and one libFuzzer target per parser (tests/fuzz/targets.cmake, sources tests/fuzz/fuzz_*.c):
 #
 #   hp_fuzz_runtime  the runtime's site rules and PE view (HP_RUNTIME_CORE_SOURCES, _PE_SOURCES)
+#   hp_fuzz_manifest the patch-module manifest reader (message.c, manifest.c, ptrmap.c)
 #                    (and hp_fuzz_runtime_plain, the site rules uninstrumented, for the seed writer)
 #   hp_fuzz_tools    hp_tools (the COFF symbol reader, globs, padding options, ...)
 #   hp_fuzz_audit    hp_audit (the readers, checks, report model, renderers)
@@ -80,6 +81,8 @@ get_directory_property(_hp_rt_pe DIRECTORY "${PROJECT_SOURCE_DIR}/runtime" DEFIN
 hp_fuzz_library(hp_fuzz_runtime FROM hotpatch_static SOURCES ${_hp_rt_core} ${_hp_rt_pe} LIBS hp_zydis)
 hp_fuzz_library(hp_fuzz_runtime_plain FROM hotpatch_static SOURCES ${_hp_rt_core} LIBS hp_zydis PLAIN)
 hp_fuzz_library(hp_fuzz_tools FROM hp_tools LIBS hp_fuzz_runtime)
+# the patch-module manifest reader alone: its target supplies the OS layer's heap
+hp_fuzz_library(hp_fuzz_manifest FROM hotpatch_static SOURCES src/message.c src/manifest.c src/ptrmap.c)
 if(TARGET hp_audit)
   hp_fuzz_library(hp_fuzz_audit FROM hp_audit LIBS hp_fuzz_tools)
 endif()

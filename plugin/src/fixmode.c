@@ -134,6 +134,12 @@ static tsym find_external(const fx_run *r, const char *name)
     tsym t = from_symbol(hp_map_find(r->map, -1, name));
     if (!t.found) {
         const hp_map_function *f = hp_map_function_named(r->map, name);
+        if (!f && r->target.arch == HPP_ARCH_X86 && r->target.fmt == HPP_FMT_COFF && strlen(name) < 511) {
+            /* x86 MinGW images name their functions by the decorated symbol ("_f") */
+            char dec[512];
+            snprintf(dec, sizeof dec, "_%s", name);
+            f = hp_map_function_named(r->map, dec);
+        }
         if (f) {
             t.found = 1;
             t.rva = f->rva;

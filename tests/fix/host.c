@@ -29,10 +29,17 @@ __declspec(dllimport) int other_count(void);
 
 static volatile LONG stop;
 static volatile LONG64 calls, wrong, seen[4];
-static volatile LONG sum_low; /* the quotes' sum modulo 2^32, as svc.c's int total keeps it */
+static volatile LONG sum_low; /* what svc.c's int total should hold: the quotes' sum modulo 2^32, each without
+                                 fix_b's fee (fix_b adds it to the previous version's quote, which counted) */
 static int fails;
 
 static const int k_valid[4] = {RELEASE, FIX_A, FIX_A + FEE, RELEASE + FEE};
+
+/* What the version that counted in `total` quoted: fix_b's own fee never reaches it. */
+static int counted(int q)
+{
+    return q == FIX_A + FEE || q == RELEASE + FEE ? q - FEE : q;
+}
 
 static DWORD WINAPI worker(LPVOID arg)
 {
@@ -40,7 +47,7 @@ static DWORD WINAPI worker(LPVOID arg)
     while (!stop) {
         int q = svc_quote(QTY);
         InterlockedIncrement64(&calls);
-        InterlockedExchangeAdd(&sum_low, q);
+        InterlockedExchangeAdd(&sum_low, counted(q));
         int k = 0;
         while (k < 4 && k_valid[k] != q)
             k++;
@@ -57,7 +64,7 @@ static int quote(int qty)
 {
     int q = svc_quote(qty);
     InterlockedIncrement64(&calls);
-    InterlockedExchangeAdd(&sum_low, q);
+    InterlockedExchangeAdd(&sum_low, counted(q));
     return q;
 }
 

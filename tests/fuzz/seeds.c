@@ -11,6 +11,9 @@
  *   audit_allow     exception files as audit/README.md describes them
  *   tools_map       a version 1 map as hotpatch-link writes it, and version 2 maps as
  *                   lld-pass/README.md ("The map") describes them
+ *   runtime_manifest  checked manifests of two fragments (an entry, a SYMBOL and a PREVIOUS
+ *                   slot each), with 8- and 4-byte pointers, in the layout of
+ *                   fuzz_runtime_manifest.h
  *   audit_input,    an empty file; a BSD-style archive (`#1/len` member names), which no
  *   runtime_pe      fixture tool writes
  *
@@ -19,13 +22,16 @@
  * tests/fuzz/corpus.cmake, which runs this program first.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "site_cases.h"
+#include "fuzz_runtime_manifest.h"
 #include "fuzz_runtime_site.h"
+#include "hotpatch_fix.h"
+#include "site_cases.h"
 
 static const char *g_root;
 
@@ -217,6 +223,70 @@ static void map_seeds(void)
     put("tools_map", "v2-elf.hpmap", v2_elf, sizeof v2_elf - 1);
 }
 
+/* One fragment at `at` of `sec` (section addresses from FUZZ_MF_BASE): an entry and two slots, the
+   strings after the records. Returns the offset after it. */
+static size_t fragment(uint8_t *sec, size_t at, const char *name, uint32_t rva)
+{
+    size_t strings = at + sizeof(hp_fix_header) + sizeof(hp_fix_entry) + 2 * sizeof(hp_fix_slot);
+    hp_fix_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, HP_FIX_MAGIC, HP_FIX_MAGIC_SIZE);
+    h.version = HP_FIX_VERSION;
+    h.size = (uint32_t)(strings - at);
+    h.flags = HP_FIX_F_CHECKED;
+    h.entry_count = 1;
+    h.slot_count = 2;
+    h.format = HP_FIX_FORMAT_PE;
+    h.machine = 0x8664;
+    h.time_date_stamp = 0x5f000000;
+    h.size_of_image = 0x20000;
+    h.checksum = 0x1234;
+    uint64_t target = FUZZ_MF_BASE + strings, unit = target + 12, fname = unit + 8, vname = fname + 10;
+    h.target_name.u = target;
+    h.unit.u = unit;
+    memcpy(sec + at, &h, sizeof h);
+    hp_fix_entry e;
+    memset(&e, 0, sizeof e);
+    e.name.u = fname;
+    e.replacement.u = FUZZ_MF_BASE + 0x40; /* any address of the region */
+    e.target_rva = rva;
+    e.hash_len = 16;
+    e.hash = 0x0123456789abcdefull;
+    memcpy(sec + at + sizeof h, &e, sizeof e);
+    hp_fix_slot sl[2];
+    memset(sl, 0, sizeof sl);
+    sl[0].name.u = vname;
+    sl[0].slot.u = FUZZ_MF_BASE + 0x48;
+    sl[0].kind = HP_FIX_SLOT_SYMBOL;
+    sl[0].target_rva = 0x3000;
+    sl[0].size = 4;
+    sl[1].name.u = fname;
+    sl[1].slot.u = FUZZ_MF_BASE + 0x50;
+    sl[1].kind = HP_FIX_SLOT_PREVIOUS;
+    sl[1].target_rva = rva;
+    memcpy(sec + at + sizeof h + sizeof e, sl, sizeof sl);
+    memcpy(sec + strings, "service.dll", 12);
+    memcpy(sec + strings + 12, "svc.c", 6);
+    memcpy(sec + strings + 20, name, strlen(name) + 1);
+    memcpy(sec + strings + 30, "svc.c:count", 12);
+    return strings + 48;
+}
+
+static void manifest_seeds(void)
+{
+    uint8_t in[1 + 1024];
+    memset(in, 0, sizeof in);
+    uint8_t *sec = in + 1;
+    size_t end = fragment(sec, 0, "svc_quote", 0x1000);
+    end = (end + 7) / 8 * 8 + 8; /* a run of zeros between fragments, as the linker's fill */
+    end = fragment(sec, end, "svc_tax", 0x1100);
+    in[0] = 0; /* 8-byte pointers */
+    put("runtime_manifest", "two-fragments-64", in, 1 + end);
+    in[0] = 1; /* 4-byte pointers: the same addresses fit */
+    put("runtime_manifest", "two-fragments-32", in, 1 + end);
+    put("runtime_manifest", "one-fragment", in, 1 + fragment(sec, 0, "svc_quote", 0x1000));
+}
+
 static void file_seeds(void)
 {
     /* "!<arch>\n", then one member header (name[16] date[12] uid[6] gid[6] mode[8] size[10] "`\n")
@@ -246,6 +316,7 @@ int main(int argc, char **argv)
     options_seeds();
     allow_seeds();
     map_seeds();
+    manifest_seeds();
     file_seeds();
     return 0;
 }

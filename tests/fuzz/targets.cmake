@@ -8,9 +8,9 @@
 #   _SEEDS       where its seeds come from (tests/fuzz/corpus.cmake): `generated` (seeds.c),
 #                `fixtures` (the audit's fixture files), `images` (the fixture images only),
 #                `wine` (a fixed sample of Wine's PE images)
-# There is no patch-module manifest reader yet: its target is added when it exists.
 
-set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe link_rsp link_cmdline plugin_options tools_map)
+set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline plugin_options
+    tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -31,6 +31,11 @@ set(HP_FUZZ_runtime_pe_PART runtime)
 set(HP_FUZZ_runtime_pe_LIBS hp_fuzz_runtime)
 set(HP_FUZZ_runtime_pe_UNDER_TEST runtime/src/pe.c)
 set(HP_FUZZ_runtime_pe_SEEDS images wine)
+
+set(HP_FUZZ_runtime_manifest_PART runtime)
+set(HP_FUZZ_runtime_manifest_LIBS hp_fuzz_manifest)
+set(HP_FUZZ_runtime_manifest_UNDER_TEST runtime/src/manifest.c runtime/src/message.c)
+set(HP_FUZZ_runtime_manifest_SEEDS generated)
 
 set(HP_FUZZ_link_rsp_PART lld-pass)
 set(HP_FUZZ_link_rsp_LIBS hp_fuzz_link)
