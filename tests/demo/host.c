@@ -90,7 +90,8 @@ int main(void)
         return 1;
     hp_module_summary info;
     if (hp_module_info(fix, &info) == HP_OK) {
-        printf("        target %s at %p: %zu functions replaced, %zu references to the service's own code and data\n",
+        printf("        target %s at %p: %zu functions replaced; %zu slot(s) filled with the addresses of the\n"
+               "        service's own code and data the fix uses\n",
                info.target_name, info.target_base, info.entry_count, info.slot_count);
         for (size_t i = 0; i < info.entry_count; i++) {
             hp_module_entry_info e;
