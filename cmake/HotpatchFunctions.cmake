@@ -217,13 +217,25 @@ function(hotpatch_add_fix name)
   endif()
   string(REPLACE ";" "," fns "${HP_FUNCTIONS}")
 
-  add_library(${name} MODULE ${HP_SOURCES})
-  set_target_properties(${name} PROPERTIES PREFIX "")
+  set(map "${image}.hpmap")
   if(TARGET ${HP_FOR})
-    add_dependencies(${name} ${HP_FOR})
+    # The release's map is made by its link: a copy in this tree, refreshed only when it changed, is
+    # what the sources depend on (OBJECT_DEPENDS takes no generator expression), so that a relinked
+    # release with new addresses recompiles the fix, and an unchanged one does not.
+    set(map "${CMAKE_CURRENT_BINARY_DIR}/${name}.release.hpmap")
+    add_custom_command(OUTPUT "${map}"
+      COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${image}.hpmap" "${map}"
+      DEPENDS ${HP_FOR}
+      COMMENT "the map of ${HP_FOR} for ${name}"
+      VERBATIM)
+    set(map_dep "${map}")
   endif()
+
+  add_library(${name} MODULE ${HP_SOURCES} "${map}")
+  set_source_files_properties("${map}" TARGET_DIRECTORY ${name} PROPERTIES HEADER_FILE_ONLY ON)
+  set_target_properties(${name} PROPERTIES PREFIX "")
   set(copts "-fplugin=${HOTPATCH_PLUGIN}" "-fplugin-arg-hotpatch-source-root=${HP_SOURCE_ROOT}"
-      "-fplugin-arg-hotpatch-fix-for=${image}.hpmap" "-fplugin-arg-hotpatch-fix-functions=${fns}")
+      "-fplugin-arg-hotpatch-fix-for=${map}" "-fplugin-arg-hotpatch-fix-functions=${fns}")
   if(DEFINED HP_PAD)
     list(APPEND copts "-fplugin-arg-hotpatch-pad=${HP_PAD}")
   endif()
