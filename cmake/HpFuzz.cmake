@@ -89,6 +89,11 @@ endif()
 if(TARGET hp_link)
   hp_fuzz_library(hp_fuzz_link FROM hp_link SOURCES src/cmdline.c src/rsp.c LIBS hp_fuzz_tools)
 endif()
+if(TARGET hp_link_manifest)
+  # manifest.c recomputes PE checksums with post.c's, which verifies through the audit library
+  hp_fuzz_library(hp_fuzz_link_manifest FROM hp_link_manifest SOURCES src/manifest.c src/elfmap.c src/map.c
+                  src/post.c LIBS hp_fuzz_audit)
+endif()
 if(TARGET hp_policy)
   hp_fuzz_library(hp_fuzz_policy FROM hp_policy SOURCES src/options.c LIBS hp_fuzz_tools)
 endif()

@@ -187,6 +187,13 @@ typedef struct hp_link_manifest {
  */
 hp_status hp_link_manifest_read(const char *fix_path, hp_link_manifest **out, char *msg, size_t msg_size);
 
+/**
+ * hp_link_manifest_read() of a file's bytes already in memory (copied): `name` stands for the file in
+ * messages. Same statuses, without HP_ERR_IO.
+ */
+hp_status hp_link_manifest_parse(const uint8_t *data, size_t size, const char *name, hp_link_manifest **out,
+                                 char *msg, size_t msg_size);
+
 /** Free a manifest; NULL is a no-op. */
 void hp_link_manifest_free(hp_link_manifest *manifest);
 

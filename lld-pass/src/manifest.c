@@ -189,6 +189,8 @@ static hp_status collect_relocs(fixmod *m, char *msg, size_t msg_size)
 }
 
 /* Read FIX, recognise its format, find .hpfix (and, for ELF, the relocations of its pointers). */
+static hp_status fixmod_parse(fixmod *m, char *msg, size_t msg_size);
+
 static hp_status fixmod_open(fixmod *m, const char *path, char *msg, size_t msg_size)
 {
     memset(m, 0, sizeof *m);
@@ -196,6 +198,14 @@ static hp_status fixmod_open(fixmod *m, const char *path, char *msg, size_t msg_
     hp_status st = hp_file_read(path, &m->data, &m->size, msg, msg_size);
     if (st != HP_OK)
         return st;
+    return fixmod_parse(m, msg, msg_size);
+}
+
+/* Recognise the format of m->data, find .hpfix (and, for ELF, the relocations of its pointers). */
+static hp_status fixmod_parse(fixmod *m, char *msg, size_t msg_size)
+{
+    const char *path = m->path;
+    hp_status st;
     if (m->size >= 2 && m->data[0] == 'M' && m->data[1] == 'Z') {
         const char *detail = NULL;
         st = hp_pe_open(&m->pe, m->data, m->size, HP_PE_LAYOUT_FILE, 0, &detail);
@@ -612,6 +622,35 @@ static hp_status manifest_load(const char *path, manifest_impl **out, char *msg,
         return st;
     }
     *out = mi;
+    return HP_OK;
+}
+
+hp_status hp_link_manifest_parse(const uint8_t *data, size_t size, const char *name, hp_link_manifest **out,
+                                 char *msg, size_t msg_size)
+{
+    if ((!data && size) || !name || !out)
+        return HP_ERR_ARGUMENT;
+    *out = NULL;
+    manifest_impl *mi = calloc(1, sizeof *mi);
+    if (!mi)
+        return HP_ERR_NO_MEMORY;
+    mi->mod.path = name;
+    mi->mod.data = malloc(size ? size : 1);
+    if (!mi->mod.data) {
+        free(mi);
+        return HP_ERR_NO_MEMORY;
+    }
+    if (size)
+        memcpy(mi->mod.data, data, size);
+    mi->mod.size = size;
+    hp_status st = fixmod_parse(&mi->mod, msg, msg_size);
+    if (st == HP_OK)
+        st = decode_all(mi, msg, msg_size);
+    if (st != HP_OK) {
+        hp_link_manifest_free(&mi->pub);
+        return st;
+    }
+    *out = &mi->pub;
     return HP_OK;
 }
 

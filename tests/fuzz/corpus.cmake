@@ -6,6 +6,8 @@
 #   generated  what fuzz_seeds writes (site cases, response files, command lines, options, exceptions)
 #   fixtures   every file the audit's suites build (tests/audit: images, objects, archives)
 #   images     the fixture images only (.dll, .exe)
+#   fixmodules fix modules with a hand-written manifest (tests/lld-pass/fixtures/fix_module.c) built
+#              with clang-19 as an x86-64 and an i386 ELF shared object and an x64 PE DLL
 #   wine       a fixed sample of the PE images the installed Wine package ships: the first
 #              WINE_COUNT of `dpkg -L libwine` that end in .dll or .exe, by sorted path, among those
 #              of at most WINE_MAX_SIZE bytes (small inputs keep the fuzzers fast). Without Wine the
@@ -76,6 +78,28 @@ else()
   message(STATUS "corpus.cmake: Wine (package libwine) is not installed: no Wine images among the seeds")
 endif()
 
+# fix modules (PE and ELF) whose .hpfix sections the manifest readers parse
+find_program(HP_CORPUS_CLANG NAMES clang-19 PATHS /usr/lib/llvm-19/bin REQUIRED)
+set(fixmodules "")
+set(_fixsrc "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/fix_module.c")
+set(_fixdefs -DTARGET_NAME="target.so" -DRVA_QUOTE=0x1100 -DRVA_VAR=0x3008 -DVAR_SIZE=4
+    "-I${CMAKE_CURRENT_LIST_DIR}/../../runtime/include")
+foreach(kind elf64 elf32 pe64)
+  if(kind STREQUAL "elf64")
+    set(args -shared -fPIC -fuse-ld=lld -nostdlib "-o" "${OUT}/fix-${kind}.so")
+  elseif(kind STREQUAL "elf32")
+    set(args -m32 -shared -fPIC -fuse-ld=lld -nostdlib "-o" "${OUT}/fix-${kind}.so")
+  else()
+    set(args --target=x86_64-w64-mingw32 -shared -fuse-ld=lld "-o" "${OUT}/fix-${kind}.dll")
+  endif()
+  list(GET args -1 product)
+  execute_process(COMMAND "${HP_CORPUS_CLANG}" ${args} ${_fixdefs} "${_fixsrc}" RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix module failed:\n${err}")
+  endif()
+  list(APPEND fixmodules "${product}")
+endforeach()
+
 foreach(name IN LISTS HP_FUZZ_TARGETS)
   set(files "")
   foreach(src IN LISTS HP_FUZZ_${name}_SEEDS)
@@ -85,6 +109,8 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
       list(APPEND files ${images})
     elseif(src STREQUAL "wine")
       list(APPEND files ${wine})
+    elseif(src STREQUAL "fixmodules")
+      list(APPEND files ${fixmodules})
     endif()
   endforeach()
   file(MAKE_DIRECTORY "${OUT}/${name}")

@@ -7,10 +7,11 @@
 #                reports line coverage of (a directory means every .c file in it that is linked)
 #   _SEEDS       where its seeds come from (tests/fuzz/corpus.cmake): `generated` (seeds.c),
 #                `fixtures` (the audit's fixture files), `images` (the fixture images only),
-#                `wine` (a fixed sample of Wine's PE images)
+#                `wine` (a fixed sample of Wine's PE images), `fixmodules` (fix modules and their targets,
+#                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures)
 
-set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline plugin_options
-    tools_map)
+set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
+    link_manifest plugin_options tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -46,6 +47,11 @@ set(HP_FUZZ_link_cmdline_PART lld-pass)
 set(HP_FUZZ_link_cmdline_LIBS hp_fuzz_link)
 set(HP_FUZZ_link_cmdline_UNDER_TEST lld-pass/src/cmdline.c lld-pass/src/rsp.c)
 set(HP_FUZZ_link_cmdline_SEEDS generated)
+
+set(HP_FUZZ_link_manifest_PART lld-pass)
+set(HP_FUZZ_link_manifest_LIBS hp_fuzz_link_manifest)
+set(HP_FUZZ_link_manifest_UNDER_TEST lld-pass/src/manifest.c lld-pass/src/elfmap.c)
+set(HP_FUZZ_link_manifest_SEEDS fixmodules)
 
 set(HP_FUZZ_plugin_options_PART plugin)
 set(HP_FUZZ_plugin_options_LIBS hp_fuzz_policy)
