@@ -13,6 +13,23 @@ static uint32_t key_at(const unsigned char *rec, size_t key_offset)
     return k;
 }
 
+/* Copy one record: a constant size for the usual ones lets the compiler inline the copy (a call to
+   memcpy per record and pass was most of a sort's cost). */
+static inline void move_rec(unsigned char *dst, const unsigned char *src, size_t size)
+{
+    switch (size) {
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    case 24: memcpy(dst, src, 24); break;
+    case 32: memcpy(dst, src, 32); break;
+    case 40: memcpy(dst, src, 40); break;
+    case 48: memcpy(dst, src, 48); break;
+    case 56: memcpy(dst, src, 56); break;
+    case 64: memcpy(dst, src, 64); break;
+    default: memcpy(dst, src, size); break;
+    }
+}
+
 int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
 {
     if (n < 2)
@@ -29,23 +46,33 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
     unsigned char *tmp = malloc(n * size);
     if (!tmp)
         return 0;
-    /* LSD radix, 8 bits a pass, stable; a pass in which every key has the same byte is skipped */
+    /* LSD radix, 8 bits a pass, stable; the four byte histograms are counted in one read of the keys,
+       and a pass in which every key has the same byte is skipped */
+    size_t count[4][256];
+    memset(count, 0, sizeof count);
+    for (i = 0; i < n; i++) {
+        uint32_t k = key_at(a + i * size, key_offset);
+        count[0][k & 0xFF]++;
+        count[1][(k >> 8) & 0xFF]++;
+        count[2][(k >> 16) & 0xFF]++;
+        count[3][k >> 24]++;
+    }
+    uint32_t first = key_at(a, key_offset);
     unsigned char *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < 32; shift += 8) {
-        size_t count[256] = {0};
-        for (i = 0; i < n; i++)
-            count[(key_at(src + i * size, key_offset) >> shift) & 0xFF]++;
-        if (count[(key_at(src, key_offset) >> shift) & 0xFF] == n)
+    for (unsigned pass = 0; pass < 4; pass++) {
+        unsigned shift = 8 * pass;
+        size_t *c = count[pass];
+        if (c[(first >> shift) & 0xFF] == n)
             continue;
         size_t pos = 0;
         for (unsigned b = 0; b < 256; b++) {
-            size_t c = count[b];
-            count[b] = pos;
-            pos += c;
+            size_t k = c[b];
+            c[b] = pos;
+            pos += k;
         }
         for (i = 0; i < n; i++) {
             const unsigned char *r = src + i * size;
-            memcpy(dst + count[(key_at(r, key_offset) >> shift) & 0xFF]++ * size, r, size);
+            move_rec(dst + c[(key_at(r, key_offset) >> shift) & 0xFF]++ * size, r, size);
         }
         unsigned char *t = src;
         src = dst;
@@ -57,8 +84,16 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
     return 1;
 }
 
-static void swap_bytes(unsigned char *x, unsigned char *y, size_t size)
+/* Swap two records through a buffer (records of up to 64 bytes, the usual), else byte by byte. */
+static void swap_recs(unsigned char *x, unsigned char *y, size_t size)
 {
+    if (size <= 64) {
+        unsigned char t[64];
+        memcpy(t, x, size);
+        memcpy(x, y, size);
+        memcpy(y, t, size);
+        return;
+    }
     while (size--) {
         unsigned char t = *x;
         *x++ = *y;
@@ -79,7 +114,7 @@ int hp_sort_by_u32_then(void *base, size_t n, size_t size, size_t key_offset, in
         /* ties are few (the aliases of one address): insertion sort, stable */
         for (size_t x = i + 1; x < j && cmp; x++)
             for (size_t y = x; y > i && cmp(a + (y - 1) * size, a + y * size) > 0; y--)
-                swap_bytes(a + (y - 1) * size, a + y * size, size);
+                swap_recs(a + (y - 1) * size, a + y * size, size);
         i = j;
     }
     return 1;
