@@ -13,7 +13,9 @@
 #   the image and writes <image>.hpmap;
 # - Windows targets with AUDIT ON (the default): runs hotpatch-audit after every build
 #   (findings fail the build, or warn with WARN_ONLY) and adds a ctest test
-#   hotpatch_audit_<target> that writes <target>.sarif for code-scanning upload.
+#   hotpatch_audit_<target> that writes <target>.sarif for code-scanning upload. The target may be
+#   one of another directory (HotpatchAll.cmake): the audit is then the custom target
+#   hotpatch_audit_<target>_step of this directory, in the default build, after the link.
 #   (The audit reads PE images: on Linux targets only the plugin is applied.)
 # - SOURCE_AUDIT ON (default OFF), when CMAKE_EXPORT_COMPILE_COMMANDS is on: a ctest test
 #   hotpatch_source_audit_<target> runs `hotpatch-audit --source` over compile_commands.json,
@@ -99,13 +101,35 @@ function(hotpatch_enable target)
       message(FATAL_ERROR "hotpatch_enable(${target}): AUDIT ON but ${HOTPATCH_AUDIT} does not exist")
     endif()
     string(REPLACE ";" "|" exclude_arg "${HP_EXCLUDE}")
-    add_custom_command(TARGET ${target} POST_BUILD
-      COMMAND "${CMAKE_COMMAND}" "-DAUDIT=${HOTPATCH_AUDIT}" "-DIMAGE=$<TARGET_FILE:${target}>"
+    set(audit_cmd "${CMAKE_COMMAND}" "-DAUDIT=${HOTPATCH_AUDIT}" "-DIMAGE=$<TARGET_FILE:${target}>"
               "-DPAD=${HP_PAD}" "-DMIN_COVERAGE=${HP_MIN_COVERAGE}" "-DWARN_ONLY=${HP_WARN_ONLY}"
               "-DEXCLUDE=${exclude_arg}"
-              -P "${_HOTPATCH_FUNCTIONS_DIR}/HotpatchAudit.cmake"
-      COMMENT "hotpatch-audit ${target}"
-      VERBATIM)
+              -P "${_HOTPATCH_FUNCTIONS_DIR}/HotpatchAudit.cmake")
+    get_target_property(target_bin ${target} BINARY_DIR)
+    if(target_bin STREQUAL CMAKE_CURRENT_BINARY_DIR)
+      add_custom_command(TARGET ${target} POST_BUILD COMMAND ${audit_cmd}
+        COMMENT "hotpatch-audit ${target}"
+        VERBATIM)
+    else()
+      # A target of another directory (HotpatchAll.cmake enables them all from the top level): CMake
+      # takes POST_BUILD steps only in the target's own directory, so the audit is a step of the
+      # default build here that re-runs whenever the image is relinked (a stamp records a pass).
+      set(stamp "${CMAKE_CURRENT_BINARY_DIR}/${target}.hotpatch-audit.passed")
+      add_custom_command(OUTPUT "${stamp}"
+        COMMAND ${audit_cmd}
+        COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
+        DEPENDS ${target} "${HOTPATCH_AUDIT}"
+        COMMENT "hotpatch-audit ${target}"
+        VERBATIM)
+      get_target_property(efa ${target} EXCLUDE_FROM_ALL)
+      get_target_property(target_src ${target} SOURCE_DIR)
+      get_property(defa DIRECTORY "${target_src}" PROPERTY EXCLUDE_FROM_ALL)
+      if(efa OR defa)   # the audit must not bring a target into `all` that the project keeps out of it
+        add_custom_target(hotpatch_audit_${target}_step DEPENDS "${stamp}")
+      else()
+        add_custom_target(hotpatch_audit_${target}_step ALL DEPENDS "${stamp}")
+      endif()
+    endif()
     set(sarif "${CMAKE_CURRENT_BINARY_DIR}/${target}.sarif")
     set(aargs --format sarif --output "${sarif}")
     if(DEFINED HP_PAD)

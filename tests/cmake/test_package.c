@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hotpatch.h"
 #include "hotpatch_pe.h"
 #include "hpt.h"
 
@@ -30,20 +31,23 @@ static void install(const char *name)
 }
 
 /* Configure and build a project against the moved prefix: `toolchain` is a file of the installed
-   package (NULL: natively, with clang-19), `extra` more -D options (NULL-terminated, may be NULL).
-   Returns the build's exit status, its output in *out. */
+   package, or the absolute path of a user's own (then no CMAKE_PREFIX_PATH is given: `extra` says how
+   the package is found), NULL: natively, with clang-19; `extra` more -D options (NULL-terminated, may
+   be NULL). Returns the build's exit status, its output in *out. */
 static int build_project(const char *src, const char *name, const char *toolchain, const char *const extra[],
                          hpt_proc *out)
 {
     char bdir[4200], tc[4200], pp[4200];
     snprintf(bdir, sizeof bdir, "%s/../%s-build", moved, name);
-    if (toolchain)
+    if (toolchain && toolchain[0] == '/')
+        snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s", toolchain);
+    else if (toolchain)
         snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s/lib/cmake/Hotpatch/toolchains/%s.cmake", moved, toolchain);
     else
         snprintf(tc, sizeof tc, "-DCMAKE_C_COMPILER=%s", HPT_CLANG);
     snprintf(pp, sizeof pp, "-DCMAKE_PREFIX_PATH=%s", moved);
     const char *cfg[16] = {HPT_CMAKE, "-S", src, "-B", bdir, tc, pp};
-    size_t n = 7;
+    size_t n = toolchain && toolchain[0] == '/' ? 6 : 7;
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         cfg[n++] = extra[i];
     cfg[n] = NULL;
@@ -396,4 +400,270 @@ Test(package, patch_modules_from_corrected_sources_apply_whole_and_only_to_their
     cr_expect_eq(p.status, 0, "%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
+}
+
+/* Write `text` to <scratch>/<rel> (directories made as needed); returns the path (static ring of 4). */
+static const char *write_scratch(const char *rel, const char *text)
+{
+    static char ring[4][4400];
+    static int next;
+    char *path = ring[next++ % 4];
+    snprintf(path, sizeof ring[0], "%s/../%s", moved, rel);
+    for (char *q = path + strlen(moved) + 4; (q = strchr(q, '/')) != NULL; q++) {
+        *q = '\0';
+        mkdir(path, 0755);
+        *q = '/';
+    }
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    cr_assert_eq(fputs(text, f) >= 0, 1);
+    fclose(f);
+    return path;
+}
+
+/* A user's own MinGW toolchain file, as found in the wild: clang-19 on PATH, lld, the MinGW sysroot
+   as the find root (packages ONLY there), no HP_TARGET_TRIPLE and nothing of this package. The
+   target is given by `target_line`: CMAKE_C_COMPILER_TARGET or --target= in the flags. */
+static const char *user_toolchain_for(const char *name, const char *processor, const char *sysroot,
+                                      const char *target_line)
+{
+    static char text[2048];
+    snprintf(text, sizeof text,
+             "set(CMAKE_SYSTEM_NAME Windows)\n"
+             "set(CMAKE_SYSTEM_PROCESSOR %s)\n"
+             "set(CMAKE_C_COMPILER clang-19)\n"
+             "%s\n"
+             "set(CMAKE_EXE_LINKER_FLAGS_INIT -fuse-ld=lld)\n"
+             "set(CMAKE_SHARED_LINKER_FLAGS_INIT -fuse-ld=lld)\n"
+             "set(CMAKE_MODULE_LINKER_FLAGS_INIT -fuse-ld=lld)\n"
+             "set(CMAKE_FIND_ROOT_PATH %s)\n"
+             "set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)\n"
+             "set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)\n"
+             "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)\n"
+             "set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)\n",
+             processor, target_line, sysroot);
+    return write_scratch(name, text);
+}
+
+static const char *user_toolchain(const char *name, const char *target_line)
+{
+    return user_toolchain_for(name, "AMD64", "/usr/x86_64-w64-mingw32", target_line);
+}
+
+/* find_package(Hotpatch) takes the target from the compiler, not from HP_TARGET_TRIPLE (which only the
+   package's own toolchain files set): the example consumer builds with a user's toolchain file. */
+Test(package, any_mingw_toolchain_file_finds_the_runtime)
+{
+    install("package-usertc");
+    const char *tc = user_toolchain("user-mingw.cmake", "set(CMAKE_C_COMPILER_TARGET x86_64-w64-mingw32)");
+    char dir[4300];
+    snprintf(dir, sizeof dir, "-DHotpatch_DIR=%s/lib/cmake/Hotpatch", moved);   /* packages: ONLY the sysroot */
+    const char *const extra[] = {dir, NULL};
+    hpt_proc p;
+    int rc = build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", "usertc", tc, extra, &p);
+    cr_assert_eq(rc, 0, "consumer build with a user's toolchain file failed:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "greet.dll: x64 image") != NULL, "greet.dll was not audited:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    char app[4300];
+    snprintf(app, sizeof app, "%s/../usertc-build/app.exe", moved);
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+/* A 32-bit target (i686-w64-windows-gnu, clang's spelling) with a user's toolchain file: the package
+   serves it (its version file is architecture-independent) with lib/hotpatch/i686-w64-mingw32/; the
+   PE32 module is linked through hotpatch-link and audited (32-bit Wine is not installed here). */
+Test(package, a_32_bit_mingw_toolchain_file_finds_its_runtime)
+{
+    install("package-usertc32");
+    const char *tc = user_toolchain_for("user-mingw32.cmake", "X86", "/usr/i686-w64-mingw32",
+                                        "set(CMAKE_C_COMPILER_TARGET i686-w64-windows-gnu)");
+    char dir[4300];
+    snprintf(dir, sizeof dir, "-DHotpatch_DIR=%s/lib/cmake/Hotpatch", moved);
+    const char *const extra[] = {dir, "-DCONSUMER_MODULE_ONLY=ON", NULL};
+    hpt_proc p;
+    int rc = build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", "usertc32", tc, extra, &p);
+    cr_assert_eq(rc, 0, "the 32-bit consumer build failed:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "greet.dll: x86 image") != NULL && strstr(p.out, "coverage: exports 2/2 patchable") != NULL,
+              "greet.dll was not audited as a PE32 image:\n%s", p.out);
+    hpt_proc_free(&p);
+    char map[4300];
+    snprintf(map, sizeof map, "%s/../usertc32-build/greet.dll.hpmap", moved);
+    size_t n = 0;
+    unsigned char *b = hpt_read_file(map, &n);
+    cr_expect(b != NULL && n > 0, "hotpatch-link did not write %s", map);
+    free(b);
+}
+
+/* -DCMAKE_PROJECT_INCLUDE=<prefix>/lib/cmake/Hotpatch/HotpatchAll.cmake on a project that does not know
+   hotpatch: a DLL of two files that links a static library of a subdirectory, and a program in another
+   subdirectory. The target is --target=x86_64-w64-windows-gnu in the flags (clang's spelling, found by
+   -dumpmachine). Both images are linked through hotpatch-link (maps) and audited after the link. */
+Test(package, project_include_makes_an_unmodified_project_hotpatchable)
+{
+    install("package-all");
+    write_scratch("plain/CMakeLists.txt",
+                  "cmake_minimum_required(VERSION 3.20)\n"
+                  "project(plain C)\n"
+                  "set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)\n"
+                  "add_subdirectory(util)\n"
+                  "add_library(calc SHARED calc_add.c calc_mul.c)\n"
+                  "target_include_directories(calc PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})\n"
+                  "target_link_libraries(calc PRIVATE util)\n"
+                  "add_subdirectory(app)\n");
+    write_scratch("plain/calc.h", "#ifdef calc_EXPORTS\n#define CALC_API __declspec(dllexport)\n#else\n"
+                                  "#define CALC_API __declspec(dllimport)\n#endif\n"
+                                  "CALC_API int calc_add(int a, int b);\nCALC_API int calc_mul(int a, int b);\n"
+                                  "CALC_API int calc_twice(int a);\n");
+    write_scratch("plain/calc_add.c", "#include \"calc.h\"\nint calc_add(int a, int b) { return a + b; }\n");
+    write_scratch("plain/calc_mul.c", "#include \"calc.h\"\nint util_twice(int x);\n"
+                                      "int calc_mul(int a, int b) { return a * b; }\n"
+                                      "int calc_twice(int a) { return util_twice(a); }\n");
+    write_scratch("plain/util/CMakeLists.txt", "add_library(util STATIC util.c)\n");
+    write_scratch("plain/util/util.c", "int util_twice(int x) { return 2 * x; }\n");
+    write_scratch("plain/app/CMakeLists.txt", "add_executable(calcapp main.c)\n"
+                                              "target_link_libraries(calcapp PRIVATE calc)\n");
+    write_scratch("plain/app/main.c", "#include <stdio.h>\n#include \"calc.h\"\n"
+                                      "int main(void) {\n"
+                                      "    printf(\"plain: %d %d %d\\n\", calc_add(2, 3), calc_mul(4, 5), calc_twice(21));\n"
+                                      "    return 0;\n}\n");
+    const char *tc = user_toolchain("user-mingw-flags.cmake", "set(CMAKE_C_FLAGS_INIT --target=x86_64-w64-windows-gnu)");
+    char src[4300], inc[4300];
+    snprintf(src, sizeof src, "%s/../plain", moved);
+    snprintf(inc, sizeof inc, "-DCMAKE_PROJECT_INCLUDE=%s/lib/cmake/Hotpatch/HotpatchAll.cmake", moved);
+    const char *const extra[] = {inc, NULL};
+    hpt_proc p;
+    int rc = build_project(src, "plain", tc, extra, &p);
+    cr_assert_eq(rc, 0, "the unmodified project failed to build:\n%s\n%s", p.out, p.err);
+    /* the audit ran after each link: the DLL's (a post-build step) and the program's (its directory's
+       target is not the top level's: an audit step of the top level) */
+    cr_expect(strstr(p.out, "libcalc.dll: x64 image") != NULL && strstr(p.out, "coverage:") != NULL,
+              "libcalc.dll was not audited after its link:\n%s", p.out);
+    cr_expect(strstr(p.out, "calcapp.exe: x64 image") != NULL, "calcapp.exe was not audited:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    char bin[4300], dll[4400], map[4400], app[4400];
+    snprintf(bin, sizeof bin, "%s/../plain-build/bin", moved);
+    snprintf(dll, sizeof dll, "%s/libcalc.dll", bin);
+    snprintf(map, sizeof map, "%s/libcalc.dll.hpmap", bin);
+    snprintf(app, sizeof app, "%s/calcapp.exe.hpmap", bin);
+    size_t n = 0;
+    unsigned char *m = hpt_read_file(map, &n);
+    cr_expect(m != NULL, "no %s: the DLL was not linked through hotpatch-link", map);
+    /* util_twice comes from the static library of another directory: compiled with the plugin too */
+    cr_expect(m && strstr((const char *)m, "\"calc_add\"") && strstr((const char *)m, "\"calc_mul\"") &&
+                  strstr((const char *)m, "\"util_twice\""),
+              "the map of libcalc.dll lacks calc_add, calc_mul or util_twice:\n%s", m ? (const char *)m : "");
+    free(m);
+    m = hpt_read_file(app, &n);
+    cr_expect(m && strstr((const char *)m, "\"main\""), "no map of calcapp.exe listing main");
+    free(m);
+
+    char audit[4300];
+    snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
+    const char *av[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(av, NULL, 60, &p), 0);
+    cr_expect_eq(p.status, 0, "hotpatch-audit libcalc.dll exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "exports 3/3 patchable") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+
+    snprintf(app, sizeof app, "%s/calcapp.exe", bin);
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "calcapp.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    cr_expect(strstr(p.out, "plain: 5 20 42") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
+
+/* pkg-config output, trimmed, split at blanks into argv[from..] (at most max-1 words, NULL-terminated). */
+static size_t split_words(char *text, const char **argv, size_t from, size_t max)
+{
+    size_t n = from;
+    for (char *w = strtok(text, " \t\r\n"); w && n + 1 < max; w = strtok(NULL, " \t\r\n"))
+        argv[n++] = w;
+    argv[n] = NULL;
+    return n;
+}
+
+/* Run pkg-config with one environment entry; asserts success; the output stays in *p. */
+static void pkg_config(const char *env_entry, const char *const args[], hpt_proc *p)
+{
+    const char *argv[8] = {"pkg-config"};
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 7; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    const char *env[] = {env_entry, NULL};
+    cr_assert_eq(hpt_run(argv, env, 60, p), 0, "pkg-config cannot be run");
+    cr_assert_eq(p->status, 0, "pkg-config %s (%s) failed:\n%s\n%s", args[0], env_entry, p->out, p->err);
+}
+
+/* pkg-config per target: hotpatch-x86_64-w64-mingw32 names the MinGW static library; the same file as
+   plain `hotpatch` in the triple's own directory; a program linked by clang from `--cflags --libs`
+   runs under Wine, with the static runtime and with hotpatch.dll (hotpatch-dll-<triple>). */
+Test(package, pkg_config_per_target_links_a_mingw_program)
+{
+    install("package-pc");
+    char env_path[4300], env_libdir[4300];
+    snprintf(env_path, sizeof env_path, "PKG_CONFIG_PATH=%s/lib/pkgconfig", moved);
+    snprintf(env_libdir, sizeof env_libdir, "PKG_CONFIG_LIBDIR=%s/lib/hotpatch/x86_64-w64-mingw32/pkgconfig", moved);
+    hpt_proc p;
+    const char *libs_args[] = {"--libs", "hotpatch-x86_64-w64-mingw32", NULL};
+    pkg_config(env_path, libs_args, &p);
+    char lib[4400] = "";
+    sscanf(p.out, "%4399s", lib);
+    hpt_proc_free(&p);
+    cr_expect(strstr(lib, "/hotpatch/x86_64-w64-mingw32/libhotpatch.a") != NULL, "--libs says '%s'", lib);
+    struct stat st;
+    cr_expect(stat(lib, &st) == 0 && S_ISREG(st.st_mode), "%s does not exist", lib);
+
+    const char *plain_args[] = {"--libs", "hotpatch", NULL};
+    pkg_config(env_libdir, plain_args, &p);
+    char lib2[4400] = "";
+    sscanf(p.out, "%4399s", lib2);
+    hpt_proc_free(&p);
+    cr_expect(strstr(lib2, "/hotpatch/x86_64-w64-mingw32/libhotpatch.a") != NULL && stat(lib2, &st) == 0,
+              "PKG_CONFIG_LIBDIR=<triple>/pkgconfig: --libs hotpatch says '%s'", lib2);
+
+    const char *prog = write_scratch("pc/hello.c", "#include <stdio.h>\n#include \"hotpatch.h\"\n"
+                                                   "int main(void) {\n"
+                                                   "    printf(\"pkg-config: hp_version() = %s\\n\", hp_version());\n"
+                                                   "    return 0;\n}\n");
+    static const char *const pkgs[] = {"hotpatch-x86_64-w64-mingw32", "hotpatch-dll-x86_64-w64-mingw32"};
+    for (size_t k = 0; k < 2; k++) {
+        char exe[4400];
+        snprintf(exe, sizeof exe, "%s/../pc/hello%zu.exe", moved, k);
+        const char *flags_args[] = {"--cflags", "--libs", pkgs[k], NULL};
+        pkg_config(env_path, flags_args, &p);
+        const char *cc[64] = {HPT_CLANG, "--target=x86_64-w64-mingw32", "-fuse-ld=lld", prog, "-o", exe};
+        split_words(p.out, cc, 6, 64);
+        hpt_proc c;
+        cr_assert_eq(hpt_run(cc, NULL, 120, &c), 0);
+        cr_assert_eq(c.status, 0, "clang with `pkg-config --cflags --libs %s` (%s) failed:\n%s", pkgs[k], p.out, c.err);
+        hpt_proc_free(&c);
+        hpt_proc_free(&p);
+        if (k == 1) {   /* the DLL next to the program */
+            const char *var_args[] = {"--variable=dll", pkgs[k], NULL};
+            pkg_config(env_path, var_args, &p);
+            char dll[4400] = "", to[4400];
+            sscanf(p.out, "%4399s", dll);
+            hpt_proc_free(&p);
+            snprintf(to, sizeof to, "%s/../pc/hotpatch.dll", moved);
+            copy_file(dll, to);
+            const char *dump[] = {HPT_LLVM_OBJDUMP, "-p", exe, NULL};
+            cr_assert_eq(hpt_run(dump, NULL, 60, &p), 0);
+            cr_expect(strstr(p.out, "DLL Name: hotpatch.dll") != NULL, "hello1.exe does not import hotpatch.dll");
+            hpt_proc_free(&p);
+        }
+        const char *argv[] = {exe, NULL};
+        cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "%s exited %d:\n%s\n%s", exe, p.status, p.out, p.err);
+        cr_expect(strstr(p.out, "pkg-config: hp_version() = " HP_VERSION_STRING) != NULL, "%s:\n%s", pkgs[k], p.out);
+        hpt_proc_free(&p);
+    }
 }
