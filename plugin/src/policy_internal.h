@@ -220,6 +220,9 @@ void hpp_emit_blocks(hpp_asm_text *text, hpp_asm_rec *recs, size_t n);
 /* Per function a plain self-relative record in a section associative to the function's COMDAT. */
 void hpp_emit_assoc_records(hpp_asm_text *text, const hpp_asm_rec *recs, size_t n);
 
+/* Append `n` values to the appending array `name` (llvm.used, llvm.compiler.used), made when absent. */
+hp_status hpp_append_used(LLVMModuleRef module, const char *name, LLVMValueRef *vals, size_t n);
+
 /* Append the text to the module's assembly and free it: HP_OK, or HP_ERR_NO_MEMORY when a
    write ran out of memory (nothing is appended). */
 hp_status hpp_asm_finish(LLVMModuleRef module, hpp_asm_text *text);

@@ -30,7 +30,7 @@
 #define TABLE_GUARD "hotpatch.table"
 
 /* Append `n` values to the appending array `name` (llvm.used / llvm.compiler.used). */
-static hp_status append_used(LLVMModuleRef module, const char *name, LLVMValueRef *vals, size_t n)
+hp_status hpp_append_used(LLVMModuleRef module, const char *name, LLVMValueRef *vals, size_t n)
 {
     LLVMContextRef ctx = LLVMGetModuleContext(module);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
@@ -148,7 +148,7 @@ static hp_status add_markers(LLVMModuleRef module, const hpp_target *t)
         markers[m++] = b;
     if (e)
         markers[m++] = e;
-    st = append_used(module, "llvm.used", markers, m);
+    st = hpp_append_used(module, "llvm.used", markers, m);
     if (st != HP_OK)
         return st;
     if (m > 0)
@@ -288,7 +288,7 @@ hp_status hp_policy_emit_table(const hp_policy *policy, LLVMModuleRef module, hp
         if (st != HP_OK)
             goto out;
     }
-    st = append_used(module, "llvm.compiler.used", t.used, t.nused);
+    st = hpp_append_used(module, "llvm.compiler.used", t.used, t.nused);
     if (st != HP_OK)
         goto out;
     if (t.target.fmt == HPP_FMT_COFF && t.nused + nblocks + nassoc > 0) {

@@ -20,6 +20,7 @@
 
 #include <llvm-c/Target.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp_tools.h"
@@ -124,6 +125,10 @@ hp_status hp_policy_emit_units(const hp_policy *policy, LLVMModuleRef module)
     hpp_asm_puts(&t, "\":\n");
 
     LLVMTargetDataRef dl = LLVMGetModuleDataLayout(module);
+    /* What module assembly names must stay: passes after this one (constant merging, dead-global
+       removal) do not see its references, and an alias of a global they removed would be undefined. */
+    LLVMValueRef *kept = NULL;
+    size_t nkept = 0, kept_cap = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
         size_t len;
         const char *name = LLVMGetValueName2(fn, &len);
@@ -136,6 +141,8 @@ hp_status hp_policy_emit_units(const hp_policy *policy, LLVMModuleRef module)
             !variable_symbol(fn, &target, &prefix, &sym, &len))
             continue;
         alias(&t, prefix, sym, len, 's', id, 0, 0);
+        if (!HP_VEC_PUSH(kept, nkept, kept_cap, fn))
+            t.oom = 1;
     }
     for (LLVMValueRef g = LLVMGetFirstGlobal(module); g; g = LLVMGetNextGlobal(g)) {
         size_t len;
@@ -149,6 +156,14 @@ hp_status hp_policy_emit_units(const hp_policy *policy, LLVMModuleRef module)
             continue;
         alias(&t, prefix, sym, len, is_local(g) ? 's' : 'e', id, 1,
               LLVMABISizeOfType(dl, LLVMGlobalGetValueType(g)));
+        if (!HP_VEC_PUSH(kept, nkept, kept_cap, g))
+            t.oom = 1;
+    }
+    hp_status st = t.oom ? HP_ERR_NO_MEMORY : hpp_append_used(module, "llvm.compiler.used", kept, nkept);
+    free(kept);
+    if (st != HP_OK) {
+        free(t.p);
+        return st;
     }
     return hpp_asm_finish(module, &t);
 }

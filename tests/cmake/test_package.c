@@ -667,3 +667,162 @@ Test(package, pkg_config_per_target_links_a_mingw_program)
         hpt_proc_free(&p);
     }
 }
+
+/* ------------------------------------------------------------------------- */
+/* Real code: zlib through its own CMakeLists (tests/realworld/zlib)           */
+/* ------------------------------------------------------------------------- */
+
+/* Debian's zlib source package, fetched once into the build tree (deb-src is set up by
+   scripts/setup-deps), unpacked: the directory of zlib's CMakeLists.txt. */
+static const char *zlib_source(void)
+{
+    static char dir[4400];
+    const char *cache = HPT_BINARY_DIR "/realworld-src";
+    snprintf(dir, sizeof dir, "%s/zlib-1.2.13.dfsg", cache);
+    char probe[4500];
+    snprintf(probe, sizeof probe, "%s/CMakeLists.txt", dir);
+    FILE *f = fopen(probe, "r");
+    if (f) {
+        fclose(f);
+        return dir;
+    }
+    mkdir(cache, 0755);
+    char script[4600];
+    snprintf(script, sizeof script,
+             "cd '%s' && apt-get source --download-only zlib >/dev/null && tar xjf zlib_*.orig.tar.bz2 && "
+             "test -f zlib-1.2.13.dfsg/CMakeLists.txt",
+             cache);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    hpt_proc p;
+    cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);
+    cr_assert_eq(p.status, 0, "fetching Debian's zlib source failed (deb-src entries: scripts/setup-deps):\n%s\n%s",
+                 p.out, p.err);
+    hpt_proc_free(&p);
+    return dir;
+}
+
+/* zlib 1.2.13 built by its own CMakeLists with HotpatchAll.cmake as CMAKE_PROJECT_INCLUDE, and plainly:
+   every export of the hotpatchable DLL passes the audit (the plain one does not); zlib's example and a
+   minigzip round trip give the same results with both under Wine; a host swaps crc32_z 1,000 times on
+   and off while 4 threads call it; a fix from a corrected crc32.c, built in a tree of its own FOR the
+   released DLL, is loaded and unloaded live. */
+Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live, .timeout = 900)
+{
+    install("package-zlib");
+    const char *src = zlib_source();
+    /* Debian's source (dfsg) leaves out win32/, whose zlib1.rc (a version resource, no code) zlib's
+       CMakeLists compiles for MinGW: the resource compiler given to it writes an empty object */
+    char rcc[4400], rc[4500];
+    snprintf(rcc, sizeof rcc, "%s/../empty-rc.sh", moved);
+    FILE *f = fopen(rcc, "w");
+    cr_assert(f);
+    fprintf(f, "#!/bin/sh\n# stands in for windres: writes an empty COFF object where -o says\n"
+               "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n"
+               "exec %s --target=x86_64-w64-mingw32 -c -x c /dev/null -o \"$out\"\n",
+            HPT_CLANG);
+    fclose(f);
+    chmod(rcc, 0755);
+    snprintf(rc, sizeof rc, "-DCMAKE_RC_COMPILER=%s", rcc);
+    char include[4300];
+    snprintf(include, sizeof include, "-DCMAKE_PROJECT_INCLUDE=%s/lib/cmake/Hotpatch/HotpatchAll.cmake", moved);
+    const char *hot_args[] = {include, "-DCMAKE_BUILD_TYPE=Release", rc, NULL};
+    const char *plain_args[] = {"-DCMAKE_BUILD_TYPE=Release", rc, NULL};
+    hpt_proc p;
+    int st = build_project(src, "zlib-hot", "x86_64-w64-mingw32", hot_args, &p);
+    cr_assert_eq(st, 0, "zlib (hotpatchable) failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    st = build_project(src, "zlib-plain", "x86_64-w64-mingw32", plain_args, &p);
+    cr_assert_eq(st, 0, "zlib (plain) failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char hot[4300], plain[4300], audit[4300], dll[4400];
+    snprintf(hot, sizeof hot, "%s/../zlib-hot-build", moved);
+    snprintf(plain, sizeof plain, "%s/../zlib-plain-build", moved);
+    snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
+
+    /* the audit: every export patchable in the hotpatchable DLL, not in the plain one */
+    snprintf(dll, sizeof dll, "%s/libzlib.dll", hot);
+    const char *a1[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "the hotpatchable zlib fails the audit:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    snprintf(dll, sizeof dll, "%s/libzlib.dll", plain);
+    const char *a2[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 1, "the plain zlib was expected to have findings:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    /* zlib's own tests, both builds: example's output alike, minigzip round trips */
+    char *out[2] = {NULL, NULL};
+    const char *dirs[2] = {hot, plain};
+    for (int b = 0; b < 2; b++) {
+        char exe[4400];
+        snprintf(exe, sizeof exe, "%s/example.exe", dirs[b]);
+        const char *ex[] = {exe, NULL};
+        cr_assert_eq(hpt_run_wine(ex, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "example (%s) exited %d:\n%s\n%s", dirs[b], p.status, p.out, p.err);
+        out[b] = malloc(p.out_len + 1);
+        cr_assert(out[b]);
+        memcpy(out[b], p.out, p.out_len + 1);
+        hpt_proc_free(&p);
+        char data[4400], gz[4450], from[4400];
+        snprintf(from, sizeof from, "%s/ChangeLog", src);
+        snprintf(data, sizeof data, "%s/roundtrip.txt", dirs[b]);
+        snprintf(gz, sizeof gz, "%s.gz", data);
+        remove(gz);
+        copy_file(from, data);
+        snprintf(exe, sizeof exe, "%s/minigzip.exe", dirs[b]);
+        const char *z1[] = {exe, win_path(dirs[b], "roundtrip.txt"), NULL};
+        cr_assert_eq(hpt_run_wine(z1, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "minigzip: %s", p.err);
+        hpt_proc_free(&p);
+        const char *z2[] = {exe, "-d", win_path(dirs[b], "roundtrip.txt.gz"), NULL};
+        cr_assert_eq(hpt_run_wine(z2, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "minigzip -d: %s", p.err);
+        hpt_proc_free(&p);
+        size_t n1, n2;
+        unsigned char *d1 = hpt_read_file(from, &n1), *d2 = hpt_read_file(data, &n2);
+        cr_expect(d1 && d2 && n1 == n2 && memcmp(d1, d2, n1) == 0, "minigzip's round trip changed the data (%s)",
+                  dirs[b]);
+        free(d1);
+        free(d2);
+    }
+    cr_expect(out[0] && out[1] && strcmp(out[0], out[1]) == 0, "example differs:\n%s\n---\n%s", out[0], out[1]);
+    cr_expect(out[0] && strstr(out[0], "inflate with dictionary") != NULL, "%s", out[0]);
+    free(out[0]);
+    free(out[1]);
+
+    /* live: the host, linked with the hotpatchable DLL and the runtime */
+    char host[4400], inc1[4400], inc2[4400], implib[4400], rt[4400];
+    snprintf(host, sizeof host, "%s/zhost.exe", hot);
+    snprintf(inc1, sizeof inc1, "-I%s", src);
+    snprintf(inc2, sizeof inc2, "-I%s", hot);
+    snprintf(implib, sizeof implib, "%s/libzlib.dll.a", hot);
+    snprintf(rt, sizeof rt, "%s/lib/hotpatch/x86_64-w64-mingw32/libhotpatch.a", moved);
+    const char *cc[] = {"-O1", "-fuse-ld=lld", "-DZLIB_DLL", "-I" HPT_SOURCE_DIR "/runtime/include", inc1, inc2,
+                        HPT_SOURCE_DIR "/tests/realworld/zlib/host.c", implib, rt, "-o", host, NULL};
+    cr_assert_eq(hpt_cc("x86_64-w64-mingw32", cc, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+    const char *tg[] = {host, "toggle", NULL};
+    cr_assert_eq(hpt_run_wine(tg, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "host toggle:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+
+    /* a fix from a corrected crc32.c, in a build tree of its own, for the released DLL */
+    char rel[4400], zsrc[4400], zbuild[4400];
+    snprintf(rel, sizeof rel, "-DRELEASE=%s/libzlib.dll", hot);
+    snprintf(zsrc, sizeof zsrc, "-DZLIB_SRC=%s", src);
+    snprintf(zbuild, sizeof zbuild, "-DZLIB_BUILD=%s", hot);
+    const char *fix_args[] = {rel, zsrc, zbuild, NULL};
+    st = build_project(HPT_SOURCE_DIR "/tests/realworld/zlib/fix", "zlib-fix", "x86_64-w64-mingw32", fix_args, &p);
+    cr_assert_eq(st, 0, "the zlib fix failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char fixdir[4300];
+    snprintf(fixdir, sizeof fixdir, "%s/../zlib-fix-build", moved);
+    const char *md[] = {host, "module", win_path(fixdir, "zfix.dll"), NULL};
+    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "host module:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+}

@@ -146,3 +146,25 @@ Test(units, without_a_source_root_the_unit_is_its_absolute_path)
     cr_expect_eq(hp_map_unit(m, lpt_fixture("units/a.c")) , 0, "unit: %s", m->unit_count ? m->units[0] : "none");
     hp_map_free(m);
 }
+
+/* Regression (zlib's example.c): constants the optimizer merges after the plugin named them in its
+   unit symbols must still link, and both keep their place in the map. */
+Test(units, merged_constants_still_link_and_are_named)
+{
+    const char *d = hpt_scratch("units_merge");
+    const char *o = lpt_path(d, "merge.o"), *dll = lpt_path(d, "merge.dll");
+    char root[4200];
+    snprintf(root, sizeof root, "-fplugin-arg-hotpatch-source-root=%s", lpt_fixture("units"));
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("units/merge.c"), o, 1, (const char *[]){"-O2", root, NULL});
+    hpt_proc p;
+    cr_assert_eq(lpt_link("x86_64-w64-mingw32", (const char *[]){"-shared", o, "-o", dll, NULL}, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+    char map_path[4300], msg[512];
+    snprintf(map_path, sizeof map_path, "%s.hpmap", dll);
+    hp_map *m = NULL;
+    cr_assert_eq(hp_map_load(map_path, &m, msg, sizeof msg), HP_OK, "%s", msg);
+    int32_t u = hp_map_unit(m, "merge.c");
+    const hp_map_symbol *a = hp_map_find(m, u, "hello"), *b = hp_map_find(m, u, "dictionary");
+    cr_expect(a && b && a->size == 6 && b->size == 6, "hello %p, dictionary %p", (const void *)a, (const void *)b);
+    hp_map_free(m);
+}
