@@ -672,31 +672,32 @@ Test(package, pkg_config_per_target_links_a_mingw_program)
 /* Real code: zlib through its own CMakeLists (tests/realworld/zlib)           */
 /* ------------------------------------------------------------------------- */
 
-/* Debian's zlib source package, fetched once into the build tree (deb-src is set up by
-   scripts/setup-deps), unpacked: the directory of zlib's CMakeLists.txt. */
-static const char *zlib_source(void)
+/* Debian's source package `package`, fetched once into the build tree (deb-src is set up by
+   scripts/setup-deps) and its orig tarball unpacked there: the directory `unpacked`, which must hold
+   `probe`. Returns a static buffer. */
+static const char *debian_source(const char *package, const char *unpacked, const char *probe)
 {
     static char dir[4400];
     const char *cache = HPT_BINARY_DIR "/realworld-src";
-    snprintf(dir, sizeof dir, "%s/zlib-1.2.13.dfsg", cache);
-    char probe[4500];
-    snprintf(probe, sizeof probe, "%s/CMakeLists.txt", dir);
-    FILE *f = fopen(probe, "r");
+    snprintf(dir, sizeof dir, "%s/%s", cache, unpacked);
+    char path[4500];
+    snprintf(path, sizeof path, "%s/%s", dir, probe);
+    FILE *f = fopen(path, "r");
     if (f) {
         fclose(f);
         return dir;
     }
     mkdir(cache, 0755);
-    char script[4600];
+    char script[4800];
     snprintf(script, sizeof script,
-             "cd '%s' && apt-get source --download-only zlib >/dev/null && tar xjf zlib_*.orig.tar.bz2 && "
-             "test -f zlib-1.2.13.dfsg/CMakeLists.txt",
-             cache);
+             "cd '%s' && apt-get source --download-only '%s' >/dev/null && "
+             "tar xf \"$(ls '%s'_*.orig.tar.* | grep -v '[.]asc$' | head -n 1)\" && test -f '%s/%s'",
+             cache, package, package, unpacked, probe);
     const char *argv[] = {"sh", "-c", script, NULL};
     hpt_proc p;
     cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);
-    cr_assert_eq(p.status, 0, "fetching Debian's zlib source failed (deb-src entries: scripts/setup-deps):\n%s\n%s",
-                 p.out, p.err);
+    cr_assert_eq(p.status, 0, "fetching Debian's %s source failed (deb-src entries: scripts/setup-deps):\n%s\n%s",
+                 package, p.out, p.err);
     hpt_proc_free(&p);
     return dir;
 }
@@ -709,7 +710,7 @@ static const char *zlib_source(void)
 Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live, .timeout = 900)
 {
     install("package-zlib");
-    const char *src = zlib_source();
+    const char *src = debian_source("zlib", "zlib-1.2.13.dfsg", "CMakeLists.txt");
     /* Debian's source (dfsg) leaves out win32/, whose zlib1.rc (a version resource, no code) zlib's
        CMakeLists compiles for MinGW: the resource compiler given to it writes an empty object */
     char rcc[4400], rc[4500];
@@ -823,6 +824,122 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
     const char *md[] = {host, "module", win_path(fixdir, "zfix.dll"), NULL};
     cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
     cr_expect_eq(p.status, 0, "host module:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Real code: Lua 5.4 through its own Makefile (tests/realworld/lua)           */
+/* ------------------------------------------------------------------------- */
+
+/* Lua's own `make mingw` (lua54.dll and lua.exe, LUA_BUILD_AS_DLL) in a fresh copy of the source tree
+   at <moved>/../<name>, with `cc` as CC; returns make's exit status, its output in *out. */
+static int make_lua(const char *src, const char *name, const char *cc, hpt_proc *out)
+{
+    char script[32768];
+    snprintf(script, sizeof script,
+             "rm -rf '%s/../%s' && cp -R '%s' '%s/../%s' && cd '%s/../%s/src' && "
+             "make -j2 mingw CC='%s' AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19",
+             moved, name, src, moved, name, moved, name, cc);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    cr_assert_eq(hpt_run(argv, NULL, 300, out), 0);
+    return out->status;
+}
+
+/* Lua 5.4.4 (Debian's lua5.4 source) built by its own Makefile's mingw target, unmodified, with
+   CC=hotpatch-cc and with plain clang-19: every export of the hotpatchable lua54.dll passes the
+   installed audit and hotpatch-link wrote its map (the plain DLL has findings); the scripts of
+   tests/realworld/lua print the same with both builds' lua.exe under Wine; a host swaps
+   lua_pushinteger 1,000 times on and off while 4 threads, each with a lua_State, call it. */
+Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .timeout = 900)
+{
+    install("package-lua");
+    const char *src = debian_source("lua5.4", "lua-5.4.4", "src/Makefile");
+    char hotcc[4400];
+    snprintf(hotcc, sizeof hotcc, "%s/bin/hotpatch-cc --target=x86_64-w64-mingw32", moved);
+    hpt_proc p;
+    int st = make_lua(src, "lua-hot", hotcc, &p);
+    cr_assert_eq(st, 0, "Lua (hotpatchable) failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    st = make_lua(src, "lua-plain", HPT_CLANG " --target=x86_64-w64-mingw32 -fuse-ld=lld", &p);
+    cr_assert_eq(st, 0, "Lua (plain) failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char hot[4300], plain[4300], audit[4300], dll[4400], map[4500];
+    snprintf(hot, sizeof hot, "%s/../lua-hot/src", moved);
+    snprintf(plain, sizeof plain, "%s/../lua-plain/src", moved);
+    snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
+
+    /* the audit: every export patchable in the hotpatchable DLL, linked by hotpatch-link (its map) */
+    snprintf(dll, sizeof dll, "%s/lua54.dll", hot);
+    snprintf(map, sizeof map, "%s.hpmap", dll);
+    struct stat sb;
+    cr_expect_eq(stat(map, &sb), 0, "%s is missing: hotpatch-link did not link lua54.dll", map);
+    const char *a1[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "the hotpatchable lua54.dll fails the audit:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    snprintf(dll, sizeof dll, "%s/lua54.dll", plain);
+    const char *a2[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 1, "the plain lua54.dll was expected to have findings:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    /* the scripts, copied to one directory (error messages name their path; gc_io.lua writes its
+       temporary file next to itself), run one after the other by run.lua in one lua.exe of each
+       build (a Wine start each, not one per script): every one ran, the same output */
+    static const char *const scripts[] = {"run.lua",    "strings.lua", "tables.lua", "functions.lua",
+                                          "errors.lua", "numbers.lua", "gc_io.lua"};
+    const size_t nscripts = sizeof scripts / sizeof scripts[0];
+    char sdir[4300];
+    snprintf(sdir, sizeof sdir, "%s/../lua-scripts", moved);
+    mkdir(sdir, 0755);
+    for (size_t i = 0; i < nscripts; i++) {
+        char from[4400], to[4400];
+        snprintf(from, sizeof from, "%s/tests/realworld/lua/%s", HPT_SOURCE_DIR, scripts[i]);
+        snprintf(to, sizeof to, "%s/%s", sdir, scripts[i]);
+        copy_file(from, to);
+    }
+    char *out[2] = {NULL, NULL};
+    const char *dirs[2] = {hot, plain};
+    for (int b = 0; b < 2; b++) {
+        char exe[4400];
+        snprintf(exe, sizeof exe, "%s/lua.exe", dirs[b]);
+        const char *run[16] = {exe, win_path(sdir, "run.lua")};
+        for (size_t i = 1; i < nscripts; i++)
+            run[i + 1] = scripts[i];
+        run[nscripts + 1] = NULL;
+        cr_assert_eq(hpt_run_wine(run, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "the scripts (%s) exited %d:\n%s\n%s", dirs[b], p.status, p.out, p.err);
+        out[b] = malloc(p.out_len + 1);
+        cr_assert(out[b]);
+        memcpy(out[b], p.out, p.out_len + 1);
+        hpt_proc_free(&p);
+    }
+    for (size_t i = 1; i < nscripts; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "== %s", scripts[i]);
+        cr_expect(strstr(out[0], head) != NULL, "%s did not run:\n%s", scripts[i], out[0]);
+    }
+    cr_expect(strstr(out[0], "== all 6 scripts ran") != NULL, "%s", out[0]);
+    cr_expect(strcmp(out[0], out[1]) == 0, "the scripts' output differs:\n%s\n---\n%s", out[0], out[1]);
+    free(out[0]);
+    free(out[1]);
+
+    /* live: the host, linked with the hotpatchable DLL itself (lld reads a DLL as its import
+       library, as Lua's Makefile links lua.exe) and the runtime */
+    char host[4400], inc[4400], rt[4400];
+    snprintf(host, sizeof host, "%s/lhost.exe", hot);
+    snprintf(inc, sizeof inc, "-I%s", hot);
+    snprintf(dll, sizeof dll, "%s/lua54.dll", hot);
+    snprintf(rt, sizeof rt, "%s/lib/hotpatch/x86_64-w64-mingw32/libhotpatch.a", moved);
+    const char *cc[] = {"-O1", "-fuse-ld=lld", "-DLUA_BUILD_AS_DLL", "-I" HPT_SOURCE_DIR "/runtime/include", inc,
+                        HPT_SOURCE_DIR "/tests/realworld/lua/host.c", dll, rt, "-o", host, NULL};
+    cr_assert_eq(hpt_cc("x86_64-w64-mingw32", cc, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+    const char *hr[] = {host, NULL};
+    cr_assert_eq(hpt_run_wine(hr, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "the Lua host:\n%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 }

@@ -1,0 +1,32 @@
+-- errors.lua — error, pcall, xpcall, error objects
+print(pcall(error, "plain"))
+print(pcall(error, "lvl", 0))
+print(pcall(function() error(setmetatable({}, {__tostring = function() return "an error table" end})) end))
+local ok, e = pcall(function() error({code = 42}) end)
+print(ok, type(e), e.code)
+print(pcall(function() local x = nil; return x.field end))
+print(pcall(function() return 1 + {} end))
+print(pcall(function() return #5 end))
+print(select("#", pcall(function() return 1, 2, 3 end)), pcall(function() return 1, 2, 3 end))
+print(xpcall(function() error("deep") end, function(m) return "handled: " .. m end))
+print(xpcall(function(a, b) return a // b end, debug.traceback, 7, 2))
+print(pcall(function() return 1 // 0 end))
+print(pcall(string.rep))
+print(pcall(setmetatable, 1, {}))
+local E = setmetatable({}, {__tostring = function() return "custom error" end})
+print(select(2, pcall(error, E)) == E, tostring(E))
+-- nested pcall and error rethrown
+local trace = {}
+local ok2, e2 = pcall(function()
+  local ok3, e3 = pcall(error, "inner")
+  trace[#trace + 1] = tostring(ok3) .. ":" .. e3
+  error("outer after " .. e3, 0)
+end)
+print(ok2, e2, trace[1])
+print(pcall(assert, false, "assert msg"), pcall(assert, 1 == 1, "unused"))
+print(pcall(load, "return +"))
+print(load("return +"))
+print(load("return 6 * 7")())
+local env = {y = 5}
+print(load("x = y * 2; return x", "chunk", "t", env)(), env.x)
+print(tostring(pcall(tonumber)), tonumber("0x1F"), tonumber("z", 36), tonumber("1e3"), tonumber("abc"))

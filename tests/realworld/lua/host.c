@@ -1,0 +1,105 @@
+/*
+ * host.c — Lua 5.4's DLL (lua54.dll, built by Lua's own Makefile, `make mingw`,
+ * with CC=hotpatch-cc) patched live under Wine: 4 threads, each with a
+ * lua_State of its own, run a Lua loop that calls a C function which answers
+ * through lua_pushinteger, and check every sum, while the main thread
+ * redirects lua_pushinteger to a wrapper (counts, calls the original) with
+ * hp_apply and takes it back with hp_remove, 1,000 times.
+ *
+ * Prints "host: OK" when there was no wrong result and the wrapper ran.
+ */
+#include <stdio.h>
+#include <windows.h>
+
+#include "hotpatch.h"
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+
+#define WORKERS 4
+#define N 200
+
+static volatile LONG g_stop;
+static volatile LONG64 g_runs, g_wrong, g_wrapped;
+static void (*g_orig)(lua_State *, lua_Integer);
+
+static void wrapper(lua_State *L, lua_Integer n)
+{
+    InterlockedIncrement64(&g_wrapped);
+    g_orig(L, n);
+}
+
+/* square(n): n * n, pushed by lua_pushinteger */
+static int square(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    lua_pushinteger(L, n * n);
+    return 1;
+}
+
+static const char chunk[] = "local n = ...\n"
+                            "local s = 0\n"
+                            "for i = 1, n do s = s + square(i) end\n"
+                            "return s\n";
+
+static DWORD WINAPI worker(LPVOID arg)
+{
+    (void)arg;
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        InterlockedIncrement64(&g_wrong);
+        return 1;
+    }
+    luaL_openlibs(L);
+    lua_register(L, "square", square);
+    if (luaL_loadstring(L, chunk) != LUA_OK) {
+        printf("load: %s\n", lua_tostring(L, -1));
+        InterlockedIncrement64(&g_wrong);
+        lua_close(L);
+        return 1;
+    }
+    const lua_Integer want = (lua_Integer)N * (N + 1) * (2 * N + 1) / 6;
+    while (!g_stop) {
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, N);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+            printf("run: %s\n", lua_tostring(L, -1));
+            InterlockedIncrement64(&g_wrong);
+        } else if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) != want) {
+            InterlockedIncrement64(&g_wrong);
+        }
+        lua_pop(L, 1);
+        InterlockedIncrement64(&g_runs);
+    }
+    lua_close(L);
+    return 0;
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    HANDLE t[WORKERS];
+    for (int i = 0; i < WORKERS; i++)
+        t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
+    Sleep(50);
+    int ok = 1;
+    for (int round = 0; round < 1000 && ok; round++) {
+        hp_patch *p = NULL;
+        hp_status st = hp_apply((void *)lua_pushinteger, (const void *)wrapper, (void **)&g_orig, &p);
+        if (st == HP_OK)
+            st = hp_remove(p);
+        if (st != HP_OK) {
+            printf("round %d: %s\n", round, hp_status_str(st));
+            ok = 0;
+        }
+    }
+    printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
+    ok &= g_wrapped > 0;
+    g_stop = 1;
+    WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
+    printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);
+    ok &= g_wrong == 0 && g_runs > 0;
+    if (ok)
+        printf("host: OK\n");
+    return ok ? 0 : 1;
+}
