@@ -484,6 +484,13 @@ hp_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_e
     free(raw.v);
     raw.v = NULL;
     raw.n = 0;
+    if (!keep.v) { /* nothing kept: still a NULL-terminated array, as hp_link_cmdline promises */
+        keep.v = calloc(1, sizeof *keep.v);
+        if (!keep.v) {
+            st = HP_ERR_NO_MEMORY;
+            goto fail;
+        }
+    }
     if (cl->want_help || cl->want_version) {
         cl->args = keep.v;
         cl->arg_count = keep.n;
@@ -497,13 +504,6 @@ hp_status hp_link_cmdline_parse(int argc, const char *const argv[], int (*file_e
                    "hotpatch-ld.lld / hotpatch-lld-link, or pass --hotpatch-flavor=mingw|msvc");
         st = HP_ERR_USAGE;
         goto fail;
-    }
-    if (!keep.v) {
-        keep.v = calloc(1, sizeof *keep.v);
-        if (!keep.v) {
-            st = HP_ERR_NO_MEMORY;
-            goto fail;
-        }
     }
     cl->args = keep.v;
     cl->arg_count = keep.n;

@@ -163,9 +163,13 @@ Test(cmdline, help_and_version_need_no_flavour)
     cr_expect_eq(cl->want_version, 1);
     cr_expect_eq(cl->want_help, 0);
     cr_expect_eq(cl->arg_count, 0, "--version is ours, not lld's");
+    cr_assert_not_null(cl->args, "args is a NULL-terminated array, also when empty");
+    cr_expect_null(cl->args[0]);
     hp_link_cmdline_destroy(cl);
     argv[1] = "--help";
     cr_assert_eq(hp_link_cmdline_parse(2, argv, no_file, &cl, NULL, 0), HP_OK);
     cr_expect_eq(cl->want_help, 1);
+    cr_assert_not_null(cl->args);
+    cr_expect_null(cl->args[0]);
     hp_link_cmdline_destroy(cl);
 }
