@@ -943,3 +943,135 @@ Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 }
+
+/* ------------------------------------------------------------------------- */
+/* Real code: SQLite 3 through its amalgamation (tests/realworld/sqlite)       */
+/* ------------------------------------------------------------------------- */
+
+/* SQLite's amalgamation (sqlite3.c, shell.c, sqlite3.h) made by SQLite's own build, configured
+   natively (`make sqlite3.c shell.c`: its code generators run on the build machine, with tclsh),
+   out of tree, once, next to the unpacked source; returns its directory (a static buffer).
+   SQLite's configure/Makefile cannot give a usable MinGW DLL from this source: its `dll` target
+   writes sqlite3.def from `nm ... | grep ' _sqlite3_'`, the leading underscore of 32-bit symbols,
+   so an x86_64 sqlite3.dll would export nothing, and its sqlite3.exe compiles the amalgamation in
+   (through libtool) instead of linking a DLL. So the amalgamation is compiled as SQLite documents
+   for a DLL (SQLITE_API=__declspec(dllexport)) by tests/realworld/sqlite/Makefile. */
+static const char *sqlite_amalgamation(const char *src)
+{
+    static char dir[4400];
+    snprintf(dir, sizeof dir, "%s/../sqlite3-amalgamation", src);
+    char script[16384];
+    snprintf(script, sizeof script,
+             "mkdir -p '%s' && cd '%s' && { test -f Makefile || '%s/configure' CC=%s >/dev/null; } && "
+             "make -j2 sqlite3.c shell.c sqlite3.h >/dev/null",
+             dir, dir, src, HPT_CLANG);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    hpt_proc p;
+    cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);
+    cr_assert_eq(p.status, 0, "SQLite's `make sqlite3.c shell.c` failed:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    return dir;
+}
+
+/* SQLite 3.40.1 (Debian's sqlite3 source): its amalgamation compiled into sqlite3.dll (every public
+   function exported) and the shell sqlite3.exe with CC=hotpatch-cc and with plain clang-19, -O2, by
+   one `make -j2` (tests/realworld/sqlite/Makefile): the hotpatchable DLL has its .hpmap and passes
+   the installed audit with 100% of its exports (the plain one fails it); workload.sql (100,000-row
+   inserts, indexes, aggregates, window and JSON functions, rollbacks) prints the same with both
+   shells under Wine, and the values checked here by hand; a host swaps sqlite3_result_int64 1,000
+   times on and off while 4 threads, each with its own database, run a query calling a user function
+   that answers through it. */
+Test(package, sqlite_amalgamation_made_hotpatchable_with_hotpatch_cc_and_patched_live, .timeout = 900)
+{
+    install("package-sqlite");
+    const char *src = debian_source("sqlite3", "sqlite3-3.40.1", "configure");
+    char amalg[4400];
+    snprintf(amalg, sizeof amalg, "%s", sqlite_amalgamation(src));
+    char bdir[4300], script[32768];
+    snprintf(bdir, sizeof bdir, "%s/../sqlite-build", moved);
+    mkdir(bdir, 0755);
+    snprintf(script, sizeof script,
+             "cd '%s' && make -j2 -f '%s/tests/realworld/sqlite/Makefile' AMALG='%s' "
+             "HOTCC='%s/bin/hotpatch-cc --target=x86_64-w64-mingw32' "
+             "PLAINCC='%s --target=x86_64-w64-mingw32 -fuse-ld=lld'",
+             bdir, HPT_SOURCE_DIR, amalg, moved, HPT_CLANG);
+    const char *mk[] = {"sh", "-c", script, NULL};
+    hpt_proc p;
+    cr_assert_eq(hpt_run(mk, NULL, 600, &p), 0);
+    cr_assert_eq(p.status, 0, "SQLite failed to build:\n%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char hot[4400], plain[4400], audit[4300], dll[4500], map[4600];
+    snprintf(hot, sizeof hot, "%s/hot", bdir);
+    snprintf(plain, sizeof plain, "%s/plain", bdir);
+    snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
+
+    /* the audit: every export patchable in the hotpatchable DLL, linked by hotpatch-link (its map) */
+    snprintf(dll, sizeof dll, "%s/sqlite3.dll", hot);
+    snprintf(map, sizeof map, "%s.hpmap", dll);
+    struct stat sb;
+    cr_expect_eq(stat(map, &sb), 0, "%s is missing: hotpatch-link did not link sqlite3.dll", map);
+    const char *a1[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "the hotpatchable sqlite3.dll fails the audit:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    snprintf(dll, sizeof dll, "%s/sqlite3.dll", plain);
+    const char *a2[] = {audit, dll, NULL};
+    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 1, "the plain sqlite3.dll was expected to have findings:\n%s", p.out);
+    hpt_proc_free(&p);
+
+    /* the workload in both builds' shells: the same output, and lines computed by hand */
+    char read[4500];
+    snprintf(read, sizeof read, ".read Z:%s/tests/realworld/sqlite/workload.sql", HPT_SOURCE_DIR);
+    char *out[2] = {NULL, NULL};
+    const char *dirs[2] = {hot, plain};
+    for (int b = 0; b < 2; b++) {
+        char exe[4500];
+        snprintf(exe, sizeof exe, "%s/sqlite3.exe", dirs[b]);
+        const char *run[] = {exe, "-bail", ":memory:", read, NULL};
+        cr_assert_eq(hpt_run_wine(run, 120, &p), 0);
+        cr_expect_eq(p.status, 0, "the workload (%s) exited %d:\n%s\n%s", dirs[b], p.status, p.out, p.err);
+        out[b] = malloc(p.out_len + 1);
+        cr_assert(out[b]);
+        memcpy(out[b], p.out, p.out_len + 1);
+        hpt_proc_free(&p);
+    }
+    static const char *const want[] = {
+        "count|100000",                     /* rows 1..100000 */
+        "sums|5000050000|49950000|0|999",   /* 100000*100001/2; 7x mod 1000 is each of 0..999 100 times */
+        "avg|499.500",                      /* 49950000 / 100000 */
+        "log|100000|300000",                /* x mod 7: 14285 cycles of 21, then 1+2+3+4+5 */
+        "grp|0|10000|500050000",            /* 10 + 20 + ... + 100000 */
+        "distinct|1000",
+        "win|3|21|42|2|14",                 /* 7+14+21; the 2nd odd id; val of id 2 */
+        "json|{\"n\":100000,\"max\":999}",
+        "during|90000|54990000",            /* grp 3 (val sum 4960000) gone, grp 4 +1000 each */
+        "after rollback|100000|49950000",
+        "after savepoint|99990|99990",
+        "done",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_expect(out[0] && strstr(out[0], want[i]) != NULL, "the workload did not print \"%s\":\n%s", want[i],
+                  out[0]);
+    cr_expect(out[0] && out[1] && strcmp(out[0], out[1]) == 0, "the workload's output differs:\n%s\n---\n%s",
+              out[0], out[1]);
+    free(out[0]);
+    free(out[1]);
+
+    /* live: the host, linked with the hotpatchable DLL itself and the runtime */
+    char host[4500], inc[4500], rt[4400];
+    snprintf(host, sizeof host, "%s/shost.exe", hot);
+    snprintf(inc, sizeof inc, "-I%s", amalg);
+    snprintf(dll, sizeof dll, "%s/sqlite3.dll", hot);
+    snprintf(rt, sizeof rt, "%s/lib/hotpatch/x86_64-w64-mingw32/libhotpatch.a", moved);
+    const char *cc[] = {"-O1", "-fuse-ld=lld", "-I" HPT_SOURCE_DIR "/runtime/include", inc,
+                        HPT_SOURCE_DIR "/tests/realworld/sqlite/host.c", dll, rt, "-o", host, NULL};
+    cr_assert_eq(hpt_cc("x86_64-w64-mingw32", cc, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+    const char *hr[] = {host, NULL};
+    cr_assert_eq(hpt_run_wine(hr, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "the SQLite host:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+}
