@@ -48,6 +48,7 @@ typedef struct fx_slot {
     LLVMValueRef global; /* the global whose uses it takes */
     LLVMValueRef slot;   /* the module's pointer variable */
     uint32_t kind, rva, size;
+    uint64_t here;       /* a variable's size in this unit when it differs from the release's (0: alike) */
     char *name;          /* "name" or "unit:name" */
 } fx_slot;
 
@@ -344,14 +345,12 @@ static void classify_variable(fx_run *r, LLVMValueRef g)
     }
     LLVMTypeRef ty = LLVMGlobalGetValueType(g);
     unsigned long long size = LLVMTypeIsSized(ty) ? LLVMABISizeOfType(LLVMGetModuleDataLayout(r->module), ty) : 0;
-    if (size && t.size && size != t.size) {
-        say(r, HP_POLICY_DIAG_FIX_ERROR, g,
-            "variable '%s' has %llu bytes here but %" PRIu32 " in '%s': a fix cannot change the size or layout of "
-            "the running program's variables",
-            name, size, t.size, r->map->image_name);
-        return;
-    }
-    add_slot(r, g, name, HP_FIX_SLOT_SYMBOL, t.rva, t.size, 0);
+    /* Another size is refused where the fix uses the variable (redirect_uses): one the fix does not use
+       costs nothing, and the release's optimizer may have shrunk a variable it never used whole (a
+       flag of 4 bytes kept as 1). */
+    fx_slot *sl = add_slot(r, g, name, HP_FIX_SLOT_SYMBOL, t.rva, t.size, 0);
+    if (sl && size && t.size && size != t.size)
+        sl->here = size;
     add_target(r, g);
 }
 
@@ -414,6 +413,15 @@ static void redirect_uses(fx_run *r, fx_slot *s, LLVMBuilderRef b)
     drop_from_used(r, "llvm.compiler.used", g);
     if (!LLVMGetFirstUse(g))
         return; /* nothing left uses it: no slot */
+    if (s->here) {
+        size_t len;
+        const char *gname = LLVMGetValueName2(g, &len);
+        say(r, HP_POLICY_DIAG_FIX_ERROR, g,
+            "variable '%s' has %llu bytes here but %" PRIu32 " in '%s': a fix cannot change the size or layout of "
+            "the running program's variables",
+            gname, (unsigned long long)s->here, s->size, r->map->image_name);
+        return;
+    }
     r->host->expand_constant_users(r->host->ctx, g);
     make_slot_variable(r, s);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(r->ctx, 0);

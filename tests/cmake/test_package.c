@@ -257,6 +257,30 @@ static const char *win_path(const char *dir, const char *name)
     return b;
 }
 
+/* The "units" line of <dir>/<image>.hpmap (a static buffer; "" when there is none). */
+static const char *map_units(const char *dir, const char *image)
+{
+    static char line[8192];
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s.hpmap", dir, image);
+    line[0] = 0;
+    size_t n = 0;
+    unsigned char *raw = hpt_read_file(path, &n);
+    char *map = raw ? realloc(raw, n + 1) : NULL;
+    if (!map) {
+        free(raw);
+        return line;
+    }
+    map[n] = 0;
+    const char *u = strstr(map, "\"units\"");
+    if (u) {
+        size_t len = strcspn(u, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), u);
+    }
+    free(map);
+    return line;
+}
+
 /* Run tests/fix's host.exe from `dir` with the arguments; asserts "host: OK" when `ok`. */
 static void run_host(const char *dir, const char *const args[], hpt_proc *p)
 {
@@ -833,14 +857,23 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
 /* ------------------------------------------------------------------------- */
 
 /* Lua's own `make mingw` (lua54.dll and lua.exe, LUA_BUILD_AS_DLL) in a fresh copy of the source tree
-   at <moved>/../<name>, with `cc` as CC; returns make's exit status, its output in *out. */
+   at <moved>/../<name>, with `cc` as CC; returns make's exit status, its output in *out. The units are
+   named relative to that copy's src/ (HOTPATCH_SOURCE_ROOT, read by hotpatch-cc: "lapi.c", ...). The
+   mingw target runs `strip --strip-unneeded` on lua54.dll after its link (as RANLIB, on the sub-make's
+   command line, so no override reaches it): the image shipped would not be the one hotpatch-link
+   mapped (SizeOfImage, checksum, no symbol table) and no fix could be built for it, so a `strip` that
+   keeps the file as linked comes first in PATH. */
 static int make_lua(const char *src, const char *name, const char *cc, hpt_proc *out)
 {
-    char script[32768];
+    char shim[4300], script[32768];
+    snprintf(shim, sizeof shim, "%s/../keep-symbols", moved);
     snprintf(script, sizeof script,
+             "mkdir -p '%s' && printf '#!/bin/sh\\n# keeps the image as hotpatch-link mapped it\\nexit 0\\n' "
+             "> '%s/strip' && chmod +x '%s/strip' && "
              "rm -rf '%s/../%s' && cp -R '%s' '%s/../%s' && cd '%s/../%s/src' && "
+             "PATH='%s':\"$PATH\" HOTPATCH_SOURCE_ROOT=\"$PWD\" "
              "make -j2 mingw CC='%s' AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19",
-             moved, name, src, moved, name, moved, name, cc);
+             shim, shim, shim, moved, name, src, moved, name, moved, name, shim, cc);
     const char *argv[] = {"sh", "-c", script, NULL};
     cr_assert_eq(hpt_run(argv, NULL, 300, out), 0);
     return out->status;
@@ -850,7 +883,8 @@ static int make_lua(const char *src, const char *name, const char *cc, hpt_proc 
    CC=hotpatch-cc and with plain clang-19: every export of the hotpatchable lua54.dll passes the
    installed audit and hotpatch-link wrote its map (the plain DLL has findings); the scripts of
    tests/realworld/lua print the same with both builds' lua.exe under Wine; a host swaps
-   lua_pushinteger 1,000 times on and off while 4 threads, each with a lua_State, call it. */
+   lua_pushinteger 1,000 times on and off while 4 threads, each with a lua_State, call it; a fix from a
+   corrected lapi.c, built in a tree of its own FOR the released DLL, is loaded and unloaded live. */
 Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .timeout = 900)
 {
     install("package-lua");
@@ -937,9 +971,33 @@ Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .
                         HPT_SOURCE_DIR "/tests/realworld/lua/host.c", dll, rt, "-o", host, NULL};
     cr_assert_eq(hpt_cc("x86_64-w64-mingw32", cc, &p), 0, "%s", p.err);
     hpt_proc_free(&p);
-    const char *hr[] = {host, NULL};
+    const char *hr[] = {host, "toggle", NULL};
     cr_assert_eq(hpt_run_wine(hr, 300, &p), 0);
     cr_expect_eq(p.status, 0, "the Lua host:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+
+    /* the release's units are relative to its src/ (HOTPATCH_SOURCE_ROOT) */
+    cr_expect(strstr(map_units(hot, "lua54.dll"), "\"lapi.c\"") != NULL, "lua54.dll's units: %s",
+              map_units(hot, "lua54.dll"));
+    /* a fix from a corrected lapi.c (its lua_pushinteger counts its calls), in a build tree of its own,
+       for the released DLL: loaded while the host's 4 threads run, then unloaded */
+    char rel[4500], lsrc[4500];
+    snprintf(rel, sizeof rel, "-DRELEASE=%s/lua54.dll", hot);
+    snprintf(lsrc, sizeof lsrc, "-DLUA_SRC=%s", hot);
+    const char *fix_args[] = {rel, lsrc, NULL};
+    st = build_project(HPT_SOURCE_DIR "/tests/realworld/lua/fix", "lua-fix", "x86_64-w64-mingw32", fix_args, &p);
+    cr_assert_eq(st, 0, "the Lua fix failed to build:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "hotpatch fix: replaces 'lua_pushinteger' of 'lua54.dll'") != NULL ||
+                  strstr(p.err, "hotpatch fix: replaces 'lua_pushinteger' of 'lua54.dll'") != NULL,
+              "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char fixdir[4300];
+    snprintf(fixdir, sizeof fixdir, "%s/../lua-fix-build", moved);
+    const char *md[] = {host, "module", win_path(fixdir, "lfix.dll"), NULL};
+    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "the Lua host, module:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 }

@@ -130,6 +130,20 @@ Test(fixmode, a_variable_of_another_size_is_refused_by_name)
     hpt_proc_free(&p);
 }
 
+Test(fixmode, a_variable_of_another_size_the_fix_does_not_use_is_no_error)
+{
+    static const char *const args[] = {"-fplugin-arg-hotpatch-fix-functions=svc_quote",
+                                       "-fplugin-arg-hotpatch-fix-unit=svc.c", NULL};
+    hpt_proc p;
+    int rc = fix_compile("unused_size.c", NULL, 1, args, &p);
+    cr_expect_eq(rc, 0, "-verify failed:\n%s", p.err);
+    hpt_proc_free(&p);
+    rc = fix_compile("unused_size.c", NULL, 0, args, &p);
+    cr_assert_eq(rc, 0, "%s", p.err);
+    cr_expect(strstr(manifest_line(p.out), "i32 20480") == NULL, "a slot for the unused count:\n%s", p.out);
+    hpt_proc_free(&p);
+}
+
 Test(fixmode, unpatchable_missing_and_unreplaced_functions_are_refused)
 {
     static const char *const args[] = {"-fplugin-arg-hotpatch-fix-functions=svc_broken,svc_gone",

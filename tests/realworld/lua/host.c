@@ -3,12 +3,19 @@
  * with CC=hotpatch-cc) patched live under Wine: 4 threads, each with a
  * lua_State of its own, run a Lua loop that calls a C function which answers
  * through lua_pushinteger, and check every sum, while the main thread
- * redirects lua_pushinteger to a wrapper (counts, calls the original) with
- * hp_apply and takes it back with hp_remove, 1,000 times.
  *
- * Prints "host: OK" when there was no wrong result and the wrapper ran.
+ *   host [toggle]          redirects lua_pushinteger to a wrapper (counts,
+ *                          calls the original) with hp_apply and takes it
+ *                          back with hp_remove, 1,000 times
+ *   host module FIX.dll    hp_module_load of a fix built from a corrected
+ *                          lapi.c, then hp_module_unload; the fix's own
+ *                          counter (lfix_count) proves its lua_pushinteger ran
+ *                          while loaded, and (almost) not after the unload
+ *
+ * Prints "host: OK" when there was no wrong result and the switches were seen.
  */
 #include <stdio.h>
+#include <string.h>
 #include <windows.h>
 
 #include "hotpatch.h"
@@ -75,26 +82,62 @@ static DWORD WINAPI worker(LPVOID arg)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    const char *mode = argc > 1 ? argv[1] : "toggle";
     HANDLE t[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     Sleep(50);
     int ok = 1;
-    for (int round = 0; round < 1000 && ok; round++) {
-        hp_patch *p = NULL;
-        hp_status st = hp_apply((void *)lua_pushinteger, (const void *)wrapper, (void **)&g_orig, &p);
-        if (st == HP_OK)
-            st = hp_remove(p);
-        if (st != HP_OK) {
-            printf("round %d: %s\n", round, hp_status_str(st));
-            ok = 0;
+    if (strcmp(mode, "toggle") == 0) {
+        for (int round = 0; round < 1000 && ok; round++) {
+            hp_patch *p = NULL;
+            hp_status st = hp_apply((void *)lua_pushinteger, (const void *)wrapper, (void **)&g_orig, &p);
+            if (st == HP_OK)
+                st = hp_remove(p);
+            if (st != HP_OK) {
+                printf("round %d: %s\n", round, hp_status_str(st));
+                ok = 0;
+            }
         }
+        printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
+        ok &= g_wrapped > 0;
+    } else if (strcmp(mode, "module") == 0 && argc == 3) {
+        char why[512] = "";
+        hp_module_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = HP_MODULE_KEEP_LOADED; /* a thread may still be inside the fix's code at the unload */
+        o.message = why;
+        o.message_size = sizeof why;
+        hp_module *m = NULL;
+        LONG64 runs0 = g_runs;
+        hp_status st = hp_module_load(argv[2], &o, &m);
+        printf("hp_module_load: %s%s%s\n", hp_status_str(st), why[0] ? ": " : "", why);
+        ok &= st == HP_OK;
+        long (*count)(void) = (long (*)(void))(void *)GetProcAddress(GetModuleHandleA(argv[2]), "lfix_count");
+        Sleep(300);
+        long during = count ? count() : -1;
+        printf("the fix's lua_pushinteger served %ld calls (%lld runs meanwhile)\n", during,
+               (long long)(g_runs - runs0));
+        ok &= during > 0;
+        if (m) {
+            st = hp_module_unload(m);
+            printf("hp_module_unload: %s\n", hp_status_str(st));
+            ok &= st == HP_OK;
+        }
+        long after = count ? count() : -1;
+        LONG64 runs1 = g_runs;
+        Sleep(200);
+        /* at most a call in flight per thread */
+        ok &= count && count() - after <= WORKERS;
+        printf("after the unload it served %ld more (%lld runs meanwhile)\n", count ? count() - after : -1L,
+               (long long)(g_runs - runs1));
+        ok &= g_runs > runs1;
+    } else {
+        ok = 0;
     }
-    printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
-    ok &= g_wrapped > 0;
     g_stop = 1;
     WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
     printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);
