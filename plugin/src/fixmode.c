@@ -59,6 +59,11 @@ typedef struct fx_entry {
     char *name;
 } fx_entry;
 
+typedef struct fx_own {
+    char *name;
+    int is_function;
+} fx_own;
+
 typedef struct fx_run {
     const hp_policy *policy;
     const hp_map *map;
@@ -76,6 +81,8 @@ typedef struct fx_run {
     size_t nentries, entries_cap;
     LLVMValueRef *targets; /* globals of class FX_TARGET, dropped in order */
     size_t ntargets, targets_cap;
+    struct fx_own *own;    /* the fix's own definitions, by name (reported once dead code is gone) */
+    size_t nown, own_cap;
     char buf[1024];
 } fx_run;
 
@@ -158,6 +165,36 @@ static tsym target_symbol(const fx_run *r, LLVMValueRef g, const char *name)
         return from_symbol(s && s->is_static ? s : NULL);
     }
     return find_external(r, name);
+}
+
+static void add_own(fx_run *r, const char *name, int is_function)
+{
+    fx_own o = {malloc(strlen(name) + 1), is_function};
+    if (!o.name || !HP_VEC_PUSH(r->own, r->nown, r->own_cap, o)) {
+        free(o.name);
+        r->oom = 1;
+        return;
+    }
+    strcpy(o.name, name);
+}
+
+/* What the fix brings of its own and still uses (after drop_dead_locals), as remarks. */
+static void report_own(fx_run *r)
+{
+    for (size_t i = 0; i < r->nown; i++) {
+        const fx_own *o = &r->own[i];
+        LLVMValueRef v = o->is_function ? LLVMGetNamedFunction(r->module, o->name)
+                                        : LLVMGetNamedGlobal(r->module, o->name);
+        if (!v)
+            continue;
+        if (o->is_function)
+            say(r, HP_POLICY_DIAG_FIX_NOTE, v, "hotpatch fix: new function '%s' (not in '%s'): the fix's own",
+                o->name, r->map->image_name);
+        else
+            say(r, HP_POLICY_DIAG_FIX_NOTE, v,
+                "hotpatch fix: new variable '%s' (not in '%s'): the fix's own, starting from its initial value",
+                o->name, r->map->image_name);
+    }
 }
 
 static char *qualified(fx_run *r, LLVMValueRef g, const char *name)
@@ -314,8 +351,7 @@ static void classify_function(fx_run *r, LLVMValueRef fn)
         add_target(r, fn);
         return;
     }
-    say(r, HP_POLICY_DIAG_FIX_NOTE, fn, "hotpatch fix: new function '%s' (not in '%s'): the fix's own", name,
-        r->map->image_name);
+    add_own(r, name, 1); /* reported once dead code is gone (report_own) */
 }
 
 static void classify_variable(fx_run *r, LLVMValueRef g)
@@ -328,9 +364,7 @@ static void classify_variable(fx_run *r, LLVMValueRef g)
     tsym t = LLVMIsDeclaration(g) ? find_external(r, name) : target_symbol(r, g, name);
     if (!t.found) {
         if (!LLVMIsDeclaration(g))
-            say(r, HP_POLICY_DIAG_FIX_NOTE, g,
-                "hotpatch fix: new variable '%s' (not in '%s'): the fix's own, starting from its initial value",
-                name, r->map->image_name);
+            add_own(r, name, 0);
         return;
     }
     if (t.kind != HP_MAP_VARIABLE) {
@@ -352,6 +386,43 @@ static void classify_variable(fx_run *r, LLVMValueRef g)
     if (sl && size && t.size && size != t.size)
         sl->here = size;
     add_target(r, g);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Dead code of the fix                                                       */
+/* ------------------------------------------------------------------------- */
+
+static int is_entry(const fx_run *r, LLVMValueRef fn)
+{
+    for (size_t i = 0; i < r->nentries; i++)
+        if (r->entries[i].fn == fn)
+            return 1;
+    return 0;
+}
+
+/* With the release's bodies gone, much of a whole recompiled unit is dead: its own internal functions
+   and variables that nothing uses any more. They go now, before uses are redirected, so that a dead
+   table's initializer that names something of the release (sqlite3.c has such tables) is no error;
+   the optimizer would drop them anyway. */
+static void drop_dead_locals(fx_run *r)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (LLVMValueRef g = LLVMGetFirstGlobal(r->module), next; g; g = next) {
+            next = LLVMGetNextGlobal(g);
+            if (!LLVMIsDeclaration(g) && is_local(g) && !LLVMGetFirstUse(g)) {
+                LLVMDeleteGlobal(g);
+                changed = 1;
+            }
+        }
+        for (LLVMValueRef fn = LLVMGetFirstFunction(r->module), next; fn; fn = next) {
+            next = LLVMGetNextFunction(fn);
+            if (!LLVMIsDeclaration(fn) && is_local(fn) && !LLVMGetFirstUse(fn) && !is_entry(r, fn)) {
+                LLVMDeleteFunction(fn);
+                changed = 1;
+            }
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------- */
@@ -703,6 +774,8 @@ hp_status hp_policy_fix(const hp_policy *policy, LLVMModuleRef module, const hp_
             LLVMSetComdat(g, NULL);
         }
     }
+    drop_dead_locals(r);
+    report_own(r);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(r->ctx);
     for (size_t i = 0; i < r->nslots && !r->errors; i++)
         redirect_uses(r, &r->slots[i], b);
@@ -738,6 +811,9 @@ out:
         free(r->slots[i].name);
     for (size_t i = 0; i < r->nentries; i++)
         free(r->entries[i].name);
+    for (size_t i = 0; i < r->nown; i++)
+        free(r->own[i].name);
+    free(r->own);
     free(r->slots);
     free(r->entries);
     free(r->targets);

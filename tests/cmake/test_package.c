@@ -1132,4 +1132,27 @@ Test(package, sqlite_amalgamation_made_hotpatchable_with_hotpatch_cc_and_patched
     cr_expect_eq(p.status, 0, "the SQLite host:\n%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
+
+    /* a fix from a corrected sqlite3.c (tests/realworld/sqlite/fix/sqlite3.patch), in a tree of its own
+       FOR the released DLL, loaded and unloaded while the 4 threads query; it reads SQLite's file-static
+       sqlite3Config through fix mode's slots: the running library's, initialised at run time */
+    char rel[4500], am[4500];
+    snprintf(rel, sizeof rel, "-DRELEASE=%s/sqlite3.dll", hot);
+    snprintf(am, sizeof am, "-DAMALG=%s", amalg);
+    const char *fix_args[] = {rel, am, NULL};
+    int fst = build_project(HPT_SOURCE_DIR "/tests/realworld/sqlite/fix", "sqlite-fix", "x86_64-w64-mingw32", fix_args,
+                            &p);
+    cr_assert_eq(fst, 0, "the SQLite fix failed to build:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "hotpatch fix: replaces 'sqlite3_result_int64' of 'sqlite3.dll'") != NULL ||
+                  strstr(p.err, "hotpatch fix: replaces 'sqlite3_result_int64' of 'sqlite3.dll'") != NULL,
+              "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    char fixdir[4300];
+    snprintf(fixdir, sizeof fixdir, "%s/../sqlite-fix-build", moved);
+    const char *md[] = {host, "module", win_path(fixdir, "sfix.dll"), NULL};
+    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "the SQLite host, module:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
 }

@@ -3,12 +3,22 @@
  * hotpatch-cc) patched live under Wine: 4 threads, each with an in-memory
  * database of its own, run a query that calls a user function, square(x),
  * which answers through sqlite3_result_int64, and check every sum, while the
- * main thread redirects sqlite3_result_int64 to a wrapper (counts, calls the
- * original) with hp_apply and takes it back with hp_remove, 1,000 times.
+ * main thread
  *
- * Prints "host: OK" when there was no wrong result and the wrapper ran.
+ *   host [toggle]          redirects sqlite3_result_int64 to a wrapper (counts,
+ *                          calls the original) with hp_apply and takes it back
+ *                          with hp_remove, 1,000 times
+ *   host module FIX.dll    hp_module_load of a fix built from a corrected
+ *                          sqlite3.c, then hp_module_unload; the fix's own
+ *                          counter (sfix_count) proves its sqlite3_result_int64
+ *                          ran while loaded, and (almost) not after the unload;
+ *                          sfix_config() reads SQLite's file-static
+ *                          sqlite3Config through the fix's slot
+ *
+ * Prints "host: OK" when there was no wrong result and the switches were seen.
  */
 #include <stdio.h>
+#include <string.h>
 #include <windows.h>
 
 #include "hotpatch.h"
@@ -66,9 +76,10 @@ static DWORD WINAPI worker(LPVOID arg)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    const char *mode = argc > 1 ? argv[1] : "toggle";
     printf("SQLite %s (%d), threadsafe %d\n", sqlite3_libversion(), sqlite3_libversion_number(),
            sqlite3_threadsafe());
     if (!sqlite3_threadsafe())
@@ -78,18 +89,58 @@ int main(void)
         t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     Sleep(50);
     int ok = 1;
-    for (int round = 0; round < 1000 && ok; round++) {
-        hp_patch *p = NULL;
-        hp_status st = hp_apply((void *)sqlite3_result_int64, (const void *)wrapper, (void **)&g_orig, &p);
-        if (st == HP_OK)
-            st = hp_remove(p);
-        if (st != HP_OK) {
-            printf("round %d: %s\n", round, hp_status_str(st));
-            ok = 0;
+    if (strcmp(mode, "toggle") == 0) {
+        for (int round = 0; round < 1000 && ok; round++) {
+            hp_patch *p = NULL;
+            hp_status st = hp_apply((void *)sqlite3_result_int64, (const void *)wrapper, (void **)&g_orig, &p);
+            if (st == HP_OK)
+                st = hp_remove(p);
+            if (st != HP_OK) {
+                printf("round %d: %s\n", round, hp_status_str(st));
+                ok = 0;
+            }
         }
+        printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
+        ok &= g_wrapped > 0;
+    } else if (strcmp(mode, "module") == 0 && argc == 3) {
+        char why[512] = "";
+        hp_module_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = HP_MODULE_KEEP_LOADED; /* a thread may still be inside the fix's code at the unload */
+        o.message = why;
+        o.message_size = sizeof why;
+        hp_module *m = NULL;
+        LONG64 runs0 = g_runs;
+        hp_status st = hp_module_load(argv[2], &o, &m);
+        printf("hp_module_load: %s%s%s\n", hp_status_str(st), why[0] ? ": " : "", why);
+        ok &= st == HP_OK;
+        HMODULE fix = GetModuleHandleA(argv[2]);
+        long (*count)(void) = (long (*)(void))(void *)GetProcAddress(fix, "sfix_count");
+        int (*config)(void) = (int (*)(void))(void *)GetProcAddress(fix, "sfix_config");
+        int cfg = config && st == HP_OK ? config() : -1;
+        printf("the fix reads SQLite's sqlite3Config: initialised, core mutex: %d\n", cfg);
+        ok &= cfg == 1;
+        Sleep(300);
+        long during = count ? count() : -1;
+        printf("the fix's sqlite3_result_int64 served %ld calls (%lld runs meanwhile)\n", during,
+               (long long)(g_runs - runs0));
+        ok &= during > 0;
+        if (m) {
+            st = hp_module_unload(m);
+            printf("hp_module_unload: %s\n", hp_status_str(st));
+            ok &= st == HP_OK;
+        }
+        long after = count ? count() : -1;
+        LONG64 runs1 = g_runs;
+        Sleep(200);
+        /* at most a call in flight per thread */
+        ok &= count && count() - after <= WORKERS;
+        printf("after the unload it served %ld more (%lld runs meanwhile)\n", count ? count() - after : -1L,
+               (long long)(g_runs - runs1));
+        ok &= g_runs > runs1;
+    } else {
+        ok = 0;
     }
-    printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
-    ok &= g_wrapped > 0;
     g_stop = 1;
     WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
     printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);
