@@ -144,6 +144,20 @@ Test(fixmode, a_variable_of_another_size_the_fix_does_not_use_is_no_error)
     hpt_proc_free(&p);
 }
 
+Test(fixmode, a_dead_table_naming_the_release_is_dropped_not_refused)
+{
+    static const char *const args[] = {"-fplugin-arg-hotpatch-fix-functions=svc_quote",
+                                       "-fplugin-arg-hotpatch-fix-unit=svc.c", NULL};
+    hpt_proc p;
+    int rc = fix_compile("dead_table.c", NULL, 1, args, &p);
+    cr_expect_eq(rc, 0, "-verify failed:\n%s", p.err);
+    hpt_proc_free(&p);
+    rc = fix_compile("dead_table.c", NULL, 0, args, &p);
+    cr_assert_eq(rc, 0, "%s", p.err);
+    cr_expect(strstr(p.out, "@table") == NULL, "the dead table was kept:\n%s", p.out);
+    hpt_proc_free(&p);
+}
+
 Test(fixmode, unpatchable_missing_and_unreplaced_functions_are_refused)
 {
     static const char *const args[] = {"-fplugin-arg-hotpatch-fix-functions=svc_broken,svc_gone",
