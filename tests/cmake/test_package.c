@@ -692,6 +692,53 @@ Test(package, pkg_config_per_target_links_a_mingw_program)
     }
 }
 
+/* The real-code tests' audit: every export of the hotpatchable `dll` in `hot` patchable (and, with
+   `check_map`, its map beside it: hotpatch-link linked it); the plain one in `plain` has findings. */
+static void audit_hot_and_plain(const char *hot, const char *plain, const char *dll, int check_map)
+{
+    char audit[4300], path[4500], map[4600];
+    snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
+    snprintf(path, sizeof path, "%s/%s", hot, dll);
+    if (check_map) {
+        snprintf(map, sizeof map, "%s.hpmap", path);
+        struct stat sb;
+        cr_expect_eq(stat(map, &sb), 0, "%s is missing: hotpatch-link did not link %s", map, dll);
+    }
+    hpt_proc p;
+    const char *a1[] = {audit, path, NULL};
+    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 0, "the hotpatchable %s fails the audit:\n%s\n%s", dll, p.out, p.err);
+    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    snprintf(path, sizeof path, "%s/%s", plain, dll);
+    const char *a2[] = {audit, path, NULL};
+    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
+    cr_expect_eq(p.status, 1, "the plain %s was expected to have findings:\n%s", dll, p.out);
+    hpt_proc_free(&p);
+}
+
+/* A real-code fix: the project tests/realworld/<what>/fix built in <name>-build FOR the release (`args`),
+   the compiler saying it `replaces` (NULL: not checked), then `host module <fix_dll>` under Wine. */
+static void fix_loaded_live(const char *what, const char *name, const char *const args[], const char *replaces,
+                            const char *host, const char *fix_dll)
+{
+    char project[4300], fixdir[4300];
+    snprintf(project, sizeof project, "%s/tests/realworld/%s/fix", HPT_SOURCE_DIR, what);
+    hpt_proc p;
+    int st = build_project(project, name, "x86_64-w64-mingw32", args, &p);
+    cr_assert_eq(st, 0, "the %s fix failed to build:\n%s\n%s", what, p.out, p.err);
+    if (replaces)
+        cr_expect(strstr(p.out, replaces) != NULL || strstr(p.err, replaces) != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+    snprintf(fixdir, sizeof fixdir, "%s/../%s-build", moved, name);
+    const char *md[] = {host, "module", win_path(fixdir, fix_dll), NULL};
+    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
+    cr_expect_eq(p.status, 0, "the %s host, module:\n%s\n%s", what, p.out, p.err);
+    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
+    hpt_proc_free(&p);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Real code: zlib through its own CMakeLists (tests/realworld/zlib)           */
 /* ------------------------------------------------------------------------- */
@@ -759,23 +806,13 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
     st = build_project(src, "zlib-plain", "x86_64-w64-mingw32", plain_args, &p);
     cr_assert_eq(st, 0, "zlib (plain) failed to build:\n%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
-    char hot[4300], plain[4300], audit[4300], dll[4400];
+    char hot[4300], plain[4300], audit[4300];
     snprintf(hot, sizeof hot, "%s/../zlib-hot-build", moved);
     snprintf(plain, sizeof plain, "%s/../zlib-plain-build", moved);
     snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
 
     /* the audit: every export patchable in the hotpatchable DLL, not in the plain one */
-    snprintf(dll, sizeof dll, "%s/libzlib.dll", hot);
-    const char *a1[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 0, "the hotpatchable zlib fails the audit:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
-    hpt_proc_free(&p);
-    snprintf(dll, sizeof dll, "%s/libzlib.dll", plain);
-    const char *a2[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 1, "the plain zlib was expected to have findings:\n%s", p.out);
-    hpt_proc_free(&p);
+    audit_hot_and_plain(hot, plain, "libzlib.dll", 0);
 
     /* zlib's own tests, both builds: example's output alike, minigzip round trips */
     char *out[2] = {NULL, NULL};
@@ -840,16 +877,7 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
     snprintf(zsrc, sizeof zsrc, "-DZLIB_SRC=%s", src);
     snprintf(zbuild, sizeof zbuild, "-DZLIB_BUILD=%s", hot);
     const char *fix_args[] = {rel, zsrc, zbuild, NULL};
-    st = build_project(HPT_SOURCE_DIR "/tests/realworld/zlib/fix", "zlib-fix", "x86_64-w64-mingw32", fix_args, &p);
-    cr_assert_eq(st, 0, "the zlib fix failed to build:\n%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
-    char fixdir[4300];
-    snprintf(fixdir, sizeof fixdir, "%s/../zlib-fix-build", moved);
-    const char *md[] = {host, "module", win_path(fixdir, "zfix.dll"), NULL};
-    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
-    cr_expect_eq(p.status, 0, "host module:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
+    fix_loaded_live("zlib", "zlib-fix", fix_args, NULL, host, "zfix.dll");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -898,26 +926,13 @@ Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .
     st = make_lua(src, "lua-plain", HPT_CLANG " --target=x86_64-w64-mingw32 -fuse-ld=lld", &p);
     cr_assert_eq(st, 0, "Lua (plain) failed to build:\n%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
-    char hot[4300], plain[4300], audit[4300], dll[4400], map[4500];
+    char hot[4300], plain[4300], audit[4300], dll[4400];
     snprintf(hot, sizeof hot, "%s/../lua-hot/src", moved);
     snprintf(plain, sizeof plain, "%s/../lua-plain/src", moved);
     snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
 
     /* the audit: every export patchable in the hotpatchable DLL, linked by hotpatch-link (its map) */
-    snprintf(dll, sizeof dll, "%s/lua54.dll", hot);
-    snprintf(map, sizeof map, "%s.hpmap", dll);
-    struct stat sb;
-    cr_expect_eq(stat(map, &sb), 0, "%s is missing: hotpatch-link did not link lua54.dll", map);
-    const char *a1[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 0, "the hotpatchable lua54.dll fails the audit:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
-    hpt_proc_free(&p);
-    snprintf(dll, sizeof dll, "%s/lua54.dll", plain);
-    const char *a2[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 1, "the plain lua54.dll was expected to have findings:\n%s", p.out);
-    hpt_proc_free(&p);
+    audit_hot_and_plain(hot, plain, "lua54.dll", 1);
 
     /* the scripts, copied to one directory (error messages name their path; gc_io.lua writes its
        temporary file next to itself), run one after the other by run.lua in one lua.exe of each
@@ -986,20 +1001,8 @@ Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .
     snprintf(rel, sizeof rel, "-DRELEASE=%s/lua54.dll", hot);
     snprintf(lsrc, sizeof lsrc, "-DLUA_SRC=%s", hot);
     const char *fix_args[] = {rel, lsrc, NULL};
-    st = build_project(HPT_SOURCE_DIR "/tests/realworld/lua/fix", "lua-fix", "x86_64-w64-mingw32", fix_args, &p);
-    cr_assert_eq(st, 0, "the Lua fix failed to build:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "hotpatch fix: replaces 'lua_pushinteger' of 'lua54.dll'") != NULL ||
-                  strstr(p.err, "hotpatch fix: replaces 'lua_pushinteger' of 'lua54.dll'") != NULL,
-              "%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
-    char fixdir[4300];
-    snprintf(fixdir, sizeof fixdir, "%s/../lua-fix-build", moved);
-    const char *md[] = {host, "module", win_path(fixdir, "lfix.dll"), NULL};
-    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
-    cr_expect_eq(p.status, 0, "the Lua host, module:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
+    fix_loaded_live("lua", "lua-fix", fix_args, "hotpatch fix: replaces 'lua_pushinteger' of 'lua54.dll'", host,
+                    "lfix.dll");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1058,26 +1061,13 @@ Test(package, sqlite_amalgamation_made_hotpatchable_with_hotpatch_cc_and_patched
     cr_assert_eq(hpt_run(mk, NULL, 600, &p), 0);
     cr_assert_eq(p.status, 0, "SQLite failed to build:\n%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
-    char hot[4400], plain[4400], audit[4300], dll[4500], map[4600];
+    char hot[4400], plain[4400], audit[4300], dll[4500];
     snprintf(hot, sizeof hot, "%s/hot", bdir);
     snprintf(plain, sizeof plain, "%s/plain", bdir);
     snprintf(audit, sizeof audit, "%s/bin/hotpatch-audit", moved);
 
     /* the audit: every export patchable in the hotpatchable DLL, linked by hotpatch-link (its map) */
-    snprintf(dll, sizeof dll, "%s/sqlite3.dll", hot);
-    snprintf(map, sizeof map, "%s.hpmap", dll);
-    struct stat sb;
-    cr_expect_eq(stat(map, &sb), 0, "%s is missing: hotpatch-link did not link sqlite3.dll", map);
-    const char *a1[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 0, "the hotpatchable sqlite3.dll fails the audit:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
-    hpt_proc_free(&p);
-    snprintf(dll, sizeof dll, "%s/sqlite3.dll", plain);
-    const char *a2[] = {audit, dll, NULL};
-    cr_assert_eq(hpt_run(a2, NULL, 120, &p), 0);
-    cr_expect_eq(p.status, 1, "the plain sqlite3.dll was expected to have findings:\n%s", p.out);
-    hpt_proc_free(&p);
+    audit_hot_and_plain(hot, plain, "sqlite3.dll", 1);
 
     /* the workload in both builds' shells: the same output, and lines computed by hand */
     char read[4500];
@@ -1140,19 +1130,6 @@ Test(package, sqlite_amalgamation_made_hotpatchable_with_hotpatch_cc_and_patched
     snprintf(rel, sizeof rel, "-DRELEASE=%s/sqlite3.dll", hot);
     snprintf(am, sizeof am, "-DAMALG=%s", amalg);
     const char *fix_args[] = {rel, am, NULL};
-    int fst = build_project(HPT_SOURCE_DIR "/tests/realworld/sqlite/fix", "sqlite-fix", "x86_64-w64-mingw32", fix_args,
-                            &p);
-    cr_assert_eq(fst, 0, "the SQLite fix failed to build:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "hotpatch fix: replaces 'sqlite3_result_int64' of 'sqlite3.dll'") != NULL ||
-                  strstr(p.err, "hotpatch fix: replaces 'sqlite3_result_int64' of 'sqlite3.dll'") != NULL,
-              "%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
-    char fixdir[4300];
-    snprintf(fixdir, sizeof fixdir, "%s/../sqlite-fix-build", moved);
-    const char *md[] = {host, "module", win_path(fixdir, "sfix.dll"), NULL};
-    cr_assert_eq(hpt_run_wine(md, 300, &p), 0);
-    cr_expect_eq(p.status, 0, "the SQLite host, module:\n%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "hp_module_load: HP_OK") != NULL, "%s\n%s", p.out, p.err);
-    cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
+    fix_loaded_live("sqlite", "sqlite-fix", fix_args,
+                    "hotpatch fix: replaces 'sqlite3_result_int64' of 'sqlite3.dll'", host, "sfix.dll");
 }

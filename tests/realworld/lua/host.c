@@ -18,12 +18,13 @@
 #include <string.h>
 #include <windows.h>
 
+#include "../host_common.h"
 #include "hotpatch.h"
 #include "lauxlib.h"
 #include "lua.h"
 #include "lualib.h"
 
-#define WORKERS 4
+#define WORKERS RW_WORKERS
 #define N 200
 
 static volatile LONG g_stop;
@@ -91,53 +92,12 @@ int main(int argc, char **argv)
         t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     Sleep(50);
     int ok = 1;
-    if (strcmp(mode, "toggle") == 0) {
-        for (int round = 0; round < 1000 && ok; round++) {
-            hp_patch *p = NULL;
-            hp_status st = hp_apply((void *)lua_pushinteger, (const void *)wrapper, (void **)&g_orig, &p);
-            if (st == HP_OK)
-                st = hp_remove(p);
-            if (st != HP_OK) {
-                printf("round %d: %s\n", round, hp_status_str(st));
-                ok = 0;
-            }
-        }
-        printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
-        ok &= g_wrapped > 0;
-    } else if (strcmp(mode, "module") == 0 && argc == 3) {
-        char why[512] = "";
-        hp_module_options o;
-        memset(&o, 0, sizeof o);
-        o.flags = HP_MODULE_KEEP_LOADED; /* a thread may still be inside the fix's code at the unload */
-        o.message = why;
-        o.message_size = sizeof why;
-        hp_module *m = NULL;
-        LONG64 runs0 = g_runs;
-        hp_status st = hp_module_load(argv[2], &o, &m);
-        printf("hp_module_load: %s%s%s\n", hp_status_str(st), why[0] ? ": " : "", why);
-        ok &= st == HP_OK;
-        long (*count)(void) = (long (*)(void))(void *)GetProcAddress(GetModuleHandleA(argv[2]), "lfix_count");
-        Sleep(300);
-        long during = count ? count() : -1;
-        printf("the fix's lua_pushinteger served %ld calls (%lld runs meanwhile)\n", during,
-               (long long)(g_runs - runs0));
-        ok &= during > 0;
-        if (m) {
-            st = hp_module_unload(m);
-            printf("hp_module_unload: %s\n", hp_status_str(st));
-            ok &= st == HP_OK;
-        }
-        long after = count ? count() : -1;
-        LONG64 runs1 = g_runs;
-        Sleep(200);
-        /* at most a call in flight per thread */
-        ok &= count && count() - after <= WORKERS;
-        printf("after the unload it served %ld more (%lld runs meanwhile)\n", count ? count() - after : -1L,
-               (long long)(g_runs - runs1));
-        ok &= g_runs > runs1;
-    } else {
+    if (strcmp(mode, "toggle") == 0)
+        ok = rw_toggle((void *)lua_pushinteger, (const void *)wrapper, (void **)&g_orig, &g_wrapped);
+    else if (strcmp(mode, "module") == 0 && argc == 3)
+        ok = rw_module(argv[2], "lfix_count", &g_runs, NULL);
+    else
         ok = 0;
-    }
     g_stop = 1;
     WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
     printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);

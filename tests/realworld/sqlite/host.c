@@ -21,10 +21,11 @@
 #include <string.h>
 #include <windows.h>
 
+#include "../host_common.h"
 #include "hotpatch.h"
 #include "sqlite3.h"
 
-#define WORKERS 4
+#define WORKERS RW_WORKERS
 #define N 200
 
 static volatile LONG g_stop;
@@ -76,6 +77,15 @@ static DWORD WINAPI worker(LPVOID arg)
     return 0;
 }
 
+/* The fix reads SQLite's file-static sqlite3Config: the running library's, initialised at run time. */
+static int reads_sqlite_config(HMODULE fix)
+{
+    int (*config)(void) = (int (*)(void))(void *)GetProcAddress(fix, "sfix_config");
+    int cfg = config ? config() : -1;
+    printf("the fix reads SQLite's sqlite3Config: initialised, core mutex: %d\n", cfg);
+    return cfg == 1;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -89,58 +99,12 @@ int main(int argc, char **argv)
         t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     Sleep(50);
     int ok = 1;
-    if (strcmp(mode, "toggle") == 0) {
-        for (int round = 0; round < 1000 && ok; round++) {
-            hp_patch *p = NULL;
-            hp_status st = hp_apply((void *)sqlite3_result_int64, (const void *)wrapper, (void **)&g_orig, &p);
-            if (st == HP_OK)
-                st = hp_remove(p);
-            if (st != HP_OK) {
-                printf("round %d: %s\n", round, hp_status_str(st));
-                ok = 0;
-            }
-        }
-        printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
-        ok &= g_wrapped > 0;
-    } else if (strcmp(mode, "module") == 0 && argc == 3) {
-        char why[512] = "";
-        hp_module_options o;
-        memset(&o, 0, sizeof o);
-        o.flags = HP_MODULE_KEEP_LOADED; /* a thread may still be inside the fix's code at the unload */
-        o.message = why;
-        o.message_size = sizeof why;
-        hp_module *m = NULL;
-        LONG64 runs0 = g_runs;
-        hp_status st = hp_module_load(argv[2], &o, &m);
-        printf("hp_module_load: %s%s%s\n", hp_status_str(st), why[0] ? ": " : "", why);
-        ok &= st == HP_OK;
-        HMODULE fix = GetModuleHandleA(argv[2]);
-        long (*count)(void) = (long (*)(void))(void *)GetProcAddress(fix, "sfix_count");
-        int (*config)(void) = (int (*)(void))(void *)GetProcAddress(fix, "sfix_config");
-        int cfg = config && st == HP_OK ? config() : -1;
-        printf("the fix reads SQLite's sqlite3Config: initialised, core mutex: %d\n", cfg);
-        ok &= cfg == 1;
-        Sleep(300);
-        long during = count ? count() : -1;
-        printf("the fix's sqlite3_result_int64 served %ld calls (%lld runs meanwhile)\n", during,
-               (long long)(g_runs - runs0));
-        ok &= during > 0;
-        if (m) {
-            st = hp_module_unload(m);
-            printf("hp_module_unload: %s\n", hp_status_str(st));
-            ok &= st == HP_OK;
-        }
-        long after = count ? count() : -1;
-        LONG64 runs1 = g_runs;
-        Sleep(200);
-        /* at most a call in flight per thread */
-        ok &= count && count() - after <= WORKERS;
-        printf("after the unload it served %ld more (%lld runs meanwhile)\n", count ? count() - after : -1L,
-               (long long)(g_runs - runs1));
-        ok &= g_runs > runs1;
-    } else {
+    if (strcmp(mode, "toggle") == 0)
+        ok = rw_toggle((void *)sqlite3_result_int64, (const void *)wrapper, (void **)&g_orig, &g_wrapped);
+    else if (strcmp(mode, "module") == 0 && argc == 3)
+        ok = rw_module(argv[2], "sfix_count", &g_runs, reads_sqlite_config);
+    else
         ok = 0;
-    }
     g_stop = 1;
     WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
     printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);

@@ -15,10 +15,11 @@
 #include <string.h>
 #include <windows.h>
 
+#include "../host_common.h"
 #include "hotpatch.h"
 #include "zlib.h"
 
-#define WORKERS 4
+#define WORKERS RW_WORKERS
 
 static unsigned char g_buf[4096];
 static unsigned long g_want;
@@ -57,47 +58,12 @@ int main(int argc, char **argv)
         t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     Sleep(50);
     int ok = 1;
-    if (strcmp(argv[1], "toggle") == 0) {
-        for (int round = 0; round < 1000 && ok; round++) {
-            hp_patch *p = NULL;
-            hp_status st = hp_apply((void *)crc32_z, (const void *)wrapper, (void **)&g_orig, &p);
-            if (st == HP_OK)
-                st = hp_remove(p);
-            if (st != HP_OK) {
-                printf("round %d: %s\n", round, hp_status_str(st));
-                ok = 0;
-            }
-        }
-        printf("1000 rounds of apply and remove; the wrapper ran %lld times\n", (long long)g_wrapped);
-        ok &= g_wrapped > 0;
-    } else if (strcmp(argv[1], "module") == 0 && argc == 3) {
-        char why[512] = "";
-        hp_module_options o;
-        memset(&o, 0, sizeof o);
-        o.flags = HP_MODULE_KEEP_LOADED;
-        o.message = why;
-        o.message_size = sizeof why;
-        hp_module *m = NULL;
-        hp_status st = hp_module_load(argv[2], &o, &m);
-        printf("hp_module_load: %s%s%s\n", hp_status_str(st), why[0] ? ": " : "", why);
-        ok &= st == HP_OK;
-        long (*count)(void) = (long (*)(void))(void *)GetProcAddress(GetModuleHandleA(argv[2]), "zfix_count");
-        Sleep(300);
-        long during = count ? count() : -1;
-        printf("the fix's crc32_z served %ld calls\n", during);
-        ok &= during > 0;
-        if (m) {
-            st = hp_module_unload(m);
-            printf("hp_module_unload: %s\n", hp_status_str(st));
-            ok &= st == HP_OK;
-        }
-        long after = count ? count() : -1;
-        Sleep(200);
-        ok &= count && count() - after <= WORKERS; /* at most a call in flight per thread */
-        printf("after the unload it served %ld more\n", count ? count() - after : -1L);
-    } else {
+    if (strcmp(argv[1], "toggle") == 0)
+        ok = rw_toggle((void *)crc32_z, (const void *)wrapper, (void **)&g_orig, &g_wrapped);
+    else if (strcmp(argv[1], "module") == 0 && argc == 3)
+        ok = rw_module(argv[2], "zfix_count", &g_calls, NULL);
+    else
         ok = 0;
-    }
     g_stop = 1;
     WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
     printf("%lld calls, %lld wrong\n", (long long)g_calls, (long long)g_wrong);
