@@ -101,8 +101,6 @@ void hp_link_post_destroy(hp_link_post *post);
  */
 uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_offset);
 
-/** FNV-1a 64-bit hash of `len` bytes (the map's function hash). */
-uint64_t hp_link_fnv1a64(const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hotpatch.h"
+#include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_audit.h"
 
@@ -20,16 +21,6 @@
 /* ------------------------------------------------------------------------- */
 /* Small helpers                                                              */
 /* ------------------------------------------------------------------------- */
-
-uint64_t hp_link_fnv1a64(const uint8_t *data, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a offset basis */
-    for (size_t i = 0; i < len; i++) {
-        h ^= data[i];
-        h *= 0x100000001b3ull; /* FNV prime */
-    }
-    return h;
-}
 
 uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_offset)
 {
@@ -252,7 +243,7 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     if (hl > HASH_LEN)
         hl = HASH_LEN;
     f->hash_len = (uint32_t)hl;
-    f->hash = hl ? hp_link_fnv1a64(ptr, hl) : hp_link_fnv1a64(NULL, 0);
+    f->hash = hp_fix_hash(hl ? ptr : NULL, hl); /* the one hash of maps and manifests */
 }
 
 /* Merge the functions of one RVA (export aliases, an export that is also a table entry): one map
@@ -293,7 +284,7 @@ static void clamp_hashes(post_impl *p, const hp_pe *pe)
         if (hp_pe_rva_bytes(pe, f->rva, &ptr, NULL, &after, NULL) != HP_OK)
             continue;
         f->hash_len = limit - f->rva;
-        f->hash = hp_link_fnv1a64(ptr, f->hash_len);
+        f->hash = hp_fix_hash(ptr, f->hash_len);
     }
 }
 
