@@ -26,6 +26,10 @@ static int rw_toggle(void *target, const void *wrapper, void **original, volatil
     for (int round = 0; round < 1000; round++) {
         hp_patch *p = NULL;
         hp_status st = hp_apply(target, wrapper, original, &p);
+        /* the last round stays applied until a worker has gone through the wrapper (at most 10 s): on a
+           loaded machine the workers may otherwise never run inside the short windows of the others */
+        for (int wait = 0; st == HP_OK && round == 999 && *wrapped == 0 && wait < 1000; wait++)
+            Sleep(10);
         if (st == HP_OK)
             st = hp_remove(p);
         if (st != HP_OK) {
