@@ -185,17 +185,25 @@ function(_hotpatch_source_audit_test target)
   add_test(NAME hotpatch_source_audit_${target} COMMAND "${audit}" ${args} WORKING_DIRECTORY "${dir}")
 endfunction()
 
-# hotpatch_add_fix(<name> FOR <target>|<image path> SOURCES <file>… FUNCTIONS <function>…
+# hotpatch_add_fix(<name> FOR <target>|<image path> SOURCES <file>… [FUNCTIONS <function>…]
 #                  [SOURCE_ROOT dir] [UNIT <source> <release path>]… [PAD n])
 #
-# A patch module <name> (a MODULE library, <name>.dll / <name>.so) that replaces FUNCTIONS of the
-# image FOR names, compiled from corrected SOURCES in the plugin's fix mode against the image's map
-# (<image>.hpmap beside it) and linked through hotpatch-link --hotpatch-fix-for=<image>, which checks
-# the manifest against the real image. FOR is a target of this project or the path of a released
-# image (a fix built in a build tree of its own, long after the release). Each source is matched to
-# the release's unit by its path relative to SOURCE_ROOT (default: the project's source directory);
-# UNIT names the release's path of a source that moved. The program loads the fix with
-# hp_module_load() (hotpatch.h). Windows targets (PE) only here; ELF fixes: lld-pass/README.md.
+# A patch module <name> (a MODULE library, <name>.dll / <name>.so) for the image FOR names, compiled
+# from corrected SOURCES in the plugin's fix mode against the image's map (<image>.hpmap beside it)
+# and linked through hotpatch-link --hotpatch-fix-for=<image>, which checks the manifest against the
+# real image. FOR is a target of this project or the path of a released image (a fix built in a
+# build tree of its own, long after the release). Each source is matched to the release's unit by
+# its path relative to SOURCE_ROOT (default: the project's source directory); UNIT names the
+# release's path of a source that moved. The program loads the fix with hp_module_load() (hotpatch.h).
+#
+# Without FUNCTIONS, the functions are found by comparing generated code: the SOURCES are compiled as
+# the release was (the object library <name>_compare, with <name>'s include directories, definitions
+# and options), and hotpatch-fix compares their code digests with the release's (<image>.hpcode) and
+# writes <name>.functions, the list the fix-mode compile takes: exactly the functions whose code
+# differs. It prints what it found; a change a swap of functions cannot make (a variable's initial
+# value or size, a function not patchable in the release) fails the build with the reason, and so
+# does a change that alters no generated code. With FUNCTIONS, those are replaced, as listed.
+# Windows targets (PE) only here; ELF fixes: lld-pass/README.md.
 function(hotpatch_add_fix name)
   cmake_parse_arguments(HP "" "FOR;SOURCE_ROOT;PAD" "SOURCES;FUNCTIONS;UNIT" ${ARGN})
   if(HP_UNPARSED_ARGUMENTS)
@@ -206,9 +214,6 @@ function(hotpatch_add_fix name)
   endif()
   if(NOT HP_SOURCES)
     message(FATAL_ERROR "hotpatch_add_fix(${name}): SOURCES is required: the corrected translation units")
-  endif()
-  if(NOT HP_FUNCTIONS)
-    message(FATAL_ERROR "hotpatch_add_fix(${name}): FUNCTIONS is required: the functions the fix replaces")
   endif()
   if(NOT WIN32)
     message(FATAL_ERROR "hotpatch_add_fix(${name}): only Windows targets are built by this function; for ELF see "
@@ -239,7 +244,19 @@ function(hotpatch_add_fix name)
   if(NOT DEFINED HP_SOURCE_ROOT)
     set(HP_SOURCE_ROOT "${PROJECT_SOURCE_DIR}")
   endif()
-  string(REPLACE ";" "," fns "${HP_FUNCTIONS}")
+  if(HP_FUNCTIONS)
+    string(REPLACE ";" "," fns "${HP_FUNCTIONS}")
+  else()
+    if(NOT EXISTS "${HOTPATCH_FIX}")
+      message(FATAL_ERROR "hotpatch_add_fix(${name}): without FUNCTIONS the functions are found by hotpatch-fix, "
+        "which is not installed (${HOTPATCH_FIX})")
+    endif()
+    if(NOT TARGET ${HP_FOR} AND NOT EXISTS "${image}.hpcode")
+      message(FATAL_ERROR "hotpatch_add_fix(${name}): ${image}.hpcode is missing: without FUNCTIONS the release's "
+        "code digests are needed beside the image (hotpatch-link writes them with the map); or list FUNCTIONS")
+    endif()
+    set(fns "@${CMAKE_CURRENT_BINARY_DIR}/${name}.functions")
+  endif()
 
   set(map "${image}.hpmap")
   if(TARGET ${HP_FOR})
@@ -253,6 +270,15 @@ function(hotpatch_add_fix name)
       COMMENT "the map of ${HP_FOR} for ${name}"
       VERBATIM)
     set(map_dep "${map}")
+  endif()
+  set(code "${image}.hpcode")
+  if(TARGET ${HP_FOR} AND NOT HP_FUNCTIONS)
+    set(code "${CMAKE_CURRENT_BINARY_DIR}/${name}.release.hpcode")
+    add_custom_command(OUTPUT "${code}"
+      COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${image}.hpcode" "${code}"
+      DEPENDS ${HP_FOR}
+      COMMENT "the code digests of ${HP_FOR} for ${name}"
+      VERBATIM)
   endif()
 
   add_library(${name} MODULE ${HP_SOURCES} "${map}")
@@ -282,4 +308,48 @@ function(hotpatch_add_fix name)
   endif()
   target_link_options(${name} PRIVATE ${lopts})
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${HOTPATCH_LINK}" "${HOTPATCH_PLUGIN}")
+  if(HP_FUNCTIONS)
+    return()
+  endif()
+
+  # The comparison: the sources compiled as the release was (the plugin, not its fix mode; <name>'s
+  # include directories, definitions and options, its plugin options too but the fix mode's), then
+  # hotpatch-fix --objects.
+  set(cmp ${name}_compare)
+  add_library(${cmp} OBJECT ${HP_SOURCES})
+  set(ropts "-fplugin=${HOTPATCH_PLUGIN}" "-fplugin-arg-hotpatch-source-root=${HP_SOURCE_ROOT}")
+  if(DEFINED HP_PAD)
+    list(APPEND ropts "-fplugin-arg-hotpatch-pad=${HP_PAD}")
+  endif()
+  set_target_properties(${cmp} PROPERTIES
+    INCLUDE_DIRECTORIES "$<TARGET_PROPERTY:${name},INCLUDE_DIRECTORIES>"
+    COMPILE_DEFINITIONS "$<TARGET_PROPERTY:${name},COMPILE_DEFINITIONS>"
+    COMPILE_OPTIONS "$<FILTER:$<TARGET_PROPERTY:${name},COMPILE_OPTIONS>,EXCLUDE,^-fplugin(=|-arg-hotpatch-(fix-|source-root=|pad=))>;$<$<COMPILE_LANGUAGE:C>:${ropts}>")
+  # the same without optimisation: what each function calls in the source, for "inlines f()" in the report
+  add_library(${name}_calls OBJECT ${HP_SOURCES})
+  set_target_properties(${name}_calls PROPERTIES
+    INCLUDE_DIRECTORIES "$<TARGET_PROPERTY:${cmp},INCLUDE_DIRECTORIES>"
+    COMPILE_DEFINITIONS "$<TARGET_PROPERTY:${cmp},COMPILE_DEFINITIONS>"
+    COMPILE_OPTIONS "$<TARGET_PROPERTY:${cmp},COMPILE_OPTIONS>;-O0")
+  set(fargs --for "${image}" --map "${map}" --code "${code}" --source-root "${HP_SOURCE_ROOT}"
+      --functions-out "${CMAKE_CURRENT_BINARY_DIR}/${name}.functions"
+      --calls "$<JOIN:$<TARGET_OBJECTS:${name}_calls>,$<SEMICOLON>--calls$<SEMICOLON>>")
+  set(units ${HP_UNIT})
+  while(units)
+    list(POP_FRONT units src orig)
+    get_filename_component(src_abs "${src}" ABSOLUTE)
+    list(APPEND fargs --unit "${src_abs}=${orig}")
+  endwhile()
+  add_custom_command(OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/${name}.functions"
+    COMMAND "${HOTPATCH_FIX}" ${fargs} --objects "$<TARGET_OBJECTS:${cmp}>"
+    DEPENDS ${cmp} ${name}_calls "$<TARGET_OBJECTS:${cmp}>" "$<TARGET_OBJECTS:${name}_calls>" "${map}" "${code}"
+            "${HOTPATCH_FIX}"
+    COMMAND_EXPAND_LISTS
+    COMMENT "hotpatch-fix: the functions of ${name}, by comparing generated code with the release's"
+    VERBATIM)
+  # The fix-mode compile waits for the list (a target-level order: the sources are <cmp>'s too, so a
+  # file-level OBJECT_DEPENDS on the list would make the comparison depend on itself). The list changes
+  # only when the sources or the release do, and both recompile the fix already.
+  add_custom_target(${name}_functions DEPENDS "${CMAKE_CURRENT_BINARY_DIR}/${name}.functions")
+  add_dependencies(${name} ${name}_functions)
 endfunction()

@@ -20,6 +20,7 @@
 #include "hp_link.h"
 #include "hp_link_bitcode.h"
 #include "hp_link_cmdline.h"
+#include "hp_link_codefile.h"
 #include "hp_link_lld.h"
 #include "hp_link_manifest.h"
 #include "hp_link_map.h"
@@ -166,6 +167,85 @@ typedef struct rva_name {
     const char *name;
 } rva_name;
 
+typedef struct code_ctx {
+    const hp_link_units *units; /* the image's units: only their objects count */
+    hp_link_code *code;
+    size_t cap;
+    hp_status st;
+    char *msg;
+    size_t msg_size;
+} code_ctx;
+
+/* One input object: its digests, when the plugin compiled it and the image holds its unit. */
+static int code_object(void *ctx, const char *name, const unsigned char *data, size_t size)
+{
+    code_ctx *c = ctx;
+    (void)name;
+    hp_link_digest_unit *u = NULL;
+    char why[256];
+    if (hp_link_digest_object(data, size, &u, why, sizeof why) == HP_ERR_NO_MEMORY) {
+        c->st = HP_ERR_NO_MEMORY;
+        return 1;
+    }
+    if (!u)
+        return 0; /* not COFF, or not compiled by the plugin: nothing a fix compares */
+    int linked = 0, seen = 0;
+    for (size_t i = 0; i < c->units->unit_count && !linked; i++)
+        linked = strcmp(c->units->units[i], u->unit) == 0;
+    for (size_t i = 0; i < c->code->unit_count && !seen; i++)
+        seen = strcmp(c->code->units[i]->unit, u->unit) == 0;
+    if (!linked || seen || !HP_VEC_PUSH(c->code->units, c->code->unit_count, c->cap, u))
+        hp_link_digest_destroy(u);
+    return 0;
+}
+
+/* `<image>.hpcode` (hp_link_codefile.h): the code digests of every unit of the image the plugin
+   compiled, from the link's input objects, for hotpatch-fix to compare a corrected build with. */
+static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post, const hp_link_units *units,
+                            const char *map_path, char *msg, size_t msg_size)
+{
+    hp_link_code code;
+    memset(&code, 0, sizeof code);
+    snprintf(code.machine, sizeof code.machine, "%s", post->machine ? post->machine : "unknown");
+    code.time_date_stamp = post->time_date_stamp;
+    code.size_of_image = post->size_of_image;
+    code.checksum = post->checksum;
+    code.image_name = (char *)hp_path_basename(cl->output);
+    code_ctx c = {units, &code, 0, HP_OK, msg, msg_size};
+    for (size_t i = 0; i < cl->input_count && c.st == HP_OK; i++) {
+        unsigned char *data = NULL;
+        size_t size = 0;
+        char why[256];
+        if (hp_file_read(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
+            continue; /* lld-link found it on its /libpath: a library of the toolchain */
+        if (hp_link_is_archive(data, size))
+            hp_link_ar_foreach(data, size, code_object, &c);
+        else
+            code_object(&c, NULL, data, size);
+        free(data);
+    }
+    /* beside the map: <x>.hpmap -> <x>.hpcode */
+    size_t n = strlen(map_path);
+    char *path = malloc(n + 8);
+    hp_status st = c.st;
+    if (!path)
+        st = HP_ERR_NO_MEMORY;
+    if (st == HP_OK) {
+        memcpy(path, map_path, n + 1);
+        if (n > 6 && strcmp(path + n - 6, ".hpmap") == 0)
+            path[n - 6] = 0;
+        strcat(path, ".hpcode");
+        st = hp_link_code_write(path, &code, msg, msg_size);
+        if (cl->verbose && st == HP_OK)
+            fprintf(stderr, "%s: %s: code digests of %zu units\n", prog, path, code.unit_count);
+    }
+    free(path);
+    for (size_t i = 0; i < code.unit_count; i++)
+        hp_link_digest_destroy(code.units[i]);
+    free(code.units);
+    return st;
+}
+
 /* The map: the post-link verdicts, and the units and symbols from lld's map and the objects' records. */
 static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, char *msg,
                            size_t msg_size)
@@ -246,6 +326,8 @@ static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, 
         }
     }
     st = hp_link_map_write_data(&d, path);
+    if (st == HP_OK && units && units->unit_count)
+        st = write_code(cl, post, units, path, msg, msg_size);
     free(named);
     free(by_rva);
     free(own);
@@ -400,8 +482,11 @@ int main(int argc, char **argv)
             path = strdup(cl->map_path);
         else if ((path = malloc(strlen(cl->output) + 7)) != NULL)
             sprintf(path, "%s.hpmap", cl->output);
+        msg[0] = 0;
         st = path ? write_map(cl, post, path, msg, sizeof msg) : HP_ERR_NO_MEMORY;
-        if (st != HP_OK)
+        if (st != HP_OK && msg[0])
+            report_error(st, msg);
+        else if (st != HP_OK)
             fprintf(stderr, "%s: error: cannot write the map '%s'\n", prog, path ? path : "?");
         free(path);
         if (st != HP_OK)

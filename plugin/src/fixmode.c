@@ -100,11 +100,18 @@ static void say(fx_run *r, hp_policy_diag diag, LLVMValueRef at, const char *fmt
         r->host->report(r->host->ctx, diag, at, r->buf);
 }
 
-static int is_fix_function(const hp_policy *p, const char *name)
+/* Is `name` a replacement: listed by fix-functions=, for any unit or ("<name>\t<unit>") for this one? */
+static int is_fix_function(const fx_run *r, const char *name)
 {
-    for (size_t i = 0; i < p->fix_function_count; i++)
-        if (strcmp(p->fix_functions[i], name) == 0)
+    const hp_policy *p = r->policy;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < p->fix_function_count; i++) {
+        const char *f = p->fix_functions[i];
+        if (strncmp(f, name, n) != 0)
+            continue;
+        if (f[n] == 0 || (f[n] == '\t' && r->unit_name && strcmp(f + n + 1, r->unit_name) == 0))
             return 1;
+    }
     return 0;
 }
 
@@ -282,7 +289,7 @@ static void classify_function(fx_run *r, LLVMValueRef fn)
                     r->map->image_name);
                 return;
             }
-            if (!is_fix_function(r->policy, base)) {
+            if (!is_fix_function(r, base)) {
                 say(r, HP_POLICY_DIAG_FIX_ERROR, NULL,
                     "HP_PREVIOUS(%s): '%s' is not a function this fix replaces (add it to fix-functions=)", base,
                     base);
@@ -305,7 +312,7 @@ static void classify_function(fx_run *r, LLVMValueRef fn)
         return;
     }
     tsym t = target_symbol(r, fn, name);
-    if (is_fix_function(r->policy, name)) {
+    if (is_fix_function(r, name)) {
         if (!t.found || t.kind != HP_MAP_FUNCTION) {
             say(r, HP_POLICY_DIAG_FIX_ERROR, fn,
                 "cannot replace '%s': '%s' has no such function%s (it may have been inlined everywhere, or renamed)",

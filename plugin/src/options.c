@@ -117,9 +117,55 @@ static hp_status set_string(char **slot, const char *value)
     return HP_OK;
 }
 
-/* fix-functions=a,b,c: each name appended (repeatable). */
+static hp_status push_fix_function(hp_policy *policy, const char *p, size_t len)
+{
+    char *name = malloc(len + 1);
+    if (!name)
+        return HP_ERR_NO_MEMORY;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (!HP_VEC_PUSH(policy->fix_functions, policy->fix_function_count, policy->fix_function_cap, name)) {
+        free(name);
+        return HP_ERR_NO_MEMORY;
+    }
+    return HP_OK;
+}
+
+/* fix-functions=@FILE: one function per line, "<name>" or "<name>\t<unit>" (only in that unit: what
+   hotpatch-fix writes). Blank lines are skipped. */
+static hp_status add_fix_functions_file(hp_policy *policy, const char *path, char *msg, size_t msg_size)
+{
+    unsigned char *data = NULL;
+    size_t size = 0;
+    char why[512];
+    if (hp_file_read(path, &data, &size, why, sizeof why) != HP_OK) {
+        hp_msg_set(msg, msg_size, "invalid value '@%s' for 'fix-functions': %s", path, why);
+        return HP_ERR_BAD_VALUE;
+    }
+    hp_status st = HP_OK;
+    const char *p = (const char *)data, *end = p + size;
+    while (p < end && st == HP_OK) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len && p[len - 1] == '\r')
+            len--;
+        if (len && (memchr(p, 0, len) || p[0] == '\t')) {
+            hp_msg_set(msg, msg_size, "invalid value '@%s' for 'fix-functions': a line without a name", path);
+            st = HP_ERR_BAD_VALUE;
+        } else if (len) {
+            st = push_fix_function(policy, p, len);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    free(data);
+    return st;
+}
+
+/* fix-functions=a,b,c: each name appended (repeatable); fix-functions=@FILE: the names in FILE. */
 static hp_status add_fix_functions(hp_policy *policy, const char *value, char *msg, size_t msg_size)
 {
+    if (value[0] == '@')
+        return add_fix_functions_file(policy, value + 1, msg, msg_size);
     for (const char *p = value;;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -127,15 +173,9 @@ static hp_status add_fix_functions(hp_policy *policy, const char *value, char *m
             hp_msg_set(msg, msg_size, "invalid value '%s' for 'fix-functions': an empty name", value);
             return HP_ERR_BAD_VALUE;
         }
-        char *name = malloc(len + 1);
-        if (!name)
-            return HP_ERR_NO_MEMORY;
-        memcpy(name, p, len);
-        name[len] = '\0';
-        if (!HP_VEC_PUSH(policy->fix_functions, policy->fix_function_count, policy->fix_function_cap, name)) {
-            free(name);
-            return HP_ERR_NO_MEMORY;
-        }
+        hp_status st = push_fix_function(policy, p, len);
+        if (st != HP_OK)
+            return st;
         if (!e)
             return HP_OK;
         p = e + 1;

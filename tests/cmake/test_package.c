@@ -7,58 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hotpatch.h"
 #include "hotpatch_pe.h"
 #include "hpt.h"
-
-static char prefix[4096], moved[4096];
-
-/* Install once per test process into a scratch prefix, then move the prefix: the
-   package must not remember where it was installed (relocatable). */
-static void install(const char *name)
-{
-    const char *dir = hpt_scratch(name);
-    cr_assert(dir);
-    snprintf(prefix, sizeof prefix, "%s/prefix", dir);
-    snprintf(moved, sizeof moved, "%s/moved-prefix", dir);
-    hpt_proc p;
-    const char *argv[] = {HPT_CMAKE, "--install", HPT_BINARY_DIR, "--prefix", prefix, NULL};
-    cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);
-    cr_assert_eq(p.status, 0, "cmake --install failed:\n%s\n%s", p.out, p.err);
-    hpt_proc_free(&p);
-    cr_assert_eq(rename(prefix, moved), 0, "cannot move %s", prefix);
-}
-
-/* Configure and build a project against the moved prefix: `toolchain` is a file of the installed
-   package, or the absolute path of a user's own (then no CMAKE_PREFIX_PATH is given: `extra` says how
-   the package is found), NULL: natively, with clang-19; `extra` more -D options (NULL-terminated, may
-   be NULL). Returns the build's exit status, its output in *out. */
-static int build_project(const char *src, const char *name, const char *toolchain, const char *const extra[],
-                         hpt_proc *out)
-{
-    char bdir[4200], tc[4200], pp[4200];
-    snprintf(bdir, sizeof bdir, "%s/../%s-build", moved, name);
-    if (toolchain && toolchain[0] == '/')
-        snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s", toolchain);
-    else if (toolchain)
-        snprintf(tc, sizeof tc, "-DCMAKE_TOOLCHAIN_FILE=%s/lib/cmake/Hotpatch/toolchains/%s.cmake", moved, toolchain);
-    else
-        snprintf(tc, sizeof tc, "-DCMAKE_C_COMPILER=%s", HPT_CLANG);
-    snprintf(pp, sizeof pp, "-DCMAKE_PREFIX_PATH=%s", moved);
-    const char *cfg[16] = {HPT_CMAKE, "-S", src, "-B", bdir, tc, pp};
-    size_t n = toolchain && toolchain[0] == '/' ? 6 : 7;
-    for (size_t i = 0; extra && extra[i] && n < 15; i++)
-        cfg[n++] = extra[i];
-    cfg[n] = NULL;
-    hpt_proc p;
-    cr_assert_eq(hpt_run(cfg, NULL, 300, &p), 0);
-    cr_assert_eq(p.status, 0, "configuring %s failed:\n%s\n%s", src, p.out, p.err);
-    hpt_proc_free(&p);
-    const char *bld[] = {HPT_CMAKE, "--build", bdir, NULL};
-    cr_assert_eq(hpt_run(bld, NULL, 300, out), 0);
-    return out->status;
-}
+#include "pkgt.h"
 
 static int build_consumer(const char *name, const char *const extra[], hpt_proc *out)
 {
@@ -244,19 +198,6 @@ Test(package, demo_switches_over_and_back_with_no_failed_call)
     hpt_proc_free(&p);
 }
 
-/* A Windows path for a file of the build tree, as Wine's Z: drive shows it. Ring of 8 buffers. */
-static const char *win_path(const char *dir, const char *name)
-{
-    static char ring[8][4400];
-    static int next;
-    char *b = ring[next++ % 8];
-    snprintf(b, sizeof ring[0], "Z:%s/%s", dir, name);
-    for (char *p = b; *p; p++)
-        if (*p == '/')
-            *p = '\\';
-    return b;
-}
-
 /* The "units" line of <dir>/<image>.hpmap (a static buffer; "" when there is none). */
 static const char *map_units(const char *dir, const char *image)
 {
@@ -292,18 +233,6 @@ static void run_host(const char *dir, const char *const args[], hpt_proc *p)
         argv[n++] = args[i];
     argv[n] = NULL;
     cr_assert_eq(hpt_run_wine(argv, 300, p), 0);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t size;
-    unsigned char *data = hpt_read_file(from, &size);
-    cr_assert(data, "cannot read %s", from);
-    FILE *f = fopen(to, "wb");
-    cr_assert(f, "cannot write %s", to);
-    cr_assert_eq(fwrite(data, 1, size, f), size);
-    fclose(f);
-    free(data);
 }
 
 /* Flip one byte of the PE file at `path` where `rva` is, read through the runtime's PE view. */
@@ -821,6 +750,7 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
         char exe[4400];
         snprintf(exe, sizeof exe, "%s/example.exe", dirs[b]);
         const char *ex[] = {exe, NULL};
+        cr_assert_eq(chdir(dirs[b]), 0, "cannot enter %s", dirs[b]); /* example writes foo.gz where it runs */
         cr_assert_eq(hpt_run_wine(ex, 120, &p), 0);
         cr_expect_eq(p.status, 0, "example (%s) exited %d:\n%s\n%s", dirs[b], p.status, p.out, p.err);
         out[b] = malloc(p.out_len + 1);

@@ -1,0 +1,319 @@
+/*
+ * codefile.c — the `.hpcode` file: writer and strict reader (hp_link_codefile.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "hp_link_codefile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hp_tools.h"
+
+enum { CODE_VERSION = 1 };
+
+static int has_break(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg, size_t msg_size)
+{
+    if (!path || !c)
+        return HP_ERR_ARGUMENT;
+    const char *name = c->image_name ? c->image_name : "";
+    if (has_break(name)) {
+        hp_msg_set(msg, msg_size, "%s: the image's name has a line break", path);
+        return HP_ERR_ARGUMENT;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return HP_ERR_NO_MEMORY;
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid() % 100000);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        hp_msg_set(msg, msg_size, "%s: cannot write", tmp);
+        free(tmp);
+        return HP_ERR_IO;
+    }
+    fprintf(f, "hotpatch-code %d\nimage %s %u %u %u %s\n", CODE_VERSION, c->machine, c->time_date_stamp,
+            c->size_of_image, c->checksum, name);
+    hp_status st = HP_OK;
+    for (size_t i = 0; i < c->unit_count && st == HP_OK; i++) {
+        const hp_link_digest_unit *u = c->units[i];
+        if (has_break(u->unit))
+            continue; /* a path no line can hold: the unit has no digests (a fix of it is refused) */
+        fprintf(f, "unit %08x %s\n", (unsigned)u->unit_id, u->unit);
+        for (size_t k = 0; k < u->count; k++) {
+            const hp_link_digest *e = &u->entries[k];
+            if (has_break(e->name))
+                continue;
+            fprintf(f, "%c %c %u %016llx %s\n", e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v', e->is_static ? 's' : 'e',
+                    (unsigned)e->size, (unsigned long long)e->digest, e->name);
+        }
+    }
+    if (ferror(f))
+        st = HP_ERR_IO;
+    if (fclose(f) != 0)
+        st = HP_ERR_IO;
+    if (st == HP_OK && rename(tmp, path) != 0)
+        st = HP_ERR_IO;
+    if (st != HP_OK) {
+        unlink(tmp);
+        hp_msg_set(msg, msg_size, "%s: cannot write", path);
+    }
+    free(tmp);
+    return st;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+typedef struct reader {
+    const char *p, *end;
+    size_t line;
+    char *msg;
+    size_t msg_size;
+} reader;
+
+static hp_status fail(reader *r, const char *what)
+{
+    hp_msg_set(r->msg, r->msg_size, "line %zu: %s", r->line, what);
+    return HP_ERR_FORMAT;
+}
+
+/* The next line (without its '\n') in [*s, *s + *n); 0 at the end. */
+static int next_line(reader *r, const char **s, size_t *n)
+{
+    if (r->p >= r->end)
+        return 0;
+    const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+    *s = r->p;
+    *n = nl ? (size_t)(nl - r->p) : (size_t)(r->end - r->p);
+    r->p = nl ? nl + 1 : r->end;
+    r->line++;
+    return 1;
+}
+
+/* One space-separated word of [*s, *s + *n), consumed with its space. */
+static int word(const char **s, size_t *n, const char **w, size_t *wn)
+{
+    const char *sp = memchr(*s, ' ', *n);
+    if (!sp || sp == *s)
+        return 0;
+    *w = *s;
+    *wn = (size_t)(sp - *s);
+    *n -= *wn + 1;
+    *s = sp + 1;
+    return 1;
+}
+
+static int dec32(const char *w, size_t n, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 10)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] < '0' || w[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(w[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return 0;
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int hex64(const char *w, size_t n, size_t digits, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n != digits)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = w[i];
+        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint64_t)h;
+    }
+    *out = v;
+    return 1;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const hp_link_digest *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+static hp_status parse_body(reader *r, hp_link_code *c)
+{
+    const char *s, *w;
+    size_t n, wn;
+    size_t units_cap = 0, entries_cap = 0;
+    hp_link_digest_unit *u = NULL;
+    while (next_line(r, &s, &n)) {
+        if (n == 0)
+            continue;
+        if (n > 5 && memcmp(s, "unit ", 5) == 0) {
+            s += 5;
+            n -= 5;
+            uint64_t id;
+            if (!word(&s, &n, &w, &wn) || !hex64(w, wn, 8, &id) || n == 0)
+                return fail(r, "not 'unit <8 hex digits> <path>'");
+            if (memchr(s, 0, n))
+                return fail(r, "a NUL byte in a path");
+            for (size_t i = 0; i < c->unit_count; i++)
+                if (strlen(c->units[i]->unit) == n && memcmp(c->units[i]->unit, s, n) == 0)
+                    return fail(r, "a unit named twice");
+            u = calloc(1, sizeof *u);
+            if (!u || !(u->unit = dup_n(s, n)) || !HP_VEC_PUSH(c->units, c->unit_count, units_cap, u)) {
+                if (u)
+                    free(u->unit);
+                free(u);
+                return HP_ERR_NO_MEMORY;
+            }
+            u->unit_id = (uint32_t)id;
+            entries_cap = 0;
+            continue;
+        }
+        if (n < 2 || (s[0] != 'f' && s[0] != 'v') || s[1] != ' ')
+            return fail(r, "not a 'unit', 'f' or 'v' record");
+        if (!u)
+            return fail(r, "a function or variable before any 'unit'");
+        hp_link_digest e;
+        memset(&e, 0, sizeof e);
+        e.kind = s[0] == 'f' ? HP_DIGEST_FUNCTION : HP_DIGEST_VARIABLE;
+        s += 2;
+        n -= 2;
+        uint64_t dig;
+        if (!word(&s, &n, &w, &wn) || wn != 1 || (w[0] != 's' && w[0] != 'e'))
+            return fail(r, "linkage is not 's' or 'e'");
+        e.is_static = w[0] == 's';
+        if (!word(&s, &n, &w, &wn) || !dec32(w, wn, &e.size))
+            return fail(r, "size is not a decimal 32-bit number");
+        if (!word(&s, &n, &w, &wn) || !hex64(w, wn, 16, &dig))
+            return fail(r, "digest is not 16 hex digits");
+        if (n == 0 || memchr(s, ' ', n) || memchr(s, 0, n))
+            return fail(r, "the name is missing or has a space or NUL");
+        e.digest = dig;
+        if (!(e.name = dup_n(s, n)))
+            return HP_ERR_NO_MEMORY;
+        if (!HP_VEC_PUSH(u->entries, u->count, entries_cap, e)) {
+            free(e.name);
+            return HP_ERR_NO_MEMORY;
+        }
+    }
+    for (size_t i = 0; i < c->unit_count; i++) {
+        hp_link_digest_unit *x = c->units[i];
+        qsort(x->entries, x->count, sizeof *x->entries, cmp_entry);
+        for (size_t k = 1; k < x->count; k++)
+            if (cmp_entry(&x->entries[k - 1], &x->entries[k]) == 0) {
+                hp_msg_set(r->msg, r->msg_size, "unit %s: '%s' twice", x->unit, x->entries[k].name);
+                return HP_ERR_FORMAT;
+            }
+    }
+    return HP_OK;
+}
+
+hp_status hp_link_code_parse(const char *text, size_t len, hp_link_code **out, char *msg, size_t msg_size)
+{
+    if (!text || !out)
+        return HP_ERR_ARGUMENT;
+    reader r = {text, text + len, 0, msg, msg_size};
+    const char *s, *w;
+    size_t n, wn;
+    if (!next_line(&r, &s, &n) || n < 14 || memcmp(s, "hotpatch-code ", 14) != 0)
+        return fail(&r, "not a hotpatch code file (it starts with 'hotpatch-code <version>')");
+    uint32_t version;
+    if (!dec32(s + 14, n - 14, &version))
+        return fail(&r, "the version is not a number");
+    if (version != CODE_VERSION) {
+        hp_msg_set(msg, msg_size, "line 1: version %u is not one this reader knows (%d)", version, CODE_VERSION);
+        return HP_ERR_MANIFEST_VERSION;
+    }
+    hp_link_code *c = calloc(1, sizeof *c);
+    if (!c)
+        return HP_ERR_NO_MEMORY;
+    hp_status st = HP_OK;
+    if (!next_line(&r, &s, &n) || n < 6 || memcmp(s, "image ", 6) != 0) {
+        st = fail(&r, "not 'image <machine> <time_date_stamp> <size_of_image> <checksum> <name>'");
+    } else {
+        s += 6;
+        n -= 6;
+        if (!word(&s, &n, &w, &wn) || wn >= sizeof c->machine)
+            st = fail(&r, "the machine is missing or too long");
+        else
+            memcpy(c->machine, w, wn);
+        if (st == HP_OK && (!word(&s, &n, &w, &wn) || !dec32(w, wn, &c->time_date_stamp)))
+            st = fail(&r, "time_date_stamp is not a decimal 32-bit number");
+        if (st == HP_OK && (!word(&s, &n, &w, &wn) || !dec32(w, wn, &c->size_of_image)))
+            st = fail(&r, "size_of_image is not a decimal 32-bit number");
+        if (st == HP_OK && (!word(&s, &n, &w, &wn) || !dec32(w, wn, &c->checksum)))
+            st = fail(&r, "checksum is not a decimal 32-bit number");
+        if (st == HP_OK && memchr(s, 0, n))
+            st = fail(&r, "a NUL byte in the image's name");
+        if (st == HP_OK && !(c->image_name = dup_n(s, n)))
+            st = HP_ERR_NO_MEMORY;
+    }
+    if (st == HP_OK)
+        st = parse_body(&r, c);
+    if (st == HP_ERR_NO_MEMORY)
+        hp_msg_set(msg, msg_size, "out of memory");
+    if (st != HP_OK) {
+        hp_link_code_destroy(c);
+        return st;
+    }
+    *out = c;
+    return HP_OK;
+}
+
+hp_status hp_link_code_load(const char *path, hp_link_code **out, char *msg, size_t msg_size)
+{
+    if (!path || !out)
+        return HP_ERR_ARGUMENT;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    hp_status st = hp_file_read(path, &data, &size, msg, msg_size);
+    if (st != HP_OK)
+        return st;
+    char why[512] = "";
+    st = hp_link_code_parse((const char *)data, size, out, why, sizeof why);
+    free(data);
+    if (st != HP_OK)
+        hp_msg_set(msg, msg_size, "%s: %s", path, why);
+    return st;
+}
+
+const hp_link_digest_unit *hp_link_code_unit(const hp_link_code *c, const char *path)
+{
+    if (!c || !path)
+        return NULL;
+    for (size_t i = 0; i < c->unit_count; i++)
+        if (strcmp(c->units[i]->unit, path) == 0)
+            return c->units[i];
+    return NULL;
+}
+
+void hp_link_code_destroy(hp_link_code *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->unit_count; i++)
+        hp_link_digest_destroy(c->units[i]);
+    free(c->units);
+    free(c->image_name);
+    free(c);
+}

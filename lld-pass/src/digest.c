@@ -1,0 +1,1052 @@
+/*
+ * digest.c — code and data digests of one COFF object (hp_link_digest.h;
+ * lld-pass/README.md, "Code digests").
+ *
+ * What a relocation refers to is hashed in place of the relocated bytes:
+ *   N <name> <addend>   a symbol with a name (function, variable, import)
+ *   S <offset>          a label of the function being digested, by its offset from the entry
+ *   F <name> <offset>   a label inside another function of the object
+ *   D <class> <bytes>   unnamed data (string literals, constants, lookup tables): the bytes from
+ *                       the target to the next place anything refers to or names in that section,
+ *                       their own relocations named one level deep
+ * so that two builds whose layout differs (a function added before another, a longer string
+ * elsewhere) give the same digest for the same code.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "hp_link_digest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotpatch_pe.h"
+#include "hp_tools.h"
+
+enum {
+    HDR_PLAIN = 20,
+    HDR_BIG = 56,
+    SYM_PLAIN = 18,
+    SYM_BIG = 20,
+    SECT_SIZE = 40,
+    RELOC_SIZE = 10,
+    SCN_CNT_CODE = 0x20,
+    SCN_UNINIT = 0x80,
+    SCN_NRELOC_OVFL = 0x01000000,
+    SCN_MEM_EXECUTE = 0x20000000,
+    SCN_MEM_WRITE = 0x80000000u,
+    CLASS_EXTERNAL = 2,
+    CLASS_STATIC = 3,
+    MACHINE_AMD64 = 0x8664,
+    MACHINE_I386 = 0x14c,
+};
+
+/* The class ID of an /bigobj ("ANON_OBJECT_HEADER_BIGOBJ") header. */
+static const uint8_t bigobj_class[16] = {0xC7, 0xA1, 0xBA, 0xD1, 0xEE, 0xBA, 0xA9, 0x4B,
+                                         0xAF, 0x20, 0xFA, 0xF6, 0x6A, 0xA4, 0xDC, 0xB8};
+
+typedef struct sect {
+    hp_pe_span data;  /* empty for uninitialized data */
+    uint32_t size;    /* bytes (SizeOfRawData: also what an uninitialized section holds) */
+    uint32_t flags;
+    uint32_t reloc_first; /* into obj.relocs: this section's, sorted by offset */
+    uint32_t reloc_count;
+} sect;
+
+typedef struct sym {
+    const char *name; /* NULL for an aux record */
+    size_t len;
+    uint32_t value;
+    int32_t section;  /* 1-based; 0 undefined, negative special */
+    uint16_t type;
+    uint8_t cls;
+    uint8_t secdef;   /* a section's own symbol (relocations against it carry the offset) */
+} sym;
+
+typedef struct reloc {
+    uint32_t offset;
+    uint32_t symbol;
+    uint16_t type;
+} reloc;
+
+typedef struct fnr {
+    uint32_t sec, start, end; /* end: after trimming */
+    uint32_t sym;
+} fnr;
+
+typedef struct bound {
+    uint64_t key; /* section << 32 | offset */
+} bound;
+
+typedef struct obj {
+    hp_pe_span file;
+    int x86;
+    sect *secs;
+    uint32_t nsec;
+    sym *syms;
+    uint32_t nsym;
+    reloc *relocs;
+    size_t nrelocs;
+    fnr *fns;
+    size_t nfns;
+    uint64_t *bounds; /* sorted section << 32 | offset of every symbol and every section-relative target */
+    size_t nbounds;
+    uint64_t *named;  /* sorted section << 32 | offset, low bits... see named_at() */
+    uint32_t *named_sym;
+    size_t nnamed;
+    uint8_t *scratch;
+    size_t scratch_cap;
+} obj;
+
+/* ---- hashing ------------------------------------------------------------- */
+
+static void mix(uint64_t *h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t v = *h;
+    for (size_t i = 0; i < n; i++) {
+        v ^= p[i];
+        v *= 0x100000001b3ull;
+    }
+    *h = v;
+}
+
+static void mix_u64(uint64_t *h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    mix(h, b, sizeof b);
+}
+
+static void mix_str(uint64_t *h, const char *s, size_t n)
+{
+    mix_u64(h, n);
+    mix(h, s, n);
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* The C name: on x86 without the leading `_` and without `@N` of stdcall/fastcall. */
+static void c_name(int x86, const char **p, size_t *len)
+{
+    if (!x86 || *len < 2 || ((*p)[0] != '_' && (*p)[0] != '@'))
+        return;
+    const char *s = *p + 1;
+    size_t n = *len - 1, i = n;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--;
+    if (i > 1 && i < n && s[i - 1] == '@')
+        n = i - 1;
+    else if ((*p)[0] == '@')
+        return;
+    *p = s;
+    *len = n;
+}
+
+static int has_prefix(const char *p, size_t n, const char *pre)
+{
+    size_t k = strlen(pre);
+    return n >= k && memcmp(p, pre, k) == 0;
+}
+
+/* ---- reading the object --------------------------------------------------- */
+
+static hp_status bad(char *msg, size_t msg_size, const char *what)
+{
+    hp_msg_set(msg, msg_size, "%s", what);
+    return HP_ERR_FORMAT;
+}
+
+static size_t reloc_width(int x86, uint16_t type)
+{
+    if (x86) {
+        switch (type) {
+        case 6: case 7: case 0xB: case 0x14: return 4; /* DIR32, DIR32NB, SECREL, REL32 */
+        case 0xA: return 2;                            /* SECTION */
+        default: return 0;
+        }
+    }
+    switch (type) {
+    case 1: return 8;                                  /* ADDR64 */
+    case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 0xB: return 4;
+    case 0xA: return 2;                                /* SECTION */
+    default: return 0;
+    }
+}
+
+/* The addend a relocation's field holds (what it adds to its symbol), sign-extended. */
+static int64_t reloc_addend(const obj *o, const sect *s, const reloc *r)
+{
+    size_t w = reloc_width(o->x86, r->type);
+    uint32_t v32;
+    uint64_t v64;
+    uint16_t v16;
+    if (w == 8 && hp_pe_span_u64(s->data, r->offset, &v64))
+        return (int64_t)v64;
+    if (w == 4 && hp_pe_span_u32(s->data, r->offset, &v32))
+        return (int32_t)v32;
+    if (w == 2 && hp_pe_span_u16(s->data, r->offset, &v16))
+        return (int16_t)v16;
+    return 0;
+}
+
+static int cmp_reloc(const void *a, const void *b)
+{
+    const reloc *x = a, *y = b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_fn(const void *a, const void *b)
+{
+    const fnr *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? -1 : 1;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machine)
+{
+    hp_pe_span f = o->file;
+    uint16_t sig1 = 0, sig2 = 0, m = 0, opt = 0;
+    uint32_t nsec = 0, symptr = 0, nsym = 0, hdr;
+    size_t symsize;
+    if (!hp_pe_span_u16(f, 0, &sig1) || !hp_pe_span_u16(f, 2, &sig2))
+        return bad(msg, msg_size, "not a COFF object: shorter than its header");
+    if (sig1 == 0 && sig2 == 0xFFFF && f.size >= HDR_BIG && memcmp(f.data + 12, bigobj_class, 16) == 0) {
+        hp_pe_span_u16(f, 6, &m);
+        hp_pe_span_u32(f, 44, &nsec);
+        hp_pe_span_u32(f, 48, &symptr);
+        hp_pe_span_u32(f, 52, &nsym);
+        hdr = HDR_BIG;
+        symsize = SYM_BIG;
+    } else {
+        uint16_t n16 = 0;
+        m = sig1;
+        hp_pe_span_u16(f, 2, &n16);
+        nsec = n16;
+        if (!hp_pe_span_u32(f, 8, &symptr) || !hp_pe_span_u32(f, 12, &nsym) || !hp_pe_span_u16(f, 16, &opt))
+            return bad(msg, msg_size, "not a COFF object: shorter than its header");
+        hdr = HDR_PLAIN + opt;
+        symsize = SYM_PLAIN;
+    }
+    if (m != MACHINE_AMD64 && m != MACHINE_I386)
+        return bad(msg, msg_size, "not a COFF object of x86 or x86-64");
+    *machine = m;
+    o->x86 = m == MACHINE_I386;
+    hp_pe_span secs, symtab, strtab = {NULL, 0};
+    if (!hp_pe_span_sub(f, hdr, (uint64_t)nsec * SECT_SIZE, &secs))
+        return bad(msg, msg_size, "the section table lies outside the file");
+    if (!hp_pe_span_sub(f, symptr, (uint64_t)nsym * symsize, &symtab))
+        return bad(msg, msg_size, "the symbol table lies outside the file");
+    uint32_t strsize = 0;
+    uint64_t stroff = (uint64_t)symptr + (uint64_t)nsym * symsize;
+    if (hp_pe_span_u32(f, stroff, &strsize) && strsize >= 4)
+        hp_pe_span_sub(f, stroff, strsize, &strtab);
+
+    o->nsec = nsec;
+    o->secs = calloc(nsec ? nsec : 1, sizeof *o->secs);
+    o->nsym = nsym;
+    o->syms = calloc(nsym ? nsym : 1, sizeof *o->syms);
+    if (!o->secs || !o->syms)
+        return HP_ERR_NO_MEMORY;
+
+    /* sections and their relocations */
+    size_t relocs_cap = 0;
+    for (uint32_t i = 0; i < nsec; i++) {
+        hp_pe_span sh;
+        hp_pe_span_sub(secs, (uint64_t)i * SECT_SIZE, SECT_SIZE, &sh);
+        uint32_t rawsize, rawptr, relptr, flags;
+        uint16_t nrel16;
+        hp_pe_span_u32(sh, 16, &rawsize);
+        hp_pe_span_u32(sh, 20, &rawptr);
+        hp_pe_span_u32(sh, 24, &relptr);
+        hp_pe_span_u16(sh, 32, &nrel16);
+        hp_pe_span_u32(sh, 36, &flags);
+        sect *s = &o->secs[i];
+        s->flags = flags;
+        s->size = rawsize;
+        if (!(flags & SCN_UNINIT) && rawsize && !hp_pe_span_sub(f, rawptr, rawsize, &s->data))
+            return bad(msg, msg_size, "a section's data lies outside the file");
+        uint32_t nrel = nrel16;
+        uint32_t first = 0;
+        if ((flags & SCN_NRELOC_OVFL) && nrel16 == 0xFFFF) {
+            if (!hp_pe_span_u32(f, relptr, &nrel) || nrel == 0)
+                return bad(msg, msg_size, "a section's relocation count lies outside the file");
+            first = 1; /* the first record holds the count */
+        }
+        hp_pe_span rs;
+        if (nrel && !hp_pe_span_sub(f, relptr, (uint64_t)nrel * RELOC_SIZE, &rs))
+            return bad(msg, msg_size, "a section's relocations lie outside the file");
+        s->reloc_first = (uint32_t)o->nrelocs;
+        for (uint32_t k = first; k < nrel; k++) {
+            reloc r;
+            hp_pe_span_u32(rs, (uint64_t)k * RELOC_SIZE, &r.offset);
+            hp_pe_span_u32(rs, (uint64_t)k * RELOC_SIZE + 4, &r.symbol);
+            hp_pe_span_u16(rs, (uint64_t)k * RELOC_SIZE + 8, &r.type);
+            size_t w = reloc_width(o->x86, r.type);
+            if (r.symbol >= nsym || (w && (r.offset > rawsize || rawsize - r.offset < w)))
+                return bad(msg, msg_size, "a relocation outside its section or naming no symbol");
+            if (!HP_VEC_PUSH(o->relocs, o->nrelocs, relocs_cap, r))
+                return HP_ERR_NO_MEMORY;
+        }
+        s->reloc_count = (uint32_t)(o->nrelocs - s->reloc_first);
+        if (s->reloc_count > 1)
+            qsort(o->relocs + s->reloc_first, s->reloc_count, sizeof *o->relocs, cmp_reloc);
+    }
+
+    /* symbols (aux records stay nameless) */
+    for (uint32_t i = 0; i < nsym; i++) {
+        const uint8_t *r = symtab.data + (size_t)i * symsize;
+        sym *y = &o->syms[i];
+        uint32_t value, zero, stroffs;
+        hp_pe_span rec = {r, symsize};
+        hp_pe_span_u32(rec, 8, &value);
+        hp_pe_span_u32(rec, 0, &zero);
+        hp_pe_span_u32(rec, 4, &stroffs);
+        if (symsize == SYM_BIG) {
+            uint32_t sec32;
+            hp_pe_span_u32(rec, 12, &sec32);
+            y->section = (int32_t)sec32;
+            hp_pe_span_u16(rec, 16, &y->type);
+            y->cls = r[18];
+        } else {
+            uint16_t sec16;
+            hp_pe_span_u16(rec, 12, &sec16);
+            y->section = (int16_t)sec16;
+            hp_pe_span_u16(rec, 14, &y->type);
+            y->cls = r[16];
+        }
+        uint8_t aux = r[symsize - 1];
+        y->value = value;
+        if (zero == 0) {
+            size_t n = 0;
+            if (stroffs < 4 || !hp_pe_span_strlen(strtab, stroffs, &n))
+                return bad(msg, msg_size, "a symbol's name lies outside the string table");
+            y->name = (const char *)strtab.data + stroffs;
+            y->len = n;
+        } else {
+            y->name = (const char *)r;
+            y->len = strnlen((const char *)r, 8);
+        }
+        /* a section's own symbol: static, at 0, with the section's aux record */
+        y->secdef = y->cls == CLASS_STATIC && y->value == 0 && aux >= 1 && y->type == 0 && y->section > 0;
+        if (y->section > (int32_t)nsec)
+            return bad(msg, msg_size, "a symbol names a section the object does not have");
+        if (aux > nsym - 1 - i)
+            return bad(msg, msg_size, "a symbol's auxiliary records run past the symbol table");
+        i += aux; /* the aux slots keep a NULL name */
+    }
+    return HP_OK;
+}
+
+/* ---- the object's places -------------------------------------------------- */
+
+static int is_code(const obj *o, int32_t section)
+{
+    return section > 0 && (o->secs[section - 1].flags & (SCN_CNT_CODE | SCN_MEM_EXECUTE)) != 0;
+}
+
+static int is_named(const sym *y)
+{
+    return y->name && !y->secdef && y->section > 0 && y->len > 0 && y->name[0] != '.' &&
+           !has_prefix(y->name, y->len, "__hp_unit$") && !has_prefix(y->name, y->len, "___hp_unit$") &&
+           !(y->len > 4 && memchr(y->name, '$', y->len) && (strstr(y->name, "$hps") || strstr(y->name, "$hpe")));
+}
+
+static int is_typed_function(const sym *y)
+{
+    return y->name && (y->type >> 4) == 2 && (y->cls == CLASS_EXTERNAL || y->cls == CLASS_STATIC) &&
+           y->section > 0;
+}
+
+static uint32_t next_bound(const obj *o, int32_t section, uint32_t off);
+static size_t first_reloc(const obj *o, const sect *s, uint32_t start);
+static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len);
+
+static hp_status index_places(obj *o)
+{
+    size_t bcap = 0, ncap = 0, fcap = 0, nsym_idx_cap = 0;
+    for (uint32_t i = 0; i < o->nsym; i++) {
+        const sym *y = &o->syms[i];
+        if (!y->name || y->section <= 0)
+            continue;
+        uint64_t key = (uint64_t)y->section << 32 | y->value;
+        if (!y->secdef && !HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
+            return HP_ERR_NO_MEMORY;
+        if (is_named(y)) {
+            if (!HP_VEC_PUSH(o->named, o->nnamed, ncap, key))
+                return HP_ERR_NO_MEMORY;
+            size_t n = o->nnamed - 1;
+            if (!HP_VEC_PUSH(o->named_sym, n, nsym_idx_cap, i))
+                return HP_ERR_NO_MEMORY;
+        }
+        if (is_typed_function(y) && is_code(o, y->section)) {
+            fnr f = {(uint32_t)y->section, y->value, 0, i};
+            if (!HP_VEC_PUSH(o->fns, o->nfns, fcap, f))
+                return HP_ERR_NO_MEMORY;
+        }
+    }
+    /* every place a relocation reaches through a section's own symbol bounds the data before it */
+    for (uint32_t s = 0; s < o->nsec; s++) {
+        const sect *sc = &o->secs[s];
+        for (uint32_t k = 0; k < sc->reloc_count; k++) {
+            const reloc *r = &o->relocs[sc->reloc_first + k];
+            const sym *t = &o->syms[r->symbol];
+            if (!t->secdef)
+                continue;
+            int64_t off = reloc_addend(o, sc, r);
+            if (off < 0 || off > UINT32_MAX)
+                continue;
+            uint64_t key = (uint64_t)t->section << 32 | (uint64_t)off;
+            if (!HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
+                return HP_ERR_NO_MEMORY;
+        }
+    }
+    if (o->nbounds > 1)
+        qsort(o->bounds, o->nbounds, sizeof *o->bounds, cmp_u64);
+    /* the places relative lookup tables reach bound data too */
+    size_t nb = o->nbounds;
+    for (size_t i = 0; i < nb; i++) {
+        int32_t section = (int32_t)(o->bounds[i] >> 32);
+        uint32_t off = (uint32_t)o->bounds[i];
+        if (section <= 0 || (uint32_t)section > o->nsec || off >= o->secs[section - 1].size)
+            continue;
+        uint32_t len = next_bound(o, section, off) - off;
+        if (!rel_table(o, section, off, len))
+            continue;
+        for (uint32_t e = 0; e < len; e += 4) {
+            uint32_t v;
+            hp_pe_span_u32(o->secs[section - 1].data, (uint64_t)off + e, &v);
+            uint64_t key = (uint64_t)section << 32 | (uint32_t)((int64_t)off + (int32_t)v);
+            if (!HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
+                return HP_ERR_NO_MEMORY;
+        }
+    }
+    if (o->nbounds > nb)
+        qsort(o->bounds, o->nbounds, sizeof *o->bounds, cmp_u64);
+    /* named places sorted with their symbols: sort pairs by key */
+    if (o->nnamed > 1) {
+        typedef struct pair { uint64_t key; uint32_t sym; } pair;
+        pair *p = malloc(o->nnamed * sizeof *p);
+        if (!p)
+            return HP_ERR_NO_MEMORY;
+        for (size_t i = 0; i < o->nnamed; i++)
+            p[i] = (pair){o->named[i], o->named_sym[i]};
+        qsort(p, o->nnamed, sizeof *p, cmp_u64); /* the key is the first member */
+        for (size_t i = 0; i < o->nnamed; i++) {
+            o->named[i] = p[i].key;
+            o->named_sym[i] = p[i].sym;
+        }
+        free(p);
+    }
+    if (o->nfns > 1)
+        qsort(o->fns, o->nfns, sizeof *o->fns, cmp_fn);
+    return HP_OK;
+}
+
+/* The first bound after `off` in `section`, or the section's end. */
+static uint32_t next_bound(const obj *o, int32_t section, uint32_t off)
+{
+    uint64_t key = (uint64_t)section << 32 | off;
+    size_t lo = 0, hi = o->nbounds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->bounds[mid] <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t end = o->secs[section - 1].size;
+    if (lo < o->nbounds && (o->bounds[lo] >> 32) == (uint64_t)section && (uint32_t)o->bounds[lo] < end)
+        end = (uint32_t)o->bounds[lo];
+    return end;
+}
+
+/* A named symbol at exactly (section, off), or -1. */
+static int64_t named_at(const obj *o, int32_t section, uint32_t off)
+{
+    uint64_t key = (uint64_t)section << 32 | off;
+    size_t lo = 0, hi = o->nnamed;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->named[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < o->nnamed && o->named[lo] == key ? (int64_t)o->named_sym[lo] : -1;
+}
+
+/* The function of the object whose code holds (section, off), or -1. */
+static int64_t function_at(const obj *o, int32_t section, uint32_t off)
+{
+    size_t lo = 0, hi = o->nfns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const fnr *f = &o->fns[mid];
+        if (f->sec < (uint32_t)section || (f->sec == (uint32_t)section && f->start <= off))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    const fnr *f = &o->fns[lo - 1];
+    return f->sec == (uint32_t)section && off >= f->start && off < f->end ? (int64_t)(lo - 1) : -1;
+}
+
+/* ---- what a relocation refers to ------------------------------------------ */
+
+static void mix_name(const obj *o, uint64_t *h, const sym *y)
+{
+    const char *p = y->name;
+    size_t n = y->len;
+    c_name(o->x86, &p, &n);
+    mix_str(h, p, n);
+}
+
+static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int depth);
+
+/* Does [off, off + len) of `section` look like one of clang's relative lookup tables: 32-bit
+   entries, each a nonzero offset from the table's start to elsewhere in the section? No relocation
+   shows what such a table reaches, so its entries count as references. */
+static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len)
+{
+    const sect *s = &o->secs[section - 1];
+    if (!s->data.data || len < 8 || len % 4 != 0 || (s->flags & (SCN_MEM_WRITE | SCN_CNT_CODE)))
+        return 0;
+    for (uint32_t e = 0; e < len; e += 4) {
+        uint32_t v;
+        if (!hp_pe_span_u32(s->data, (uint64_t)off + e, &v))
+            return 0;
+        int64_t t = (int64_t)off + (int32_t)v;
+        if ((int32_t)v == 0 || t < 0 || t >= s->size)
+            return 0;
+    }
+    return 1;
+}
+
+/* Unnamed data: the bytes of [off, next bound) of `section`, relocated fields cleared, each
+   relocation inside named (one level deep), and the places a table of 32-bit offsets relative to
+   its own start reaches (clang's relative lookup tables, which no relocation shows). */
+static void mix_region(const obj *o, uint64_t *h, int32_t section, uint32_t off, int depth)
+{
+    const sect *s = &o->secs[section - 1];
+    uint32_t end = next_bound(o, section, off);
+    unsigned char cls = (s->flags & SCN_UNINIT) ? 'b' : (s->flags & SCN_MEM_WRITE) ? 'w' : 'r';
+    size_t k = first_reloc(o, s, off);
+    int has_relocs = k < s->reloc_first + s->reloc_count && o->relocs[k].offset < end;
+    if (!has_relocs && depth < 1 && end > off && rel_table(o, section, off, end - off)) {
+        /* the table's entries are offsets that any layout change moves: what they reach counts */
+        mix(h, "DT", 2);
+        mix_u64(h, end - off);
+        for (uint32_t e = 0; e < end - off; e += 4) {
+            uint32_t v;
+            hp_pe_span_u32(s->data, (uint64_t)off + e, &v);
+            mix_region(o, h, section, (uint32_t)((int64_t)off + (int32_t)v), depth + 1);
+        }
+        return;
+    }
+    /* read-only data ends at its last nonzero byte and one NUL: the zeros after it are the alignment
+       of whatever the layout put next */
+    if (cls == 'r' && !has_relocs && s->data.data) {
+        while (end > off + 1 && s->data.data[end - 1] == 0 && s->data.data[end - 2] == 0)
+            end--;
+    }
+    uint32_t len = end > off ? end - off : 0;
+    mix(h, "D", 1);
+    mix(h, &cls, 1);
+    mix_u64(h, len);
+    /* the relocations of [off, end) in order, the bytes between them as they are */
+    uint32_t pos = off;
+    for (; k < s->reloc_first + s->reloc_count && o->relocs[k].offset < end; k++) {
+        const reloc *r = &o->relocs[k];
+        if (s->data.data && r->offset > pos)
+            mix(h, s->data.data + pos, r->offset - pos);
+        uint32_t rel = r->offset - off;
+        mix(h, &rel, sizeof rel);
+        if (depth < 1)
+            describe(o, h, r, s, NULL, depth + 1);
+        else
+            mix_u64(h, r->type);
+        uint32_t next = r->offset + (uint32_t)reloc_width(o->x86, r->type);
+        pos = next > pos ? next : pos;
+    }
+    if (s->data.data && end > pos)
+        mix(h, s->data.data + pos, end - pos);
+}
+
+static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int depth)
+{
+    const sym *t = &o->syms[r->symbol];
+    mix_u64(h, r->type);
+    if (!t->name) { /* an aux record: nothing a compiler writes */
+        mix(h, "?", 1);
+        return;
+    }
+    int64_t addend = reloc_addend(o, from, r);
+    if (!t->secdef) {
+        mix(h, "N", 1);
+        mix_name(o, h, t);
+        mix_u64(h, (uint64_t)addend);
+        return;
+    }
+    int32_t section = t->section;
+    uint32_t size = o->secs[section - 1].size;
+    if (addend < 0 || addend > size) {
+        mix(h, "O", 1);
+        mix_u64(h, (uint64_t)addend);
+        return;
+    }
+    uint32_t off = (uint32_t)addend;
+    int64_t n = named_at(o, section, off);
+    if (n >= 0) {
+        mix(h, "N", 1);
+        mix_name(o, h, &o->syms[n]);
+        mix_u64(h, 0);
+        return;
+    }
+    if (is_code(o, section)) {
+        int64_t fi = function_at(o, section, off);
+        if (fi < 0) {
+            mix(h, "C", 1);
+            mix_region(o, h, section, off, depth);
+            return;
+        }
+        const fnr *f = &o->fns[fi];
+        if (f == self) {
+            mix(h, "S", 1);
+        } else {
+            mix(h, "F", 1);
+            mix_name(o, h, &o->syms[f->sym]);
+        }
+        mix_u64(h, off - f->start);
+        return;
+    }
+    mix_region(o, h, section, off, depth);
+}
+
+/* ---- functions ------------------------------------------------------------ */
+
+/* The assembler's alignment fill (LLVM's x86 NOPs, one to eleven bytes) and the plugin's padding. */
+static const struct {
+    uint8_t len;
+    uint8_t b[11];
+} nops[] = {
+    {11, {0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}},
+    {10, {0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}},
+    {9, {0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}},
+    {8, {0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0}},
+    {7, {0x0f, 0x1f, 0x80, 0, 0, 0, 0}},
+    {6, {0x66, 0x0f, 0x1f, 0x44, 0, 0}},
+    {5, {0x0f, 0x1f, 0x44, 0, 0}},
+    {4, {0x0f, 0x1f, 0x40, 0}},
+    {3, {0x0f, 0x1f, 0x00}},
+    {2, {0x66, 0x90}},
+};
+
+/* Bytes of code in buf[0, n) once the trailing fill is gone. Fill follows the function's last
+   transfer and never runs, so two builds that differ only there run the same code. */
+static size_t trim_fill(const uint8_t *buf, size_t n)
+{
+    for (;;) {
+        size_t was = n;
+        while (n > 0 && (buf[n - 1] == 0x90 || buf[n - 1] == 0xCC))
+            n--;
+        for (size_t k = 0; k < sizeof nops / sizeof nops[0]; k++)
+            if (n >= nops[k].len && memcmp(buf + n - nops[k].len, nops[k].b, nops[k].len) == 0) {
+                n -= nops[k].len;
+                break;
+            }
+        if (n == was)
+            return n;
+    }
+}
+
+/* The relocations of section s in [start, end): the first index (into o->relocs). */
+static size_t first_reloc(const obj *o, const sect *s, uint32_t start)
+{
+    size_t lo = 0, hi = s->reloc_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->relocs[s->reloc_first + mid].offset < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return s->reloc_first + lo;
+}
+
+/* Trim f's extent to its code (hash 0), or digest it (hash 1: every function's extent final). */
+static hp_status digest_function(obj *o, fnr *f, int hash, uint64_t *out, uint32_t *out_size)
+{
+    const sect *s = &o->secs[f->sec - 1];
+    uint32_t raw_end = f->end;
+    size_t n = raw_end - f->start;
+    if (!s->data.data) {
+        *out = 0;
+        *out_size = 0;
+        return HP_OK;
+    }
+    if (n > o->scratch_cap) {
+        uint8_t *p = realloc(o->scratch, n);
+        if (!p)
+            return HP_ERR_NO_MEMORY;
+        o->scratch = p;
+        o->scratch_cap = n;
+    }
+    memcpy(o->scratch, s->data.data + f->start, n);
+    size_t r0 = first_reloc(o, s, f->start), r1 = r0;
+    for (; r1 < s->reloc_first + s->reloc_count && o->relocs[r1].offset < raw_end; r1++) {
+        const reloc *r = &o->relocs[r1];
+        size_t w = reloc_width(o->x86, r->type);
+        size_t at = r->offset - f->start;
+        memset(o->scratch + at, 0, w <= n - at ? w : n - at);
+    }
+    n = trim_fill(o->scratch, n);
+    f->end = f->start + (uint32_t)n;
+    *out_size = (uint32_t)n;
+    if (!hash)
+        return HP_OK;
+    uint64_t h = 0xcbf29ce484222325ull;
+    mix(&h, "fn", 2);
+    mix_u64(&h, n);
+    mix(&h, o->scratch, n);
+    for (size_t k = r0; k < r1 && o->relocs[k].offset < f->end; k++) {
+        uint32_t rel = o->relocs[k].offset - f->start;
+        mix(&h, &rel, sizeof rel);
+        describe(o, &h, &o->relocs[k], s, f, 0);
+    }
+    *out = h;
+    *out_size = (uint32_t)n;
+    return HP_OK;
+}
+
+/* ---- variables: the plugin's sized aliases <name>$hp{s,e}<id>$s<size> ---- */
+
+static int parse_alias(const char *p, size_t len, size_t *base, int *is_static, uint64_t *size)
+{
+    const char *d = NULL;
+    for (size_t i = len; i > 0; i--)
+        if (p[i - 1] == '$') {
+            d = p + i - 1;
+            break;
+        }
+    if (!d || d[1] != 's' || (size_t)(d - p) + 2 >= len)
+        return 0;
+    uint64_t v = 0;
+    for (const char *q = d + 2; q < p + len; q++) {
+        if (*q < '0' || *q > '9' || v > UINT32_MAX)
+            return 0;
+        v = v * 10 + (uint64_t)(*q - '0');
+    }
+    size_t at = (size_t)(d - p);
+    if (at < 13 || p[at - 12] != '$' || p[at - 11] != 'h' || p[at - 10] != 'p' ||
+        (p[at - 9] != 's' && p[at - 9] != 'e') || v > UINT32_MAX)
+        return 0;
+    *base = at - 12;
+    *is_static = p[at - 9] == 's';
+    *size = v;
+    return 1;
+}
+
+static hp_status digest_variable(const obj *o, const sym *y, uint32_t size, uint64_t *out)
+{
+    const sect *s = &o->secs[y->section - 1];
+    uint64_t h = 0xcbf29ce484222325ull;
+    mix(&h, "var", 3);
+    mix_u64(&h, size);
+    unsigned char cls = (s->flags & SCN_UNINIT) ? 'b' : (s->flags & SCN_MEM_WRITE) ? 'w' : 'r';
+    mix(&h, &cls, 1);
+    if (y->value > s->size || s->size - y->value < size) {
+        mix(&h, "?", 1); /* not inside its section: nothing to compare but the size */
+        *out = h;
+        return HP_OK;
+    }
+    uint32_t pos = y->value, end = y->value + size;
+    if (s->data.data) {
+        for (size_t k = first_reloc(o, s, pos); k < s->reloc_first + s->reloc_count && o->relocs[k].offset < end;
+             k++) {
+            const reloc *r = &o->relocs[k];
+            if (r->offset > pos)
+                mix(&h, s->data.data + pos, r->offset - pos);
+            uint32_t rel = r->offset - y->value;
+            mix(&h, &rel, sizeof rel);
+            describe(o, &h, r, s, NULL, 0);
+            uint32_t next = r->offset + (uint32_t)reloc_width(o->x86, r->type);
+            pos = next > pos ? next : pos;
+        }
+        if (end > pos)
+            mix(&h, s->data.data + pos, end - pos);
+    }
+    *out = h;
+    return HP_OK;
+}
+
+/* ---- the unit ----------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* __hp_unit$<8 hex id>$<hex path> */
+static int take_unit(const sym *y, hp_link_digest_unit *u)
+{
+    const char *p = y->name;
+    size_t len = y->len;
+    if (has_prefix(p, len, "___hp_unit$"))
+        p++, len--;
+    if (!has_prefix(p, len, "__hp_unit$"))
+        return 0;
+    p += 10;
+    len -= 10;
+    if (len < 11 || p[8] != '$' || (len - 9) % 2 != 0)
+        return 0;
+    uint32_t id = 0;
+    for (int i = 0; i < 8; i++) {
+        int v = hexval(p[i]);
+        if (v < 0)
+            return 0;
+        id = id << 4 | (uint32_t)v;
+    }
+    size_t n = (len - 9) / 2;
+    char *path = malloc(n + 1);
+    if (!path)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(p[9 + 2 * i]), lo = hexval(p[10 + 2 * i]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(path);
+            return 0;
+        }
+        path[i] = (char)(hi << 4 | lo);
+    }
+    path[n] = 0;
+    u->unit = path;
+    u->unit_id = id;
+    return 1;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const hp_link_digest *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+static hp_status push_entry(hp_link_digest_unit *u, size_t *cap, const char *name, size_t len, int kind,
+                            int is_static, uint32_t size, uint64_t digest)
+{
+    hp_link_digest e;
+    e.name = malloc(len + 1);
+    if (!e.name)
+        return HP_ERR_NO_MEMORY;
+    memcpy(e.name, name, len);
+    e.name[len] = 0;
+    e.kind = (uint8_t)kind;
+    e.is_static = (uint8_t)is_static;
+    e.size = size;
+    e.digest = digest;
+    if (!HP_VEC_PUSH(u->entries, u->count, *cap, e)) {
+        free(e.name);
+        return HP_ERR_NO_MEMORY;
+    }
+    return HP_OK;
+}
+
+static hp_status digest_all(obj *o, hp_link_digest_unit *u)
+{
+    size_t cap = 0;
+    hp_status st = HP_OK;
+    /* the extent of each function: to the next function of its section, or the section's end */
+    for (size_t i = 0; i < o->nfns; i++) {
+        fnr *f = &o->fns[i];
+        uint32_t end = o->secs[f->sec - 1].size;
+        for (size_t j = i + 1; j < o->nfns && o->fns[j].sec == f->sec; j++)
+            if (o->fns[j].start > f->start) {
+                end = o->fns[j].start;
+                break;
+            }
+        f->end = end < f->start ? f->start : end;
+    }
+    /* digests need every function's trimmed end (labels of other functions are found by it): trim all
+       first, then digest */
+    uint64_t *dig = calloc(o->nfns ? o->nfns : 1, sizeof *dig);
+    uint32_t *sizes = calloc(o->nfns ? o->nfns : 1, sizeof *sizes);
+    if (!dig || !sizes) {
+        free(dig);
+        free(sizes);
+        return HP_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < o->nfns && st == HP_OK; i++) /* pass 1: extents */
+        st = digest_function(o, &o->fns[i], 0, &dig[i], &sizes[i]);
+    for (size_t i = 0; i < o->nfns && st == HP_OK; i++) { /* pass 2: with every extent final */
+        st = digest_function(o, &o->fns[i], 1, &dig[i], &sizes[i]);
+        const sym *y = &o->syms[o->fns[i].sym];
+        const char *p = y->name;
+        size_t n = y->len;
+        c_name(o->x86, &p, &n);
+        if (st == HP_OK)
+            st = push_entry(u, &cap, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, sizes[i], dig[i]);
+    }
+    free(dig);
+    free(sizes);
+    for (uint32_t i = 0; i < o->nsym && st == HP_OK; i++) {
+        const sym *y = &o->syms[i];
+        size_t base;
+        int is_static;
+        uint64_t size;
+        if (!y->name || y->section <= 0 || is_code(o, y->section) || !parse_alias(y->name, y->len, &base, &is_static, &size))
+            continue;
+        uint64_t d;
+        if ((st = digest_variable(o, y, (uint32_t)size, &d)) == HP_OK)
+            st = push_entry(u, &cap, y->name, base, HP_DIGEST_VARIABLE, is_static, (uint32_t)size, d);
+    }
+    if (st == HP_OK && u->count > 1)
+        qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
+    return st;
+}
+
+hp_status hp_link_digest_object(const uint8_t *data, size_t size, hp_link_digest_unit **out, char *msg,
+                                size_t msg_size)
+{
+    if (!data || !out)
+        return HP_ERR_ARGUMENT;
+    *out = NULL;
+    obj o;
+    memset(&o, 0, sizeof o);
+    o.file = (hp_pe_span){data, size};
+    hp_link_digest_unit *u = calloc(1, sizeof *u);
+    if (!u)
+        return HP_ERR_NO_MEMORY;
+    hp_status st = read_object(&o, msg, msg_size, &u->machine);
+    int found = 0;
+    for (uint32_t i = 0; st == HP_OK && i < o.nsym && !found; i++)
+        if (o.syms[i].name && o.syms[i].section > 0 && (found = take_unit(&o.syms[i], u)) < 0)
+            st = HP_ERR_NO_MEMORY;
+    if (st == HP_OK && found)
+        st = index_places(&o);
+    if (st == HP_OK && found)
+        st = digest_all(&o, u);
+    free(o.secs);
+    free(o.syms);
+    free(o.relocs);
+    free(o.fns);
+    free(o.bounds);
+    free(o.named);
+    free(o.named_sym);
+    free(o.scratch);
+    if (st == HP_ERR_NO_MEMORY)
+        hp_msg_set(msg, msg_size, "out of memory");
+    if (st != HP_OK || !found) {
+        hp_link_digest_destroy(u);
+        return st;
+    }
+    *out = u;
+    return HP_OK;
+}
+
+const hp_link_digest *hp_link_digest_find(const hp_link_digest_unit *u, const char *name, int kind)
+{
+    if (!u || !name)
+        return NULL;
+    size_t lo = 0, hi = u->count;
+    hp_link_digest key = {(char *)name, (uint8_t)kind, 0, 0, 0};
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_entry(&u->entries[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < u->count && cmp_entry(&u->entries[lo], &key) == 0 ? &u->entries[lo] : NULL;
+}
+
+void hp_link_digest_destroy(hp_link_digest_unit *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < u->count; i++)
+        free(u->entries[i].name);
+    free(u->entries);
+    free(u->unit);
+    free(u);
+}
+
+/* ---- direct calls --------------------------------------------------------- */
+
+hp_status hp_link_object_calls(const uint8_t *data, size_t size, hp_link_call **out, size_t *out_count, char *msg,
+                               size_t msg_size)
+{
+    if (!data || !out || !out_count)
+        return HP_ERR_ARGUMENT;
+    *out = NULL;
+    *out_count = 0;
+    obj o;
+    memset(&o, 0, sizeof o);
+    o.file = (hp_pe_span){data, size};
+    uint16_t machine;
+    hp_status st = read_object(&o, msg, msg_size, &machine);
+    if (st == HP_OK)
+        st = index_places(&o);
+    hp_link_call *calls = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < o.nfns && st == HP_OK; i++) {
+        fnr *f = &o.fns[i];
+        const sect *s = &o.secs[f->sec - 1];
+        uint32_t end = s->size;
+        if (i + 1 < o.nfns && o.fns[i + 1].sec == f->sec)
+            end = o.fns[i + 1].start;
+        for (size_t k = first_reloc(&o, s, f->start); k < s->reloc_first + s->reloc_count && o.relocs[k].offset < end;
+             k++) {
+            const sym *t = &o.syms[o.relocs[k].symbol];
+            if (!t->name || t->secdef || !is_typed_function(t) || !is_code(&o, t->section))
+                continue;
+            const sym *y = &o.syms[f->sym];
+            const char *a = y->name, *b = t->name;
+            size_t an = y->len, bn = t->len;
+            c_name(o.x86, &a, &an);
+            c_name(o.x86, &b, &bn);
+            hp_link_call c = {malloc(an + 1), malloc(bn + 1)};
+            if (!c.caller || !c.callee || !HP_VEC_PUSH(calls, n, cap, c)) {
+                free(c.caller);
+                free(c.callee);
+                st = HP_ERR_NO_MEMORY;
+                break;
+            }
+            memcpy(c.caller, a, an);
+            c.caller[an] = 0;
+            memcpy(c.callee, b, bn);
+            c.callee[bn] = 0;
+        }
+    }
+    free(o.secs);
+    free(o.syms);
+    free(o.relocs);
+    free(o.fns);
+    free(o.bounds);
+    free(o.named);
+    free(o.named_sym);
+    if (st != HP_OK) {
+        hp_link_calls_free(calls, n);
+        return st;
+    }
+    *out = calls;
+    *out_count = n;
+    return HP_OK;
+}
+
+void hp_link_calls_free(hp_link_call *calls, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(calls[i].caller);
+        free(calls[i].callee);
+    }
+    free(calls);
+}
