@@ -218,7 +218,8 @@ static hp_status parse_body(reader *r, hp_link_code *c)
     }
     for (size_t i = 0; i < c->unit_count; i++) {
         hp_link_digest_unit *x = c->units[i];
-        qsort(x->entries, x->count, sizeof *x->entries, cmp_entry);
+        if (x->count > 1)
+            qsort(x->entries, x->count, sizeof *x->entries, cmp_entry);
         for (size_t k = 1; k < x->count; k++)
             if (cmp_entry(&x->entries[k - 1], &x->entries[k]) == 0) {
                 hp_msg_set(r->msg, r->msg_size, "unit %s: '%s' twice", x->unit, x->entries[k].name);

@@ -513,7 +513,7 @@ static void mix_name(const obj *o, uint64_t *h, const sym *y)
 static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int depth);
 
 /* Does [off, off + len) of `section` look like one of clang's relative lookup tables: 32-bit
-   entries, each a nonzero offset from the table's start to elsewhere in the section? No relocation
+   entries, each an offset from the table's start to elsewhere in the section, outside the table? No relocation
    shows what such a table reaches, so its entries count as references. */
 static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len)
 {
@@ -525,8 +525,8 @@ static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len)
         if (!hp_pe_span_u32(s->data, (uint64_t)off + e, &v))
             return 0;
         int64_t t = (int64_t)off + (int32_t)v;
-        if ((int32_t)v == 0 || t < 0 || t >= s->size)
-            return 0;
+        if (t < 0 || t >= s->size || (t >= off && t < (int64_t)off + len))
+            return 0; /* outside the section, or into the table itself: data, not a table */
     }
     return 1;
 }
@@ -700,7 +700,8 @@ static hp_status digest_function(obj *o, fnr *f, int hash, uint64_t *out, uint32
         o->scratch = p;
         o->scratch_cap = n;
     }
-    memcpy(o->scratch, s->data.data + f->start, n);
+    if (n)
+        memcpy(o->scratch, s->data.data + f->start, n);
     size_t r0 = first_reloc(o, s, f->start), r1 = r0;
     for (; r1 < s->reloc_first + s->reloc_count && o->relocs[r1].offset < raw_end; r1++) {
         const reloc *r = &o->relocs[r1];
@@ -870,7 +871,7 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u)
         uint32_t end = o->secs[f->sec - 1].size;
         for (size_t j = i + 1; j < o->nfns && o->fns[j].sec == f->sec; j++)
             if (o->fns[j].start > f->start) {
-                end = o->fns[j].start;
+                end = o->fns[j].start < end ? o->fns[j].start : end; /* never past the section's bytes */
                 break;
             }
         f->end = end < f->start ? f->start : end;
@@ -1001,7 +1002,7 @@ hp_status hp_link_object_calls(const uint8_t *data, size_t size, hp_link_call **
         fnr *f = &o.fns[i];
         const sect *s = &o.secs[f->sec - 1];
         uint32_t end = s->size;
-        if (i + 1 < o.nfns && o.fns[i + 1].sec == f->sec)
+        if (i + 1 < o.nfns && o.fns[i + 1].sec == f->sec && o.fns[i + 1].start < end)
             end = o.fns[i + 1].start;
         for (size_t k = first_reloc(&o, s, f->start); k < s->reloc_first + s->reloc_count && o.relocs[k].offset < end;
              k++) {

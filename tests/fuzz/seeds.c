@@ -9,6 +9,7 @@
  *   link_cmdline    the command lines of tests/lld-pass/test_cmdline.c, some with a response file
  *   plugin_options  the options of tests/plugin/test_options.c
  *   audit_allow     exception files as audit/README.md describes them
+ *   link_code       an .hpcode file as hotpatch-link writes it (with the fixtures' objects)
  *   tools_map       a version 1 map as hotpatch-link writes it, and version 2 maps as
  *                   lld-pass/README.md ("The map") describes them
  *   runtime_manifest  checked manifests of two fragments (an entry, a SYMBOL and a PREVIOUS
@@ -221,6 +222,12 @@ static void map_seeds(void)
     put("tools_map", "v1.hpmap", v1, sizeof v1 - 1);
     put("tools_map", "v2.hpmap", v2, sizeof v2 - 1);
     put("tools_map", "v2-elf.hpmap", v2_elf, sizeof v2_elf - 1);
+    /* link_code: an .hpcode file as hotpatch-link writes it (objects come from the fixtures) */
+    static const char code[] = "hotpatch-code 1\nimage x64 1796106741 114688 86223 svc.dll\n"
+                               "unit 59c65c6e svc.c\nv s 4 e9474d87a60300c8 served\n"
+                               "f e 19 cc59c13e538ce786 svc_clamped\nf s 31 4e1a3311dceef7bd svc_hits\n"
+                               "unit 7f2417b2 sub dir/util.c\nf e 6 4b3ba737b545a88d util_plain\n";
+    put("link_code", "svc.dll.hpcode", code, sizeof code - 1);
 }
 
 /* One fragment at `at` of `sec` (section addresses from FUZZ_MF_BASE): an entry and two slots, the
