@@ -801,13 +801,23 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
     cr_expect(strstr(p.out, "host: OK") != NULL, "%s\n%s", p.out, p.err);
     hpt_proc_free(&p);
 
-    /* a fix from a corrected crc32.c, in a build tree of its own, for the released DLL */
+    /* a fix from a corrected crc32.c, in a build tree of its own, for the released DLL: the functions
+       found by comparing its code with the release's (crc32.patch changes one line of crc32_z) */
     char rel[4400], zsrc[4400], zbuild[4400];
     snprintf(rel, sizeof rel, "-DRELEASE=%s/libzlib.dll", hot);
     snprintf(zsrc, sizeof zsrc, "-DZLIB_SRC=%s", src);
     snprintf(zbuild, sizeof zbuild, "-DZLIB_BUILD=%s", hot);
-    const char *fix_args[] = {rel, zsrc, zbuild, NULL};
-    fix_loaded_live("zlib", "zlib-fix", fix_args, NULL, host, "zfix.dll");
+    const char *fix_args[] = {rel, zsrc, zbuild, "-DCMAKE_BUILD_TYPE=Release", NULL};
+    fix_loaded_live("zlib", "zlib-fix", fix_args, "changed:   crc32_z (crc32.c)", host, "zfix.dll");
+    char list[4400];
+    snprintf(list, sizeof list, "%s/../zlib-fix-build/zfix.functions", moved);
+    size_t n = 0;
+    char *functions = (char *)hpt_read_file(list, &n);
+    cr_assert(functions, "no %s", list);
+    cr_expect(n == strlen("crc32_z\tcrc32.c\n") && memcmp(functions, "crc32_z\tcrc32.c\n", n) == 0,
+              "the fix replaces more than crc32_z:\n%.*s",
+              (int)n, functions);
+    free(functions);
 }
 
 /* ------------------------------------------------------------------------- */
