@@ -218,3 +218,42 @@ Test(fixmode, an_unreadable_or_old_map_is_an_option_error)
     cr_expect(strstr(p.err, "is version 1: it names no variables") != NULL, "%s", p.err);
     hpt_proc_free(&p);
 }
+
+/* fix-functions=@FILE: a name with a unit replaces only in that unit (what hotpatch-fix writes) */
+Test(fixmode, a_functions_file_names_each_function_for_its_own_unit)
+{
+    const char *d = hpt_scratch("fixmode_functions_file");
+    char list[4200], opt[4300];
+    snprintf(list, sizeof list, "%s/functions", d);
+    snprintf(opt, sizeof opt, "-fplugin-arg-hotpatch-fix-functions=@%s", list);
+    const char *const args[] = {opt, "-fplugin-arg-hotpatch-source-root=" FIX_DIR, NULL};
+
+    FILE *f = fopen(list, "w");
+    cr_assert(f);
+    fputs("svc_quote\tsvc.c\n\nother_count\tsub/other.c\n", f);
+    fclose(f);
+    hpt_proc p;
+    int rc = fix_compile("svc.c", NULL, 0, args, &p);
+    cr_assert_eq(rc, 0, "%s", p.err);
+    cr_expect(strstr(p.out, "define dso_local i32 @svc_quote(") != NULL, "svc_quote is svc.c's replacement:\n%s",
+              p.out);
+    hpt_proc_free(&p);
+
+    f = fopen(list, "w");
+    cr_assert(f);
+    fputs("svc_quote\tsub/other.c\n", f); /* another unit's svc_quote: not a replacement here */
+    fclose(f);
+    rc = fix_compile("svc.c", NULL, 0, args, &p);
+    /* svc.c's svc_quote calls HP_PREVIOUS(svc_quote), which only a replacement may */
+    cr_expect_neq(rc, 0, "svc_quote replaced for another unit");
+    cr_expect(strstr(p.err, "HP_PREVIOUS(svc_quote): 'svc_quote' is not a function this fix replaces") != NULL, "%s",
+              p.err);
+    hpt_proc_free(&p);
+
+    const char *const missing[] = {"-fplugin-arg-hotpatch-fix-functions=@/nonexistent/list", NULL};
+    rc = fix_compile("svc.c", NULL, 0, missing, &p);
+    cr_expect_neq(rc, 0);
+    cr_expect(strstr(p.err, "invalid value '@/nonexistent/list' for 'fix-functions': /nonexistent/list") != NULL,
+              "%s", p.err);
+    hpt_proc_free(&p);
+}
