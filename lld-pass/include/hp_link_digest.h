@@ -48,9 +48,13 @@ typedef struct hp_link_digest_unit {
     char *unit;                /**< the unit's path as the plugin named it (relative to its source root) */
     uint32_t unit_id;          /**< the plugin's id of the unit (FNV-1a 32 of the path) */
     uint16_t machine;          /**< COFF machine: 0x8664 or 0x14c */
-    hp_link_digest *entries;   /**< sorted by name, then kind */
+    hp_link_digest *entries;   /**< sorted by name, then kind (unless HP_DIGEST_UNSORTED) */
     size_t count;
 } hp_link_digest_unit;
+
+/** hp_link_digest_object() flags: leave the entries in the object's order (hp_link_digest_find() needs
+    them sorted; a writer does not). */
+#define HP_DIGEST_UNSORTED 1u
 
 /**
  * Digest every function and variable of the COFF object in `data`.
@@ -59,8 +63,8 @@ typedef struct hp_link_digest_unit {
  * @return HP_OK; HP_ERR_FORMAT (not a COFF object of x86 or x86-64, or a structure outside the file:
  *         the message says which); HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
  */
-hp_status hp_link_digest_object(const uint8_t *data, size_t size, hp_link_digest_unit **out, char *msg,
-                                size_t msg_size);
+hp_status hp_link_digest_object(const uint8_t *data, size_t size, unsigned flags, hp_link_digest_unit **out,
+                                char *msg, size_t msg_size);
 
 /** The entry `name` of `kind`, or NULL. O(log n). */
 const hp_link_digest *hp_link_digest_find(const hp_link_digest_unit *unit, const char *name, int kind);

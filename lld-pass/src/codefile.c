@@ -18,6 +18,31 @@ static int has_break(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
+/* "<f|v> <s|e> <size> <16 hex digits> <name>\n" */
+static void write_entry(FILE *f, const hp_link_digest *e)
+{
+    static const char hex[] = "0123456789abcdef";
+    char line[64], dec[12];
+    size_t n = 0, d = 0;
+    line[n++] = e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v';
+    line[n++] = ' ';
+    line[n++] = e->is_static ? 's' : 'e';
+    line[n++] = ' ';
+    uint32_t v = e->size;
+    do
+        dec[d++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (d)
+        line[n++] = dec[--d];
+    line[n++] = ' ';
+    for (int i = 60; i >= 0; i -= 4)
+        line[n++] = hex[(e->digest >> i) & 15];
+    line[n++] = ' ';
+    fwrite(line, 1, n, f);
+    fputs(e->name, f);
+    fputc('\n', f);
+}
+
 hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg, size_t msg_size)
 {
     if (!path || !c)
@@ -50,8 +75,7 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
             const hp_link_digest *e = &u->entries[k];
             if (has_break(e->name))
                 continue;
-            fprintf(f, "%c %c %u %016llx %s\n", e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v', e->is_static ? 's' : 'e',
-                    (unsigned)e->size, (unsigned long long)e->digest, e->name);
+            write_entry(f, e); /* by hand: tens of thousands of lines, fprintf's parsing would be most of it */
         }
     }
     if (ferror(f))

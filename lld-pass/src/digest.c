@@ -15,6 +15,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_digest.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,9 +69,15 @@ typedef struct reloc {
 } reloc;
 
 typedef struct fnr {
+    uint64_t key;             /* sec << 32 | start: the order of sort_by_key() */
     uint32_t sec, start, end; /* end: after trimming */
     uint32_t sym;
 } fnr;
+
+typedef struct named_place {
+    uint64_t key; /* section << 32 | offset */
+    uint32_t sym;
+} named_place;
 
 typedef struct bound {
     uint64_t key; /* section << 32 | offset */
@@ -89,21 +96,27 @@ typedef struct obj {
     size_t nfns;
     uint64_t *bounds; /* sorted section << 32 | offset of every symbol and every section-relative target */
     size_t nbounds;
-    uint64_t *named;  /* sorted section << 32 | offset, low bits... see named_at() */
-    uint32_t *named_sym;
+    named_place *named; /* every named symbol's place, sorted */
     size_t nnamed;
-    uint8_t *scratch;
-    size_t scratch_cap;
 } obj;
 
 /* ---- hashing ------------------------------------------------------------- */
 
+/* The digests' hash: 8 bytes at a time a multiply and a shift (the bytes read as little-endian
+   words), the rest FNV-1a's step. 64 bits against accidental equality of two builds' code, not
+   against an adversary. */
 static void mix(uint64_t *h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t v = *h;
-    for (size_t i = 0; i < n; i++) {
-        v ^= p[i];
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                     (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+        v = (v ^ w) * 0x9e3779b97f4a7c15ull;
+        v ^= v >> 29;
+    }
+    for (; n; n--, p++) {
+        v ^= *p;
         v *= 0x100000001b3ull;
     }
     *h = v;
@@ -189,24 +202,53 @@ static int64_t reloc_addend(const obj *o, const sect *s, const reloc *r)
     return 0;
 }
 
-static int cmp_reloc(const void *a, const void *b)
+/* Sort n records of `size` bytes by the uint64_t key each starts with: a stable radix sort, 8 bits a
+   pass, passes over bytes all keys share skipped, nothing done when already in order. 0 when out of
+   memory. */
+static int sort_by_key(void *base, size_t n, size_t size)
 {
-    const reloc *x = a, *y = b;
-    return (x->offset > y->offset) - (x->offset < y->offset);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_fn(const void *a, const void *b)
-{
-    const fnr *x = a, *y = b;
-    if (x->sec != y->sec)
-        return x->sec < y->sec ? -1 : 1;
-    return (x->start > y->start) - (x->start < y->start);
+    unsigned char *a = base;
+    size_t i = 1;
+    uint64_t prev, k;
+    memcpy(&prev, a, sizeof prev);
+    for (; i < n; i++, prev = k) {
+        memcpy(&k, a + i * size, sizeof k);
+        if (k < prev)
+            break;
+    }
+    if (n < 2 || i == n)
+        return 1;
+    unsigned char *tmp = malloc(n * size);
+    if (!tmp)
+        return 0;
+    unsigned char *src = a, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (i = 0; i < n; i++) {
+            memcpy(&k, src + i * size, sizeof k);
+            count[(k >> shift) & 0xff]++;
+        }
+        memcpy(&k, src, sizeof k);
+        if (count[(k >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (i = 0; i < n; i++) {
+            memcpy(&k, src + i * size, sizeof k);
+            memcpy(dst + count[(k >> shift) & 0xff]++ * size, src + i * size, size);
+        }
+        unsigned char *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * size);
+    free(tmp);
+    return 1;
 }
 
 static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machine)
@@ -295,8 +337,9 @@ static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machi
                 return HP_ERR_NO_MEMORY;
         }
         s->reloc_count = (uint32_t)(o->nrelocs - s->reloc_first);
-        if (s->reloc_count > 1)
-            qsort(o->relocs + s->reloc_first, s->reloc_count, sizeof *o->relocs, cmp_reloc);
+        if (s->reloc_count > 1 && !hp_sort_by_u32(o->relocs + s->reloc_first, s->reloc_count, sizeof *o->relocs,
+                                                  offsetof(reloc, offset)))
+            return HP_ERR_NO_MEMORY;
     }
 
     /* symbols (aux records stay nameless) */
@@ -370,23 +413,23 @@ static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len);
 
 static hp_status index_places(obj *o)
 {
-    size_t bcap = 0, ncap = 0, fcap = 0, nsym_idx_cap = 0;
+    size_t bcap = 0, ncap = 0, fcap = 0;
     for (uint32_t i = 0; i < o->nsym; i++) {
         const sym *y = &o->syms[i];
         if (!y->name || y->section <= 0)
             continue;
         uint64_t key = (uint64_t)y->section << 32 | y->value;
-        if (!y->secdef && !HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
+        int code = is_code(o, y->section);
+        /* places in code are found through the functions: bounds and names are for data */
+        if (!y->secdef && !code && !HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
             return HP_ERR_NO_MEMORY;
-        if (is_named(y)) {
-            if (!HP_VEC_PUSH(o->named, o->nnamed, ncap, key))
-                return HP_ERR_NO_MEMORY;
-            size_t n = o->nnamed - 1;
-            if (!HP_VEC_PUSH(o->named_sym, n, nsym_idx_cap, i))
+        if (!code && is_named(y)) {
+            named_place np = {key, i};
+            if (!HP_VEC_PUSH(o->named, o->nnamed, ncap, np))
                 return HP_ERR_NO_MEMORY;
         }
-        if (is_typed_function(y) && is_code(o, y->section)) {
-            fnr f = {(uint32_t)y->section, y->value, 0, i};
+        if (is_typed_function(y) && code) {
+            fnr f = {key, (uint32_t)y->section, y->value, 0, i};
             if (!HP_VEC_PUSH(o->fns, o->nfns, fcap, f))
                 return HP_ERR_NO_MEMORY;
         }
@@ -397,7 +440,7 @@ static hp_status index_places(obj *o)
         for (uint32_t k = 0; k < sc->reloc_count; k++) {
             const reloc *r = &o->relocs[sc->reloc_first + k];
             const sym *t = &o->syms[r->symbol];
-            if (!t->secdef)
+            if (!t->secdef || is_code(o, t->section))
                 continue;
             int64_t off = reloc_addend(o, sc, r);
             if (off < 0 || off > UINT32_MAX)
@@ -407,8 +450,8 @@ static hp_status index_places(obj *o)
                 return HP_ERR_NO_MEMORY;
         }
     }
-    if (o->nbounds > 1)
-        qsort(o->bounds, o->nbounds, sizeof *o->bounds, cmp_u64);
+    if (!sort_by_key(o->bounds, o->nbounds, sizeof *o->bounds))
+        return HP_ERR_NO_MEMORY;
     /* the places relative lookup tables reach bound data too */
     size_t nb = o->nbounds;
     for (size_t i = 0; i < nb; i++) {
@@ -427,25 +470,10 @@ static hp_status index_places(obj *o)
                 return HP_ERR_NO_MEMORY;
         }
     }
-    if (o->nbounds > nb)
-        qsort(o->bounds, o->nbounds, sizeof *o->bounds, cmp_u64);
-    /* named places sorted with their symbols: sort pairs by key */
-    if (o->nnamed > 1) {
-        typedef struct pair { uint64_t key; uint32_t sym; } pair;
-        pair *p = malloc(o->nnamed * sizeof *p);
-        if (!p)
-            return HP_ERR_NO_MEMORY;
-        for (size_t i = 0; i < o->nnamed; i++)
-            p[i] = (pair){o->named[i], o->named_sym[i]};
-        qsort(p, o->nnamed, sizeof *p, cmp_u64); /* the key is the first member */
-        for (size_t i = 0; i < o->nnamed; i++) {
-            o->named[i] = p[i].key;
-            o->named_sym[i] = p[i].sym;
-        }
-        free(p);
-    }
-    if (o->nfns > 1)
-        qsort(o->fns, o->nfns, sizeof *o->fns, cmp_fn);
+    if (o->nbounds > nb && !sort_by_key(o->bounds, o->nbounds, sizeof *o->bounds))
+        return HP_ERR_NO_MEMORY;
+    if (!sort_by_key(o->named, o->nnamed, sizeof *o->named) || !sort_by_key(o->fns, o->nfns, sizeof *o->fns))
+        return HP_ERR_NO_MEMORY;
     return HP_OK;
 }
 
@@ -474,12 +502,12 @@ static int64_t named_at(const obj *o, int32_t section, uint32_t off)
     size_t lo = 0, hi = o->nnamed;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (o->named[mid] < key)
+        if (o->named[mid].key < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < o->nnamed && o->named[lo] == key ? (int64_t)o->named_sym[lo] : -1;
+    return lo < o->nnamed && o->named[lo].key == key ? (int64_t)o->named[lo].sym : -1;
 }
 
 /* The function of the object whose code holds (section, off), or -1. */
@@ -658,6 +686,8 @@ static size_t trim_fill(const uint8_t *buf, size_t n)
         size_t was = n;
         while (n > 0 && (buf[n - 1] == 0x90 || buf[n - 1] == 0xCC))
             n--;
+        if (n == 0 || buf[n - 1] != 0x00)
+            return n; /* every longer NOP ends in 00 (66 90 was taken with the 90s) */
         for (size_t k = 0; k < sizeof nops / sizeof nops[0]; k++)
             if (n >= nops[k].len && memcmp(buf + n - nops[k].len, nops[k].b, nops[k].len) == 0) {
                 n -= nops[k].len;
@@ -682,34 +712,41 @@ static size_t first_reloc(const obj *o, const sect *s, uint32_t start)
     return s->reloc_first + lo;
 }
 
-/* Trim f's extent to its code (hash 0), or digest it (hash 1: every function's extent final). */
-static hp_status digest_function(obj *o, fnr *f, int hash, uint64_t *out, uint32_t *out_size)
+/* Bytes of code in buf[0, n) once the trailing fill is gone, never fewer than `floor` (the end of the
+   last relocated field). */
+static size_t trim_to(const uint8_t *buf, size_t n, size_t floor)
+{
+    size_t t = trim_fill(buf, n);
+    return t < floor ? floor : t;
+}
+
+/* Trim f's extent to its code (hash 0), or digest it (hash 1: every function's extent final): its bytes
+   with each relocated field left out and, in its place, where the field is and what it refers to. */
+static hp_status digest_function(obj *o, fnr *f, int hash, size_t *cursor, uint64_t *out, uint32_t *out_size)
 {
     const sect *s = &o->secs[f->sec - 1];
-    uint32_t raw_end = f->end;
-    size_t n = raw_end - f->start;
-    if (!s->data.data) {
+    if (!s->data.data || f->end <= f->start) {
         *out = 0;
         *out_size = 0;
+        f->end = f->start;
         return HP_OK;
     }
-    if (n > o->scratch_cap) {
-        uint8_t *p = realloc(o->scratch, n);
-        if (!p)
-            return HP_ERR_NO_MEMORY;
-        o->scratch = p;
-        o->scratch_cap = n;
+    const uint8_t *code = s->data.data + f->start;
+    /* the functions come in order of their section and offset: the first relocation of this one is at
+       or after the previous one's (*cursor), else a search finds it */
+    size_t r0 = *cursor, sec_end = s->reloc_first + s->reloc_count;
+    if (r0 < s->reloc_first || r0 > sec_end || (r0 > s->reloc_first && o->relocs[r0 - 1].offset >= f->start))
+        r0 = first_reloc(o, s, f->start);
+    while (r0 < sec_end && o->relocs[r0].offset < f->start)
+        r0++;
+    *cursor = r0;
+    size_t r1 = r0, floor = 0;
+    for (; r1 < s->reloc_first + s->reloc_count && o->relocs[r1].offset < f->end; r1++) {
+        size_t e = o->relocs[r1].offset - f->start + reloc_width(o->x86, o->relocs[r1].type);
+        floor = e > floor ? e : floor;
     }
-    if (n)
-        memcpy(o->scratch, s->data.data + f->start, n);
-    size_t r0 = first_reloc(o, s, f->start), r1 = r0;
-    for (; r1 < s->reloc_first + s->reloc_count && o->relocs[r1].offset < raw_end; r1++) {
-        const reloc *r = &o->relocs[r1];
-        size_t w = reloc_width(o->x86, r->type);
-        size_t at = r->offset - f->start;
-        memset(o->scratch + at, 0, w <= n - at ? w : n - at);
-    }
-    n = trim_fill(o->scratch, n);
+    size_t n = f->end - f->start;
+    n = trim_to(code, n, floor < n ? floor : n);
     f->end = f->start + (uint32_t)n;
     *out_size = (uint32_t)n;
     if (!hash)
@@ -717,14 +754,20 @@ static hp_status digest_function(obj *o, fnr *f, int hash, uint64_t *out, uint32
     uint64_t h = 0xcbf29ce484222325ull;
     mix(&h, "fn", 2);
     mix_u64(&h, n);
-    mix(&h, o->scratch, n);
+    size_t pos = 0;
     for (size_t k = r0; k < r1 && o->relocs[k].offset < f->end; k++) {
-        uint32_t rel = o->relocs[k].offset - f->start;
+        size_t at = o->relocs[k].offset - f->start;
+        if (at > pos)
+            mix(&h, code + pos, at - pos);
+        uint32_t rel = (uint32_t)at;
         mix(&h, &rel, sizeof rel);
         describe(o, &h, &o->relocs[k], s, f, 0);
+        size_t e = at + reloc_width(o->x86, o->relocs[k].type);
+        pos = e > pos ? e : pos;
     }
+    if (n > pos)
+        mix(&h, code + pos, n - pos);
     *out = h;
-    *out_size = (uint32_t)n;
     return HP_OK;
 }
 
@@ -861,7 +904,7 @@ static hp_status push_entry(hp_link_digest_unit *u, size_t *cap, const char *nam
     return HP_OK;
 }
 
-static hp_status digest_all(obj *o, hp_link_digest_unit *u)
+static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
 {
     size_t cap = 0;
     hp_status st = HP_OK;
@@ -885,10 +928,12 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u)
         free(sizes);
         return HP_ERR_NO_MEMORY;
     }
+    size_t cursor = 0;
     for (size_t i = 0; i < o->nfns && st == HP_OK; i++) /* pass 1: extents */
-        st = digest_function(o, &o->fns[i], 0, &dig[i], &sizes[i]);
+        st = digest_function(o, &o->fns[i], 0, &cursor, &dig[i], &sizes[i]);
+    cursor = 0;
     for (size_t i = 0; i < o->nfns && st == HP_OK; i++) { /* pass 2: with every extent final */
-        st = digest_function(o, &o->fns[i], 1, &dig[i], &sizes[i]);
+        st = digest_function(o, &o->fns[i], 1, &cursor, &dig[i], &sizes[i]);
         const sym *y = &o->syms[o->fns[i].sym];
         const char *p = y->name;
         size_t n = y->len;
@@ -909,13 +954,13 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u)
         if ((st = digest_variable(o, y, (uint32_t)size, &d)) == HP_OK)
             st = push_entry(u, &cap, y->name, base, HP_DIGEST_VARIABLE, is_static, (uint32_t)size, d);
     }
-    if (st == HP_OK && u->count > 1)
+    if (st == HP_OK && sort && u->count > 1)
         qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
     return st;
 }
 
-hp_status hp_link_digest_object(const uint8_t *data, size_t size, hp_link_digest_unit **out, char *msg,
-                                size_t msg_size)
+hp_status hp_link_digest_object(const uint8_t *data, size_t size, unsigned flags, hp_link_digest_unit **out,
+                                char *msg, size_t msg_size)
 {
     if (!data || !out)
         return HP_ERR_ARGUMENT;
@@ -934,15 +979,13 @@ hp_status hp_link_digest_object(const uint8_t *data, size_t size, hp_link_digest
     if (st == HP_OK && found)
         st = index_places(&o);
     if (st == HP_OK && found)
-        st = digest_all(&o, u);
+        st = digest_all(&o, u, !(flags & HP_DIGEST_UNSORTED));
     free(o.secs);
     free(o.syms);
     free(o.relocs);
     free(o.fns);
     free(o.bounds);
     free(o.named);
-    free(o.named_sym);
-    free(o.scratch);
     if (st == HP_ERR_NO_MEMORY)
         hp_msg_set(msg, msg_size, "out of memory");
     if (st != HP_OK || !found) {
@@ -1033,7 +1076,6 @@ hp_status hp_link_object_calls(const uint8_t *data, size_t size, hp_link_call **
     free(o.fns);
     free(o.bounds);
     free(o.named);
-    free(o.named_sym);
     if (st != HP_OK) {
         hp_link_calls_free(calls, n);
         return st;

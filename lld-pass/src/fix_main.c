@@ -343,7 +343,7 @@ static int digest_file(const char *path, hp_link_digest_unit **out, hp_link_call
     if (hp_file_read(path, &data, &size, msg, sizeof msg) != HP_OK)
         return error(msg), 0;
     hp_status st = calls ? hp_link_object_calls(data, size, calls, ncalls, msg, sizeof msg)
-                         : hp_link_digest_object(data, size, out, msg, sizeof msg);
+                         : hp_link_digest_object(data, size, 0, out, msg, sizeof msg);
     free(data);
     if (st != HP_OK) {
         fprintf(stderr, "%s: error: %s: %s\n", prog, path, msg);

@@ -183,7 +183,7 @@ static int code_object(void *ctx, const char *name, const unsigned char *data, s
     (void)name;
     hp_link_digest_unit *u = NULL;
     char why[256];
-    if (hp_link_digest_object(data, size, &u, why, sizeof why) == HP_ERR_NO_MEMORY) {
+    if (hp_link_digest_object(data, size, HP_DIGEST_UNSORTED, &u, why, sizeof why) == HP_ERR_NO_MEMORY) {
         c->st = HP_ERR_NO_MEMORY;
         return 1;
     }

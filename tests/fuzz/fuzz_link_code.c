@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char msg[256];
     hp_link_digest_unit *u = NULL;
-    hp_status st = hp_link_digest_object(data, size, &u, msg, sizeof msg);
+    hp_status st = hp_link_digest_object(data, size, 0, &u, msg, sizeof msg);
     g_keep += (unsigned)st;
     if (u) {
         for (size_t i = 0; i < u->count; i++)

@@ -33,7 +33,7 @@ static hp_link_digest_unit *digest(const char *triple, const char *name, const c
     cr_assert(data);
     hp_link_digest_unit *u = NULL;
     char msg[256] = "";
-    hp_status st = hp_link_digest_object(data, size, &u, msg, sizeof msg);
+    hp_status st = hp_link_digest_object(data, size, 0, &u, msg, sizeof msg);
     free(data);
     cr_assert_eq(st, HP_OK, "%s: %s", name, msg);
     return u;
@@ -149,10 +149,10 @@ Test(digest, objects_the_plugin_did_not_compile_and_bad_input)
     cr_expect_null(u, "an object without the plugin's unit label has no digests");
     static const unsigned char junk[] = {0x64, 0x86, 0xff, 0xff, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f};
     char msg[256] = "";
-    cr_expect_eq(hp_link_digest_object(junk, sizeof junk, &u, msg, sizeof msg), HP_ERR_FORMAT);
+    cr_expect_eq(hp_link_digest_object(junk, sizeof junk, 0, &u, msg, sizeof msg), HP_ERR_FORMAT);
     cr_expect(msg[0], "no message");
     static const unsigned char elf[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x3e, 0};
-    cr_expect_eq(hp_link_digest_object(elf, sizeof elf, &u, msg, sizeof msg), HP_ERR_FORMAT);
+    cr_expect_eq(hp_link_digest_object(elf, sizeof elf, 0, &u, msg, sizeof msg), HP_ERR_FORMAT);
     cr_expect_str_eq(msg, "not a COFF object of x86 or x86-64");
 }
 
