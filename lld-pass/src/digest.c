@@ -210,13 +210,15 @@ static int sort_by_key(void *base, size_t n, size_t size)
     unsigned char *a = base;
     size_t i = 1;
     uint64_t prev, k;
+    if (n < 2)
+        return 1;
     memcpy(&prev, a, sizeof prev);
     for (; i < n; i++, prev = k) {
         memcpy(&k, a + i * size, sizeof k);
         if (k < prev)
             break;
     }
-    if (n < 2 || i == n)
+    if (i == n)
         return 1;
     unsigned char *tmp = malloc(n * size);
     if (!tmp)
@@ -398,7 +400,8 @@ static int is_named(const sym *y)
 {
     return y->name && !y->secdef && y->section > 0 && y->len > 0 && y->name[0] != '.' &&
            !has_prefix(y->name, y->len, "__hp_unit$") && !has_prefix(y->name, y->len, "___hp_unit$") &&
-           !(y->len > 4 && memchr(y->name, '$', y->len) && (strstr(y->name, "$hps") || strstr(y->name, "$hpe")));
+           !(y->len > 4 && memchr(y->name, '$', y->len) &&
+             (strstr(y->name, "$hps") || strstr(y->name, "$hpe") || strstr(y->name, "$hpt")));
 }
 
 static int is_typed_function(const sym *y)
@@ -799,6 +802,50 @@ static int parse_alias(const char *p, size_t len, size_t *base, int *is_static, 
     return 1;
 }
 
+/* <name>$hpt<id>$t<8 hex>: the plugin's hash of a variable's type; 1 with *base and *hash when it is one */
+static int parse_type_alias(const char *p, size_t len, size_t *base, uint32_t *hash)
+{
+    /* the suffix: "$hpt" (4), the unit's id (8), "$t" (2), the hash (8) */
+    if (len < 23 || p[len - 10] != '$' || p[len - 9] != 't' || p[len - 22] != '$' || p[len - 21] != 'h' ||
+        p[len - 20] != 'p' || p[len - 19] != 't')
+        return 0;
+    uint32_t v = 0;
+    for (size_t i = len - 8; i < len; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (uint32_t)d;
+    }
+    *base = len - 22;
+    *hash = v;
+    return 1;
+}
+
+typedef struct type_place {
+    uint64_t key; /* section << 32 | value */
+    const char *name;
+    size_t len;   /* of the C name */
+    uint32_t hash;
+} type_place;
+
+/* The type hash of the variable `name` (n bytes) at `key` in the sorted `types`, or 0. */
+static uint32_t type_of(const type_place *types, size_t count, uint64_t key, const char *name, size_t n)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (types[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < count && types[lo].key == key; lo++)
+        if (types[lo].len == n && memcmp(types[lo].name, name, n) == 0)
+            return types[lo].hash;
+    return 0;
+}
+
 static hp_status digest_variable(const obj *o, const sym *y, uint32_t size, uint64_t *out)
 {
     const sect *s = &o->secs[y->section - 1];
@@ -943,6 +990,20 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
     }
     free(dig);
     free(sizes);
+    type_place *types = NULL;
+    size_t ntypes = 0, tcap = 0;
+    for (uint32_t i = 0; i < o->nsym && st == HP_OK; i++) {
+        const sym *y = &o->syms[i];
+        type_place tp;
+        if (y->name && y->section > 0 && parse_type_alias(y->name, y->len, &tp.len, &tp.hash)) {
+            tp.key = (uint64_t)y->section << 32 | y->value;
+            tp.name = y->name;
+            if (!HP_VEC_PUSH(types, ntypes, tcap, tp))
+                st = HP_ERR_NO_MEMORY;
+        }
+    }
+    if (st == HP_OK && !sort_by_key(types, ntypes, sizeof *types))
+        st = HP_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < o->nsym && st == HP_OK; i++) {
         const sym *y = &o->syms[i];
         size_t base;
@@ -951,9 +1012,14 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
         if (!y->name || y->section <= 0 || is_code(o, y->section) || !parse_alias(y->name, y->len, &base, &is_static, &size))
             continue;
         uint64_t d;
-        if ((st = digest_variable(o, y, (uint32_t)size, &d)) == HP_OK)
+        if ((st = digest_variable(o, y, (uint32_t)size, &d)) == HP_OK) {
+            uint32_t type = type_of(types, ntypes, (uint64_t)y->section << 32 | y->value, y->name, base);
+            if (type)
+                mix(&d, &type, sizeof type); /* releases before type aliases hash as they did */
             st = push_entry(u, &cap, y->name, base, HP_DIGEST_VARIABLE, is_static, (uint32_t)size, d);
+        }
     }
+    free(types);
     if (st == HP_OK && sort && u->count > 1)
         qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
     return st;

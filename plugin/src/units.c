@@ -8,6 +8,7 @@
  *   __hp_unit$<id>$<hex of the unit's path>   a label at the unit's .text: names unit <id>
  *   <name>$hps<id>[$s<size>]                  a file-static function / variable (and its size)
  *   <name>$hpe<id>$s<size>                    an external variable and its size
+ *   <name>$hpt<id>$t<8 hex>                   a variable's type, hashed (the fix builder compares it)
  *
  * <id> is the FNV-1a 32 of the unit's name, in 8 hex digits; <name> the C name
  * (a function-local static is "function.name", as the object names it). The
@@ -88,6 +89,55 @@ static void alias(hpp_asm_text *t, const char *prefix, const char *sym, size_t l
     hpp_asm_puts(t, "\"\n");
 }
 
+/* A hash of a variable's type as LLVM lays it out: kinds, integer widths, element counts and every
+   field of a struct in order (to a depth of 8), so that a struct whose fields were reordered, or an
+   int that became a float, differs even where size and initial bytes do not (a zero-initialised
+   variable). Fields of one type swapped with each other look alike. */
+static uint32_t type_hash(LLVMTypeRef t, uint32_t h, int depth)
+{
+    LLVMTypeKind k = LLVMGetTypeKind(t);
+    h = (h ^ (uint32_t)k) * 0x01000193u;
+    if (depth > 8)
+        return h;
+    switch (k) {
+    case LLVMIntegerTypeKind:
+        h = (h ^ LLVMGetIntTypeWidth(t)) * 0x01000193u;
+        break;
+    case LLVMArrayTypeKind:
+        h = (h ^ (uint32_t)LLVMGetArrayLength2(t)) * 0x01000193u;
+        h = type_hash(LLVMGetElementType(t), h, depth + 1);
+        break;
+    case LLVMVectorTypeKind:
+        h = (h ^ LLVMGetVectorSize(t)) * 0x01000193u;
+        h = type_hash(LLVMGetElementType(t), h, depth + 1);
+        break;
+    case LLVMStructTypeKind: {
+        unsigned n = LLVMCountStructElementTypes(t);
+        h = (h ^ n ^ (LLVMIsPackedStruct(t) ? 0x100u : 0u)) * 0x01000193u;
+        for (unsigned i = 0; i < n; i++)
+            h = type_hash(LLVMStructGetTypeAtIndex(t, i), h, depth + 1);
+        break;
+    }
+    default:
+        break;
+    }
+    return h;
+}
+
+/* The type alias of a variable: .set "<C name>$hpt<id>$t<8 hex>", "<assembler name>" */
+static void type_alias(hpp_asm_text *t, const char *prefix, const char *sym, size_t len, const char *id,
+                       uint32_t hash)
+{
+    char tail[48];
+    hpp_asm_puts(t, "\t.set \"");
+    hpp_asm_put(t, sym, len);
+    snprintf(tail, sizeof tail, "$hpt%s$t%08x\", \"", id, (unsigned)hash);
+    hpp_asm_puts(t, tail);
+    hpp_asm_puts(t, prefix);
+    hpp_asm_put(t, sym, len);
+    hpp_asm_puts(t, "\"\n");
+}
+
 static int skipped_name(const char *name, size_t len)
 {
     return len == 0 || (len > 5 && memcmp(name, "llvm.", 5) == 0) || (len > 5 && memcmp(name, "__hp_", 5) == 0);
@@ -156,6 +206,7 @@ hp_status hp_policy_emit_units(const hp_policy *policy, LLVMModuleRef module)
             continue;
         alias(&t, prefix, sym, len, is_local(g) ? 's' : 'e', id, 1,
               LLVMABISizeOfType(dl, LLVMGlobalGetValueType(g)));
+        type_alias(&t, prefix, sym, len, id, type_hash(LLVMGlobalGetValueType(g), 0x811c9dc5u, 0));
         if (!HP_VEC_PUSH(kept, nkept, kept_cap, g))
             t.oom = 1;
     }

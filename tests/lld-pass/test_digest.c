@@ -53,8 +53,8 @@ static const hp_link_digest *var(const hp_link_digest_unit *u, const char *name)
     return d;
 }
 
-static const char *const functions[] = {"bump", "calls", "words", "scaled", "set_scale", "quote", "loop"};
-static const char *const variables[] = {"counter", "scale"};
+static const char *const functions[] = {"bump", "calls", "words", "scaled", "set_scale", "pair_of", "quote", "loop"};
+static const char *const variables[] = {"counter", "scale", "zpair"};
 
 /* Every function and variable of base.c has the same digest in both, but those named in `changed`. */
 static void expect_only(const hp_link_digest_unit *a, const hp_link_digest_unit *b, const char *const changed[],
@@ -111,6 +111,7 @@ Test(digest, one_change_changes_one_digest)
         {"-DSCALE_CONSTANT=4.5", "scaled"}, /* a floating constant in read-only data */
         {"-DPRICE=13", "quote"},            /* an immediate */
         {"-DSCALE_INIT=3.5", "scale"},      /* a variable's initial value, no code */
+        {"-DSWAP_PAIR", "zpair"},           /* a zero-initialised struct's fields reordered: its type */
     };
     hp_link_digest_unit *a = digest("x86_64-w64-mingw32", "digest_ref", NULL, 1);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
