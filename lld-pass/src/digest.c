@@ -94,7 +94,7 @@ typedef struct obj {
     size_t nrelocs;
     fnr *fns;
     size_t nfns;
-    uint64_t *bounds; /* sorted section << 32 | offset of every symbol and every section-relative target */
+    uint64_t *bounds; /* sorted section << 32 | offset of every data symbol and every section-relative target in data */
     size_t nbounds;
     named_place *named; /* every named symbol's place, sorted */
     size_t nnamed;
@@ -137,23 +137,6 @@ static void mix_str(uint64_t *h, const char *s, size_t n)
 }
 
 /* ---- names ---------------------------------------------------------------- */
-
-/* The C name: on x86 without the leading `_` and without `@N` of stdcall/fastcall. */
-static void c_name(int x86, const char **p, size_t *len)
-{
-    if (!x86 || *len < 2 || ((*p)[0] != '_' && (*p)[0] != '@'))
-        return;
-    const char *s = *p + 1;
-    size_t n = *len - 1, i = n;
-    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
-        i--;
-    if (i > 1 && i < n && s[i - 1] == '@')
-        n = i - 1;
-    else if ((*p)[0] == '@')
-        return;
-    *p = s;
-    *len = n;
-}
 
 static int has_prefix(const char *p, size_t n, const char *pre)
 {
@@ -202,55 +185,31 @@ static int64_t reloc_addend(const obj *o, const sect *s, const reloc *r)
     return 0;
 }
 
-/* Sort n records of `size` bytes by the uint64_t key each starts with: a stable radix sort, 8 bits a
-   pass, passes over bytes all keys share skipped, nothing done when already in order. 0 when out of
-   memory. */
+/* Sort n records of `size` bytes by the uint64_t key each starts with (section << 32 | offset): the
+   tools' stable radix sort by the low half, then by the high half (wherever the host keeps them). 0
+   when out of memory. */
 static int sort_by_key(void *base, size_t n, size_t size)
 {
-    unsigned char *a = base;
-    size_t i = 1;
-    uint64_t prev, k;
-    if (n < 2)
-        return 1;
-    memcpy(&prev, a, sizeof prev);
-    for (; i < n; i++, prev = k) {
-        memcpy(&k, a + i * size, sizeof k);
-        if (k < prev)
-            break;
+    const uint64_t one = 1;
+    size_t low = *(const unsigned char *)&one ? 0 : 4;
+    return n < 2 || (hp_sort_by_u32(base, n, size, low) && hp_sort_by_u32(base, n, size, 4 - low));
+}
+
+/* The first of n sorted records of `size` bytes (keyed as sort_by_key's) whose key is not below `key`. */
+static size_t lower_bound(const void *base, size_t n, size_t size, uint64_t key)
+{
+    const unsigned char *a = base;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t k;
+        memcpy(&k, a + mid * size, sizeof k);
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (i == n)
-        return 1;
-    unsigned char *tmp = malloc(n * size);
-    if (!tmp)
-        return 0;
-    unsigned char *src = a, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 8) {
-        size_t count[256] = {0};
-        for (i = 0; i < n; i++) {
-            memcpy(&k, src + i * size, sizeof k);
-            count[(k >> shift) & 0xff]++;
-        }
-        memcpy(&k, src, sizeof k);
-        if (count[(k >> shift) & 0xff] == n)
-            continue; /* every key has this byte */
-        size_t at = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = count[b];
-            count[b] = at;
-            at += c;
-        }
-        for (i = 0; i < n; i++) {
-            memcpy(&k, src + i * size, sizeof k);
-            memcpy(dst + count[(k >> shift) & 0xff]++ * size, src + i * size, size);
-        }
-        unsigned char *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * size);
-    free(tmp);
-    return 1;
+    return lo;
 }
 
 static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machine)
@@ -483,18 +442,10 @@ static hp_status index_places(obj *o)
 /* The first bound after `off` in `section`, or the section's end. */
 static uint32_t next_bound(const obj *o, int32_t section, uint32_t off)
 {
-    uint64_t key = (uint64_t)section << 32 | off;
-    size_t lo = 0, hi = o->nbounds;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (o->bounds[mid] <= key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t at = lower_bound(o->bounds, o->nbounds, sizeof *o->bounds, ((uint64_t)section << 32 | off) + 1);
     uint32_t end = o->secs[section - 1].size;
-    if (lo < o->nbounds && (o->bounds[lo] >> 32) == (uint64_t)section && (uint32_t)o->bounds[lo] < end)
-        end = (uint32_t)o->bounds[lo];
+    if (at < o->nbounds && (o->bounds[at] >> 32) == (uint64_t)section && (uint32_t)o->bounds[at] < end)
+        end = (uint32_t)o->bounds[at];
     return end;
 }
 
@@ -502,15 +453,8 @@ static uint32_t next_bound(const obj *o, int32_t section, uint32_t off)
 static int64_t named_at(const obj *o, int32_t section, uint32_t off)
 {
     uint64_t key = (uint64_t)section << 32 | off;
-    size_t lo = 0, hi = o->nnamed;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (o->named[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < o->nnamed && o->named[lo].key == key ? (int64_t)o->named[lo].sym : -1;
+    size_t at = lower_bound(o->named, o->nnamed, sizeof *o->named, key);
+    return at < o->nnamed && o->named[at].key == key ? (int64_t)o->named[at].sym : -1;
 }
 
 /* The function of the object whose code holds (section, off), or -1. */
@@ -537,7 +481,7 @@ static void mix_name(const obj *o, uint64_t *h, const sym *y)
 {
     const char *p = y->name;
     size_t n = y->len;
-    c_name(o->x86, &p, &n);
+    hp_coff_c_name(o->x86, &p, &n);
     mix_str(h, p, n);
 }
 
@@ -832,17 +776,9 @@ typedef struct type_place {
 /* The type hash of the variable `name` (n bytes) at `key` in the sorted `types`, or 0. */
 static uint32_t type_of(const type_place *types, size_t count, uint64_t key, const char *name, size_t n)
 {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (types[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < count && types[lo].key == key; lo++)
-        if (types[lo].len == n && memcmp(types[lo].name, name, n) == 0)
-            return types[lo].hash;
+    for (size_t at = lower_bound(types, count, sizeof *types, key); at < count && types[at].key == key; at++)
+        if (types[at].len == n && memcmp(types[at].name, name, n) == 0)
+            return types[at].hash;
     return 0;
 }
 
@@ -984,7 +920,7 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
         const sym *y = &o->syms[o->fns[i].sym];
         const char *p = y->name;
         size_t n = y->len;
-        c_name(o->x86, &p, &n);
+        hp_coff_c_name(o->x86, &p, &n);
         if (st == HP_OK)
             st = push_entry(u, &cap, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, sizes[i], dig[i]);
     }
@@ -1121,8 +1057,8 @@ hp_status hp_link_object_calls(const uint8_t *data, size_t size, hp_link_call **
             const sym *y = &o.syms[f->sym];
             const char *a = y->name, *b = t->name;
             size_t an = y->len, bn = t->len;
-            c_name(o.x86, &a, &an);
-            c_name(o.x86, &b, &bn);
+            hp_coff_c_name(o.x86, &a, &an);
+            hp_coff_c_name(o.x86, &b, &bn);
             hp_link_call c = {malloc(an + 1), malloc(bn + 1)};
             if (!c.caller || !c.callee || !HP_VEC_PUSH(calls, n, cap, c)) {
                 free(c.caller);

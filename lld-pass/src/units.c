@@ -55,23 +55,6 @@ static int parse_id(const char *p, size_t len, uint32_t *id)
     return 1;
 }
 
-/* The C name of an external symbol: on x86 without `_`, and without `@N` of stdcall/fastcall. */
-static void c_name(int x86, const char **p, size_t *len)
-{
-    if (!x86 || *len < 2 || ((*p)[0] != '_' && (*p)[0] != '@'))
-        return;
-    const char *s = *p + 1;
-    size_t n = *len - 1, i = n;
-    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
-        i--;
-    if (i > 1 && i < n && s[i - 1] == '@')
-        n = i - 1;
-    else if ((*p)[0] == '@')
-        return; /* not a fastcall decoration after all */
-    *p = s;
-    *len = n;
-}
-
 static char *dup_n(collect *c, const char *p, size_t n)
 {
     char *s = malloc(n + 1);
@@ -205,7 +188,7 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     if (ours && take_alias(c, p, len, (uint32_t)rva))
         return c->oom;
     if (fn && hp_pe_section_is_code(&sec)) {
-        c_name(c->x86, &p, &len);
+        hp_coff_c_name(c->x86, &p, &len);
         if (len)
             push(c, p, len, 0, 0, 0, 1, (uint32_t)rva, 0);
     }

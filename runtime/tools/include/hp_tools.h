@@ -160,6 +160,12 @@ int hp_coff_is_typed_function(const hp_coff_symbol *sym);
 /** 1 when the symbol's storage class is EXTERNAL (visible to other objects). */
 int hp_coff_is_external(const hp_coff_symbol *sym);
 
+/**
+ * The C name of a COFF symbol name: on x86 (`x86` nonzero) without the leading `_` and without the
+ * `@N` of stdcall/fastcall decorations; elsewhere as it is. Narrows [*p, *p + *len) in place.
+ */
+void hp_coff_c_name(int x86, const char **p, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

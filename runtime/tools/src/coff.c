@@ -18,6 +18,22 @@ int hp_coff_is_external(const hp_coff_symbol *s)
     return s->storage_class == SYM_CLASS_EXTERNAL;
 }
 
+void hp_coff_c_name(int x86, const char **p, size_t *len)
+{
+    if (!x86 || *len < 2 || ((*p)[0] != '_' && (*p)[0] != '@'))
+        return;
+    const char *s = *p + 1;
+    size_t n = *len - 1, i = n;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--;
+    if (i > 1 && i < n && s[i - 1] == '@')
+        n = i - 1;
+    else if ((*p)[0] == '@')
+        return; /* not a fastcall decoration after all */
+    *p = s;
+    *len = n;
+}
+
 int hp_coff_is_typed_function(const hp_coff_symbol *s)
 {
     return s->section > 0 && ((s->type >> 4) & 3) == SYM_DTYPE_FUNCTION &&
