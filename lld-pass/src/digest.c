@@ -146,6 +146,17 @@ static int has_prefix(const char *p, size_t n, const char *pre)
 
 /* ---- reading the object --------------------------------------------------- */
 
+/* What read_object() and index_places() allocated. */
+static void obj_free(obj *o)
+{
+    free(o->secs);
+    free(o->syms);
+    free(o->relocs);
+    free(o->fns);
+    free(o->bounds);
+    free(o->named);
+}
+
 static hp_status bad(char *msg, size_t msg_size, const char *what)
 {
     hp_msg_set(msg, msg_size, "%s", what);
@@ -982,12 +993,7 @@ hp_status hp_link_digest_object(const uint8_t *data, size_t size, unsigned flags
         st = index_places(&o);
     if (st == HP_OK && found)
         st = digest_all(&o, u, !(flags & HP_DIGEST_UNSORTED));
-    free(o.secs);
-    free(o.syms);
-    free(o.relocs);
-    free(o.fns);
-    free(o.bounds);
-    free(o.named);
+    obj_free(&o);
     if (st == HP_ERR_NO_MEMORY)
         hp_msg_set(msg, msg_size, "out of memory");
     if (st != HP_OK || !found) {
@@ -1072,12 +1078,7 @@ hp_status hp_link_object_calls(const uint8_t *data, size_t size, hp_link_call **
             c.callee[bn] = 0;
         }
     }
-    free(o.secs);
-    free(o.syms);
-    free(o.relocs);
-    free(o.fns);
-    free(o.bounds);
-    free(o.named);
+    obj_free(&o);
     if (st != HP_OK) {
         hp_link_calls_free(calls, n);
         return st;
