@@ -468,7 +468,8 @@ static int64_t named_at(const obj *o, int32_t section, uint32_t off)
     return at < o->nnamed && o->named[at].key == key ? (int64_t)o->named[at].sym : -1;
 }
 
-/* The function of the object whose code holds (section, off), or -1. */
+/* The function of the object that starts at or last before (section, off), or -1: the one whose code
+   holds the place, or whose fill or padding does. */
 static int64_t function_at(const obj *o, int32_t section, uint32_t off)
 {
     size_t lo = 0, hi = o->nfns;
@@ -480,10 +481,9 @@ static int64_t function_at(const obj *o, int32_t section, uint32_t off)
         else
             hi = mid;
     }
-    if (lo == 0)
+    if (lo == 0 || o->fns[lo - 1].sec != (uint32_t)section)
         return -1;
-    const fnr *f = &o->fns[lo - 1];
-    return f->sec == (uint32_t)section && off >= f->start && off < f->end ? (int64_t)(lo - 1) : -1;
+    return (int64_t)(lo - 1);
 }
 
 /* ---- what a relocation refers to ------------------------------------------ */
@@ -496,7 +496,8 @@ static void mix_name(const obj *o, uint64_t *h, const sym *y)
     mix_str(h, p, n);
 }
 
-static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int depth);
+static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int64_t base,
+                     int depth);
 
 /* Does [off, off + len) of `section` look like one of clang's relative lookup tables: 32-bit
    entries, each an offset from the table's start to elsewhere in the section, outside the table? No relocation
@@ -557,7 +558,7 @@ static void mix_region(const obj *o, uint64_t *h, int32_t section, uint32_t off,
         uint32_t rel = r->offset - off;
         mix(h, &rel, sizeof rel);
         if (depth < 1)
-            describe(o, h, r, s, NULL, depth + 1);
+            describe(o, h, r, s, NULL, off, depth + 1);
         else
             mix_u64(h, r->type);
         uint32_t next = r->offset + (uint32_t)reloc_width(o->x86, r->type);
@@ -567,7 +568,20 @@ static void mix_region(const obj *o, uint64_t *h, int32_t section, uint32_t off,
         mix(h, s->data.data + pos, end - pos);
 }
 
-static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int depth)
+/* The k of a PC-relative relocation type (REL32_k: k more bytes follow the field), or -1 for the others. */
+static int rel32_k(const obj *o, uint16_t type)
+{
+    if (o->x86)
+        return type == 0x14 ? 0 : -1;
+    return type >= 4 && type <= 9 ? type - 4 : -1;
+}
+
+/* What relocation r refers to, into h. `base`: -1 for a relocation in code; else where the data item
+   that holds it starts in `from`. A PC-relative field in data (a jump table's entry) is relative to the
+   item's start, which the assembler put into its addend with the field's own place: what it reaches is
+   the addend less that. */
+static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from, const fnr *self, int64_t base,
+                     int depth)
 {
     const sym *t = &o->syms[r->symbol];
     mix_u64(h, r->type);
@@ -576,6 +590,9 @@ static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from
         return;
     }
     int64_t addend = reloc_addend(o, from, r);
+    int k = rel32_k(o, r->type);
+    if (base >= 0 && k >= 0)
+        addend -= 4 + k + ((int64_t)r->offset - base);
     if (!t->secdef) {
         mix(h, "N", 1);
         mix_name(o, h, t);
@@ -599,9 +616,9 @@ static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from
     }
     if (is_code(o, section)) {
         int64_t fi = function_at(o, section, off);
-        if (fi < 0) {
+        if (fi < 0) { /* before the section's first function: by its offset */
             mix(h, "C", 1);
-            mix_region(o, h, section, off, depth);
+            mix_u64(h, off);
             return;
         }
         const fnr *f = &o->fns[fi];
@@ -719,7 +736,7 @@ static hp_status digest_function(obj *o, fnr *f, int hash, size_t *cursor, uint6
             mix(&h, code + pos, at - pos);
         uint32_t rel = (uint32_t)at;
         mix(&h, &rel, sizeof rel);
-        describe(o, &h, &o->relocs[k], s, f, 0);
+        describe(o, &h, &o->relocs[k], s, f, -1, 0);
         size_t e = at + reloc_width(o->x86, o->relocs[k].type);
         pos = e > pos ? e : pos;
     }
@@ -815,7 +832,7 @@ static hp_status digest_variable(const obj *o, const sym *y, uint32_t size, uint
                 mix(&h, s->data.data + pos, r->offset - pos);
             uint32_t rel = r->offset - y->value;
             mix(&h, &rel, sizeof rel);
-            describe(o, &h, r, s, NULL, 0);
+            describe(o, &h, r, s, NULL, y->value, 0);
             uint32_t next = r->offset + (uint32_t)reloc_width(o->x86, r->type);
             pos = next > pos ? next : pos;
         }

@@ -53,7 +53,8 @@ static const hp_link_digest *var(const hp_link_digest_unit *u, const char *name)
     return d;
 }
 
-static const char *const functions[] = {"bump", "calls", "words", "scaled", "set_scale", "pair_of", "quote", "loop"};
+static const char *const functions[] = {"bump",    "calls", "words", "scaled", "set_scale",
+                                        "dispatch", "pair_of", "quote", "loop"};
 static const char *const variables[] = {"counter", "scale", "zpair"};
 
 /* Every function and variable of base.c has the same digest in both, but those named in `changed`. */
