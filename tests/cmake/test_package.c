@@ -2,6 +2,7 @@
  * test_package.c — `cmake --install` + find_package(Hotpatch) + hotpatch_enable()
  * end to end, on the example consumer (cmake/examples/consumer).
  */
+#define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,6 +639,28 @@ static void audit_hot_and_plain(const char *hot, const char *plain, const char *
     cr_assert_eq(hpt_run(a1, NULL, 120, &p), 0);
     cr_expect_eq(p.status, 0, "the hotpatchable %s fails the audit:\n%s\n%s", dll, p.out, p.err);
     cr_expect(strstr(p.out, "patchable (100.0%)") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    /* --all: every function the plugin compiled (a record in its table) is patchable; the MinGW CRT and
+       startup code it did not compile is reported apart (its verdicts are not the codebase's) */
+    const char *a3[] = {audit, "--all", "--format", "json", path, NULL};
+    cr_assert_eq(hpt_run(a3, NULL, 120, &p), 0);
+    size_t compiled = 0, other = 0;
+    for (const char *l = strstr(p.out, "\"sources\": ["); l; l = strstr(l + 1, "\"sources\": [")) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        const char *close = memchr(l, ']', len);
+        int table = close && memmem(l, (size_t)(close - l), "\"table\"", 7) != NULL;
+        int ok = memmem(l, len, "\"patchable\": true", 17) != NULL;
+        if (table) {
+            compiled++;
+            cr_expect(ok, "%s: a function the plugin compiled is not patchable: %.*s", dll, (int)len, l);
+        } else {
+            other++;
+        }
+    }
+    cr_expect_gt(compiled, 0, "%s: hotpatch-audit --all found no function of the plugin's table:\n%s", dll, p.out);
+    printf("%s: --all: %zu functions the plugin compiled, all patchable; %zu other (CRT, startup)\n", dll, compiled,
+           other);
     hpt_proc_free(&p);
     snprintf(path, sizeof path, "%s/%s", plain, dll);
     const char *a2[] = {audit, path, NULL};
