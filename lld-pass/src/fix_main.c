@@ -17,6 +17,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,21 @@ static void help(void)
            "1 refused: a change a swap of functions cannot make (each named); 2 bad command line,\n"
            "unreadable or malformed input, a compile or link that failed; 3 nothing to do: no generated\n"
            "code changed (no module is written).\n");
+}
+
+/* A line of progress on stderr, when it is a terminal (compiles of large units take minutes). */
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void progress(const char *fmt, ...)
+{
+    if (!isatty(2))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -539,6 +555,7 @@ int main(int argc, char **argv)
             arg(&b, "-o");
             arg(&b, obj);
             snprintf(msg, sizeof msg, "compiling %s", in[i].path);
+            progress("[%zu/%zu] compiling %s as the release was", i + 1, o.ninputs, in[i].path);
             int ok = run(&o, &b, msg);
             argv_free(&b);
             if (!ok)
@@ -594,6 +611,7 @@ int main(int argc, char **argv)
         arg(&b, "-o");
         arg(&b, obj);
         snprintf(msg, sizeof msg, "compiling %s without optimisation (for the report)", in[i].path);
+        progress("compiling %s without optimisation, to name what the changed functions inline", in[i].path);
         int ok = run(&o, &b, msg);
         argv_free(&b);
         if (!ok || !digest_file(obj, NULL, &in[i].calls, &in[i].ncalls))
@@ -669,6 +687,7 @@ int main(int argc, char **argv)
         arg(&b, "-o");
         arg(&b, obj);
         snprintf(msg, sizeof msg, "compiling %s in fix mode", in[i].path);
+        progress("compiling %s in fix mode", in[i].path);
         int ok = run(&o, &b, msg);
         argv_free(&b);
         if (!ok) {
@@ -685,6 +704,7 @@ int main(int argc, char **argv)
             argf(&link, "-Wl,--hotpatch-exclude=%s", o.flags[i] + 30);
     argf(&link, "-Wl,--hotpatch-fix-for=%s", o.image);
     arg(&link, "-Wl,--hotpatch-map=none");
+    progress("linking %s", output);
     int linked = run(&o, &link, "linking the patch module");
     argv_free(&link);
     if (!linked)
