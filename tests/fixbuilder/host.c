@@ -34,7 +34,7 @@ static int nchecks, fails;
    once it is unloaded, and the workers must have run the fix. A worker's call that starts in 2 (4)
    and still gives the release's (the fix's) answer is counted as late and printed, not failed:
    under Wine 8.0, whose FlushProcessWriteBuffers (the runtime's cross-core serialisation) does
-   nothing, such calls were seen right after a two-unit fix was loaded (README.md, "Limits"). */
+   nothing, such calls were seen within about 100 us of the switch to 2 (README.md, "Limits"). */
 static volatile LONG phase;
 static volatile LONG stop;
 static volatile LONG64 calls, wrong, late;
