@@ -381,12 +381,14 @@ static int is_typed_function(const sym *y)
 }
 
 static uint32_t next_bound(const obj *o, int32_t section, uint32_t off);
+static int rel32_k(const obj *o, uint16_t type);
 static size_t first_reloc(const obj *o, const sect *s, uint32_t start);
 static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len);
 
 static hp_status index_places(obj *o)
 {
-    size_t bcap = 0, ncap = 0, fcap = 0;
+    size_t bcap = 0, ncap = 0, fcap = 0, ntables = 0, tcap = 0;
+    uint64_t *tables = NULL; /* the places in data code refers to: where relative lookup tables can be */
     for (uint32_t i = 0; i < o->nsym; i++) {
         const sym *y = &o->syms[i];
         if (!y->name || y->section <= 0)
@@ -413,7 +415,8 @@ static hp_status index_places(obj *o)
         for (uint32_t k = 0; k < sc->reloc_count; k++) {
             const reloc *r = &o->relocs[sc->reloc_first + k];
             const sym *t = &o->syms[r->symbol];
-            if (!t->secdef || is_code(o, t->section))
+            /* a PC-relative field in data holds its own place too (describe()): not a bound */
+            if (!t->secdef || is_code(o, t->section) || (!is_code(o, (int32_t)s + 1) && rel32_k(o, r->type) >= 0))
                 continue;
             int64_t off = reloc_addend(o, sc, r);
             if (off < 0 || off > UINT32_MAX)
@@ -421,15 +424,19 @@ static hp_status index_places(obj *o)
             uint64_t key = (uint64_t)t->section << 32 | (uint64_t)off;
             if (!HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
                 return HP_ERR_NO_MEMORY;
+            if (is_code(o, (int32_t)s + 1) && !HP_VEC_PUSH(tables, ntables, tcap, key))
+                return HP_ERR_NO_MEMORY;
         }
     }
-    if (!sort_by_key(o->bounds, o->nbounds, sizeof *o->bounds))
+    if (!sort_by_key(o->bounds, o->nbounds, sizeof *o->bounds)) {
+        free(tables);
         return HP_ERR_NO_MEMORY;
-    /* the places relative lookup tables reach bound data too */
+    }
+    /* the places relative lookup tables reach bound data too; a table is what code refers to */
     size_t nb = o->nbounds;
-    for (size_t i = 0; i < nb; i++) {
-        int32_t section = (int32_t)(o->bounds[i] >> 32);
-        uint32_t off = (uint32_t)o->bounds[i];
+    for (size_t i = 0; i < ntables; i++) {
+        int32_t section = (int32_t)(tables[i] >> 32);
+        uint32_t off = (uint32_t)tables[i];
         if (section <= 0 || (uint32_t)section > o->nsec || off >= o->secs[section - 1].size)
             continue;
         uint32_t len = next_bound(o, section, off) - off;
@@ -439,10 +446,13 @@ static hp_status index_places(obj *o)
             uint32_t v;
             hp_pe_span_u32(o->secs[section - 1].data, (uint64_t)off + e, &v);
             uint64_t key = (uint64_t)section << 32 | (uint32_t)((int64_t)off + (int32_t)v);
-            if (!HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key))
+            if (!HP_VEC_PUSH(o->bounds, o->nbounds, bcap, key)) {
+                free(tables);
                 return HP_ERR_NO_MEMORY;
+            }
         }
     }
+    free(tables);
     if (o->nbounds > nb && !sort_by_key(o->bounds, o->nbounds, sizeof *o->bounds))
         return HP_ERR_NO_MEMORY;
     if (!sort_by_key(o->named, o->nnamed, sizeof *o->named) || !sort_by_key(o->fns, o->nfns, sizeof *o->fns))
@@ -500,7 +510,8 @@ static void describe(const obj *o, uint64_t *h, const reloc *r, const sect *from
                      int depth);
 
 /* Does [off, off + len) of `section` look like one of clang's relative lookup tables: 32-bit
-   entries, each an offset from the table's start to elsewhere in the section, outside the table? No relocation
+   entries, each an offset from the table's start to elsewhere in the section, outside the table, to
+   a place after a NUL (the end of the string or zero padding before it)? No relocation
    shows what such a table reaches, so its entries count as references. */
 static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len)
 {
@@ -514,6 +525,8 @@ static int rel_table(const obj *o, int32_t section, uint32_t off, uint32_t len)
         int64_t t = (int64_t)off + (int32_t)v;
         if (t < 0 || t >= s->size || (t >= off && t < (int64_t)off + len))
             return 0; /* outside the section, or into the table itself: data, not a table */
+        if (t > 0 && s->data.data[t - 1] != 0)
+            return 0; /* what clang makes relative is constants, strings mostly: each after a NUL */
     }
     return 1;
 }
