@@ -101,8 +101,8 @@ static size_t base_len(const char *name)
     return i > 1 && i < n && name[i - 1] == '.' ? i - 1 : n;
 }
 
-/* A variable of `in` with the base name of `name` but another name, absent from `other`: the same C
-   variable, named differently by the two builds. */
+/* A variable of `in` with the base name of `name` but another name (absent from `other`, when
+   `other` is given): the same C variable, named or split into fields differently by the two builds. */
 static const hp_link_digest *renamed(const hp_link_digest_unit *in, const hp_link_digest_unit *other,
                                      const char *name)
 {
@@ -110,7 +110,7 @@ static const hp_link_digest *renamed(const hp_link_digest_unit *in, const hp_lin
     for (size_t i = 0; in && i < in->count; i++) {
         const hp_link_digest *x = &in->entries[i];
         if (x->kind == HP_DIGEST_VARIABLE && base_len(x->name) == b && strncmp(x->name, name, b) == 0 &&
-            strcmp(x->name, name) != 0 && !hp_link_digest_find(other, x->name, HP_DIGEST_VARIABLE))
+            strcmp(x->name, name) != 0 && (!other || !hp_link_digest_find(other, x->name, HP_DIGEST_VARIABLE)))
             return x;
     }
     return NULL;
@@ -139,7 +139,9 @@ static void compare_unit(planner *p, const hp_link_code *release, const hp_link_
             }
             continue;
         }
-        const hp_link_digest *was_as = r ? NULL : renamed(was, now, e->name);
+        /* a field of the release's variable the compiler kept apart in one build and not in the other
+           (a field the release never wrote is a constant there, the fix's own here) */
+        const hp_link_digest *was_as = r ? NULL : renamed(was, NULL, e->name);
         if (was_as)
             add(p, path, e->name, e->kind, HP_FIX_REFUSED,
                 fmt(p, "its layout changed: the release has it as '%s', this build as '%s' (the compiler split it "

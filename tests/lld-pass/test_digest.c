@@ -357,6 +357,25 @@ Test(fixplan, what_a_swap_cannot_do_is_refused_by_name)
     hp_link_fix_plan_destroy(p);
 }
 
+/* stats.0 in the release (the one field it writes), stats.0 and stats.1 in the fix (a second field
+   written now): the fix may not keep a field of the running program's variable of its own */
+Test(fixplan, a_variable_split_into_other_fields_is_refused)
+{
+    hp_link_digest now[] = {
+        {"count", HP_DIGEST_VARIABLE, 1, 4, 100}, {"count.1", HP_DIGEST_VARIABLE, 1, 4, 7},
+        {"f", HP_DIGEST_FUNCTION, 0, 10, 1},
+    };
+    char msg[256] = "";
+    hp_link_fix_plan *p = compare(now, sizeof now / sizeof *now, "svc.c", HP_OK, msg);
+    cr_assert(p);
+    cr_expect_eq(p->refused, 1);
+    const hp_link_fix_item *it = item(p, "count.1");
+    cr_assert(it);
+    cr_expect_eq(it->what, HP_FIX_REFUSED);
+    cr_expect(strstr(it->note, "the release has it as 'count', this build as 'count.1'") != NULL, "%s", it->note);
+    hp_link_fix_plan_destroy(p);
+}
+
 Test(fixplan, a_unit_the_release_has_no_digests_of_is_an_error)
 {
     hp_link_digest now[] = {{"f", HP_DIGEST_FUNCTION, 0, 10, 1}};
