@@ -176,6 +176,10 @@ Test(package, demo_switches_over_and_back_with_no_failed_call)
     cr_assert_eq(rc, 0, "demo build failed:\n%s\n%s", p.out, p.err);
     cr_expect(strstr(p.out, "service.dll: x64 image") != NULL, "service.dll was not audited:\n%s", p.out);
     cr_expect(strstr(p.out, "applying fix1.patch") != NULL, "%s", p.out);
+    /* fix1.patch changes svc_quote and svc_tax, and nothing else: what the comparison must find */
+    cr_expect(strstr(p.out, "changed:   svc_quote (service.c)\n           svc_tax (service.c)\n") != NULL,
+              "the fix builder's report:\n%s", p.out);
+    cr_expect(strstr(p.out, "new:") == NULL && strstr(p.out, "refused:") == NULL, "%s", p.out);
     hpt_proc_free(&p);
 
     char host[4300];
