@@ -38,8 +38,8 @@ enum { EXIT_MODULE = 0, EXIT_REFUSED = 1, EXIT_ERROR = 2, EXIT_NOTHING = 3 };
 static const char *prog = "hotpatch-fix";
 
 typedef struct unit_alias {
-    const char *source; /* as given */
-    const char *release;
+    char *source;        /* as given (owned) */
+    const char *release; /* into argv */
 } unit_alias;
 
 typedef struct options {
@@ -217,9 +217,11 @@ static int parse(int argc, char **argv, options *o)
             const char *eq = strchr(value, '=');
             if (!eq || eq == value || !eq[1])
                 return usage_error("--unit takes SOURCE=PATH, got '%s'", value);
-            unit_alias u = {value, eq + 1};
-            if (!HP_VEC_PUSH(o->units, o->nunits, o->units_cap, u))
+            unit_alias u = {strndup(value, (size_t)(eq - value)), eq + 1};
+            if (!u.source || !HP_VEC_PUSH(o->units, o->nunits, o->units_cap, u)) {
+                free(u.source);
                 return error("out of memory");
+            }
         }
     }
     if (!o->image)
@@ -463,6 +465,8 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0) {
         free(o.inputs);
+        for (size_t k = 0; k < o.nunits; k++)
+            free(o.units[k].source);
         free(o.units);
         free(o.calls);
         return rc;
@@ -730,6 +734,8 @@ out:
     hp_link_code_destroy(code);
     hp_map_free(map);
     free(o.inputs);
+    for (size_t k = 0; k < o.nunits; k++)
+        free(o.units[k].source);
     free(o.units);
     free(o.calls);
     return rc;

@@ -138,3 +138,48 @@ Test(fix_cli, missing_or_mismatched_release_files_and_failed_compiles)
               "%s", p.err);
     hpt_proc_free(&p);
 }
+
+/* a file that moved since the release: --unit names the release's unit, or its functions are all new */
+Test(fix_cli, a_moved_source_is_matched_by_unit)
+{
+    const char *d = hpt_scratch("fix_cli_unit");
+    build_release(d);
+    char moved_dir[4400], moved_src[4500], header[4500], root[4400];
+    snprintf(moved_dir, sizeof moved_dir, "%s/src/now", d);
+    snprintf(root, sizeof root, "%s/src", d);
+    char mk[4600];
+    snprintf(mk, sizeof mk, "%s/src", d);
+    mkdir(mk, 0755);
+    mkdir(moved_dir, 0755);
+    snprintf(moved_src, sizeof moved_src, "%s/renamed.c", moved_dir);
+    snprintf(header, sizeof header, "%s/variants.h", moved_dir);
+    size_t n;
+    unsigned char *text = hpt_read_file(src, &n);
+    cr_assert(text);
+    FILE *f = fopen(moved_src, "wb");
+    cr_assert(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    free(text);
+    text = hpt_read_file(lpt_fixture("digest/variants.h"), &n);
+    cr_assert(text);
+    f = fopen(header, "wb");
+    cr_assert(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    free(text);
+    hpt_proc p;
+    fix((const char *[]){"--for", release, "--source-root", root, "--dry-run", moved_src, "--", "-O2", NULL}, &p);
+    cr_expect_eq(p.status, 3, "%s%s", p.out, p.err);
+    cr_expect(strstr(p.out, "new:       bump (now/renamed.c)") != NULL, "not the release's unit: all new\n%s", p.out);
+    hpt_proc_free(&p);
+    char unit[4700];
+    snprintf(unit, sizeof unit, "%s=base.c", moved_src);
+    fix((const char *[]){"--for", release, "--source-root", root, "--unit", unit, "--dry-run", moved_src, "--", "-O2",
+                         NULL},
+        &p);
+    cr_expect_eq(p.status, 3, "%s%s", p.out, p.err);
+    cr_expect(strstr(p.out, "unchanged: 9 functions in 1 translation unit") != NULL, "%s", p.out);
+    cr_expect(strstr(p.out, "new:") == NULL, "%s", p.out);
+    hpt_proc_free(&p);
+}
