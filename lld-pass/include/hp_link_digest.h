@@ -36,7 +36,8 @@ typedef enum hp_link_digest_kind { HP_DIGEST_FUNCTION = 1, HP_DIGEST_VARIABLE = 
 
 /** One function or variable of the unit. */
 typedef struct hp_link_digest {
-    char *name;         /**< C name (x86 decoration removed) */
+    char *name;         /**< C name (x86 decoration removed), in the unit's name block */
+    uint32_t name_at;   /**< where the name is in that block (kept while the unit is built) */
     uint8_t kind;       /**< hp_link_digest_kind */
     uint8_t is_static;  /**< internal linkage */
     uint32_t size;      /**< bytes covered: code after trimming, or the variable's size */
@@ -50,6 +51,9 @@ typedef struct hp_link_digest_unit {
     uint16_t machine;          /**< COFF machine: 0x8664 or 0x14c */
     hp_link_digest *entries;   /**< sorted by name, then kind (unless HP_DIGEST_UNSORTED) */
     size_t count;
+    size_t entries_cap;
+    char *names;               /**< every entry's name, NUL-terminated, one after another */
+    size_t names_len, names_cap;
 } hp_link_digest_unit;
 
 /** hp_link_digest_object() flags: leave the entries in the object's order (hp_link_digest_find() needs
@@ -65,6 +69,17 @@ typedef struct hp_link_digest_unit {
  */
 hp_status hp_link_digest_object(const uint8_t *data, size_t size, unsigned flags, hp_link_digest_unit **out,
                                 char *msg, size_t msg_size);
+
+/**
+ * Append an entry to `unit` (building one: hp_link_digest_object, the .hpcode reader); its name is
+ * copied into the unit's name block. hp_link_digest_seal() must follow the last one.
+ * @return HP_OK; HP_ERR_NO_MEMORY.
+ */
+hp_status hp_link_digest_add(hp_link_digest_unit *unit, const char *name, size_t len, int kind, int is_static,
+                             uint32_t size, uint64_t digest);
+
+/** Point every entry's name into the unit's name block, which may have moved while entries were added. */
+void hp_link_digest_seal(hp_link_digest_unit *unit);
 
 /** The entry `name` of `kind`, or NULL. O(log n). */
 const hp_link_digest *hp_link_digest_find(const hp_link_digest_unit *unit, const char *name, int kind);

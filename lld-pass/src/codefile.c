@@ -18,29 +18,32 @@ static int has_break(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
-/* "<f|v> <s|e> <size> <16 hex digits> <name>\n" */
-static void write_entry(FILE *f, const hp_link_digest *e)
+/* "<f|v> <s|e> <size> <16 hex digits> <name>\n" at b[0, ...): the line's length. b has room for
+   40 bytes and the name. */
+static size_t format_entry(char *b, const hp_link_digest *e)
 {
     static const char hex[] = "0123456789abcdef";
-    char line[64], dec[12];
+    char dec[12];
     size_t n = 0, d = 0;
-    line[n++] = e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v';
-    line[n++] = ' ';
-    line[n++] = e->is_static ? 's' : 'e';
-    line[n++] = ' ';
+    b[n++] = e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v';
+    b[n++] = ' ';
+    b[n++] = e->is_static ? 's' : 'e';
+    b[n++] = ' ';
     uint32_t v = e->size;
     do
         dec[d++] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
     while (d)
-        line[n++] = dec[--d];
-    line[n++] = ' ';
+        b[n++] = dec[--d];
+    b[n++] = ' ';
     for (int i = 60; i >= 0; i -= 4)
-        line[n++] = hex[(e->digest >> i) & 15];
-    line[n++] = ' ';
-    fwrite(line, 1, n, f);
-    fputs(e->name, f);
-    fputc('\n', f);
+        b[n++] = hex[(e->digest >> i) & 15];
+    b[n++] = ' ';
+    size_t len = strlen(e->name);
+    memcpy(b + n, e->name, len);
+    n += len;
+    b[n++] = '\n';
+    return n;
 }
 
 hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg, size_t msg_size)
@@ -71,12 +74,21 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
         if (has_break(u->unit))
             continue; /* a path no line can hold: the unit has no digests (a fix of it is refused) */
         fprintf(f, "unit %08x %s\n", (unsigned)u->unit_id, u->unit);
-        for (size_t k = 0; k < u->count; k++) {
-            const hp_link_digest *e = &u->entries[k];
-            if (has_break(e->name))
-                continue;
-            write_entry(f, e); /* by hand: tens of thousands of lines, fprintf's parsing would be most of it */
+        /* the unit's lines formatted by hand into one buffer: tens of thousands of them */
+        size_t need = 1;
+        for (size_t k = 0; k < u->count; k++)
+            need += strlen(u->entries[k].name) + 48;
+        char *buf = malloc(need);
+        if (!buf) {
+            st = HP_ERR_NO_MEMORY;
+            break;
         }
+        size_t n = 0;
+        for (size_t k = 0; k < u->count; k++)
+            if (!has_break(u->entries[k].name))
+                n += format_entry(buf + n, &u->entries[k]);
+        fwrite(buf, 1, n, f);
+        free(buf);
     }
     if (ferror(f))
         st = HP_ERR_IO;
@@ -186,7 +198,7 @@ static hp_status parse_body(reader *r, hp_link_code *c)
 {
     const char *s, *w;
     size_t n, wn;
-    size_t units_cap = 0, entries_cap = 0;
+    size_t units_cap = 0;
     hp_link_digest_unit *u = NULL;
     while (next_line(r, &s, &n)) {
         if (n == 0)
@@ -210,7 +222,6 @@ static hp_status parse_body(reader *r, hp_link_code *c)
                 return HP_ERR_NO_MEMORY;
             }
             u->unit_id = (uint32_t)id;
-            entries_cap = 0;
             continue;
         }
         if (n < 2 || (s[0] != 'f' && s[0] != 'v') || s[1] != ' ')
@@ -233,15 +244,12 @@ static hp_status parse_body(reader *r, hp_link_code *c)
         if (n == 0 || memchr(s, ' ', n) || memchr(s, 0, n))
             return fail(r, "the name is missing or has a space or NUL");
         e.digest = dig;
-        if (!(e.name = dup_n(s, n)))
+        if (hp_link_digest_add(u, s, n, e.kind, e.is_static, e.size, e.digest) != HP_OK)
             return HP_ERR_NO_MEMORY;
-        if (!HP_VEC_PUSH(u->entries, u->count, entries_cap, e)) {
-            free(e.name);
-            return HP_ERR_NO_MEMORY;
-        }
     }
     for (size_t i = 0; i < c->unit_count; i++) {
         hp_link_digest_unit *x = c->units[i];
+        hp_link_digest_seal(x);
         if (x->count > 1)
             qsort(x->entries, x->count, sizeof *x->entries, cmp_entry);
         for (size_t k = 1; k < x->count; k++)

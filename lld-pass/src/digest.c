@@ -908,29 +908,42 @@ static int cmp_entry(const void *a, const void *b)
     return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
 }
 
-static hp_status push_entry(hp_link_digest_unit *u, size_t *cap, const char *name, size_t len, int kind,
-                            int is_static, uint32_t size, uint64_t digest)
+hp_status hp_link_digest_add(hp_link_digest_unit *u, const char *name, size_t len, int kind, int is_static,
+                             uint32_t size, uint64_t digest)
 {
-    hp_link_digest e;
-    e.name = malloc(len + 1);
-    if (!e.name)
+    if (len > UINT32_MAX - 1 || u->names_len > UINT32_MAX - 1 - len)
         return HP_ERR_NO_MEMORY;
-    memcpy(e.name, name, len);
-    e.name[len] = 0;
+    while (u->names_len + len + 1 > u->names_cap) {
+        size_t cap = u->names_cap ? u->names_cap * 2 : 4096;
+        char *p = realloc(u->names, cap);
+        if (!p)
+            return HP_ERR_NO_MEMORY;
+        u->names = p;
+        u->names_cap = cap;
+    }
+    hp_link_digest e;
+    e.name = NULL;
+    e.name_at = (uint32_t)u->names_len;
+    memcpy(u->names + u->names_len, name, len);
+    u->names[u->names_len + len] = 0;
     e.kind = (uint8_t)kind;
     e.is_static = (uint8_t)is_static;
     e.size = size;
     e.digest = digest;
-    if (!HP_VEC_PUSH(u->entries, u->count, *cap, e)) {
-        free(e.name);
+    if (!HP_VEC_PUSH(u->entries, u->count, u->entries_cap, e))
         return HP_ERR_NO_MEMORY;
-    }
+    u->names_len += len + 1;
     return HP_OK;
+}
+
+void hp_link_digest_seal(hp_link_digest_unit *u)
+{
+    for (size_t i = 0; i < u->count; i++)
+        u->entries[i].name = u->names + u->entries[i].name_at;
 }
 
 static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
 {
-    size_t cap = 0;
     hp_status st = HP_OK;
     /* the extent of each function: to the next function of its section, or the section's end */
     for (size_t i = 0; i < o->nfns; i++) {
@@ -963,7 +976,7 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
         size_t n = y->len;
         hp_coff_c_name(o->x86, &p, &n);
         if (st == HP_OK)
-            st = push_entry(u, &cap, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, sizes[i], dig[i]);
+            st = hp_link_digest_add(u, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, sizes[i], dig[i]);
     }
     free(dig);
     free(sizes);
@@ -993,10 +1006,11 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
             uint32_t type = type_of(types, ntypes, (uint64_t)y->section << 32 | y->value, y->name, base);
             if (type)
                 mix(&d, &type, sizeof type); /* releases before type aliases hash as they did */
-            st = push_entry(u, &cap, y->name, base, HP_DIGEST_VARIABLE, is_static, (uint32_t)size, d);
+            st = hp_link_digest_add(u, y->name, base, HP_DIGEST_VARIABLE, is_static, (uint32_t)size, d);
         }
     }
     free(types);
+    hp_link_digest_seal(u);
     if (st == HP_OK && sort && u->count > 1)
         qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
     return st;
@@ -1039,7 +1053,7 @@ const hp_link_digest *hp_link_digest_find(const hp_link_digest_unit *u, const ch
     if (!u || !name)
         return NULL;
     size_t lo = 0, hi = u->count;
-    hp_link_digest key = {(char *)name, (uint8_t)kind, 0, 0, 0};
+    hp_link_digest key = {(char *)name, 0, (uint8_t)kind, 0, 0, 0};
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (cmp_entry(&u->entries[mid], &key) < 0)
@@ -1054,8 +1068,7 @@ void hp_link_digest_destroy(hp_link_digest_unit *u)
 {
     if (!u)
         return;
-    for (size_t i = 0; i < u->count; i++)
-        free(u->entries[i].name);
+    free(u->names);
     free(u->entries);
     free(u->unit);
     free(u);

@@ -16,6 +16,9 @@
 #include "hp_link_fixplan.h"
 #include "lpt.h"
 
+/* an entry written by hand */
+#define D(n, k, st, sz, dig) {.name = (n), .kind = (k), .is_static = (st), .size = (sz), .digest = (dig)}
+
 static hp_link_digest_unit *digest(const char *triple, const char *name, const char *const extra[], int plugin)
 {
     const char *d = hpt_scratch(name);
@@ -162,9 +165,10 @@ Test(digest, objects_the_plugin_did_not_compile_and_bad_input)
 
 Test(codefile, what_is_written_is_read_back)
 {
-    hp_link_digest e1[] = {{"alpha", HP_DIGEST_FUNCTION, 0, 40, 0x0123456789abcdefull},
-                           {"beta", HP_DIGEST_VARIABLE, 1, 8, 0xfedcba9876543210ull}};
-    hp_link_digest_unit u = {"src/a file.c", 0x1234abcd, 0x8664, e1, 2};
+    hp_link_digest e1[] = {D("alpha", HP_DIGEST_FUNCTION, 0, 40, 0x0123456789abcdefull),
+                           D("beta", HP_DIGEST_VARIABLE, 1, 8, 0xfedcba9876543210ull)};
+    hp_link_digest_unit u = {
+        .unit = "src/a file.c", .unit_id = 0x1234abcd, .machine = 0x8664, .entries = e1, .count = 2};
     hp_link_digest_unit *units[] = {&u};
     hp_link_code c = {"x64", 11, 22, 33, "app.dll", units, 1};
     char path[4300], msg[256] = "";
@@ -279,17 +283,19 @@ static const char map_text[] =
 static hp_link_fix_plan *compare(hp_link_digest *now, size_t n, const char *unit, hp_status want, char *msg)
 {
     static hp_link_digest was[] = {
-        {"count", HP_DIGEST_VARIABLE, 1, 4, 100}, {"f", HP_DIGEST_FUNCTION, 0, 10, 1},
-        {"g", HP_DIGEST_FUNCTION, 0, 10, 2},      {"h", HP_DIGEST_FUNCTION, 1, 10, 3},
-        {"old", HP_DIGEST_FUNCTION, 1, 10, 4},    {"x", HP_DIGEST_FUNCTION, 0, 10, 5},
+        D("count", HP_DIGEST_VARIABLE, 1, 4, 100), D("f", HP_DIGEST_FUNCTION, 0, 10, 1),
+        D("g", HP_DIGEST_FUNCTION, 0, 10, 2),      D("h", HP_DIGEST_FUNCTION, 1, 10, 3),
+        D("old", HP_DIGEST_FUNCTION, 1, 10, 4),    D("x", HP_DIGEST_FUNCTION, 0, 10, 5),
     };
-    hp_link_digest_unit release = {"svc.c", 1, 0x8664, was, sizeof was / sizeof *was};
+    hp_link_digest_unit release = {.unit = "svc.c", .unit_id = 1, .machine = 0x8664, .entries = was,
+                                   .count = sizeof was / sizeof *was};
     hp_link_digest_unit *units[] = {&release};
     hp_link_code code = {"x64", 1, 2, 3, "svc.dll", units, 1};
     hp_map *map = NULL;
     char why[256];
     cr_assert_eq(hp_map_parse(map_text, strlen(map_text), &map, why, sizeof why), HP_OK, "%s", why);
-    hp_link_digest_unit fixed = {(char *)unit, 1, 0x8664, now, n};
+    hp_link_digest_unit fixed = {
+        .unit = (char *)unit, .unit_id = 1, .machine = 0x8664, .entries = now, .count = n};
     hp_link_fix_unit fu = {&fixed, NULL, NULL, 0};
     hp_link_fix_plan *plan = NULL;
     hp_status st = hp_link_fix_compare(map, &code, &fu, 1, &plan, msg, 256);
@@ -310,10 +316,10 @@ Test(fixplan, changed_new_gone_and_unchanged)
 {
     /* f changed, g the same, h changed (static, found through its unit), old gone, n new; a new variable */
     hp_link_digest now[] = {
-        {"count", HP_DIGEST_VARIABLE, 1, 4, 100}, {"f", HP_DIGEST_FUNCTION, 0, 10, 91},
-        {"g", HP_DIGEST_FUNCTION, 0, 10, 2},      {"h", HP_DIGEST_FUNCTION, 1, 10, 93},
-        {"n", HP_DIGEST_FUNCTION, 1, 10, 7},      {"nv", HP_DIGEST_VARIABLE, 1, 4, 8},
-        {"x", HP_DIGEST_FUNCTION, 0, 10, 5},
+        D("count", HP_DIGEST_VARIABLE, 1, 4, 100), D("f", HP_DIGEST_FUNCTION, 0, 10, 91),
+        D("g", HP_DIGEST_FUNCTION, 0, 10, 2),      D("h", HP_DIGEST_FUNCTION, 1, 10, 93),
+        D("n", HP_DIGEST_FUNCTION, 1, 10, 7),      D("nv", HP_DIGEST_VARIABLE, 1, 4, 8),
+        D("x", HP_DIGEST_FUNCTION, 0, 10, 5),
     };
     char msg[256] = "";
     hp_link_fix_plan *p = compare(now, sizeof now / sizeof *now, "svc.c", HP_OK, msg);
@@ -335,8 +341,8 @@ Test(fixplan, changed_new_gone_and_unchanged)
 Test(fixplan, what_a_swap_cannot_do_is_refused_by_name)
 {
     hp_link_digest now[] = {
-        {"count", HP_DIGEST_VARIABLE, 1, 8, 100}, /* another size */
-        {"x", HP_DIGEST_FUNCTION, 0, 10, 95},     /* changed, but not patchable in the release */
+        D("count", HP_DIGEST_VARIABLE, 1, 8, 100), /* another size */
+        D("x", HP_DIGEST_FUNCTION, 0, 10, 95),     /* changed, but not patchable in the release */
     };
     char msg[256] = "";
     hp_link_fix_plan *p = compare(now, 2, "svc.c", HP_OK, msg);
@@ -349,7 +355,7 @@ Test(fixplan, what_a_swap_cannot_do_is_refused_by_name)
               item(p, "x")->note);
     hp_link_fix_plan_destroy(p);
 
-    hp_link_digest value[] = {{"count", HP_DIGEST_VARIABLE, 1, 4, 101}};
+    hp_link_digest value[] = {D("count", HP_DIGEST_VARIABLE, 1, 4, 101)};
     p = compare(value, 1, "svc.c", HP_OK, msg);
     cr_assert(p);
     cr_expect_eq(p->refused, 1);
@@ -362,8 +368,8 @@ Test(fixplan, what_a_swap_cannot_do_is_refused_by_name)
 Test(fixplan, a_variable_split_into_other_fields_is_refused)
 {
     hp_link_digest now[] = {
-        {"count", HP_DIGEST_VARIABLE, 1, 4, 100}, {"count.1", HP_DIGEST_VARIABLE, 1, 4, 7},
-        {"f", HP_DIGEST_FUNCTION, 0, 10, 1},
+        D("count", HP_DIGEST_VARIABLE, 1, 4, 100), D("count.1", HP_DIGEST_VARIABLE, 1, 4, 7),
+        D("f", HP_DIGEST_FUNCTION, 0, 10, 1),
     };
     char msg[256] = "";
     hp_link_fix_plan *p = compare(now, sizeof now / sizeof *now, "svc.c", HP_OK, msg);
@@ -378,7 +384,7 @@ Test(fixplan, a_variable_split_into_other_fields_is_refused)
 
 Test(fixplan, a_unit_the_release_has_no_digests_of_is_an_error)
 {
-    hp_link_digest now[] = {{"f", HP_DIGEST_FUNCTION, 0, 10, 1}};
+    hp_link_digest now[] = {D("f", HP_DIGEST_FUNCTION, 0, 10, 1)};
     char msg[256] = "";
     hp_link_fix_plan *p = compare(now, 1, "a.c", HP_ERR_FORMAT, msg);
     cr_expect_null(p);
