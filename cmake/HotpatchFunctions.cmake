@@ -291,6 +291,7 @@ function(hotpatch_add_fix name)
   endif()
   target_compile_options(${name} PRIVATE "$<$<COMPILE_LANGUAGE:C>:${copts}>")
   target_include_directories(${name} PRIVATE "${HOTPATCH_INCLUDE_DIR}")
+  set(unit_pairs ${HP_UNIT})   # the comparison below needs them too
   while(HP_UNIT)
     list(POP_FRONT HP_UNIT src orig)
     set_property(SOURCE "${src}" TARGET_DIRECTORY ${name} APPEND PROPERTY COMPILE_OPTIONS
@@ -334,7 +335,7 @@ function(hotpatch_add_fix name)
   set(fargs --for "${image}" --map "${map}" --code "${code}" --source-root "${HP_SOURCE_ROOT}"
       --functions-out "${CMAKE_CURRENT_BINARY_DIR}/${name}.functions"
       --calls "$<JOIN:$<TARGET_OBJECTS:${name}_calls>,$<SEMICOLON>--calls$<SEMICOLON>>")
-  set(units ${HP_UNIT})
+  set(units ${unit_pairs})
   while(units)
     list(POP_FRONT units src orig)
     get_filename_component(src_abs "${src}" ABSOLUTE)

@@ -118,13 +118,20 @@ static const item *find(const item *items, int n, const item *want)
     return NULL;
 }
 
-/* The release: the fixture's CMakeLists built once, with FIXED (a corrected copy) or without. */
+/* The release: the fixture's CMakeLists built once, with FIXED (a corrected copy) or without, and
+   FIXED_MOVED (a corrected svc.c that moved) or without. */
+static int build_fixture_moved(const char *name, const char *fixed, const char *fixed_moved, hpt_proc *p)
+{
+    char def[4400], def_moved[4400];
+    snprintf(def, sizeof def, "-DFIXED=%s", fixed ? fixed : "");
+    snprintf(def_moved, sizeof def_moved, "-DFIXED_MOVED=%s", fixed_moved ? fixed_moved : "");
+    const char *extra[] = {def, def_moved, NULL};
+    return build_project(FIXTURE, name, "x86_64-w64-mingw32", extra, p);
+}
+
 static int build_fixture(const char *name, const char *fixed, hpt_proc *p)
 {
-    char def[4400];
-    snprintf(def, sizeof def, "-DFIXED=%s", fixed ? fixed : "");
-    const char *extra[] = {def, NULL};
-    return build_project(FIXTURE, name, "x86_64-w64-mingw32", extra, p);
+    return build_fixture_moved(name, fixed, NULL, p);
 }
 
 /* A copy of release/ with edits/<edit>.patch applied, in a scratch directory of its own. */
@@ -259,6 +266,24 @@ Test(fixbuilder, cmake_route_finds_the_functions_and_refuses_what_a_swap_cannot_
     expect_t e;
     read_expect("02-inline-helper", &e);
     load_live("hotpatch_add_fix", release_dir, "svc_fix.dll", e.checks, e.nchecks);
+
+    /* the corrected svc.c moved since the release (to moved/quote.c): UNIT names the release's svc.c */
+    fixed = edited_copy("01-constant");
+    char moved_dir[4400], moved_src[4500], from[4500], header[4500];
+    snprintf(moved_dir, sizeof moved_dir, "%s/moved", fixed);
+    cr_assert_eq(mkdir(moved_dir, 0755), 0, "cannot make %s", moved_dir);
+    snprintf(from, sizeof from, "%s/svc.c", fixed);
+    snprintf(moved_src, sizeof moved_src, "%s/quote.c", moved_dir);
+    copy_file(from, moved_src);
+    snprintf(from, sizeof from, "%s/svc.h", fixed);
+    snprintf(header, sizeof header, "%s/svc.h", moved_dir);
+    copy_file(from, header);
+    rc = build_fixture_moved("fixbuilder-cmake", fixed, moved_src, &p);
+    cr_assert_eq(rc, 0, "the fix of a moved file failed to build:\n%s\n%s", p.out, p.err);
+    cr_expect(strstr(p.out, "changed:   svc_quote (svc.c)\nunchanged:") != NULL, "%s", p.out);
+    hpt_proc_free(&p);
+    read_expect("01-constant", &e);
+    load_live("hotpatch_add_fix UNIT", release_dir, "svc_fix_moved.dll", e.checks, e.nchecks);
 
     fixed = edited_copy("09-initial-value");
     rc = build_fixture("fixbuilder-cmake", fixed, &p);
