@@ -10,7 +10,8 @@
 #   hp_fuzz_tools    hp_tools (the COFF symbol reader, globs, padding options, ...)
 #   hp_fuzz_audit    hp_audit (the readers, checks, report model, renderers)
 #   hp_fuzz_link     hotpatch-link's command line and response files (lld-pass/src/cmdline.c, rsp.c)
-#   hp_fuzz_link_code  code digests of objects and the .hpcode reader (lld-pass/src/digest.c, codefile.c)
+#   hp_fuzz_link_code  code digests of objects and the .hpcode reader (lld-pass/src/digest.c, codefile.c;
+#                    units.c for the unit label and hex rules they share)
 #   hp_fuzz_policy   the plugin's options (plugin/src/options.c: LLVM-C headers, no LLVM calls)
 #
 # Each copy is compiled from the very sources of its normal target (read off the target, so a
@@ -89,7 +90,7 @@ if(TARGET hp_audit)
 endif()
 if(TARGET hp_link)
   hp_fuzz_library(hp_fuzz_link FROM hp_link SOURCES src/cmdline.c src/rsp.c LIBS hp_fuzz_tools)
-  hp_fuzz_library(hp_fuzz_link_code FROM hp_link SOURCES src/digest.c src/codefile.c LIBS hp_fuzz_tools)
+  hp_fuzz_library(hp_fuzz_link_code FROM hp_link SOURCES src/digest.c src/codefile.c src/units.c LIBS hp_fuzz_tools)
 endif()
 if(TARGET hp_link_manifest)
   # manifest.c recomputes PE checksums with post.c's, which verifies through the audit library

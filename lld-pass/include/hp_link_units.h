@@ -21,6 +21,7 @@
 #define HP_LINK_UNITS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hp_link_map.h"
 
@@ -49,6 +50,18 @@ hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp
 
 /** Free; NULL is a no-op. */
 void hp_link_units_destroy(hp_link_units *units);
+
+/** Exactly `n` (1 to 16) lower-case hex digits at `p`, as the plugin and hotpatch-link write them:
+    1 with their value in *out, else 0. */
+int hp_link_hex(const char *p, size_t n, uint64_t *out);
+
+/**
+ * The plugin's unit label, `__hp_unit$<8 hex digits: id>$<hex of the path>` (a symbol name of `len`
+ * bytes; `___hp_unit$` too, as an x86 assembler may prefix it).
+ * @return 1 with *id and *path (malloc'd, NUL-terminated; the caller frees it); 0 when the name is not
+ *         one; -1 when out of memory.
+ */
+int hp_link_unit_label(const char *name, size_t len, uint32_t *id, char **path);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hp_link_units.h"
 #include "hp_tools.h"
 
 enum { CODE_VERSION = 1 };
@@ -161,20 +162,10 @@ static int dec32(const char *w, size_t n, uint32_t *out)
     return 1;
 }
 
+/* exactly `digits` lower-case hex digits */
 static int hex64(const char *w, size_t n, size_t digits, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (n != digits)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = w[i];
-        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (h < 0)
-            return 0;
-        v = v << 4 | (uint64_t)h;
-    }
-    *out = v;
-    return 1;
+    return n == digits && hp_link_hex(w, n, out);
 }
 
 static char *dup_n(const char *s, size_t n)

@@ -14,6 +14,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_digest.h"
+#include "hp_link_units.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -794,16 +795,11 @@ static int parse_type_alias(const char *p, size_t len, size_t *base, uint32_t *h
     if (len < 23 || p[len - 10] != '$' || p[len - 9] != 't' || p[len - 22] != '$' || p[len - 21] != 'h' ||
         p[len - 20] != 'p' || p[len - 19] != 't')
         return 0;
-    uint32_t v = 0;
-    for (size_t i = len - 8; i < len; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return 0;
-        v = v << 4 | (uint32_t)d;
-    }
+    uint64_t v;
+    if (!hp_link_hex(p + len - 8, 8, &v))
+        return 0;
     *base = len - 22;
-    *hash = v;
+    *hash = (uint32_t)v;
     return 1;
 }
 
@@ -858,47 +854,10 @@ static hp_status digest_variable(const obj *o, const sym *y, uint32_t size, uint
 
 /* ---- the unit ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* __hp_unit$<8 hex id>$<hex path> */
+/* The plugin's unit label names the object's unit: 1, 0 when the symbol is not one, -1 out of memory */
 static int take_unit(const sym *y, hp_link_digest_unit *u)
 {
-    const char *p = y->name;
-    size_t len = y->len;
-    if (has_prefix(p, len, "___hp_unit$"))
-        p++, len--;
-    if (!has_prefix(p, len, "__hp_unit$"))
-        return 0;
-    p += 10;
-    len -= 10;
-    if (len < 11 || p[8] != '$' || (len - 9) % 2 != 0)
-        return 0;
-    uint32_t id = 0;
-    for (int i = 0; i < 8; i++) {
-        int v = hexval(p[i]);
-        if (v < 0)
-            return 0;
-        id = id << 4 | (uint32_t)v;
-    }
-    size_t n = (len - 9) / 2;
-    char *path = malloc(n + 1);
-    if (!path)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(p[9 + 2 * i]), lo = hexval(p[10 + 2 * i]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(path);
-            return 0;
-        }
-        path[i] = (char)(hi << 4 | lo);
-    }
-    path[n] = 0;
-    u->unit = path;
-    u->unit_id = id;
-    return 1;
+    return hp_link_unit_label(y->name, y->len, &u->unit_id, &u->unit);
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -34,24 +34,60 @@ typedef struct collect {
     int oom;
 } collect;
 
-static int hexval(char c)
+int hp_link_hex(const char *p, size_t n, uint64_t *out)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    uint64_t v = 0;
+    if (n == 0 || n > 16)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint64_t)h;
+    }
+    *out = v;
+    return 1;
 }
 
 /* 8 lower-case hex digits */
 static int parse_id(const char *p, size_t len, uint32_t *id)
 {
-    uint32_t v = 0;
-    if (len < 8)
+    uint64_t v;
+    if (len < 8 || !hp_link_hex(p, 8, &v))
         return 0;
-    for (int i = 0; i < 8; i++) {
-        int h = hexval(p[i]);
-        if (h < 0)
+    *id = (uint32_t)v;
+    return 1;
+}
+
+int hp_link_unit_label(const char *name, size_t len, uint32_t *id, char **path)
+{
+    static const char prefix[] = "__hp_unit$";
+    const size_t np = sizeof prefix - 1;
+    if (len > np && name[0] == '_' && memcmp(name + 1, prefix, np) == 0)
+        name++, len--;
+    if (len < np || memcmp(name, prefix, np) != 0)
+        return 0;
+    const char *p = name + np;
+    len -= np;
+    uint32_t v;
+    if (len < 11 || !parse_id(p, len, &v) || p[8] != '$' || (len - 9) % 2 != 0)
+        return 0;
+    size_t n = (len - 9) / 2;
+    char *s = malloc(n + 1);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t byte;
+        if (!hp_link_hex(p + 9 + 2 * i, 2, &byte) || byte == 0) {
+            free(s);
             return 0;
-        v = v << 4 | (uint32_t)h;
+        }
+        s[i] = (char)byte;
     }
+    s[n] = '\0';
     *id = v;
+    *path = s;
     return 1;
 }
 
@@ -67,30 +103,21 @@ static char *dup_n(collect *c, const char *p, size_t n)
     return s;
 }
 
-/* __hp_unit$<id>$<hex path> */
+/* The plugin's unit label (hp_link_unit_label): a unit of the image, once. */
 static void take_unit(collect *c, const char *p, size_t len)
 {
     uint32_t id;
-    if (len < 9 || !parse_id(p, len, &id) || p[8] != '$' || (len - 9) % 2 != 0 || len == 9)
+    char *path = NULL;
+    int r = hp_link_unit_label(p, len, &id, &path);
+    if (r < 0)
+        c->oom = 1;
+    if (r <= 0)
         return;
     for (size_t i = 0; i < c->nids; i++)
-        if (c->ids[i].id == id)
-            return; /* the same unit linked twice (or an id collision: the first one names it) */
-    size_t n = (len - 9) / 2;
-    char *path = malloc(n + 1);
-    if (!path) {
-        c->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(p[9 + 2 * i]), lo = hexval(p[10 + 2 * i]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(path);
+        if (c->ids[i].id == id) {
+            free(path); /* the same unit linked twice (or an id collision: the first one names it) */
             return;
         }
-        path[i] = (char)(hi << 4 | lo);
-    }
-    path[n] = '\0';
     unit_id u = {id, (int32_t)c->out->unit_count};
     if (!HP_VEC_PUSH(c->out->units, c->out->unit_count, c->units_cap, path)) {
         free(path);
@@ -182,7 +209,7 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     if (rva > UINT32_MAX)
         return 0;
     if (ours && len > 10 && memcmp(p, "__hp_unit$", 10) == 0) {
-        take_unit(c, p + 10, len - 10);
+        take_unit(c, p, len);
         return c->oom;
     }
     if (ours && take_alias(c, p, len, (uint32_t)rva))
