@@ -65,6 +65,14 @@ typedef struct hp_link_fix_unit {
 hp_status hp_link_fix_compare(const hp_map *map, const hp_link_code *release, const hp_link_fix_unit *units,
                               size_t unit_count, hp_link_fix_plan **out, char *msg, size_t msg_size);
 
+/**
+ * Name, for each changed function of `plan` that has no note yet, what it inlines: the functions it
+ * calls in the source (units[k].calls, which hp_link_fix_compare() may not have had) that the
+ * corrected build has no code for ("inlines a(), b()").
+ * @return HP_OK; HP_ERR_NO_MEMORY (the notes written so far stay); HP_ERR_ARGUMENT.
+ */
+hp_status hp_link_fix_annotate(hp_link_fix_plan *plan, const hp_link_fix_unit *units, size_t unit_count);
+
 /** Free; NULL is a no-op. */
 void hp_link_fix_plan_destroy(hp_link_fix_plan *plan);
 

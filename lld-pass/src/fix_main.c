@@ -623,13 +623,9 @@ int main(int argc, char **argv)
         fu[i].calls = in[i].calls;
         fu[i].call_count = in[i].ncalls;
     }
-    if (plan->changed) {
-        hp_link_fix_plan_destroy(plan);
-        plan = NULL;
-        if (hp_link_fix_compare(map, code, fu, o.ninputs, &plan, msg, sizeof msg) != HP_OK) {
-            error(msg);
-            goto out;
-        }
+    if (plan->changed && hp_link_fix_annotate(plan, fu, o.ninputs) != HP_OK) {
+        error("out of memory");
+        goto out;
     }
 
     /* 3: the report, and what it decides */

@@ -64,12 +64,13 @@ static const hp_map_function *release_function(const hp_map *map, int32_t ui, co
     return hp_map_function_named(map, name);
 }
 
-/* "inlines a(), b()": the functions `fn` calls in the source that the corrected build has no code for. */
-static char *inlined_note(planner *p, const hp_link_fix_unit *u, const char *fn)
+/* "inlines a(), b()": the functions `fn` calls in the source that the corrected build has no code for;
+   NULL when there are none, and with *oom set when out of memory. */
+static char *inlined_note(const hp_link_fix_unit *u, const char *fn, int *oom)
 {
     char *note = NULL;
     size_t len = 0;
-    for (size_t i = 0; i < u->call_count && !p->oom; i++) {
+    for (size_t i = 0; i < u->call_count; i++) {
         const hp_link_call *c = &u->calls[i];
         if (strcmp(c->caller, fn) != 0 || strcmp(c->callee, fn) == 0 ||
             hp_link_digest_find(u->digests, c->callee, HP_DIGEST_FUNCTION))
@@ -82,7 +83,7 @@ static char *inlined_note(planner *p, const hp_link_fix_unit *u, const char *fn)
         size_t add_len = strlen(c->callee) + 4;
         char *n = realloc(note, len + add_len + 16);
         if (!n) {
-            p->oom = 1;
+            *oom = 1;
             break;
         }
         note = n;
@@ -135,7 +136,7 @@ static void compare_unit(planner *p, const hp_link_code *release, const hp_link_
                         fmt(p, "its code changed, but the release has no patchable function '%s'%s", e->name,
                             f ? " (its entry is not hotpatchable)" : " (excluded, or not compiled by the plugin)"));
                 else
-                    add(p, path, e->name, e->kind, HP_FIX_CHANGED, inlined_note(p, u, e->name));
+                    add(p, path, e->name, e->kind, HP_FIX_CHANGED, inlined_note(u, e->name, &p->oom));
             }
             continue;
         }
@@ -204,6 +205,23 @@ hp_status hp_link_fix_compare(const hp_map *map, const hp_link_code *release, co
     }
     *out = plan;
     return HP_OK;
+}
+
+hp_status hp_link_fix_annotate(hp_link_fix_plan *plan, const hp_link_fix_unit *units, size_t unit_count)
+{
+    if (!plan || (!units && unit_count))
+        return HP_ERR_ARGUMENT;
+    int oom = 0;
+    for (size_t k = 0; k < unit_count && !oom; k++) {
+        const hp_link_fix_unit *u = &units[k];
+        const char *path = u->release_path ? u->release_path : u->digests->unit;
+        for (size_t i = 0; i < plan->count && !oom; i++) {
+            hp_link_fix_item *it = &plan->items[i];
+            if (it->what == HP_FIX_CHANGED && !it->note && strcmp(it->unit, path) == 0)
+                it->note = inlined_note(u, it->name, &oom);
+        }
+    }
+    return oom ? HP_ERR_NO_MEMORY : HP_OK;
 }
 
 void hp_link_fix_plan_destroy(hp_link_fix_plan *plan)
