@@ -17,6 +17,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -133,11 +134,48 @@ static int error(const char *msg)
     return EXIT_ERROR;
 }
 
+/* The options that take a value: the string option they set (offset into options), or a list (-1). */
+static const struct {
+    const char *name;
+    ptrdiff_t field;
+} k_valued[] = {
+    {"--for", offsetof(options, image)},      {"-o", offsetof(options, output)},
+    {"--output", offsetof(options, output)},  {"--map", offsetof(options, map)},
+    {"--code", offsetof(options, code)},      {"--source-root", offsetof(options, root)},
+    {"--target", offsetof(options, target)},  {"--functions-out", offsetof(options, functions_out)},
+    {"--cc", offsetof(options, cc)},          {"--plugin", offsetof(options, plugin)},
+    {"--unit", -1},                           {"--calls", -1},
+};
+
+/* The switches: the int option they set. */
+static const struct {
+    const char *name;
+    size_t field;
+} k_switches[] = {
+    {"--dry-run", offsetof(options, dry_run)}, {"--objects", offsetof(options, objects)},
+    {"--keep-temps", offsetof(options, keep)}, {"-v", offsetof(options, verbose)},
+    {"--verbose", offsetof(options, verbose)},
+};
+
+/* --unit SOURCE=PATH and --calls OBJECT: appended to their lists. Returns -1, or an exit status. */
+static int add_listed(options *o, const char *name, const char *value)
+{
+    if (strcmp(name, "--calls") == 0)
+        return HP_VEC_PUSH(o->calls, o->ncalls, o->calls_cap, value) ? -1 : error("out of memory");
+    const char *eq = strchr(value, '=');
+    if (!eq || eq == value || !eq[1])
+        return usage_error("--unit takes SOURCE=PATH, got '%s'", value);
+    unit_alias u = {strndup(value, (size_t)(eq - value)), eq + 1};
+    if (!u.source || !HP_VEC_PUSH(o->units, o->nunits, o->units_cap, u)) {
+        free(u.source);
+        return error("out of memory");
+    }
+    return -1;
+}
+
 /* Parse; returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, options *o)
 {
-    static const char *const valued[] = {"--for", "-o", "--output", "--map", "--code", "--source-root", "--target",
-                                         "--functions-out", "--cc", "--plugin", "--unit", "--calls", NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -153,76 +191,45 @@ static int parse(int argc, char **argv, options *o)
             printf("%s %s\n", prog, HP_VERSION_STRING);
             return 0;
         }
-        if (strcmp(a, "--dry-run") == 0) {
-            o->dry_run = 1;
+        int sw = 0;
+        for (size_t k = 0; k < sizeof k_switches / sizeof *k_switches && !sw; k++)
+            if (strcmp(a, k_switches[k].name) == 0) {
+                *(int *)((char *)o + k_switches[k].field) = 1;
+                sw = 1;
+            }
+        if (sw)
             continue;
-        }
-        if (strcmp(a, "--objects") == 0) {
-            o->objects = 1;
-            continue;
-        }
-        if (strcmp(a, "--keep-temps") == 0) {
-            o->keep = 1;
-            continue;
-        }
-        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            o->verbose = 1;
-            continue;
-        }
-        const char *name = NULL, *value = NULL;
-        for (const char *const *v = valued; *v && !name; v++) {
-            size_t n = strlen(*v);
-            if (strcmp(a, *v) == 0) {
+        size_t opt = sizeof k_valued / sizeof *k_valued;
+        const char *value = NULL;
+        for (size_t k = 0; k < sizeof k_valued / sizeof *k_valued && !value; k++) {
+            const char *v = k_valued[k].name;
+            size_t n = strlen(v);
+            if (strcmp(a, v) == 0) {
                 if (i + 1 >= argc || (argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
                     return usage_error("option '%s' needs a value", a);
-                name = *v;
+                opt = k;
                 value = argv[++i];
-            } else if (n > 2 && strncmp(a, *v, n) == 0 && a[n] == '=') {
-                name = *v;
+            } else if (n > 2 && strncmp(a, v, n) == 0 && a[n] == '=') {
+                opt = k;
                 value = a + n + 1;
             }
         }
-        if (name && !*value)
-            return usage_error("option '%s' needs a value", name);
-        if (!name && a[0] == '-' && a[1])
+        if (value && !*value)
+            return usage_error("option '%s' needs a value", k_valued[opt].name);
+        if (!value && a[0] == '-' && a[1])
             return usage_error("unknown option '%s' (compiler flags go after '--')", a);
-        if (!name) {
+        if (!value) {
             if (!HP_VEC_PUSH(o->inputs, o->ninputs, o->inputs_cap, a))
                 return error("out of memory");
             continue;
         }
-        if (strcmp(name, "--for") == 0)
-            o->image = value;
-        else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0)
-            o->output = value;
-        else if (strcmp(name, "--map") == 0)
-            o->map = value;
-        else if (strcmp(name, "--code") == 0)
-            o->code = value;
-        else if (strcmp(name, "--source-root") == 0)
-            o->root = value;
-        else if (strcmp(name, "--target") == 0)
-            o->target = value;
-        else if (strcmp(name, "--functions-out") == 0)
-            o->functions_out = value;
-        else if (strcmp(name, "--cc") == 0)
-            o->cc = value;
-        else if (strcmp(name, "--plugin") == 0)
-            o->plugin = value;
-        else if (strcmp(name, "--calls") == 0) {
-            if (!HP_VEC_PUSH(o->calls, o->ncalls, o->calls_cap, value))
-                return error("out of memory");
+        if (k_valued[opt].field >= 0) {
+            *(const char **)((char *)o + k_valued[opt].field) = value;
+            continue;
         }
-        else { /* --unit SOURCE=PATH */
-            const char *eq = strchr(value, '=');
-            if (!eq || eq == value || !eq[1])
-                return usage_error("--unit takes SOURCE=PATH, got '%s'", value);
-            unit_alias u = {strndup(value, (size_t)(eq - value)), eq + 1};
-            if (!u.source || !HP_VEC_PUSH(o->units, o->nunits, o->units_cap, u)) {
-                free(u.source);
-                return error("out of memory");
-            }
-        }
+        int rc = add_listed(o, k_valued[opt].name, value);
+        if (rc >= 0)
+            return rc;
     }
     if (!o->image)
         return usage_error("%s", "--for IMAGE is required: the released image the fix is for");
