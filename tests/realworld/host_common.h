@@ -7,8 +7,9 @@
  *              growing while it is loaded, hp_module_unload, and at most a call
  *              in flight per thread counted after
  *
- * Each returns 1 when everything held and prints what it saw. Header-only: each
- * host is one translation unit compiled by the test.
+ * Each returns 1 when everything held and prints what it saw. rw_main runs
+ * either while a host's workers call the export, and says whether every answer
+ * was right. Header-only: each host is one translation unit compiled by the test.
  */
 #ifndef RW_HOST_COMMON_H
 #define RW_HOST_COMMON_H
@@ -20,6 +21,8 @@
 #include "hotpatch.h"
 
 #define RW_WORKERS 4
+#define RW_STR_(x) #x
+#define RW_STR(x) RW_STR_(x) /* a number as text */
 
 static int rw_toggle(void *target, const void *wrapper, void **original, volatile LONG64 *wrapped)
 {
@@ -78,6 +81,43 @@ static int rw_module(const char *path, const char *count_export, volatile LONG64
            count ? count() - after : -1L, (long long)(*work - work1));
     ok &= *work > work1;
     return ok;
+}
+
+/* A host: its workers, what they count, and the export and fix its scenarios use. */
+typedef struct rw_host {
+    LPTHREAD_START_ROUTINE worker; /* calls the export until *stop */
+    volatile LONG *stop;
+    volatile LONG64 *work, *wrong; /* the workers' progress and their wrong answers */
+    const char *work_unit;         /* what *work counts: "calls", "runs of 200 calls" */
+    void *target;                  /* rw_toggle's */
+    const void *wrapper;
+    void **original;
+    volatile LONG64 *wrapped;
+    const char *count_export;      /* rw_module's */
+    int (*while_loaded)(HMODULE fix);
+} rw_host;
+
+/* host toggle | host module FIX (argv[1] defaults to toggle): the workers started, the scenario run
+   while they call, the workers stopped; "host: OK" and 0 when every answer was right. */
+static int rw_main(const rw_host *h, int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "toggle";
+    HANDLE t[RW_WORKERS];
+    for (int i = 0; i < RW_WORKERS; i++)
+        t[i] = CreateThread(NULL, 0, h->worker, NULL, 0, NULL);
+    Sleep(50);
+    int ok = 0;
+    if (strcmp(mode, "toggle") == 0)
+        ok = rw_toggle(h->target, h->wrapper, h->original, h->wrapped);
+    else if (strcmp(mode, "module") == 0 && argc == 3)
+        ok = rw_module(argv[2], h->count_export, h->work, h->while_loaded);
+    *h->stop = 1;
+    WaitForMultipleObjects(RW_WORKERS, t, TRUE, INFINITE);
+    printf("%lld %s, %lld wrong\n", (long long)*h->work, h->work_unit, (long long)*h->wrong);
+    ok &= *h->wrong == 0 && *h->work > 0;
+    if (ok)
+        printf("host: OK\n");
+    return ok ? 0 : 1;
 }
 
 #endif

@@ -25,7 +25,6 @@
 #include "hotpatch.h"
 #include "sqlite3.h"
 
-#define WORKERS RW_WORKERS
 #define N 200
 
 static volatile LONG g_stop;
@@ -89,27 +88,11 @@ static int reads_sqlite_config(HMODULE fix)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    const char *mode = argc > 1 ? argv[1] : "toggle";
     printf("SQLite %s (%d), threadsafe %d\n", sqlite3_libversion(), sqlite3_libversion_number(),
            sqlite3_threadsafe());
     if (!sqlite3_threadsafe())
         return 1;
-    HANDLE t[WORKERS];
-    for (int i = 0; i < WORKERS; i++)
-        t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
-    Sleep(50);
-    int ok = 1;
-    if (strcmp(mode, "toggle") == 0)
-        ok = rw_toggle((void *)sqlite3_result_int64, (const void *)wrapper, (void **)&g_orig, &g_wrapped);
-    else if (strcmp(mode, "module") == 0 && argc == 3)
-        ok = rw_module(argv[2], "sfix_count", &g_runs, reads_sqlite_config);
-    else
-        ok = 0;
-    g_stop = 1;
-    WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
-    printf("%lld runs of %d calls, %lld wrong\n", (long long)g_runs, N, (long long)g_wrong);
-    ok &= g_wrong == 0 && g_runs > 0;
-    if (ok)
-        printf("host: OK\n");
-    return ok ? 0 : 1;
+    const rw_host h = {worker, &g_stop, &g_runs, &g_wrong, "runs of " RW_STR(N) " calls", (void *)sqlite3_result_int64,
+                       (const void *)wrapper, (void **)&g_orig, &g_wrapped, "sfix_count", reads_sqlite_config};
+    return rw_main(&h, argc, argv);
 }

@@ -19,7 +19,6 @@
 #include "hotpatch.h"
 #include "zlib.h"
 
-#define WORKERS RW_WORKERS
 
 static unsigned char g_buf[4096];
 static unsigned long g_want;
@@ -53,22 +52,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof g_buf; i++)
         g_buf[i] = (unsigned char)(i * 7 + 3);
     g_want = crc32_z(0, g_buf, sizeof g_buf);
-    HANDLE t[WORKERS];
-    for (int i = 0; i < WORKERS; i++)
-        t[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
-    Sleep(50);
-    int ok = 1;
-    if (strcmp(argv[1], "toggle") == 0)
-        ok = rw_toggle((void *)crc32_z, (const void *)wrapper, (void **)&g_orig, &g_wrapped);
-    else if (strcmp(argv[1], "module") == 0 && argc == 3)
-        ok = rw_module(argv[2], "zfix_count", &g_calls, NULL);
-    else
-        ok = 0;
-    g_stop = 1;
-    WaitForMultipleObjects(WORKERS, t, TRUE, INFINITE);
-    printf("%lld calls, %lld wrong\n", (long long)g_calls, (long long)g_wrong);
-    ok &= g_wrong == 0 && g_calls > 0;
-    if (ok)
-        printf("host: OK\n");
-    return ok ? 0 : 1;
+    const rw_host h = {worker, &g_stop, &g_calls, &g_wrong, "calls", (void *)crc32_z, (const void *)wrapper,
+                       (void **)&g_orig, &g_wrapped, "zfix_count", NULL};
+    return rw_main(&h, argc, argv);
 }
