@@ -15,6 +15,18 @@
 #include "hpt.h"
 #include "pkgt.h"
 
+/* Run the example consumer's app (under Wine when `wine`): it exits 0, its patch took ("patched:
+   greet_version() = 101") and it says "consumer: OK". The output stays in *p: the caller frees it. */
+static void run_consumer_app(const char *app, int wine, hpt_proc *p)
+{
+    const char *argv[] = {app, NULL};
+    cr_assert_eq(wine ? hpt_run_wine(argv, 120, p) : hpt_run(argv, NULL, 60, p), 0);
+    /* Windows programs end lines with CR LF: the checks look for the text only */
+    cr_expect_eq(p->status, 0, "%s exited %d:\n%s\n%s", app, p->status, p->out, p->err);
+    cr_expect(strstr(p->out, "patched: greet_version() = 101") != NULL, "%s", p->out);
+    cr_expect(strstr(p->out, "consumer: OK") != NULL, "%s", p->out);
+}
+
 static int build_consumer(const char *name, const char *const extra[], hpt_proc *out)
 {
     return build_project(HPT_SOURCE_DIR "/cmake/examples/consumer", name, "x86_64-w64-mingw32", extra, out);
@@ -42,14 +54,9 @@ Test(package, consumer_builds_audits_and_patches_under_wine)
 
     char app[4300];
     snprintf(app, sizeof app, "%s/../ok-build/app.exe", moved);
-    const char *argv[] = {app, NULL};
-    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
-    /* Windows programs end lines with CR LF: the checks below look for the text only */
-    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
+    run_consumer_app(app, 1, &p);
     cr_expect(strstr(p.out, "before: greet_version() = 1") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
     cr_expect(strstr(p.out, "after: greet_version() = 1") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
     hpt_proc_free(&p);
 }
 
@@ -77,11 +84,7 @@ Test(package, consumer_with_the_shared_runtime_under_wine)
     cr_expect(strstr(p.out, "hp_apply") != NULL, "app.exe does not import hp_apply:\n%s", p.out);
     hpt_proc_free(&p);
 
-    const char *argv[] = {app, NULL};
-    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
-    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
-    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    run_consumer_app(app, 1, &p);
     hpt_proc_free(&p);
 }
 
@@ -157,11 +160,7 @@ Test(package, linux_native_consumer_patches_itself)
     hpt_proc_free(&p);
     char app[4300];
     snprintf(app, sizeof app, "%s/../native-build/app", moved);
-    const char *argv[] = {app, NULL};
-    cr_assert_eq(hpt_run(argv, NULL, 60, &p), 0);
-    cr_expect_eq(p.status, 0, "app exited %d:\n%s\n%s", p.status, p.out, p.err);
-    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    run_consumer_app(app, 0, &p);
     hpt_proc_free(&p);
 }
 
@@ -425,11 +424,7 @@ Test(package, any_mingw_toolchain_file_finds_the_runtime)
 
     char app[4300];
     snprintf(app, sizeof app, "%s/../usertc-build/app.exe", moved);
-    const char *argv[] = {app, NULL};
-    cr_assert_eq(hpt_run_wine(argv, 120, &p), 0);
-    cr_expect_eq(p.status, 0, "app.exe exited %d:\n%s\n%s", p.status, p.out, p.err);
-    cr_expect(strstr(p.out, "patched: greet_version() = 101") != NULL, "%s", p.out);
-    cr_expect(strstr(p.out, "consumer: OK") != NULL, "%s", p.out);
+    run_consumer_app(app, 1, &p);
     hpt_proc_free(&p);
 }
 
