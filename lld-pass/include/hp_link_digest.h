@@ -81,6 +81,10 @@ hp_status hp_link_digest_add(hp_link_digest_unit *unit, const char *name, size_t
 /** Point every entry's name into the unit's name block, which may have moved while entries were added. */
 void hp_link_digest_seal(hp_link_digest_unit *unit);
 
+/** Sort a sealed unit's entries by name, then kind (what hp_link_digest_find() needs); the second of
+    the first two entries of one name and kind, or NULL when there is none. */
+const hp_link_digest *hp_link_digest_sort(hp_link_digest_unit *unit);
+
 /** The entry `name` of `kind`, or NULL. O(log n). */
 const hp_link_digest *hp_link_digest_find(const hp_link_digest_unit *unit, const char *name, int kind);
 

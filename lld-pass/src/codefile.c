@@ -178,13 +178,6 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    const hp_link_digest *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
-}
-
 static hp_status parse_body(reader *r, hp_link_code *c)
 {
     const char *s, *w;
@@ -241,13 +234,11 @@ static hp_status parse_body(reader *r, hp_link_code *c)
     for (size_t i = 0; i < c->unit_count; i++) {
         hp_link_digest_unit *x = c->units[i];
         hp_link_digest_seal(x);
-        if (x->count > 1)
-            qsort(x->entries, x->count, sizeof *x->entries, cmp_entry);
-        for (size_t k = 1; k < x->count; k++)
-            if (cmp_entry(&x->entries[k - 1], &x->entries[k]) == 0) {
-                hp_msg_set(r->msg, r->msg_size, "unit %s: '%s' twice", x->unit, x->entries[k].name);
-                return HP_ERR_FORMAT;
-            }
+        const hp_link_digest *twice = hp_link_digest_sort(x);
+        if (twice) {
+            hp_msg_set(r->msg, r->msg_size, "unit %s: '%s' twice", x->unit, twice->name);
+            return HP_ERR_FORMAT;
+        }
     }
     return HP_OK;
 }

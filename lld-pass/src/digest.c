@@ -895,6 +895,16 @@ hp_status hp_link_digest_add(hp_link_digest_unit *u, const char *name, size_t le
     return HP_OK;
 }
 
+const hp_link_digest *hp_link_digest_sort(hp_link_digest_unit *u)
+{
+    if (u->count > 1)
+        qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
+    for (size_t k = 1; k < u->count; k++)
+        if (cmp_entry(&u->entries[k - 1], &u->entries[k]) == 0)
+            return &u->entries[k];
+    return NULL;
+}
+
 void hp_link_digest_seal(hp_link_digest_unit *u)
 {
     for (size_t i = 0; i < u->count; i++)
@@ -970,8 +980,8 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
     }
     free(types);
     hp_link_digest_seal(u);
-    if (st == HP_OK && sort && u->count > 1)
-        qsort(u->entries, u->count, sizeof *u->entries, cmp_entry);
+    if (st == HP_OK && sort)
+        hp_link_digest_sort(u);
     return st;
 }
 
