@@ -40,8 +40,12 @@ typedef struct image_ctx {
     const hp_pe *pe;
     exp_ent *exps;
     size_t exp_count, exp_cap;
-    known *known;
+    known *known;          /* after known_merge: every entry once, in address order */
     size_t known_count, known_cap;
+    struct {               /* the entries of each source as found: exports, table, .pdata, symbols */
+        known *v;
+        size_t n, cap;
+    } src[4];
     hp_pe_runtime_function *pdata; /* every .pdata entry, by begin: extents (x64) */
     size_t pdata_count, pdata_cap, pdata_hint;
     uint32_t sec_va;               /* the last section looked up, and its name in the arena */
@@ -53,21 +57,27 @@ typedef struct image_ctx {
     const uint8_t *code_base;     /* its first byte */
     size_t code_size;             /* bytes from its first on, as hp_pe_rva_bytes() gives them */
     size_t code_limit;            /* RVAs [virtual_address, virtual_address + code_limit) are in it, with bytes */
+    hp_pe_rva_cache unwind_rc;    /* the section of the unwind data (.xdata) */
+    int sym_sec_valid;            /* the last symbol's section, for the next ones */
+    hp_pe_section sym_sec;
     const char *detail; /* set by callbacks on failure */
     hp_status st;
 } image_ctx;
 
+/* The list of a source (one HP_AUDIT_FROM_* bit): known_merge takes them in this order. */
+static size_t src_index(unsigned from)
+{
+    return from == HP_AUDIT_FROM_EXPORT ? 0 : from == HP_AUDIT_FROM_TABLE ? 1 : from == HP_AUDIT_FROM_PDATA ? 2 : 3;
+}
+
 static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name)
 {
-    if (!hp_vec_reserve((void **)&c->known, &c->known_cap, c->known_count, sizeof *c->known)) {
+    size_t i = src_index(from);
+    known k = {rva, from, name, NULL};
+    if (!HP_VEC_PUSH(c->src[i].v, c->src[i].n, c->src[i].cap, k)) {
         c->f->oom = 1;
         return 1;
     }
-    c->known[c->known_count].rva = rva;
-    c->known[c->known_count].from = from;
-    c->known[c->known_count].name = name;
-    c->known[c->known_count].folded = NULL;
-    c->known_count++;
     return 0;
 }
 
@@ -160,7 +170,8 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
     if (rf->unwind & 1u)
         return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
     hp_pe_span u;
-    if (hp_pe_rva_span(c->pe, rf->unwind, 1, &u, NULL) == HP_OK && ((u.data[0] >> 3) & UNW_FLAG_CHAININFO))
+    if (hp_pe_rva_span_cached(c->pe, &c->unwind_rc, rf->unwind, 1, &u, NULL) == HP_OK &&
+        ((u.data[0] >> 3) & UNW_FLAG_CHAININFO))
         return 0;
     return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
 }
@@ -172,8 +183,14 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
        sections in MinGW images are data (__CTOR_LIST__, __DTOR_LIST__) or local labels. */
     if (!hp_coff_is_typed_function(s))
         return 0;
-    hp_pe_section sec;
-    if (hp_pe_section_at(c->pe, (uint32_t)(s->section - 1), &sec) != HP_OK || !hp_pe_section_is_code(&sec))
+    uint32_t index = (uint32_t)(s->section - 1);
+    if (!c->sym_sec_valid || c->sym_sec.index != index) {
+        if (hp_pe_section_at(c->pe, index, &c->sym_sec) != HP_OK)
+            return 0;
+        c->sym_sec_valid = 1;
+    }
+    const hp_pe_section sec = c->sym_sec;
+    if (!hp_pe_section_is_code(&sec))
         return 0;
     if (s->value >= (sec.virtual_size ? sec.virtual_size : sec.raw_size))
         return 0;
@@ -185,17 +202,17 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     return add_known(c, sec.virtual_address + s->value, HP_AUDIT_FROM_SYMBOL, name);
 }
 
-/* The message of HP2007 for the group [i, j) of one RVA, or NULL when it is not folded: several
-   records of the plugin's table, or several distinct function symbols, at one table entry. */
-static const char *folded_message(image_ctx *c, size_t i, size_t j)
+/* The message of HP2007 for the group g[0..n) of one RVA (ordered by cmp_known), or NULL when it is
+   not folded: several records of the plugin's table, or several distinct function symbols, at one
+   table entry. */
+static const char *folded_message(image_ctx *c, const known *g, size_t n)
 {
     size_t records = 0, names = 0, len = 0;
-    for (size_t k = i; k < j; k++) {
-        records += (c->known[k].from & HP_AUDIT_FROM_TABLE) != 0;
-        if ((c->known[k].from & HP_AUDIT_FROM_SYMBOL) &&
-            (k == i || !c->known[k - 1].name || strcmp(c->known[k].name, c->known[k - 1].name) != 0)) {
+    for (size_t k = 0; k < n; k++) {
+        records += (g[k].from & HP_AUDIT_FROM_TABLE) != 0;
+        if ((g[k].from & HP_AUDIT_FROM_SYMBOL) && (k == 0 || !g[k - 1].name || strcmp(g[k].name, g[k - 1].name) != 0)) {
             names++;
-            len += strlen(c->known[k].name) + 2;
+            len += strlen(g[k].name) + 2;
         }
     }
     if (records == 0 || (records < 2 && names < 2))
@@ -203,49 +220,89 @@ static const char *folded_message(image_ctx *c, size_t i, size_t j)
     hpa_arena *ar = &c->f->report->arena;
     if (names < 2)
         return hpa_printf(ar, "%zu table records share the entry at 0x%x: patchable functions were folded into one",
-                          records, c->known[i].rva);
+                          records, g[0].rva);
     char *all = malloc(len + 1);
     if (!all)
         return NULL;
     all[0] = 0;
-    for (size_t k = i; k < j; k++) {
-        if (!(c->known[k].from & HP_AUDIT_FROM_SYMBOL) || (all[0] && strcmp(c->known[k].name, c->known[k - 1].name) == 0))
+    for (size_t k = 0; k < n; k++) {
+        if (!(g[k].from & HP_AUDIT_FROM_SYMBOL) || (all[0] && strcmp(g[k].name, g[k - 1].name) == 0))
             continue;
         if (all[0])
             strcat(all, ", ");
-        strcat(all, c->known[k].name);
+        strcat(all, g[k].name);
     }
     const char *m = hpa_printf(ar, "patchable functions %s share the entry at 0x%x: patching one patches all "
-                                   "(identical-code folding)", all, c->known[i].rva);
+                                   "(identical-code folding)", all, g[0].rva);
     free(all);
     return m;
 }
 
-/* Sorted, merged list of entries: one per RVA, sources or-ed, first name kept, folding noted. */
+/* One list of entries, one per RVA, sources or-ed, first name kept, folding noted: the sources'
+   lists, each in address order (hp_sort_by_u32: they are, or nearly), merged in one pass. The
+   entries of one RVA are ordered by cmp_known, the sources' order kept among equals. */
 static void known_merge(image_ctx *c)
 {
-    if (!c->known_count)
+    size_t total = 0, pos[4] = {0, 0, 0, 0};
+    for (size_t s = 0; s < 4; s++) {
+        total += c->src[s].n;
+        if (!hp_sort_by_u32(c->src[s].v, c->src[s].n, sizeof *c->src[s].v, offsetof(known, rva))) {
+            c->f->oom = 1;
+            return;
+        }
+    }
+    if (!total)
         return;
-    if (!hp_sort_by_u32_then(c->known, c->known_count, sizeof *c->known, offsetof(known, rva), cmp_known)) {
+    c->known = malloc(total * sizeof *c->known);
+    if (!c->known) {
         c->f->oom = 1;
         return;
     }
-    size_t w = 0;
-    for (size_t i = 0; i < c->known_count;) {
-        size_t j = i + 1;
-        while (j < c->known_count && c->known[j].rva == c->known[i].rva)
-            j++;
-        known merged = c->known[i];
-        for (size_t k = i + 1; k < j; k++) {
-            merged.from |= c->known[k].from;
+    known group[16], *g = group;
+    size_t gcap = sizeof group / sizeof group[0];
+    for (;;) {
+        uint32_t rva = 0;
+        int any = 0;
+        for (size_t s = 0; s < 4; s++)
+            if (pos[s] < c->src[s].n && (!any || c->src[s].v[pos[s]].rva < rva)) {
+                rva = c->src[s].v[pos[s]].rva;
+                any = 1;
+            }
+        if (!any)
+            break;
+        size_t n = 0;
+        for (size_t s = 0; s < 4; s++)
+            for (; pos[s] < c->src[s].n && c->src[s].v[pos[s]].rva == rva; pos[s]++) {
+                if (n == gcap) {
+                    known *bigger = malloc(2 * gcap * sizeof *bigger);
+                    if (!bigger) {
+                        c->f->oom = 1;
+                        goto out;
+                    }
+                    memcpy(bigger, g, n * sizeof *g);
+                    if (g != group)
+                        free(g);
+                    g = bigger;
+                    gcap *= 2;
+                }
+                known e = c->src[s].v[pos[s]];
+                size_t y = n++;
+                for (; y > 0 && cmp_known(&g[y - 1], &e) > 0; y--) /* stable insertion */
+                    g[y] = g[y - 1];
+                g[y] = e;
+            }
+        known merged = g[0];
+        for (size_t k = 1; k < n; k++) {
+            merged.from |= g[k].from;
             if (!merged.name)
-                merged.name = c->known[k].name;
+                merged.name = g[k].name;
         }
-        merged.folded = j - i > 1 ? folded_message(c, i, j) : NULL;
-        c->known[w++] = merged;
-        i = j;
+        merged.folded = n > 1 ? folded_message(c, g, n) : NULL;
+        c->known[c->known_count++] = merged;
     }
-    c->known_count = w;
+out:
+    if (g != group)
+        free(g);
 }
 
 /* The first known entry strictly after `rva`, or 0. */
@@ -369,6 +426,8 @@ static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, cons
 {
     free(c->exps);
     free(c->known);
+    for (size_t s = 0; s < 4; s++)
+        free(c->src[s].v);
     free(c->pdata);
     *out_detail = detail;
     return st;
@@ -404,7 +463,13 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
-    /* every entry known, for extents and --all */
+    /* exports in address order; aliases (same RVA) share one verdict */
+    if (c.exp_count)
+        if (!hp_sort_by_u32_then(c.exps, c.exp_count, sizeof *c.exps, offsetof(exp_ent, rva), cmp_exp_rva))
+            return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+
+    /* every entry known, for extents and --all: each source in address order, so that the sort
+       below merges a few ordered runs */
     for (size_t i = 0; i < c.exp_count; i++)
         if (c.exps[i].kind == HP_PE_EXPORT_CODE)
             add_known(&c, c.exps[i].rva, HP_AUDIT_FROM_EXPORT, NULL);
@@ -434,10 +499,6 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
-    /* exports in address order; aliases (same RVA) share one verdict */
-    if (c.exp_count)
-        if (!hp_sort_by_u32_then(c.exps, c.exp_count, sizeof *c.exps, offsetof(exp_ent, rva), cmp_exp_rva))
-            return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     hp_audit_coverage *cov = &f->res.coverage;
     for (size_t i = 0; i < c.exp_count;) {
         exp_ent *e = &c.exps[i];
@@ -539,6 +600,8 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     }
     free(c.exps);
     free(c.known);
+    for (size_t s = 0; s < 4; s++)
+        free(c.src[s].v);
     free(c.pdata);
     return f->oom ? HP_ERR_NO_MEMORY : HP_OK;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,17 @@
 #define EXIT_ERROR 2
 
 static const char *prog = "hotpatch-link";
+
+/* CPU time (user + system) of this process, or of its waited-for children, in milliseconds:
+   --hotpatch-verbose prints what each step cost. */
+static double cpu_ms(int who)
+{
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 /* The one mapping from the run's status to the exit status (README.md, "Exit status"): lld's own
    failure passes lld's status on, and every status but HP_OK and HP_ERR_VIOLATIONS is 2. */
@@ -216,13 +228,13 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
         unsigned char *data = NULL;
         size_t size = 0;
         char why[256];
-        if (hp_file_read(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
+        if (hp_file_map(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
             continue; /* lld-link found it on its /libpath: a library of the toolchain */
         if (hp_link_is_archive(data, size))
             hp_link_ar_foreach(data, size, code_object, &c);
         else
             code_object(&c, NULL, data, size);
-        free(data);
+        hp_file_unmap(data, size);
     }
     /* beside the map: <x>.hpmap -> <x>.hpcode */
     size_t n = strlen(map_path);
@@ -247,20 +259,20 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
 }
 
 /* The map: the post-link verdicts, and the units and symbols from lld's map and the objects' records. */
-static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, char *msg,
-                           size_t msg_size)
+static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, double *code_ms,
+                           char *msg, size_t msg_size)
 {
     hp_link_units *units = NULL;
     unsigned char *image = NULL;
     size_t image_size = 0;
-    hp_status st = hp_file_read(cl->output, &image, &image_size, msg, msg_size);
+    hp_status st = hp_file_map(cl->output, &image, &image_size, msg, msg_size);
     /* external function symbols only name what nothing else names (MSVC-ABI images) */
     int unnamed = 0;
     for (size_t i = 0; i < post->fn_count && !unnamed; i++)
         unnamed = post->fns[i].name == NULL;
     if (st == HP_OK)
         st = hp_link_units_read(image, image_size, unnamed, &units, msg, msg_size);
-    free(image);
+    hp_file_unmap(image, image_size);
     if (st == HP_ERR_NO_MEMORY)
         return st;
     if (st != HP_OK) {
@@ -326,8 +338,10 @@ static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, 
         }
     }
     st = hp_link_map_write_data(&d, path);
+    double c0 = cpu_ms(RUSAGE_SELF);
     if (st == HP_OK && units && units->unit_count)
         st = write_code(cl, post, units, path, msg, msg_size);
+    *code_ms = cpu_ms(RUSAGE_SELF) - c0;
     free(named);
     free(by_rva);
     free(own);
@@ -346,6 +360,7 @@ int main(int argc, char **argv)
     char *lld = NULL;
     char msg[1024] = "";
     int lld_exit = 0;
+    double t_start = cpu_ms(RUSAGE_SELF), t_lld = 0, t_post = 0, t_map = 0, t_code = 0;
 
     hp_status st = hp_link_cmdline_parse(argc, (const char *const *)argv, file_exists, &cl, msg, sizeof msg);
     if (st != HP_OK) {
@@ -440,7 +455,10 @@ int main(int argc, char **argv)
             fprintf(stderr, " %s", *a);
         fputc('\n', stderr);
     }
+    double t_prepared = cpu_ms(RUSAGE_SELF);
+    t_lld = cpu_ms(RUSAGE_CHILDREN);
     st = hp_link_lld_run(lld_argv, &lld_exit);
+    t_lld = cpu_ms(RUSAGE_CHILDREN) - t_lld;
     hp_link_bitcode_restore(bc, cl); /* the user's paths again, for messages */
     if (st == HP_ERR_NO_LINKER)
         fprintf(stderr, "%s: error: cannot run '%s'\n", prog, lld);
@@ -457,7 +475,9 @@ int main(int argc, char **argv)
     popt.exclude = cl->excludes;
     popt.exclude_count = cl->exclude_count;
     msg[0] = 0;
+    t_post = cpu_ms(RUSAGE_SELF);
     st = hp_link_post_run(cl->output, &popt, &post, msg, sizeof msg);
+    t_post = cpu_ms(RUSAGE_SELF) - t_post;
     if (st != HP_OK) {
         report_error(st, msg);
         goto out;
@@ -483,7 +503,9 @@ int main(int argc, char **argv)
         else if ((path = malloc(strlen(cl->output) + 7)) != NULL)
             sprintf(path, "%s.hpmap", cl->output);
         msg[0] = 0;
-        st = path ? write_map(cl, post, path, msg, sizeof msg) : HP_ERR_NO_MEMORY;
+        t_map = cpu_ms(RUSAGE_SELF);
+        st = path ? write_map(cl, post, path, &t_code, msg, sizeof msg) : HP_ERR_NO_MEMORY;
+        t_map = cpu_ms(RUSAGE_SELF) - t_map - t_code;
         if (st != HP_OK && msg[0])
             report_error(st, msg);
         else if (st != HP_OK)
@@ -522,6 +544,10 @@ int main(int argc, char **argv)
                 "0x90 -> 0xCC, checksum 0x%08x\n",
                 prog, cl->output, post->fn_count, table, exported, post->violation_count, post->filled,
                 post->checksum);
+        fprintf(stderr,
+                "%s: CPU time: lld %.1f ms; hotpatch-link %.1f ms: inputs %.1f, post-link checks %.1f, map %.1f, "
+                "code digests %.1f\n",
+                prog, t_lld, cpu_ms(RUSAGE_SELF) - t_start, t_prepared - t_start, t_post, t_map, t_code);
     }
 
 out:

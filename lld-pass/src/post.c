@@ -61,6 +61,8 @@ typedef struct post_impl {
     char **strs;      /* every string the result owns */
     size_t nstrs, capstrs;
     size_t capfns, capviol;
+    hp_audit_report *rep; /* the verdicts' names and messages live in it */
+    hp_pe_rva_cache rc;   /* the last section of a function's bytes */
     int oom;
 } post_impl;
 
@@ -121,6 +123,7 @@ void hp_link_post_destroy(hp_link_post *post)
     free(p->strs);
     free(post->fns);
     free(post->violations);
+    hp_audit_report_destroy(p->rep);
     free(p);
 }
 
@@ -166,18 +169,19 @@ static int on_table(void *ctx, const hp_table_record *rec)
 static uint32_t fill(const hp_pe *pe, uint8_t *buf, const trec *t, size_t n)
 {
     uint32_t count = 0;
+    hp_pe_rva_cache rc = {0};
     for (size_t i = 0; i < n; i++) {
         const uint8_t *ptr;
         size_t before = 0;
         uint32_t pad = t[i].pad;
-        if (!pad || hp_pe_rva_bytes(pe, t[i].entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
+        if (!pad || hp_pe_rva_bytes_cached(pe, &rc, t[i].entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
             continue;
         size_t off = (size_t)(ptr - buf);
         size_t k, changed = 0;
         for (k = off - pad; k < off && (buf[k] == HP_TABLE_FILL_BYTE || buf[k] == HP_TABLE_FILL_FIRST); k++)
             changed += buf[k] != HP_FILLER_PREFERRED;
-        if (k != off)
-            continue; /* not (only) the plugin's filler: leave it */
+        if (k != off || !changed)
+            continue; /* not (only) the plugin's filler, or int3 already (the plugin's own): leave it */
         memset(buf + off - pad, HP_FILLER_PREFERRED, pad); /* int3: stray execution traps */
         count += (uint32_t)changed;
     }
@@ -224,7 +228,7 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     hp_link_fn *f = add_fn(p);
     if (!f)
         return;
-    f->name = af->anonymous ? NULL : dup_str(p, af->name, strlen(af->name));
+    f->name = af->anonymous ? NULL : af->name; /* in p->rep */
     f->rva = af->address;
     f->from = ((af->from & HP_AUDIT_FROM_TABLE) ? HP_LINK_FROM_TABLE : 0u) |
               ((af->from & HP_AUDIT_FROM_EXPORT) ? HP_LINK_FROM_EXPORT : 0u);
@@ -236,7 +240,7 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     f->entry_bytes[1] = af->site.entry_bytes[1];
     const uint8_t *ptr;
     size_t after = 0;
-    if (hp_pe_rva_bytes(pe, af->address, &ptr, NULL, &after, NULL) != HP_OK)
+    if (hp_pe_rva_bytes_cached(pe, &p->rc, af->address, &ptr, NULL, &after, NULL) != HP_OK)
         after = 0;
     /* the function's extent as the audit measured it (.pdata, the next known function, the section's end) */
     size_t hl = af->extent && af->extent < after ? af->extent : after;
@@ -281,7 +285,7 @@ static void clamp_hashes(post_impl *p, const hp_pe *pe)
             continue;
         const uint8_t *ptr;
         size_t after = 0;
-        if (hp_pe_rva_bytes(pe, f->rva, &ptr, NULL, &after, NULL) != HP_OK)
+        if (hp_pe_rva_bytes_cached(pe, &p->rc, f->rva, &ptr, NULL, &after, NULL) != HP_OK)
             continue;
         f->hash_len = limit - f->rva;
         f->hash = hp_fix_hash(ptr, f->hash_len);
@@ -328,11 +332,10 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         const hp_audit_check *chk = hp_audit_check_find(fd->check_id);
         if (fd->level != HP_AUDIT_ERROR || !chk)
             continue;
-        const char *fn = fd->function ? dup_str(p, fd->function, strlen(fd->function))
-                                      : sub_name(p, fd->address);
-        add_violation(p, fn, fd->address, chk->name, dup_str(p, fd->message, strlen(fd->message)));
+        const char *fn = fd->function ? fd->function : sub_name(p, fd->address);
+        add_violation(p, fn, fd->address, chk->name, fd->message);
     }
-    hp_audit_report_destroy(rep);
+    p->rep = rep; /* the names and messages above point into it */
     merge_fns(p);
     clamp_hashes(p, pe);
     return HP_OK;
@@ -354,12 +357,12 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
         opt = *options;
     size_t size = 0;
     uint8_t *buf = NULL;
-    hp_status ret = hp_file_read(path, &buf, &size, msg, msg_size);
+    hp_status ret = hp_file_map(path, &buf, &size, msg, msg_size);
     if (ret != HP_OK)
         return ret;
     post_impl *p = calloc(1, sizeof *p);
     if (!p) {
-        free(buf);
+        hp_file_unmap(buf, size);
         return HP_ERR_NO_MEMORY;
     }
     hp_link_post *r = &p->pub;
@@ -390,7 +393,8 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
     if (!opt.no_fill) {
         r->filled = fill(&pe, buf, t.v, t.n);
         size_t csum_off = (size_t)pe.nt_offset + 4 + 20 + 64; /* OptionalHeader.CheckSum: same offset in PE32 and PE32+ */
-        uint32_t sum = hp_link_pe_checksum(buf, size, csum_off);
+        /* nothing changed (the plugin writes int3 padding itself): lld's /release checksum stands */
+        uint32_t sum = r->filled || !pe.checksum ? hp_link_pe_checksum(buf, size, csum_off) : pe.checksum;
         if (r->filled || sum != pe.checksum) {
             buf[csum_off] = (uint8_t)sum;
             buf[csum_off + 1] = (uint8_t)(sum >> 8);
@@ -417,7 +421,7 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
 
 out:
     free(t.v);
-    free(buf);
+    hp_file_unmap(buf, size);
     if (ret != HP_OK) {
         hp_link_post_destroy(r);
         return ret;

@@ -199,8 +199,7 @@ int hp_policy_excluded(const hp_policy *policy, const char *name);
 
 /**
  * Phase 1, at pipeline start: choose the functions and give each its padding
- * (prefix data CC 90 90 ..., HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE of
- * hotpatch_table.h, or `patchable-function-prefix` under KCFI or
+ * (prefix data: int3 bytes CC CC ..., or `patchable-function-prefix` under KCFI or
  * when the function has prefix data of its own) and its entry (prologue data
  * `66 90`, or `patchable-function-entry` under CET, or `patchable-function`
  * for entry=widen), alignment, `noinline`, `nocf_check`, and the marker string

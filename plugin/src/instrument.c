@@ -2,7 +2,7 @@
  * instrument.c — phase 1 of the policy, hp_policy_instrument (pipeline start):
  * choose the functions and give each its site, using only what LLVM's own code
  * generator understands:
- *   prefix data [P x i8] CC 90 90 ...      P filler bytes before the entry symbol
+ *   prefix data <{i32, .., i16, i8}> CC..  P int3 bytes before the entry symbol
  *   prologue data i16 0x9066 (66 90)       the 2-byte NOP at the entry
  * and, where bytes cannot do it (CET, KCFI, foreign prefix data, entry=widen,
  * an explicit patchable_function_entry), the attributes
@@ -111,7 +111,7 @@ static void mark(LLVMValueRef fn, unsigned flags)
 }
 
 /*
- * Put `pad` filler bytes before the entry. Prefix data (hpp_filler_bytes: one
+ * Put `pad` filler bytes before the entry. Prefix data (hpp_filler_const: one
  * constant shared by every function of a size, so it costs a fraction of
  * "patchable-function-prefix", an attribute-list rebuild per function and one
  * NOP instruction per byte through codegen and the assembler) unless the
@@ -126,9 +126,7 @@ static int set_padding(run *r, LLVMValueRef fn, unsigned pad)
 
     if (!r->attr_padding && !LLVMHasPrefixData(fn)) {
         if (!r->filler || r->filler_len != pad) {
-            char bytes[HP_MAX_PAD];
-            hpp_filler_bytes(bytes, pad);
-            r->filler = LLVMConstStringInContext(LLVMGetTypeContext(LLVMTypeOf(fn)), bytes, pad, 1);
+            r->filler = hpp_filler_const(LLVMGetTypeContext(LLVMTypeOf(fn)), pad);
             r->filler_len = pad;
         }
         LLVMSetPrefixData(fn, r->filler);

@@ -136,12 +136,12 @@ int hpp_is_exported(LLVMValueRef fn, const hpp_target *t);
    (xchg ax, ax), the first bytes at the entry label. An integer, not [2 x i8]: cheaper to emit. */
 #define HPP_ENTRY_NOP_I16 0x9066u
 
-/* Fill `bytes` with the padding of `pad` bytes (1..HP_MAX_PAD): HP_TABLE_FILL_FIRST (CC, int3),
-   then HP_TABLE_FILL_BYTE (90, nop) up to the entry. */
-void hpp_filler_bytes(char *bytes, unsigned pad);
+/* The padding of `pad` bytes (1..HP_MAX_PAD) as prefix data: every byte HP_FILLER_PREFERRED (CC,
+   int3), a packed struct of i32s, then an i16 and an i8 as needed. */
+LLVMValueRef hpp_filler_const(LLVMContextRef ctx, unsigned pad);
 
-/* Does `fn` carry the policy's padding as prefix data (also all 0x90, what plugins before table
-   version 3 wrote)? Stores its length in *pad (may be NULL). */
+/* Does `fn` carry the policy's padding as prefix data (hpp_filler_const(), or the byte strings
+   earlier plugins wrote: CC 90 90 ..., all 0x90)? Stores its length in *pad (may be NULL). */
 int hpp_our_prefix(LLVMValueRef fn, unsigned *pad);
 
 /* Does `fn` start with the policy's 2-byte NOP as prologue data? */

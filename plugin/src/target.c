@@ -204,39 +204,77 @@ int hpp_is_exported(LLVMValueRef fn, const hpp_target *t)
 /* ------------------------------------------------------------------------- */
 
 /*
- * The padding is the function's prefix data: `pad` filler bytes that codegen
- * emits right before the entry label, after the function's alignment. The
- * bytes are an int3 and then NOPs (CC 90 90 ...), all filler to the site rules
- * (hp_site_is_filler; tests/plugin checks it): not one byte repeated, because
- * the AsmPrinter turns a repeated byte into a fill fragment of the assembler,
- * which then starts a new fragment for the function's code (about 450
- * instructions more per function).
+ * The padding is the function's prefix data: `pad` int3 bytes (HP_FILLER_PREFERRED, 0xCC: stray
+ * execution traps on them, and they are what the link leaves, so it rewrites nothing) that codegen
+ * emits right before the entry label, after the function's alignment. Not a byte array: the
+ * AsmPrinter turns one repeated byte into a fill fragment of the assembler, which then starts a
+ * new fragment for the function's code (about 450 instructions more per function); a packed struct
+ * of i32s, then an i16 and an i8 as needed, is emitted as plain data (.long, .short, .byte).
  */
-void hpp_filler_bytes(char *bytes, unsigned pad)
+LLVMValueRef hpp_filler_const(LLVMContextRef ctx, unsigned pad)
 {
-    memset(bytes, HP_TABLE_FILL_BYTE, pad);   /* 90: nop */
-    bytes[0] = (char)HP_TABLE_FILL_FIRST;     /* CC: int3 */
+    LLVMValueRef elems[HP_MAX_PAD / 4 + 2];
+    unsigned n = 0, k;
+
+    for (k = 0; k < pad / 4; k++)
+        elems[n++] = LLVMConstInt(LLVMInt32TypeInContext(ctx), 0xCCCCCCCCu, 0);
+    if (pad % 4 >= 2)
+        elems[n++] = LLVMConstInt(LLVMInt16TypeInContext(ctx), 0xCCCCu, 0);
+    if (pad % 2)
+        elems[n++] = LLVMConstInt(LLVMInt8TypeInContext(ctx), 0xCCu, 0);
+    return LLVMConstStructInContext(ctx, elems, n, 1);
+}
+
+/* The bytes of an integer constant of 8, 16 or 32 bits are all `b`: its width in bytes, else 0. */
+static unsigned int_all_bytes(LLVMValueRef c, unsigned char b)
+{
+    unsigned bits, k;
+    unsigned long long v;
+
+    if (!c || !LLVMIsAConstantInt(c))
+        return 0;
+    bits = LLVMGetIntTypeWidth(LLVMTypeOf(c));
+    if (bits != 8 && bits != 16 && bits != 32)
+        return 0;
+    v = LLVMConstIntGetZExtValue(c);
+    for (k = 0; k < bits / 8; k++)
+        if (((v >> (8 * k)) & 0xFFu) != b)
+            return 0;
+    return bits / 8;
 }
 
 int hpp_our_prefix(LLVMValueRef fn, unsigned *pad)
 {
     LLVMValueRef c;
     const char *bytes;
-    size_t len, i;
+    size_t len = 0, i;
 
     if (!LLVMHasPrefixData(fn))
         return 0;
     c = LLVMGetPrefixData(fn);
-    if (!c || !LLVMIsAConstantDataSequential(c) || !LLVMIsConstantString(c))
+    if (c && LLVMIsAConstantStruct(c) && LLVMIsPackedStruct(LLVMTypeOf(c))) {
+        /* hpp_filler_const() */
+        unsigned n = LLVMCountStructElementTypes(LLVMTypeOf(c)), w;
+        for (i = 0; i < n; i++) {
+            if (!(w = int_all_bytes(LLVMGetAggregateElement(c, (unsigned)i), HP_FILLER_PREFERRED)))
+                return 0;
+            len += w;
+        }
+    } else if (c && LLVMIsAConstantDataSequential(c) && LLVMIsConstantString(c)) {
+        /* what plugins before this one wrote: CC 90 90 ..., or all 90 */
+        bytes = LLVMGetAsString(c, &len);
+        if (len == 0)
+            return 0;
+        if ((unsigned char)bytes[0] != HP_TABLE_FILL_FIRST && (unsigned char)bytes[0] != HP_TABLE_FILL_BYTE)
+            return 0;
+        for (i = 1; i < len; i++)
+            if ((unsigned char)bytes[i] != HP_TABLE_FILL_BYTE)
+                return 0;
+    } else {
         return 0;
-    bytes = LLVMGetAsString(c, &len);
+    }
     if (len == 0 || len > HP_MAX_PAD)
         return 0;
-    if ((unsigned char)bytes[0] != HP_TABLE_FILL_FIRST && (unsigned char)bytes[0] != HP_TABLE_FILL_BYTE)
-        return 0;
-    for (i = 1; i < len; i++)
-        if ((unsigned char)bytes[i] != HP_TABLE_FILL_BYTE)
-            return 0;
     if (pad)
         *pad = (unsigned)len;
     return 1;

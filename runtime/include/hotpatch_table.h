@@ -83,10 +83,10 @@ typedef struct hp_table_record {
     2 (runs) and 3. */
 #define HP_TABLE_VERSION 3u
 
-/** The padding the plugin writes before an entry: HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE up to the
-    entry (int3, then NOPs: not one repeated byte, which the AsmPrinter would emit as a costlier fill
-    fragment). Both are filler to the site rules (hp_site_is_filler); hotpatch-link rewrites this
-    padding, and only this, to HP_FILLER_PREFERRED. */
+/** The padding earlier plugins wrote before an entry: HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE up to
+    the entry (int3, then NOPs); the plugin now writes HP_FILLER_PREFERRED bytes only. Both are filler
+    to the site rules (hp_site_is_filler); hotpatch-link rewrites this padding, and only this, to
+    HP_FILLER_PREFERRED. */
 #define HP_TABLE_FILL_FIRST 0xCCu
 #define HP_TABLE_FILL_BYTE 0x90u
 

@@ -65,24 +65,27 @@ const char *hp_pe_machine_name(uint16_t coff_machine)
     }
 }
 
-/* Decode section header `index`; the section table was bounds-checked by hp_pe_open(). */
+/* A little-endian u32 at `p`, inside a span already checked to hold it (a section header). */
+static inline uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Decode section header `index`; the section table was bounds-checked by hp_pe_open() (a header
+   outside the image decodes as zeros: fail closed). One span check, then reads inside it. */
 static void section_decode(const hp_pe *pe, uint32_t index, hp_pe_section *out)
 {
     hp_pe_span h;
     int ok = hp_pe_span_sub(pe->image, (uint64_t)pe->section_table + (uint64_t)index * SECTION_HEADER_SIZE,
                             SECTION_HEADER_SIZE, &h);
-    (void)ok; /* validated by hp_pe_open(); the reads below fail closed (zeros) if not */
     for (int i = 0; i < 8; i++)
         out->name[i] = ok ? (char)h.data[i] : 0;
     out->name[8] = 0;
-    out->virtual_size = out->virtual_address = out->raw_size = out->raw_offset = out->characteristics = 0;
-    if (ok) {
-        hp_pe_span_u32(h, 8, &out->virtual_size);
-        hp_pe_span_u32(h, 12, &out->virtual_address);
-        hp_pe_span_u32(h, 16, &out->raw_size);
-        hp_pe_span_u32(h, 20, &out->raw_offset);
-        hp_pe_span_u32(h, 36, &out->characteristics);
-    }
+    out->virtual_size = ok ? le32_at(h.data + 8) : 0;
+    out->virtual_address = ok ? le32_at(h.data + 12) : 0;
+    out->raw_size = ok ? le32_at(h.data + 16) : 0;
+    out->raw_offset = ok ? le32_at(h.data + 20) : 0;
+    out->characteristics = ok ? le32_at(h.data + 36) : 0;
     out->index = index;
 }
 
@@ -254,13 +257,23 @@ hp_status hp_pe_section_at(const hp_pe *pe, uint32_t index, hp_pe_section *out)
     return HP_OK;
 }
 
-/* Index of the section containing `rva` in memory, or -1. */
+/* Index of the section containing `rva` in memory, or -1. Only the addresses and sizes are read
+   while looking (every RVA lookup comes here: a whole decode per header was most of its cost); the
+   table lies inside the image (hp_pe_open()). */
 static int32_t section_find(const hp_pe *pe, uint32_t rva, hp_pe_section *out)
 {
+    hp_pe_span table;
+    if (!hp_pe_span_sub(pe->image, pe->section_table, (uint64_t)pe->section_count * SECTION_HEADER_SIZE, &table))
+        return -1;
     for (uint32_t i = 0; i < pe->section_count; i++) {
-        section_decode(pe, i, out);
-        if (rva >= out->virtual_address && rva - out->virtual_address < section_vsize(out))
+        const uint8_t *h = table.data + (size_t)i * SECTION_HEADER_SIZE;
+        uint32_t vsize = le32_at(h + 8), va = le32_at(h + 12);
+        if (!vsize)
+            vsize = le32_at(h + 16);
+        if (rva >= va && rva - va < vsize) {
+            section_decode(pe, i, out);
             return (int32_t)i;
+        }
     }
     return -1;
 }
@@ -340,6 +353,66 @@ hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_spa
     hp_pe_span region;
     size_t pos;
     hp_status st = region_of_rva(pe, rva, &region, &pos, out_detail);
+    if (st != HP_OK)
+        return st;
+    if (!hp_pe_span_sub(region, pos, size, out))
+        FAIL("data runs past the end of its section");
+    return HP_OK;
+}
+
+/* region_of_rva() through `cache`: a hit needs no section lookup; a miss looks up and remembers the
+   section (the headers are not cached). */
+static hp_status region_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, hp_pe_span *out_region,
+                               size_t *out_pos, const char **out_detail)
+{
+    if (cache->vsize && rva >= cache->va && rva - cache->va < cache->vsize) {
+        uint32_t pos = rva - cache->va;
+        if (pos > cache->region.size)
+            FAIL("rva in the zero-filled part of a section");
+        *out_region = cache->region;
+        *out_pos = pos;
+        return HP_OK;
+    }
+    hp_status st = region_of_rva(pe, rva, out_region, out_pos, out_detail);
+    hp_pe_section s;
+    if (st == HP_OK && section_find(pe, rva, &s) >= 0) {
+        cache->va = s.virtual_address;
+        cache->vsize = section_vsize(&s);
+        cache->region = *out_region;
+    }
+    return st;
+}
+
+hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, const uint8_t **out_ptr,
+                                 size_t *out_before, size_t *out_after, const char **out_detail)
+{
+    if (!cache)
+        return hp_pe_rva_bytes(pe, rva, out_ptr, out_before, out_after, out_detail);
+    if (!pe || !out_ptr)
+        return HP_ERR_ARGUMENT;
+    hp_pe_span region;
+    size_t pos;
+    hp_status st = region_cached(pe, cache, rva, &region, &pos, out_detail);
+    if (st != HP_OK)
+        return st;
+    *out_ptr = region.data + pos;
+    if (out_before)
+        *out_before = pos;
+    if (out_after)
+        *out_after = region.size - pos;
+    return HP_OK;
+}
+
+hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, uint32_t size,
+                                hp_pe_span *out, const char **out_detail)
+{
+    if (!cache)
+        return hp_pe_rva_span(pe, rva, size, out, out_detail);
+    if (!pe || !out)
+        return HP_ERR_ARGUMENT;
+    hp_pe_span region;
+    size_t pos;
+    hp_status st = region_cached(pe, cache, rva, &region, &pos, out_detail);
     if (st != HP_OK)
         return st;
     if (!hp_pe_span_sub(region, pos, size, out))

@@ -80,23 +80,41 @@ static const char *str_attr(LLVMModuleRef m, const char *fn, const char *key)
 
 /* Length of the function's prefix data when it is the policy's filler (an int3, then 0x90s: not
    one repeated byte, which the AsmPrinter would emit as a costly fill), else -1. */
+/* The prefix data's bytes as codegen emits them: a packed struct of integers, little-endian; 0 when
+   it is something else. */
+static size_t prefix_bytes(LLVMValueRef c, uint8_t *out, size_t cap)
+{
+    size_t len = 0;
+    unsigned i, k, n;
+
+    if (!c || !LLVMIsAConstantStruct(c) || !LLVMIsPackedStruct(LLVMTypeOf(c)))
+        return 0;
+    n = LLVMCountStructElementTypes(LLVMTypeOf(c));
+    for (i = 0; i < n; i++) {
+        LLVMValueRef e = LLVMGetAggregateElement(c, i);
+        unsigned bits = LLVMGetIntTypeWidth(LLVMTypeOf(e));
+        unsigned long long v = LLVMConstIntGetZExtValue(e);
+        for (k = 0; k < bits / 8 && len < cap; k++)
+            out[len++] = (uint8_t)(v >> (8 * k));
+    }
+    return len;
+}
+
+/* The length of the function's padding as the policy writes it (prefix data, every byte int3), or -1. */
 static int filler_len(LLVMModuleRef m, const char *fn)
 {
-    LLVMValueRef f = LLVMGetNamedFunction(m, fn), c;
-    const char *bytes;
+    LLVMValueRef f = LLVMGetNamedFunction(m, fn);
+    uint8_t bytes[HP_MAX_PAD + 8];
     size_t len, i;
 
     cr_assert(f, "no function %s", fn);
     if (!LLVMHasPrefixData(f))
         return -1;
-    c = LLVMGetPrefixData(f);
-    if (!LLVMIsConstantString(c))
+    len = prefix_bytes(LLVMGetPrefixData(f), bytes, sizeof bytes);
+    if (len < 2)
         return -1;
-    bytes = LLVMGetAsString(c, &len);
-    if (len < 2 || (unsigned char)bytes[0] != 0xCC)
-        return -1;
-    for (i = 1; i < len; i++)
-        if ((unsigned char)bytes[i] != 0x90)
+    for (i = 0; i < len; i++)
+        if (bytes[i] != HP_FILLER_PREFERRED)
             return -1;
     return (int)len;
 }
@@ -478,9 +496,9 @@ Test(policy, elf_records_are_link_order_sections_through_local_aliases, .init = 
     hp_policy_destroy(p);
 }
 
-/* The padding is the one hotpatch-link recognises as the plugin's: HP_TABLE_FILL_FIRST, then
-   HP_TABLE_FILL_BYTE (hotpatch_table.h, one definition for both); every byte of it is filler to
-   the site rules, and a pad= below the target's minimum is raised as hp_site_pad() raises it. */
+/* The padding is int3 (HP_FILLER_PREFERRED, what the link would otherwise rewrite it to), filler to
+   the site rules, not one byte array (which the assembler would emit as a fill fragment), and a pad=
+   below the target's minimum is raised as hp_site_pad() raises it. */
 Test(policy, padding_is_filler_to_the_site_rules, .init = setup, .fini = teardown)
 {
     static const struct {
@@ -490,19 +508,18 @@ Test(policy, padding_is_filler_to_the_site_rules, .init = setup, .fini = teardow
         uint32_t requested;
     } cases[] = {{"pad=3", MINGW64, HP_MACHINE_X64, 3},  {"pad=5", MINGW64, HP_MACHINE_X64, 5},
                  {"pad=4", MINGW32, HP_MACHINE_X86, 4},  {"pad=16", MINGW64, HP_MACHINE_X64, 16},
-                 {"pad=64", LINUX64, HP_MACHINE_X64, 64}, {NULL, MINGW32, HP_MACHINE_X86, 0}};
+                 {"pad=7", MINGW64, HP_MACHINE_X64, 7},  {"pad=64", LINUX64, HP_MACHINE_X64, 64},
+                 {NULL, MINGW32, HP_MACHINE_X86, 0}};
     size_t i, k;
 
-    cr_expect(hp_site_is_filler(HP_TABLE_FILL_FIRST));
-    cr_expect(hp_site_is_filler(HP_TABLE_FILL_BYTE));
-    cr_expect_neq(HP_TABLE_FILL_FIRST, HP_TABLE_FILL_BYTE, "one repeated byte costs the assembler a fill fragment");
+    cr_expect(hp_site_is_filler(HP_FILLER_PREFERRED));
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *opts[2] = {cases[i].pad, NULL};
         char ir[200];
         LLVMModuleRef m;
         hp_policy *p = policy_with(opts);
         LLVMValueRef f;
-        const char *bytes;
+        uint8_t bytes[HP_MAX_PAD + 8];
         size_t len = 0;
 
         snprintf(ir, sizeof ir, "%sdefine void @f() {\n  ret void\n}\n", cases[i].triple);
@@ -510,12 +527,13 @@ Test(policy, padding_is_filler_to_the_site_rules, .init = setup, .fini = teardow
         cr_assert_eq(hp_policy_instrument(p, m, NULL, NULL), HP_OK);
         f = LLVMGetNamedFunction(m, "f");
         cr_assert(LLVMHasPrefixData(f), "%s", cases[i].pad ? cases[i].pad : "default");
-        bytes = LLVMGetAsString(LLVMGetPrefixData(f), &len);
+        cr_expect(!LLVMIsAConstantDataSequential(LLVMGetPrefixData(f)), "a byte array becomes an assembler fill");
+        len = prefix_bytes(LLVMGetPrefixData(f), bytes, sizeof bytes);
         cr_expect_eq(len, hp_site_pad(cases[i].machine, cases[i].requested), "%s",
                      cases[i].pad ? cases[i].pad : "default");
         for (k = 0; k < len; k++) {
-            cr_expect(hp_site_is_filler((uint8_t)bytes[k]), "byte %zu", k);
-            cr_expect_eq((uint8_t)bytes[k], k == 0 ? HP_TABLE_FILL_FIRST : HP_TABLE_FILL_BYTE, "byte %zu", k);
+            cr_expect(hp_site_is_filler(bytes[k]), "byte %zu", k);
+            cr_expect_eq(bytes[k], HP_FILLER_PREFERRED, "byte %zu", k);
         }
         hp_policy_destroy(p);
     }

@@ -80,6 +80,17 @@ hp_status hp_pad_parse(const char *option, const char *text, uint32_t *out_pad, 
  */
 hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size);
 
+/**
+ * Map a whole regular file into memory, private to this process: the same refusals and messages as
+ * hp_file_read(), without copying the file (large images and objects are read only where they are
+ * touched). The bytes may be changed in memory (copy on write: the file is not); no NUL is appended.
+ * An empty file gives a non-NULL pointer and size 0. Release with hp_file_unmap().
+ */
+hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size);
+
+/** Release what hp_file_map() gave (NULL is ignored). */
+void hp_file_unmap(unsigned char *data, size_t size);
+
 /** The last component of a path ('/' and, for Windows paths, '\\' separate). Never NULL for a non-NULL path. */
 const char *hp_path_basename(const char *path);
 
@@ -106,8 +117,9 @@ hp_status hp_path_unit(const char *path, const char *root, const char *cwd, char
 int hp_vec_reserve(void **array, size_t *cap, size_t count, size_t elem);
 
 /** Append one element: `HP_VEC_PUSH(arr, count, cap, value)` is 1 on success, 0 out of memory. */
-#define HP_VEC_PUSH(arr, count, cap, value)                                             \
-    (hp_vec_reserve((void **)&(arr), &(cap), (count), sizeof *(arr)) ? ((arr)[(count)++] = (value), 1) : 0)
+#define HP_VEC_PUSH(arr, count, cap, value)                                                                 \
+    (((count) < (cap) || hp_vec_reserve((void **)&(arr), &(cap), (count), sizeof *(arr))) ? ((arr)[(count)++] = (value), 1) \
+                                                                                   : 0)
 
 /**
  * Sort `n` records of `size` bytes by the uint32_t (host order) at `key_offset` in each: stable, linear

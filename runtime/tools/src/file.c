@@ -1,5 +1,5 @@
 /*
- * file.c — hp_file_read() and hp_path_basename(): the tools' one file reader.
+ * file.c — hp_file_read(), hp_file_map() and hp_path_basename(): the tools' one file reader.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_tools.h"
@@ -9,15 +9,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
+/* Open `path` for reading as a regular file: the descriptor and its size, or an error naming it. */
+static hp_status open_regular(const char *path, int *out_fd, size_t *out_size, char *msg, size_t msg_size)
 {
-    if (!path || !out_data || !out_size)
-        return HP_ERR_ARGUMENT;
-    *out_data = NULL;
-    *out_size = 0;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -41,7 +39,58 @@ hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_s
         close(fd);
         return HP_ERR_IO;
     }
-    size_t size = (size_t)st.st_size;
+    *out_fd = fd;
+    *out_size = (size_t)st.st_size;
+    return HP_OK;
+}
+
+hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
+{
+    static unsigned char empty[1];
+    if (!path || !out_data || !out_size)
+        return HP_ERR_ARGUMENT;
+    *out_data = NULL;
+    *out_size = 0;
+    int fd;
+    size_t size;
+    hp_status st = open_regular(path, &fd, &size, msg, msg_size);
+    if (st != HP_OK)
+        return st;
+    if (size == 0) {
+        close(fd);
+        *out_data = empty;
+        return HP_OK;
+    }
+    /* no MAP_POPULATE: on a writable private mapping it would copy every page up front */
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED) {
+        hp_msg_set(msg, msg_size, "%s: %s", path, strerror(err));
+        return err == ENOMEM ? HP_ERR_NO_MEMORY : HP_ERR_IO;
+    }
+    *out_data = p;
+    *out_size = size;
+    return HP_OK;
+}
+
+void hp_file_unmap(unsigned char *data, size_t size)
+{
+    if (data && size)
+        munmap(data, size);
+}
+
+hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
+{
+    if (!path || !out_data || !out_size)
+        return HP_ERR_ARGUMENT;
+    *out_data = NULL;
+    *out_size = 0;
+    int fd;
+    size_t size;
+    hp_status st = open_regular(path, &fd, &size, msg, msg_size);
+    if (st != HP_OK)
+        return st;
     unsigned char *buf = malloc(size + 1);
     if (!buf) {
         close(fd);

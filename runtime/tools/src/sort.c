@@ -30,6 +30,42 @@ static inline void move_rec(unsigned char *dst, const unsigned char *src, size_t
     }
 }
 
+/* At most this many ordered runs are merged; more are radix-sorted. */
+#define MAX_RUNS 16
+
+/* Merge the ordered runs [bounds[k], bounds[k + 1]) of `a` (stable: of equal keys, the earlier run's
+   first), a pass at a time through `tmp`; the result is in `a`. bounds[runs] is n. */
+static void merge_runs(unsigned char *a, unsigned char *tmp, size_t n, size_t size, size_t key_offset,
+                       size_t *bounds, size_t runs)
+{
+    unsigned char *src = a, *dst = tmp;
+    while (runs > 1) {
+        size_t w = 0;
+        for (size_t r = 0; r < runs; r += 2) {
+            /* a last run without a partner is copied as it is */
+            size_t lo = bounds[r], mid = bounds[r + 1], hi = r + 1 < runs ? bounds[r + 2] : mid;
+            size_t x = lo, y = mid, o = lo;
+            while (x < mid && y < hi) {
+                if (key_at(src + y * size, key_offset) < key_at(src + x * size, key_offset))
+                    move_rec(dst + o++ * size, src + y++ * size, size);
+                else
+                    move_rec(dst + o++ * size, src + x++ * size, size);
+            }
+            memcpy(dst + o * size, src + x * size, (mid - x) * size);
+            o += mid - x;
+            memcpy(dst + o * size, src + y * size, (hi - y) * size);
+            bounds[w++] = lo;
+        }
+        bounds[w] = n;
+        runs = w;
+        unsigned char *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * size);
+}
+
 int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
 {
     if (n < 2)
@@ -43,9 +79,24 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
         i++;
     if (i == n)
         return 1;
+    /* a few ordered runs one after the other (lists of several sources appended): merged */
+    size_t bounds[MAX_RUNS + 1], runs = 1;
+    bounds[0] = 0;
+    for (; i < n && runs <= MAX_RUNS; i++)
+        if (key_at(a + (i - 1) * size, key_offset) > key_at(a + i * size, key_offset)) {
+            if (runs < MAX_RUNS)
+                bounds[runs] = i;
+            runs++;
+        }
     unsigned char *tmp = malloc(n * size);
     if (!tmp)
         return 0;
+    if (runs <= MAX_RUNS) {
+        bounds[runs] = n;
+        merge_runs(a, tmp, n, size, key_offset, bounds, runs);
+        free(tmp);
+        return 1;
+    }
     /* LSD radix, 8 bits a pass, stable; the four byte histograms are counted in one read of the keys,
        and a pass in which every key has the same byte is skipped */
     size_t count[4][256];
