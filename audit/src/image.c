@@ -496,6 +496,11 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     known_merge(&c);
+    /* at most one function per export and per known entry: room for all of them at once */
+    if (!f->oom && !hp_vec_reserve_total((void **)&f->fns, &f->fn_cap,
+                                         f->res.function_count + c.exp_count + (f->report->opt.all ? c.known_count : 0),
+                                         sizeof *f->fns))
+        f->oom = 1;
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
@@ -559,6 +564,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         /* every known function once, exports included (their verdicts are repeated, not re-counted) */
         size_t export_fns = f->res.function_count; /* recorded in address order above */
         unsigned sources = f->report->opt.all_sources ? f->report->opt.all_sources : ~0u;
+        size_t ex = 0; /* both lists are in address order: the export functions are met in a forward walk */
         for (size_t k = 0; k < c.known_count; k++) {
             known *kn = &c.known[k];
             if (!(kn->from & (sources | HP_AUDIT_FROM_EXPORT)) || hpa_report_excluded(f->report, kn->name))
@@ -567,16 +573,10 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                 hpa_finding(f, "HP2007", kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva), 1, kn->rva, "%s",
                             kn->folded);
             if (kn->from & HP_AUDIT_FROM_EXPORT) {
-                size_t lo = 0, hi = export_fns;
-                while (lo < hi) {
-                    size_t mid = lo + (hi - lo) / 2;
-                    if (f->fns[mid].address < kn->rva)
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
+                while (ex < export_fns && f->fns[ex].address < kn->rva)
+                    ex++;
                 int ok = 0;
-                for (size_t q = lo; q < export_fns && f->fns[q].address == kn->rva; q++) {
+                for (size_t q = ex; q < export_fns && f->fns[q].address == kn->rva; q++) {
                     ok = f->fns[q].patchable;
                     f->fns[q].from |= kn->from;
                 }

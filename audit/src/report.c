@@ -120,7 +120,7 @@ hp_audit_coverage hp_audit_report_total(const hp_audit_report *r)
 
 int hpa_report_excluded(const hp_audit_report *r, const char *name)
 {
-    if (!name)
+    if (!name || !r->opt.exclude_count)
         return 0;
     size_t len = strlen(name);
     for (size_t i = 0; i < r->opt.exclude_count; i++)

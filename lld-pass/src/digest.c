@@ -106,7 +106,7 @@ typedef struct obj {
 /* The digests' hash: 8 bytes at a time a multiply and a shift (the bytes read as little-endian
    words), the rest FNV-1a's step. 64 bits against accidental equality of two builds' code, not
    against an adversary. */
-static void mix(uint64_t *h, const void *data, size_t n)
+static inline void mix(uint64_t *h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t v = *h;
@@ -123,12 +123,11 @@ static void mix(uint64_t *h, const void *data, size_t n)
     *h = v;
 }
 
-static void mix_u64(uint64_t *h, uint64_t v)
+/* mix() of v's eight bytes (little-endian): one round of its 8-byte loop */
+static inline void mix_u64(uint64_t *h, uint64_t v)
 {
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    mix(h, b, sizeof b);
+    uint64_t x = (*h ^ v) * 0x9e3779b97f4a7c15ull;
+    *h = x ^ (x >> 29);
 }
 
 static void mix_str(uint64_t *h, const char *s, size_t n)

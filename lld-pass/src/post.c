@@ -325,6 +325,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         hp_audit_report_destroy(rep);
         return st;
     }
+    if (!hp_vec_reserve_total((void **)&p->pub.fns, &p->capfns, fr->function_count, sizeof *p->pub.fns))
+        p->oom = 1;
     for (size_t i = 0; i < fr->function_count; i++)
         take_function(p, pe, &fr->functions[i]);
     for (size_t i = 0; i < fr->finding_count; i++) {

@@ -505,12 +505,19 @@ hp_status hp_pe_export_info_get(const hp_pe *pe, hp_pe_export_info *out_info, co
     return st;
 }
 
+/* What a walk of the exports looked up last: the section of the strings, and of the addresses. */
+typedef struct export_walk {
+    hp_pe_rva_cache strings;
+    int have_sec;
+    hp_pe_section sec;
+} export_walk;
+
 /* A NUL-terminated string at `rva`, inside one section. */
-static hp_status string_at(const hp_pe *pe, uint32_t rva, const char **out, size_t *out_len)
+static hp_status string_at(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, const char **out, size_t *out_len)
 {
     const uint8_t *p;
     size_t after;
-    if (hp_pe_rva_bytes(pe, rva, &p, NULL, &after, NULL) != HP_OK)
+    if (hp_pe_rva_bytes_cached(pe, cache, rva, &p, NULL, &after, NULL) != HP_OK)
         return HP_ERR_FORMAT;
     hp_pe_span s = {p, after};
     if (!hp_pe_span_strlen(s, 0, out_len))
@@ -520,21 +527,24 @@ static hp_status string_at(const hp_pe *pe, uint32_t rva, const char **out, size
 }
 
 /* Fill kind/forwarder of an export from its address. */
-static hp_status export_classify(const hp_pe *pe, const export_tables *t, hp_pe_export *e,
+static hp_status export_classify(const hp_pe *pe, const export_tables *t, export_walk *w, hp_pe_export *e,
                                  const char **out_detail)
 {
     e->forwarder = NULL;
     e->forwarder_len = 0;
     if (e->rva >= t->dir.rva && e->rva - t->dir.rva < t->dir.size) {
         e->kind = HP_PE_EXPORT_FORWARDER;
-        if (string_at(pe, e->rva, &e->forwarder, &e->forwarder_len) != HP_OK)
+        if (string_at(pe, &w->strings, e->rva, &e->forwarder, &e->forwarder_len) != HP_OK)
             FAIL("forwarder string outside the file or not terminated");
         return HP_OK;
     }
-    hp_pe_section s;
-    if (section_find(pe, e->rva, &s) < 0)
-        FAIL("export address outside every section");
-    e->kind = hp_pe_section_is_code(&s) ? HP_PE_EXPORT_CODE : HP_PE_EXPORT_DATA;
+    if (!w->have_sec || e->rva < w->sec.virtual_address ||
+        e->rva - w->sec.virtual_address >= section_vsize(&w->sec)) {
+        if (section_find(pe, e->rva, &w->sec) < 0)
+            FAIL("export address outside every section");
+        w->have_sec = 1;
+    }
+    e->kind = hp_pe_section_is_code(&w->sec) ? HP_PE_EXPORT_CODE : HP_PE_EXPORT_DATA;
     return HP_OK;
 }
 
@@ -546,6 +556,8 @@ hp_status hp_pe_export_names(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, con
     hp_status st = export_tables_get(pe, &t, out_detail);
     if (st != HP_OK || !t.info.present)
         return st;
+    static const export_walk fresh;
+    export_walk w = fresh;
     for (uint32_t i = 0; i < t.info.name_count; i++) {
         hp_pe_export e;
         uint32_t name_rva;
@@ -557,11 +569,11 @@ hp_status hp_pe_export_names(const hp_pe *pe, hp_pe_export_fn fn, void *ctx, con
         hp_pe_span_u32(t.functions, (uint64_t)idx * 4, &e.rva);
         if (e.rva == 0)
             continue;
-        if (string_at(pe, name_rva, &e.name, &e.name_len) != HP_OK)
+        if (string_at(pe, &w.strings, name_rva, &e.name, &e.name_len) != HP_OK)
             FAIL("export name outside the file or not terminated");
         e.index = idx;
         e.ordinal = t.info.ordinal_base + idx;
-        st = export_classify(pe, &t, &e, out_detail);
+        st = export_classify(pe, &t, &w, &e, out_detail);
         if (st != HP_OK)
             return st;
         if (fn(ctx, &e))
@@ -578,6 +590,8 @@ hp_status hp_pe_export_addresses(const hp_pe *pe, hp_pe_export_fn fn, void *ctx,
     hp_status st = export_tables_get(pe, &t, out_detail);
     if (st != HP_OK || !t.info.present)
         return st;
+    static const export_walk fresh;
+    export_walk w = fresh;
     for (uint32_t i = 0; i < t.info.function_count; i++) {
         hp_pe_export e;
         hp_pe_span_u32(t.functions, (uint64_t)i * 4, &e.rva);
@@ -587,7 +601,7 @@ hp_status hp_pe_export_addresses(const hp_pe *pe, hp_pe_export_fn fn, void *ctx,
         e.ordinal = t.info.ordinal_base + i;
         e.name = NULL;
         e.name_len = 0;
-        st = export_classify(pe, &t, &e, out_detail);
+        st = export_classify(pe, &t, &w, &e, out_detail);
         if (st != HP_OK)
             return st;
         if (fn(ctx, &e))

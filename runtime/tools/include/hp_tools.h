@@ -116,6 +116,10 @@ hp_status hp_path_unit(const char *path, const char *root, const char *cwd, char
  */
 int hp_vec_reserve(void **array, size_t *cap, size_t count, size_t elem);
 
+/** Make room for `total` elements at once (when the count is known ahead: one allocation, no
+    copies while growing). Returns 1, or 0 out of memory (the array unchanged). */
+int hp_vec_reserve_total(void **array, size_t *cap, size_t total, size_t elem);
+
 /** Append one element: `HP_VEC_PUSH(arr, count, cap, value)` is 1 on success, 0 out of memory. */
 #define HP_VEC_PUSH(arr, count, cap, value)                                                                 \
     (((count) < (cap) || hp_vec_reserve((void **)&(arr), &(cap), (count), sizeof *(arr))) ? ((arr)[(count)++] = (value), 1) \
