@@ -40,6 +40,8 @@ typedef struct image_ctx {
     const hp_pe *pe;
     exp_ent *exps;
     size_t exp_count, exp_cap;
+    uint32_t *exp_at;      /* exp_at[index]: where the address walk put export `index` (UINT32_MAX: none) */
+    size_t exp_at_count, exp_at_cap;
     known *known;          /* after known_merge: every entry once, in address order */
     size_t known_count, known_cap;
     struct {               /* the entries of each source as found: exports, table, .pdata, symbols */
@@ -88,6 +90,14 @@ static int on_export_address(void *ctx, const hp_pe_export *e)
         c->f->oom = 1;
         return 1;
     }
+    /* the walk goes up the indices: the positions of the ones skipped (no address) stay unknown */
+    while (c->exp_at_count <= e->index) {
+        uint32_t at = c->exp_at_count == e->index ? (uint32_t)c->exp_count : UINT32_MAX;
+        if (!HP_VEC_PUSH(c->exp_at, c->exp_at_count, c->exp_at_cap, at)) {
+            c->f->oom = 1;
+            return 1;
+        }
+    }
     exp_ent *x = &c->exps[c->exp_count++];
     memset(x, 0, sizeof *x);
     x->index = e->index;
@@ -102,15 +112,8 @@ static int on_export_address(void *ctx, const hp_pe_export *e)
 static int on_export_name(void *ctx, const hp_pe_export *e)
 {
     image_ctx *c = ctx;
-    /* the address walk produced entries in index order: binary search by index */
-    size_t lo = 0, hi = c->exp_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->exps[mid].index < e->index)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* the entry the address walk made for this index */
+    size_t lo = e->index < c->exp_at_count ? c->exp_at[e->index] : UINT32_MAX;
     if (lo >= c->exp_count || c->exps[lo].index != e->index)
         return 0; /* cannot happen for a consistent walk; nothing to name */
     const char *name = hpa_strndup(&c->f->report->arena, e->name, e->name_len);
@@ -425,6 +428,7 @@ static int folded_exports_at(const hpa_file *f, uint32_t rva)
 static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, const char **out_detail)
 {
     free(c->exps);
+    free(c->exp_at);
     free(c->known);
     for (size_t s = 0; s < 4; s++)
         free(c->src[s].v);
@@ -599,6 +603,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         }
     }
     free(c.exps);
+    free(c.exp_at);
     free(c.known);
     for (size_t s = 0; s < 4; s++)
         free(c.src[s].v);

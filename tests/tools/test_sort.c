@@ -56,38 +56,48 @@ Test(sort, trivial_and_bad_arguments)
     cr_expect(r[0].key == 1 && r[1].key == 2 && r[2].key == 3);
 }
 
-/* Lists appended from several ordered sources (1 to 20 runs: merged up to 16, radix-sorted beyond):
-   the same order as a plain stable sort, ties in their original order. */
+/* Lists appended from several ordered sources (1 to 20 runs of equal or very unequal lengths:
+   merged up to 16, radix-sorted beyond): the same order as a plain stable sort, ties in their
+   original order. */
 Test(sort, ordered_runs_merged_stably)
 {
     enum { N = 3000 };
     rec *r = calloc(N, sizeof *r), *want = calloc(N, sizeof *want);
     cr_assert(r && want);
-    for (size_t runs = 1; runs <= 20; runs++) {
-        size_t per = N / runs;
-        uint32_t x = (uint32_t)runs * 7919u;
-        for (size_t i = 0; i < N; i++) {
-            size_t k = i / per >= runs ? runs - 1 : i / per; /* the run of record i */
-            size_t j = i - k * per;                           /* its place in the run */
-            x = x * 1103515245u + 12345u;
-            r[i].key = (uint32_t)(j * 3 + k % 3 + (x >> 30)); /* ordered in each run, ties across runs */
-            if (j && r[i].key < r[i - 1].key)
-                r[i].key = r[i - 1].key;
-            r[i].seq = (uint32_t)i;
-        }
-        /* the expected order by insertion sort (stable) */
-        for (size_t i = 0; i < N; i++) {
-            size_t y = i;
-            while (y > 0 && want[y - 1].key > r[i].key) {
-                want[y] = want[y - 1];
-                y--;
+    for (int uneven = 0; uneven < 2; uneven++)
+        for (size_t runs = 1; runs <= 20; runs++) {
+            /* run k ends at ends[k]: equal lengths, or one long run among short ones */
+            size_t ends[20], at = 0;
+            for (size_t k = 0; k < runs; k++) {
+                size_t len = uneven ? (k == runs / 2 ? N - 7 * (runs - 1) : 7) : N / runs;
+                at = k + 1 == runs ? N : at + len;
+                ends[k] = at;
             }
-            want[y] = r[i];
+            uint32_t x = (uint32_t)runs * 7919u + (uint32_t)uneven;
+            for (size_t i = 0, k = 0, start = 0; i < N; i++) {
+                while (i >= ends[k])
+                    start = ends[k++];
+                size_t j = i - start; /* the place of record i in its run */
+                x = x * 1103515245u + 12345u;
+                r[i].key = (uint32_t)(j * 3 + k % 3 + (x >> 30)); /* ordered in each run, ties across runs */
+                if (j && r[i].key < r[i - 1].key)
+                    r[i].key = r[i - 1].key;
+                r[i].seq = (uint32_t)i;
+            }
+            /* the expected order by insertion sort (stable) */
+            for (size_t i = 0; i < N; i++) {
+                size_t y = i;
+                while (y > 0 && want[y - 1].key > r[i].key) {
+                    want[y] = want[y - 1];
+                    y--;
+                }
+                want[y] = r[i];
+            }
+            cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
+            for (size_t i = 0; i < N; i++)
+                cr_assert(r[i].key == want[i].key && r[i].seq == want[i].seq, "%zu runs (%s): record %zu", runs,
+                          uneven ? "uneven" : "even", i);
         }
-        cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
-        for (size_t i = 0; i < N; i++)
-            cr_assert(r[i].key == want[i].key && r[i].seq == want[i].seq, "%zu runs: record %zu", runs, i);
-    }
     free(r);
     free(want);
 }

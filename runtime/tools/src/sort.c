@@ -33,37 +33,60 @@ static inline void move_rec(unsigned char *dst, const unsigned char *src, size_t
 /* At most this many ordered runs are merged; more are radix-sorted. */
 #define MAX_RUNS 16
 
-/* Merge the ordered runs [bounds[k], bounds[k + 1]) of `a` (stable: of equal keys, the earlier run's
-   first), a pass at a time through `tmp`; the result is in `a`. bounds[runs] is n. */
-static void merge_runs(unsigned char *a, unsigned char *tmp, size_t n, size_t size, size_t key_offset,
-                       size_t *bounds, size_t runs)
+/* Merge the adjacent ordered runs [lo, mid) and [mid, hi) of `a` in place (stable: of equal keys, the
+   left run's first), through `tmp`, which holds the shorter run. Records already in place (a left
+   prefix below the right run's first key, a right suffix above the left run's last) are not moved. */
+static void merge_two(unsigned char *a, unsigned char *tmp, size_t lo, size_t mid, size_t hi, size_t size,
+                      size_t key_offset)
 {
-    unsigned char *src = a, *dst = tmp;
-    while (runs > 1) {
-        size_t w = 0;
-        for (size_t r = 0; r < runs; r += 2) {
-            /* a last run without a partner is copied as it is */
-            size_t lo = bounds[r], mid = bounds[r + 1], hi = r + 1 < runs ? bounds[r + 2] : mid;
-            size_t x = lo, y = mid, o = lo;
-            while (x < mid && y < hi) {
-                if (key_at(src + y * size, key_offset) < key_at(src + x * size, key_offset))
-                    move_rec(dst + o++ * size, src + y++ * size, size);
-                else
-                    move_rec(dst + o++ * size, src + x++ * size, size);
-            }
-            memcpy(dst + o * size, src + x * size, (mid - x) * size);
-            o += mid - x;
-            memcpy(dst + o * size, src + y * size, (hi - y) * size);
-            bounds[w++] = lo;
+    uint32_t first_right = key_at(a + mid * size, key_offset), last_left = key_at(a + (mid - 1) * size, key_offset);
+    while (lo < mid && key_at(a + lo * size, key_offset) <= first_right)
+        lo++;
+    while (hi > mid && key_at(a + (hi - 1) * size, key_offset) >= last_left)
+        hi--;
+    if (lo == mid || hi == mid)
+        return;
+    if (mid - lo <= hi - mid) {
+        /* the left run into tmp, merged forward */
+        size_t nl = mid - lo, x = 0, y = mid, o = lo;
+        memcpy(tmp, a + lo * size, nl * size);
+        while (x < nl && y < hi) {
+            if (key_at(a + y * size, key_offset) < key_at(tmp + x * size, key_offset))
+                move_rec(a + o++ * size, a + y++ * size, size);
+            else
+                move_rec(a + o++ * size, tmp + x++ * size, size);
         }
-        bounds[w] = n;
-        runs = w;
-        unsigned char *t = src;
-        src = dst;
-        dst = t;
+        memcpy(a + o * size, tmp + x * size, (nl - x) * size); /* what is left of the right run is in place */
+    } else {
+        /* the right run into tmp, merged backward */
+        size_t nr = hi - mid, x = mid, y = nr, o = hi;
+        memcpy(tmp, a + mid * size, nr * size);
+        while (x > lo && y > 0) {
+            if (key_at(tmp + (y - 1) * size, key_offset) < key_at(a + (x - 1) * size, key_offset))
+                move_rec(a + --o * size, a + --x * size, size);
+            else
+                move_rec(a + --o * size, tmp + --y * size, size);
+        }
+        memcpy(a + lo * size, tmp, y * size); /* what is left of the left run is in place */
     }
-    if (src != a)
-        memcpy(a, src, n * size);
+}
+
+/* Merge the ordered runs [bounds[k], bounds[k + 1]) of `a` (bounds[runs] is n), stably: always the
+   two adjacent runs shortest together first, so that one long run with a few short ones (a source
+   list with some stragglers) is moved about once, not once per level. */
+static void merge_runs(unsigned char *a, unsigned char *tmp, size_t size, size_t key_offset, size_t *bounds,
+                       size_t runs)
+{
+    while (runs > 1) {
+        size_t best = 0;
+        for (size_t r = 1; r + 1 < runs; r++)
+            if (bounds[r + 2] - bounds[r] < bounds[best + 2] - bounds[best])
+                best = r;
+        merge_two(a, tmp, bounds[best], bounds[best + 1], bounds[best + 2], size, key_offset);
+        for (size_t r = best + 1; r < runs; r++)
+            bounds[r] = bounds[r + 1];
+        runs--;
+    }
 }
 
 int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
@@ -93,7 +116,7 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
         return 0;
     if (runs <= MAX_RUNS) {
         bounds[runs] = n;
-        merge_runs(a, tmp, n, size, key_offset, bounds, runs);
+        merge_runs(a, tmp, size, key_offset, bounds, runs);
         free(tmp);
         return 1;
     }
