@@ -50,6 +50,7 @@ typedef struct image_ctx {
     } src[4];
     hp_pe_runtime_function *pdata; /* every .pdata entry, by begin: extents (x64) */
     size_t pdata_count, pdata_cap, pdata_hint;
+    size_t known_hint;             /* where known_next() answered last */
     uint32_t sec_va;               /* the last section looked up, and its name in the arena */
     const char *sec_name;
     /* the last code section's bytes, for the functions that follow in it: one lookup per section,
@@ -308,10 +309,20 @@ out:
         free(g);
 }
 
-/* The first known entry strictly after `rva`, or 0. */
-static uint32_t known_next(const image_ctx *c, uint32_t rva)
+/* The first known entry strictly after `rva`, or 0. Callers ask in address order: the few entries
+   after the last answer are tried before a binary search. */
+static uint32_t known_next(image_ctx *c, uint32_t rva)
 {
-    size_t lo = 0, hi = c->known_count;
+    size_t h = c->known_hint, lo = 0, hi = c->known_count;
+    if (h < c->known_count && (h == 0 || c->known[h - 1].rva <= rva)) {
+        for (size_t end = h + 8 < c->known_count ? h + 8 : c->known_count; h < end && c->known[h].rva <= rva; h++)
+            ;
+        if (h < c->known_count && c->known[h].rva > rva) {
+            c->known_hint = h;
+            return c->known[h].rva;
+        }
+        lo = h;
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (c->known[mid].rva <= rva)
@@ -319,22 +330,24 @@ static uint32_t known_next(const image_ctx *c, uint32_t rva)
         else
             hi = mid;
     }
+    c->known_hint = lo;
     return lo < c->known_count ? c->known[lo].rva : 0;
 }
 
-/* The function's extent: .pdata on x64, else up to the next known entry; 0 when unknown. */
-/* The .pdata entry that begins at `rva`, or NULL. Callers ask in address order: the entry after the
-   last one found is tried before a binary search. */
+/* The .pdata entry that begins at `rva`, or NULL. Callers ask in address order (every export, then
+   every entry): the few entries after the last one found are tried before a binary search. */
 static const hp_pe_runtime_function *pdata_at(image_ctx *c, uint32_t rva)
 {
-    size_t h = c->pdata_hint;
-    if (h < c->pdata_count && c->pdata[h].begin == rva)
-        return &c->pdata[h];
-    if (h + 1 < c->pdata_count && c->pdata[h + 1].begin == rva) {
-        c->pdata_hint = h + 1;
-        return &c->pdata[h + 1];
+    size_t h = c->pdata_hint, lo = 0, hi = c->pdata_count;
+    if (h < c->pdata_count && c->pdata[h].begin <= rva) {
+        for (size_t end = h + 8 < c->pdata_count ? h + 8 : c->pdata_count; h < end && c->pdata[h].begin < rva; h++)
+            ;
+        if (h < c->pdata_count && c->pdata[h].begin == rva) {
+            c->pdata_hint = h;
+            return &c->pdata[h];
+        }
+        lo = h; /* not among the next few: it is not before them either */
     }
-    size_t lo = 0, hi = c->pdata_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (c->pdata[mid].begin < rva)
@@ -349,6 +362,7 @@ static const hp_pe_runtime_function *pdata_at(image_ctx *c, uint32_t rva)
     return NULL;
 }
 
+/* The function's extent: .pdata on x64, else up to the next known entry; 0 when unknown. */
 static size_t body_extent(image_ctx *c, uint32_t rva, size_t after)
 {
     const hp_pe_runtime_function *rf = c->pe->machine == HP_MACHINE_X64 ? pdata_at(c, rva) : NULL;
