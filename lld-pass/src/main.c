@@ -17,6 +17,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "hp_link.h"
 #include "hp_link_bitcode.h"
@@ -362,6 +365,12 @@ int main(int argc, char **argv)
     int lld_exit = 0;
     double t_start = cpu_ms(RUSAGE_SELF), t_lld = 0, t_post = 0, t_map = 0, t_code = 0;
 
+#if defined(__GLIBC__)
+    /* A short-lived batch: large blocks from the heap and kept there, so that what one step frees the
+       next reuses, instead of every block being fresh pages mapped, zeroed and unmapped again. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     hp_status st = hp_link_cmdline_parse(argc, (const char *const *)argv, file_exists, &cl, msg, sizeof msg);
     if (st != HP_OK) {
         report_error(st, msg);
