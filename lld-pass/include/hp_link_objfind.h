@@ -32,6 +32,12 @@ hp_status hp_link_ar_foreach(const unsigned char *data, size_t size,
                              int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
                              void *ctx);
 
+/** hp_link_ar_foreach() for callers that need only the members' bytes: `name` is NULL (the walk over
+    thousands of import-library members then reads their headers' sizes only). */
+hp_status hp_link_ar_foreach_bytes(const unsigned char *data, size_t size,
+                                   int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
+                                   void *ctx);
+
 /** 1 when `data` starts with the archive signature "!<arch>\n". */
 int hp_link_is_archive(const unsigned char *data, size_t size);
 

@@ -363,7 +363,7 @@ static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, si
     mc.pl = pl;
     mc.msg = msg;
     mc.msg_size = msg_size;
-    hp_link_ar_foreach(d, size, has_bitcode_member, &mc);
+    hp_link_ar_foreach_bytes(d, size, has_bitcode_member, &mc);
     if (mc.has_bitcode) {
         char sub[32];
         snprintf(sub, sizeof sub, "ar%zu", arg);

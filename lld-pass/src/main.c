@@ -234,7 +234,7 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
         if (hp_file_map(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
             continue; /* lld-link found it on its /libpath: a library of the toolchain */
         if (hp_link_is_archive(data, size))
-            hp_link_ar_foreach(data, size, code_object, &c);
+            hp_link_ar_foreach_bytes(data, size, code_object, &c);
         else
             code_object(&c, NULL, data, size);
         hp_file_unmap(data, size);

@@ -26,9 +26,31 @@ static size_t dec(const unsigned char *p, size_t n)
     return v;
 }
 
-hp_status hp_link_ar_foreach(const unsigned char *data, size_t size,
-                             int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
-                             void *ctx)
+/* A member's name from its header: "/123" names an entry of the "//" long-name table (entries end
+   with "/\n" (GNU) or NUL (COFF)); GNU ends short names with '/'. */
+static void member_name(hp_pe_span h, hp_pe_span longnames, char *name, size_t size)
+{
+    size_t nl = 0;
+    if (h.data[0] == '/' && h.data[1] >= '0' && h.data[1] <= '9') {
+        size_t lo = dec(h.data + 1, 15);
+        while (lo + nl < longnames.size && nl + 1 < size && longnames.data[lo + nl] != '\n' &&
+               longnames.data[lo + nl] != 0)
+            nl++;
+        memcpy(name, longnames.data + (lo < longnames.size ? lo : 0), lo < longnames.size ? nl : 0);
+        if (lo >= longnames.size)
+            nl = 0;
+    } else {
+        while (nl < 16 && h.data[nl] != ' ')
+            nl++;
+        memcpy(name, h.data, nl);
+    }
+    if (nl > 1 && name[nl - 1] == '/')
+        nl--;
+    name[nl] = 0;
+}
+
+static hp_status ar_walk(const unsigned char *data, size_t size, int names,
+                         int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len), void *ctx)
 {
     if (!hp_link_is_archive(data, size) || !fn)
         return HP_ERR_FORMAT;
@@ -42,34 +64,34 @@ hp_status hp_link_ar_foreach(const unsigned char *data, size_t size,
         size_t len = dec(h.data + 48, 10);
         if (!hp_pe_span_sub(all, off + AR_HDR, len, &body))
             return HP_ERR_FORMAT;
-        char name[256];
-        size_t nl = 0;
-        if (h.data[0] == '/' && h.data[1] >= '0' && h.data[1] <= '9') {
-            /* "/123": offset into the "//" long-name table, entries end with "/\n" (GNU) or NUL (COFF) */
-            size_t lo = dec(h.data + 1, 15);
-            while (lo + nl < longnames.size && nl + 1 < sizeof name && longnames.data[lo + nl] != '\n' &&
-                   longnames.data[lo + nl] != 0)
-                nl++;
-            memcpy(name, longnames.data + (lo < longnames.size ? lo : 0), lo < longnames.size ? nl : 0);
-            if (lo >= longnames.size)
-                nl = 0;
-        } else {
-            while (nl < 16 && h.data[nl] != ' ')
-                nl++;
-            memcpy(name, h.data, nl);
-        }
-        if (nl > 1 && name[nl - 1] == '/')
-            nl--; /* GNU terminates names with '/' */
-        name[nl] = 0;
         int special = memcmp(h.data, "/ ", 2) == 0 || memcmp(h.data, "/SYM64/", 7) == 0 ||
                       memcmp(h.data, "__.SYMDEF", 9) == 0;
-        if (memcmp(h.data, "// ", 3) == 0)
+        if (memcmp(h.data, "// ", 3) == 0) {
             longnames = body;
-        else if (!special && fn(ctx, name, body.data, body.size))
-            return HP_OK;
+        } else if (!special) {
+            char name[256];
+            if (names)
+                member_name(h, longnames, name, sizeof name);
+            if (fn(ctx, names ? name : NULL, body.data, body.size))
+                return HP_OK;
+        }
         off += AR_HDR + len + (len & 1); /* members are 2-byte aligned */
     }
     return HP_OK;
+}
+
+hp_status hp_link_ar_foreach(const unsigned char *data, size_t size,
+                             int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
+                             void *ctx)
+{
+    return ar_walk(data, size, 1, fn, ctx);
+}
+
+hp_status hp_link_ar_foreach_bytes(const unsigned char *data, size_t size,
+                                   int (*fn)(void *ctx, const char *name, const unsigned char *member, size_t len),
+                                   void *ctx)
+{
+    return ar_walk(data, size, 0, fn, ctx);
 }
 
 typedef struct defines_ctx {
