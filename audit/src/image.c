@@ -488,12 +488,21 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
 
     /* every entry known, for extents and --all: each source in address order, so that the sort
        below merges a few ordered runs */
+    if (!hp_vec_reserve_total((void **)&c.src[0].v, &c.src[0].cap, c.exp_count, sizeof *c.src[0].v))
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     for (size_t i = 0; i < c.exp_count; i++)
         if (c.exps[i].kind == HP_PE_EXPORT_CODE)
             add_known(&c, c.exps[i].rva, HP_AUDIT_FROM_EXPORT, NULL);
     st = hp_pe_table_foreach(&pe, on_table, &c, &f->res.has_table, detail);
     if (st != HP_OK)
         return image_fail(&c, st, *detail, detail);
+    /* the lists' lengths as the directories give them (bounded by the image): one allocation each */
+    if (pe.dir_count > HP_PE_DIR_EXCEPTION && pe.dirs[HP_PE_DIR_EXCEPTION].size <= bytes.size) {
+        size_t n = pe.dirs[HP_PE_DIR_EXCEPTION].size / 12;
+        if (!hp_vec_reserve_total((void **)&c.pdata, &c.pdata_cap, n, sizeof *c.pdata) ||
+            !hp_vec_reserve_total((void **)&c.src[2].v, &c.src[2].cap, n, sizeof *c.src[2].v))
+            return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+    }
     st = hp_pe_pdata_foreach(&pe, on_pdata, &c, detail);
     if (st != HP_OK)
         return image_fail(&c, st, *detail, detail);
@@ -506,6 +515,9 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
         hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
         if (symptr && nsyms) {
+            if (nsyms <= bytes.size / 18 && /* 18-byte records inside the image */
+                !hp_vec_reserve_total((void **)&c.src[3].v, &c.src[3].cap, nsyms, sizeof *c.src[3].v))
+                return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
             st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, detail);
             if (st != HP_OK)
                 return image_fail(&c, st, *detail, detail);

@@ -270,7 +270,16 @@ static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machi
         return HP_ERR_NO_MEMORY;
 
     /* sections and their relocations */
-    size_t relocs_cap = 0;
+    /* room for every relocation at once: the counts of the section headers (an overflowed count,
+       read below, only grows the array) */
+    size_t relocs_cap = 0, total = 0;
+    for (uint32_t i = 0; i < nsec; i++) {
+        uint16_t nrel16 = 0;
+        hp_pe_span_u16(secs, (uint64_t)i * SECT_SIZE + 32, &nrel16);
+        total += nrel16;
+    }
+    if (!hp_vec_reserve_total((void **)&o->relocs, &relocs_cap, total, sizeof *o->relocs))
+        return HP_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < nsec; i++) {
         hp_pe_span sh;
         hp_pe_span_sub(secs, (uint64_t)i * SECT_SIZE, SECT_SIZE, &sh);
