@@ -713,6 +713,8 @@ static size_t first_reloc(const obj *o, const sect *s, uint32_t start)
    last relocated field). */
 static size_t trim_to(const uint8_t *buf, size_t n, size_t floor)
 {
+    if (floor >= n)
+        return n; /* a relocated field ends the code (a tail jump): nothing to trim */
     size_t t = trim_fill(buf, n);
     return t < floor ? floor : t;
 }
