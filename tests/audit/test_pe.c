@@ -157,6 +157,54 @@ Test(pe, exports_in_file_and_mapped_layout)
     free(b);
 }
 
+/* The cached lookups answer every RVA as the plain ones do, in both layouts, walking up and down
+   (so that the cache is hit, missed and replaced), for the headers, each section and past them. */
+Test(pe, cached_rva_lookups_agree)
+{
+    size_t size;
+    unsigned char *b = load("golden.dll", &size);
+    hp_pe pe;
+    cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
+    unsigned char *img = calloc(1, pe.size_of_image);
+    memcpy(img, b, pe.size_of_headers);
+    for (uint32_t i = 0; i < pe.section_count; i++) {
+        hp_pe_section sec;
+        hp_pe_section_at(&pe, i, &sec);
+        uint32_t n = sec.raw_size < sec.virtual_size ? sec.raw_size : sec.virtual_size;
+        memcpy(img + sec.virtual_address, b + sec.raw_offset, n);
+    }
+    hp_pe m;
+    cr_assert_eq(hp_pe_open(&m, img, pe.size_of_image, HP_PE_LAYOUT_MAPPED, 0, NULL), HP_OK);
+    const hp_pe *views[2] = {&pe, &m};
+    size_t hits = 0;
+    for (int v = 0; v < 2; v++) {
+        hp_pe_rva_cache cache = {0};
+        uint32_t end = pe.size_of_image + 0x2000;
+        for (int dir = 0; dir < 2; dir++)
+            for (uint32_t k = 0; k <= end; k += 7) {
+                uint32_t rva = dir ? end - k : k;
+                const uint8_t *p1 = NULL, *p2 = NULL;
+                size_t b1 = 0, a1 = 0, b2 = 0, a2 = 0;
+                hp_status s1 = hp_pe_rva_bytes(views[v], rva, &p1, &b1, &a1, NULL);
+                hp_status s2 = hp_pe_rva_bytes_cached(views[v], &cache, rva, &p2, &b2, &a2, NULL);
+                cr_assert_eq(s1, s2, "view %d rva 0x%x", v, rva);
+                if (s1 == HP_OK) {
+                    cr_assert(p1 == p2 && b1 == b2 && a1 == a2, "view %d rva 0x%x", v, rva);
+                    hits++;
+                }
+                hp_pe_span x, y;
+                s1 = hp_pe_rva_span(views[v], rva, 16, &x, NULL);
+                s2 = hp_pe_rva_span_cached(views[v], &cache, rva, 16, &y, NULL);
+                cr_assert_eq(s1, s2, "span: view %d rva 0x%x", v, rva);
+                if (s1 == HP_OK)
+                    cr_assert(x.data == y.data && x.size == y.size, "span: view %d rva 0x%x", v, rva);
+            }
+    }
+    cr_expect_gt(hits, 300u, "the walk found bytes (%zu)", hits);
+    free(img);
+    free(b);
+}
+
 Test(pe, forwarders_ordinals_and_pdata)
 {
     size_t size;

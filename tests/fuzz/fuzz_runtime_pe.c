@@ -18,6 +18,7 @@ static volatile unsigned g_keep;
 
 typedef struct walk {
     const hp_pe *pe;
+    hp_pe_rva_cache cache; /* the cached lookups must answer as the plain ones do */
     unsigned sum;
     unsigned calls;
     char first_name[64]; /* an exported name, looked up again with hp_pe_export_find */
@@ -32,12 +33,23 @@ static void touch_rva(walk *w, uint32_t rva)
     uint32_t off;
     hp_pe_span span;
 
-    if (hp_pe_rva_bytes(w->pe, rva, &p, &before, &after, NULL) == HP_OK) {
+    hp_status st = hp_pe_rva_bytes(w->pe, rva, &p, &before, &after, NULL);
+    if (st == HP_OK) {
         if (before)
             w->sum += p[-(ptrdiff_t)before];
         if (after)
             w->sum += p[0] + p[after - 1];
     }
+    const uint8_t *cp = NULL;
+    size_t cbefore = 0, cafter = 0;
+    hp_pe_span s1, s2;
+    hp_status cst = hp_pe_rva_bytes_cached(w->pe, &w->cache, rva, &cp, &cbefore, &cafter, NULL);
+    if (cst != st || (st == HP_OK && (cp != p || cbefore != before || cafter != after)))
+        __builtin_trap();
+    st = hp_pe_rva_span(w->pe, rva, 3, &s1, NULL);
+    cst = hp_pe_rva_span_cached(w->pe, &w->cache, rva, 3, &s2, NULL);
+    if (cst != st || (st == HP_OK && (s1.data != s2.data || s1.size != s2.size)))
+        __builtin_trap();
     if (hp_pe_section_of_rva(w->pe, rva, &sec, NULL) == HP_OK)
         w->sum += (unsigned)strlen(sec.name);
     if (hp_pe_rva_to_offset(w->pe, rva, &off, NULL) == HP_OK)

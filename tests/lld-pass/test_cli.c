@@ -208,6 +208,19 @@ Test(cli, options_reach_the_driver_through_wl)
     cr_assert_eq(st, 0, "%s", p.err);
     cr_expect(strstr(p.err, "-Xlink=/functionpadmin --icf=none -Xlink=/opt:noicf -Xlink=/release") != NULL, "%s",
               p.err);
+    /* what each step cost: lld (a child that ran), then hotpatch-link's own steps, each a number */
+    double lld_ms = -1, own = -1, inputs = -1, post = -1, map_ms = -1, code = -1;
+    const char *cpu = strstr(p.err, "hotpatch-link: CPU time: ");
+    cr_assert_not_null(cpu, "%s", p.err);
+    cr_expect_eq(sscanf(cpu,
+                        "hotpatch-link: CPU time: lld %lf ms; hotpatch-link %lf ms: inputs %lf, post-link checks %lf, "
+                        "map %lf, code digests %lf",
+                        &lld_ms, &own, &inputs, &post, &map_ms, &code),
+                 6, "%s", cpu);
+    cr_expect(lld_ms > 0, "lld ran: %s", cpu);
+    cr_expect(own + 0.2 >= inputs + post && inputs >= 0 && post >= 0 && map_ms == 0 && code == 0,
+              "the steps within the whole (to the printed 0.1 ms); no map asked for, so neither map nor digests: %s",
+              cpu);
     struct stat sb;
     cr_expect_neq(stat(map, &sb), 0, "a map was written despite --hotpatch-map=none");
     hpt_proc_free(&p);

@@ -88,3 +88,50 @@ Test(file, basename)
     cr_expect_str_eq(hp_path_basename("plain"), "plain");
     cr_expect_null(hp_path_basename(NULL));
 }
+
+/* hp_file_map(): the file's bytes without copying them, private (a change in memory leaves the file
+   as it was), the same refusals as hp_file_read(). */
+Test(file, map_gives_the_bytes_privately, .init = setup)
+{
+    FILE *f = fopen(at("m.bin"), "wb");
+    cr_assert(f);
+    for (int i = 0; i < 10000; i++)
+        fputc(i & 0xFF, f);
+    fclose(f);
+    unsigned char *d = NULL;
+    size_t n = 0;
+    cr_assert_eq(hp_file_map(at("m.bin"), &d, &n, NULL, 0), HP_OK);
+    cr_assert_eq(n, 10000u);
+    for (int i = 0; i < 10000; i++)
+        cr_assert_eq(d[i], (unsigned char)(i & 0xFF), "byte %d", i);
+    d[5000] ^= 0xFF; /* copy on write: the file keeps its byte */
+    hp_file_unmap(d, n);
+    unsigned char *r = NULL;
+    cr_assert_eq(hp_file_read(at("m.bin"), &r, &n, NULL, 0), HP_OK);
+    cr_expect_eq(r[5000], (unsigned char)(5000 & 0xFF), "the mapping wrote to the file");
+    free(r);
+
+    fclose(fopen(at("empty2"), "wb"));
+    d = NULL;
+    n = 1;
+    cr_assert_eq(hp_file_map(at("empty2"), &d, &n, NULL, 0), HP_OK);
+    cr_expect_not_null(d);
+    cr_expect_eq(n, 0u);
+    hp_file_unmap(d, n);
+}
+
+Test(file, map_refuses_what_read_refuses, .init = setup, .timeout = 10)
+{
+    char msg[512];
+    unsigned char *d = (unsigned char *)"x";
+    size_t n = 5;
+    cr_expect_eq(hp_file_map(at("nope"), &d, &n, msg, sizeof msg), HP_ERR_IO);
+    cr_expect(strstr(msg, "nope") && strstr(msg, "No such file"), "%s", msg);
+    cr_expect_null(d);
+    cr_expect_eq(n, 0u);
+    cr_expect_eq(hp_file_map(dir, &d, &n, msg, sizeof msg), HP_ERR_IO);
+    cr_expect(strstr(msg, "a directory") != NULL, "%s", msg);
+    cr_assert_eq(mkfifo(at("fifo2"), 0600), 0);
+    cr_expect_eq(hp_file_map(at("fifo2"), &d, &n, msg, sizeof msg), HP_ERR_IO);
+    cr_expect(strstr(msg, "a pipe") != NULL, "%s", msg);
+}
