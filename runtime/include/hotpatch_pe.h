@@ -248,7 +248,7 @@ HP_API hp_status hp_pe_rva_bytes(const hp_pe *pe, uint32_t rva, const uint8_t **
 HP_API hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_span *out, const char **out_detail);
 
 /** The section the last cached lookup found (hp_pe_rva_bytes_cached()); zero it before the first use,
-    and use it with one view only. */
+    and use it with one view only. A NULL cache is allowed: the lookup is then not cached. */
 typedef struct hp_pe_rva_cache {
     uint32_t va;         /**< the section's RVA */
     uint32_t vsize;      /**< its extent in memory (0: nothing cached) */

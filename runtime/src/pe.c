@@ -328,43 +328,13 @@ static hp_status region_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_span *out_re
     FAIL("rva outside every section");
 }
 
-hp_status hp_pe_rva_bytes(const hp_pe *pe, uint32_t rva, const uint8_t **out_ptr, size_t *out_before,
-                          size_t *out_after, const char **out_detail)
-{
-    if (!pe || !out_ptr)
-        return HP_ERR_ARGUMENT;
-    hp_pe_span region;
-    size_t pos;
-    hp_status st = region_of_rva(pe, rva, &region, &pos, out_detail);
-    if (st != HP_OK)
-        return st;
-    *out_ptr = region.data + pos;
-    if (out_before)
-        *out_before = pos;
-    if (out_after)
-        *out_after = region.size - pos;
-    return HP_OK;
-}
-
-hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_span *out, const char **out_detail)
-{
-    if (!pe || !out)
-        return HP_ERR_ARGUMENT;
-    hp_pe_span region;
-    size_t pos;
-    hp_status st = region_of_rva(pe, rva, &region, &pos, out_detail);
-    if (st != HP_OK)
-        return st;
-    if (!hp_pe_span_sub(region, pos, size, out))
-        FAIL("data runs past the end of its section");
-    return HP_OK;
-}
-
-/* region_of_rva() through `cache`: a hit needs no section lookup; a miss looks up and remembers the
-   section (the headers are not cached). */
+/* region_of_rva() through `cache` (may be NULL): a hit needs no section lookup; a miss looks up and
+   remembers the section (the headers are not cached). */
 static hp_status region_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, hp_pe_span *out_region,
                                size_t *out_pos, const char **out_detail)
 {
+    if (!cache)
+        return region_of_rva(pe, rva, out_region, out_pos, out_detail);
     if (cache->vsize && rva >= cache->va && rva - cache->va < cache->vsize) {
         uint32_t pos = rva - cache->va;
         if (pos > cache->region.size)
@@ -386,8 +356,6 @@ static hp_status region_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t
 hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, const uint8_t **out_ptr,
                                  size_t *out_before, size_t *out_after, const char **out_detail)
 {
-    if (!cache)
-        return hp_pe_rva_bytes(pe, rva, out_ptr, out_before, out_after, out_detail);
     if (!pe || !out_ptr)
         return HP_ERR_ARGUMENT;
     hp_pe_span region;
@@ -406,8 +374,6 @@ hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32
 hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, uint32_t size,
                                 hp_pe_span *out, const char **out_detail)
 {
-    if (!cache)
-        return hp_pe_rva_span(pe, rva, size, out, out_detail);
     if (!pe || !out)
         return HP_ERR_ARGUMENT;
     hp_pe_span region;
@@ -418,6 +384,17 @@ hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_
     if (!hp_pe_span_sub(region, pos, size, out))
         FAIL("data runs past the end of its section");
     return HP_OK;
+}
+
+hp_status hp_pe_rva_bytes(const hp_pe *pe, uint32_t rva, const uint8_t **out_ptr, size_t *out_before,
+                          size_t *out_after, const char **out_detail)
+{
+    return hp_pe_rva_bytes_cached(pe, NULL, rva, out_ptr, out_before, out_after, out_detail);
+}
+
+hp_status hp_pe_rva_span(const hp_pe *pe, uint32_t rva, uint32_t size, hp_pe_span *out, const char **out_detail)
+{
+    return hp_pe_rva_span_cached(pe, NULL, rva, size, out, out_detail);
 }
 
 hp_status hp_pe_rva_to_offset(const hp_pe *pe, uint32_t rva, uint32_t *out_offset, const char **out_detail)

@@ -111,6 +111,21 @@ static int on_export(void *ctx, const hp_pe_export *e)
     return 0;
 }
 
+/* The image laid out as the loader would: every section at its RVA (the caller frees it). */
+static unsigned char *lay_out(const hp_pe *pe, const unsigned char *file)
+{
+    unsigned char *img = calloc(1, pe->size_of_image);
+    cr_assert_not_null(img);
+    memcpy(img, file, pe->size_of_headers);
+    for (uint32_t i = 0; i < pe->section_count; i++) {
+        hp_pe_section sec;
+        hp_pe_section_at(pe, i, &sec);
+        uint32_t n = sec.raw_size < sec.virtual_size ? sec.raw_size : sec.virtual_size;
+        memcpy(img + sec.virtual_address, file + sec.raw_offset, n);
+    }
+    return img;
+}
+
 Test(pe, exports_in_file_and_mapped_layout)
 {
     size_t size;
@@ -127,15 +142,7 @@ Test(pe, exports_in_file_and_mapped_layout)
     cr_assert_eq(s.code, 2);
     cr_assert_eq(s.data, 1);
 
-    /* lay the image out as the loader would: every section at its RVA */
-    unsigned char *img = calloc(1, pe.size_of_image);
-    memcpy(img, b, pe.size_of_headers);
-    for (uint32_t i = 0; i < pe.section_count; i++) {
-        hp_pe_section sec;
-        hp_pe_section_at(&pe, i, &sec);
-        uint32_t n = sec.raw_size < sec.virtual_size ? sec.raw_size : sec.virtual_size;
-        memcpy(img + sec.virtual_address, b + sec.raw_offset, n);
-    }
+    unsigned char *img = lay_out(&pe, b);
     hp_pe m;
     cr_assert_eq(hp_pe_open(&m, img, pe.size_of_image, HP_PE_LAYOUT_MAPPED, 0, NULL), HP_OK);
     seen t = {0};
@@ -165,14 +172,7 @@ Test(pe, cached_rva_lookups_agree)
     unsigned char *b = load("golden.dll", &size);
     hp_pe pe;
     cr_assert_eq(hp_pe_open(&pe, b, size, HP_PE_LAYOUT_FILE, 0, NULL), HP_OK);
-    unsigned char *img = calloc(1, pe.size_of_image);
-    memcpy(img, b, pe.size_of_headers);
-    for (uint32_t i = 0; i < pe.section_count; i++) {
-        hp_pe_section sec;
-        hp_pe_section_at(&pe, i, &sec);
-        uint32_t n = sec.raw_size < sec.virtual_size ? sec.raw_size : sec.virtual_size;
-        memcpy(img + sec.virtual_address, b + sec.raw_offset, n);
-    }
+    unsigned char *img = lay_out(&pe, b);
     hp_pe m;
     cr_assert_eq(hp_pe_open(&m, img, pe.size_of_image, HP_PE_LAYOUT_MAPPED, 0, NULL), HP_OK);
     const hp_pe *views[2] = {&pe, &m};

@@ -13,9 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open `path` for reading as a regular file: the descriptor and its size, or an error naming it. */
-static hp_status open_regular(const char *path, int *out_fd, size_t *out_size, char *msg, size_t msg_size)
+/* Open `path` for reading as a regular file: the descriptor and its size, or an error naming it.
+   The caller's results are cleared first. */
+static hp_status open_regular(const char *path, unsigned char **out_data, size_t *out_size, int *out_fd,
+                              size_t *size, char *msg, size_t msg_size)
 {
+    if (!path || !out_data || !out_size)
+        return HP_ERR_ARGUMENT;
+    *out_data = NULL;
+    *out_size = 0;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -40,20 +46,16 @@ static hp_status open_regular(const char *path, int *out_fd, size_t *out_size, c
         return HP_ERR_IO;
     }
     *out_fd = fd;
-    *out_size = (size_t)st.st_size;
+    *size = (size_t)st.st_size;
     return HP_OK;
 }
 
 hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
 {
     static unsigned char empty[1];
-    if (!path || !out_data || !out_size)
-        return HP_ERR_ARGUMENT;
-    *out_data = NULL;
-    *out_size = 0;
     int fd;
     size_t size;
-    hp_status st = open_regular(path, &fd, &size, msg, msg_size);
+    hp_status st = open_regular(path, out_data, out_size, &fd, &size, msg, msg_size);
     if (st != HP_OK)
         return st;
     if (size == 0) {
@@ -82,13 +84,9 @@ void hp_file_unmap(unsigned char *data, size_t size)
 
 hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
 {
-    if (!path || !out_data || !out_size)
-        return HP_ERR_ARGUMENT;
-    *out_data = NULL;
-    *out_size = 0;
     int fd;
     size_t size;
-    hp_status st = open_regular(path, &fd, &size, msg, msg_size);
+    hp_status st = open_regular(path, out_data, out_size, &fd, &size, msg, msg_size);
     if (st != HP_OK)
         return st;
     unsigned char *buf = malloc(size + 1);

@@ -10,15 +10,7 @@ int hp_vec_reserve(void **array, size_t *cap, size_t count, size_t elem)
 {
     if (count < *cap)
         return 1;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (elem == 0 || ncap > SIZE_MAX / elem)
-        return 0;
-    void *p = realloc(*array, ncap * elem);
-    if (!p)
-        return 0;
-    *array = p;
-    *cap = ncap;
-    return 1;
+    return hp_vec_reserve_total(array, cap, *cap ? *cap * 2 : 16, elem); /* doubling: appends stay linear */
 }
 
 int hp_vec_reserve_total(void **array, size_t *cap, size_t total, size_t elem)
