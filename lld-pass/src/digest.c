@@ -719,9 +719,9 @@ static size_t trim_to(const uint8_t *buf, size_t n, size_t floor)
     return t < floor ? floor : t;
 }
 
-/* Trim f's extent to its code (hash 0), or digest it (hash 1: every function's extent final): its bytes
-   with each relocated field left out and, in its place, where the field is and what it refers to. */
-static hp_status digest_function(obj *o, fnr *f, int hash, size_t *cursor, uint64_t *out, uint32_t *out_size)
+/* Trim f's extent to its code and digest it: its bytes with each relocated field left out and, in its
+   place, where the field is and what it refers to. */
+static hp_status digest_function(obj *o, fnr *f, size_t *cursor, uint64_t *out, uint32_t *out_size)
 {
     const sect *s = &o->secs[f->sec - 1];
     if (!s->data.data || f->end <= f->start) {
@@ -748,8 +748,6 @@ static hp_status digest_function(obj *o, fnr *f, int hash, size_t *cursor, uint6
     n = trim_to(code, n, floor < n ? floor : n);
     f->end = f->start + (uint32_t)n;
     *out_size = (uint32_t)n;
-    if (!hash)
-        return HP_OK;
     uint64_t h = 0xcbf29ce484222325ull;
     mix(&h, "fn", 2);
     mix_u64(&h, n);
@@ -935,30 +933,20 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
             }
         f->end = end < f->start ? f->start : end;
     }
-    /* digests need every function's trimmed end (labels of other functions are found by it): trim all
-       first, then digest */
-    uint64_t *dig = calloc(o->nfns ? o->nfns : 1, sizeof *dig);
-    uint32_t *sizes = calloc(o->nfns ? o->nfns : 1, sizeof *sizes);
-    if (!dig || !sizes) {
-        free(dig);
-        free(sizes);
-        return HP_ERR_NO_MEMORY;
-    }
+    /* each function trimmed to its code and digested in one go: what a relocation names in another
+       function is its offset from that function's start (describe()), never its end */
     size_t cursor = 0;
-    for (size_t i = 0; i < o->nfns && st == HP_OK; i++) /* pass 1: extents */
-        st = digest_function(o, &o->fns[i], 0, &cursor, &dig[i], &sizes[i]);
-    cursor = 0;
-    for (size_t i = 0; i < o->nfns && st == HP_OK; i++) { /* pass 2: with every extent final */
-        st = digest_function(o, &o->fns[i], 1, &cursor, &dig[i], &sizes[i]);
+    for (size_t i = 0; i < o->nfns && st == HP_OK; i++) {
+        uint64_t dig = 0;
+        uint32_t size = 0;
+        st = digest_function(o, &o->fns[i], &cursor, &dig, &size);
         const sym *y = &o->syms[o->fns[i].sym];
         const char *p = y->name;
         size_t n = y->len;
         hp_coff_c_name(o->x86, &p, &n);
         if (st == HP_OK)
-            st = hp_link_digest_add(u, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, sizes[i], dig[i]);
+            st = hp_link_digest_add(u, p, n, HP_DIGEST_FUNCTION, y->cls == CLASS_STATIC, size, dig);
     }
-    free(dig);
-    free(sizes);
     type_place *types = NULL;
     size_t ntypes = 0, tcap = 0;
     for (uint32_t i = 0; i < o->nsym && st == HP_OK; i++) {
