@@ -686,7 +686,8 @@ static size_t trim_fill(const uint8_t *buf, size_t n)
         if (n == 0 || buf[n - 1] != 0x00)
             return n; /* every longer NOP ends in 00 (66 90 was taken with the 90s) */
         for (size_t k = 0; k < sizeof nops / sizeof nops[0]; k++)
-            if (n >= nops[k].len && memcmp(buf + n - nops[k].len, nops[k].b, nops[k].len) == 0) {
+            if (n >= nops[k].len && buf[n - nops[k].len] == nops[k].b[0] &&
+                memcmp(buf + n - nops[k].len, nops[k].b, nops[k].len) == 0) {
                 n -= nops[k].len;
                 break;
             }
