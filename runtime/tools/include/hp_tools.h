@@ -126,9 +126,11 @@ int hp_vec_reserve_total(void **array, size_t *cap, size_t total, size_t elem);
                                                                                    : 0)
 
 /**
- * Sort `n` records of `size` bytes by the uint32_t (host order) at `key_offset` in each: stable, linear
- * (radix), and free when they are in order already. Records with equal keys keep their order, so a
- * caller orders ties itself (they are few: aliases of one address).
+ * Sort `n` records of `size` bytes by the uint32_t (host order) at `key_offset` in each: stable; free
+ * when they are in order already, a merge when they are up to 16 ordered runs one after the other
+ * (lists appended from several sources), else linear (a radix sort of keys and indexes, then one
+ * gather of the records). Records with equal keys keep their order, so a caller orders ties itself
+ * (they are few: aliases of one address).
  * @return 1; 0 when out of memory or the arguments are wrong (the records are then unchanged).
  */
 int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset);

@@ -111,28 +111,40 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
                 bounds[runs] = i;
             runs++;
         }
-    unsigned char *tmp = malloc(n * size);
-    if (!tmp)
-        return 0;
     if (runs <= MAX_RUNS) {
+        /* a merge buffers the shorter of two neighbouring runs: at most half of them */
+        unsigned char *tmp = malloc((n / 2 + 1) * size);
+        if (!tmp)
+            return 0;
         bounds[runs] = n;
         merge_runs(a, tmp, size, key_offset, bounds, runs);
         free(tmp);
         return 1;
     }
-    /* LSD radix, 8 bits a pass, stable; the four byte histograms are counted in one read of the keys,
-       and a pass in which every key has the same byte is skipped */
+    /* LSD radix, 8 bits a pass, stable, over (key, index) pairs: eight bytes a move however large
+       the records, which are then put in place in one gather. The four byte histograms are counted
+       in one read of the keys, and a pass in which every key has the same byte is skipped. */
+    if (n > UINT32_MAX)
+        return 0;
+    uint64_t *pairs = malloc(2 * n * sizeof *pairs);
+    unsigned char *out = malloc(n * size);
+    if (!pairs || !out) {
+        free(pairs);
+        free(out);
+        return 0;
+    }
     size_t count[4][256];
     memset(count, 0, sizeof count);
     for (i = 0; i < n; i++) {
         uint32_t k = key_at(a + i * size, key_offset);
+        pairs[i] = (uint64_t)k << 32 | (uint32_t)i;
         count[0][k & 0xFF]++;
         count[1][(k >> 8) & 0xFF]++;
         count[2][(k >> 16) & 0xFF]++;
         count[3][k >> 24]++;
     }
     uint32_t first = key_at(a, key_offset);
-    unsigned char *src = a, *dst = tmp;
+    uint64_t *src = pairs, *dst = pairs + n;
     for (unsigned pass = 0; pass < 4; pass++) {
         unsigned shift = 8 * pass;
         size_t *c = count[pass];
@@ -144,17 +156,17 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
             c[b] = pos;
             pos += k;
         }
-        for (i = 0; i < n; i++) {
-            const unsigned char *r = src + i * size;
-            move_rec(dst + c[(key_at(r, key_offset) >> shift) & 0xFF]++ * size, r, size);
-        }
-        unsigned char *t = src;
+        for (i = 0; i < n; i++)
+            dst[c[(src[i] >> (32 + shift)) & 0xFF]++] = src[i];
+        uint64_t *t = src;
         src = dst;
         dst = t;
     }
-    if (src != a)
-        memcpy(a, src, n * size);
-    free(tmp);
+    for (i = 0; i < n; i++)
+        move_rec(out + i * size, a + (size_t)(uint32_t)src[i] * size, size);
+    memcpy(a, out, n * size);
+    free(pairs);
+    free(out);
     return 1;
 }
 
