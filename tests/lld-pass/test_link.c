@@ -49,6 +49,48 @@ static void filled_and_summed(const char *image, size_t expect_entries)
     lpt_image_close(&img);
 }
 
+/* The number in "N padding bytes 0x90 -> 0xCC" of --hotpatch-verbose. */
+static unsigned filled_count(const char *err)
+{
+    unsigned filled = 0;
+    const char *at = strstr(err, " padding bytes 0x90 -> 0xCC");
+    cr_assert_not_null(at, "%s", err);
+    while (at > err && at[-1] >= '0' && at[-1] <= '9')
+        at--;
+    cr_assert_eq(sscanf(at, "%u", &filled), 1);
+    return filled;
+}
+
+/* The plugin writes int3 padding itself: the pass rewrites nothing (with CET too: only the entry NOP
+   moves behind endbr). Bitcode padded the way earlier plugins did (CC 90 90 .., all 90) gets its NOPs
+   turned into int3 and the checksum recomputed over the rewritten image. */
+Test(link, padding_rewritten_only_where_it_is_nops)
+{
+    const char *d = hpt_scratch("link_fill");
+    const char *flags[2][3] = {{"-O2", NULL, NULL}, {"-O2", "-fcf-protection=branch", NULL}};
+    for (int cet = 0; cet < 2; cet++) {
+        char obj[4200], exe[4200];
+        snprintf(obj, sizeof obj, "%s/prog%d.o", d, cet);
+        snprintf(exe, sizeof exe, "%s/prog%d.exe", d, cet);
+        lpt_compile("x86_64-w64-mingw32", lpt_fixture("prog.c"), obj, 1, flags[cet]);
+        hpt_proc p;
+        int st = lpt_link("x86_64-w64-mingw32", (const char *[]){obj, "-o", exe, "-Wl,--hotpatch-verbose", NULL}, &p);
+        cr_assert_eq(st, 0, "link failed:\n%s", p.err);
+        cr_expect_eq(filled_count(p.err), 0u, "the plugin's own padding is int3 already:\n%s", p.err);
+        hpt_proc_free(&p);
+        filled_and_summed(exe, 5);
+    }
+    const char *bc = lpt_path(d, "oldpad.o"), *dll = lpt_path(d, "oldpad.dll");
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("oldpad.ll"), bc, 0, (const char *[]){"-O2", "-flto", NULL});
+    hpt_proc p;
+    int st = lpt_link("x86_64-w64-mingw32",
+                      (const char *[]){"-flto", "-shared", bc, "-o", dll, "-Wl,--hotpatch-verbose", NULL}, &p);
+    cr_assert_eq(st, 0, "link failed:\n%s", p.err);
+    cr_expect_eq(filled_count(p.err), 11u, "CC+5 NOPs and 6 NOPs rewritten:\n%s", p.err);
+    hpt_proc_free(&p);
+    filled_and_summed(dll, 2);
+}
+
 Test(link, mingw_x64_program_is_patchable_and_runs_under_wine)
 {
     const char *d = hpt_scratch("link_mingw_x64");

@@ -345,6 +345,28 @@ Test(policy, instrument_is_idempotent, .init = setup, .fini = teardown)
     hp_policy_destroy(p);
 }
 
+/* Bitcode from a plugin that wrote its padding as bytes (CC 90 90 ..., or all 90): recognised as the
+   policy's, so a second run neither pads again nor adds the attribute, and the table records it. */
+Test(policy, earlier_byte_padding_is_recognised, .init = setup, .fini = teardown)
+{
+    static const char *const forms[] = {"c\"\\CC\\90\\90\\90\\90\\90\"", "c\"\\90\\90\\90\\90\\90\\90\""};
+    for (size_t i = 0; i < 2; i++) {
+        char ir[400];
+        snprintf(ir, sizeof ir,
+                 MINGW64 "define void @f() prefix [6 x i8] %s prologue i16 -28570 {\n  ret void\n}\n", forms[i]);
+        LLVMModuleRef m = parse(ir);
+        hp_policy *p = policy_with(NULL);
+        hp_policy_stats st = {0, 0, 0, 0};
+        cr_assert_eq(hp_policy_instrument(p, m, NULL, NULL), HP_OK);
+        LLVMValueRef f = LLVMGetNamedFunction(m, "f");
+        cr_expect(LLVMIsAConstantDataSequential(LLVMGetPrefixData(f)), "form %zu: the bytes are kept", i);
+        cr_expect_eq(str_attr(m, "f", "patchable-function-prefix"), NULL, "form %zu", i);
+        cr_assert_eq(hp_policy_emit_table(p, m, &st), HP_OK);
+        cr_expect_eq(st.records, 1, "form %zu: recorded", i);
+        hp_policy_destroy(p);
+    }
+}
+
 Test(policy, disabled_diagnostics_are_not_reported, .init = setup, .fini = teardown)
 {
     static const char *const opts[] = {"no-warn-naked", "no-warn-conflict", NULL};
