@@ -18,7 +18,9 @@ function(hp_zydis_fetch_source)
   if(NOT found)
     file(MAKE_DIRECTORY "${dir}")
     message(STATUS "hotpatch: fetching Debian's zydis source package into ${dir}")
-    execute_process(COMMAND apt-get source -q zydis
+    # scripts/debian-source: the newest version the archive really serves (a mirror may lack a
+    # security update's files)
+    execute_process(COMMAND "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../scripts/debian-source" zydis
       WORKING_DIRECTORY "${dir}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     file(GLOB found LIST_DIRECTORIES true "${dir}/zydis-4.*")
     if(NOT rc EQUAL 0 OR NOT found)

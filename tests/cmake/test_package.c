@@ -712,9 +712,9 @@ static const char *debian_source(const char *package, const char *unpacked, cons
     mkdir(cache, 0755);
     char script[4800];
     snprintf(script, sizeof script,
-             "cd '%s' && apt-get source --download-only '%s' >/dev/null && "
+             "cd '%s' && '%s/scripts/debian-source' --download-only '%s' >/dev/null && "
              "tar xf \"$(ls '%s'_*.orig.tar.* | grep -v '[.]asc$' | head -n 1)\" && test -f '%s/%s'",
-             cache, package, package, unpacked, probe);
+             cache, HPT_SOURCE_DIR, package, package, unpacked, probe);
     const char *argv[] = {"sh", "-c", script, NULL};
     hpt_proc p;
     cr_assert_eq(hpt_run(argv, NULL, 300, &p), 0);

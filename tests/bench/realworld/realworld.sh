@@ -126,7 +126,7 @@ mkdir -p "$src"
 debian_source() { # PACKAGE UNPACKED PROBE: Debian's source package, its orig tarball unpacked in $src
   [ -f "$src/$2/$3" ] && return 0
   say "fetching Debian's $1 source into $src"
-  (cd "$src" && apt-get source --download-only "$1" >"apt-$1.log" 2>&1) ||
+  (cd "$src" && "$root/scripts/debian-source" --download-only "$1" >"apt-$1.log" 2>&1) ||
     die "apt-get source $1 failed (deb-src entries: scripts/setup-deps): $(tail -n 5 "$src/apt-$1.log")"
   local orig='' f
   for f in "$src/$1"_*.orig.tar.*; do
