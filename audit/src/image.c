@@ -43,7 +43,7 @@ typedef struct image_ctx {
     uint32_t *exp_at;      /* exp_at[index]: where the address walk put export `index` (UINT32_MAX: none) */
     size_t exp_at_count, exp_at_cap;
     known *known;          /* after known_merge: every entry once, in address order */
-    size_t known_count, known_cap;
+    size_t known_count;
     struct {               /* the entries of each source as found: exports, table, .pdata, symbols */
         known *v;
         size_t n, cap;

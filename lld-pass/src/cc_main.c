@@ -88,13 +88,11 @@ int main(int argc, char **argv)
 
     /* this program's directory: the installed tree (bin/) or the build tree (lld-pass/) */
     char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) {
+    if (!hp_self_exe(self, sizeof self)) {
         st = HP_ERR_IO;
         snprintf(msg, sizeof msg, "cannot read /proc/self/exe: where is hotpatch-cc installed?");
         goto out;
     }
-    self[len] = 0;
     char real_cc[PATH_MAX];
     if (realpath(cc, real_cc) && strcmp(real_cc, self) == 0) {
         st = HP_ERR_TOOL;

@@ -244,20 +244,7 @@ static int parse(int argc, char **argv, options *o)
 
 /* ---- running hotpatch-cc ---------------------------------------------------- */
 
-static char self_dir[PATH_MAX];
-
-static int find_self(void)
-{
-    ssize_t n = readlink("/proc/self/exe", self_dir, sizeof self_dir - 1);
-    if (n <= 0)
-        return 0;
-    self_dir[n] = 0;
-    char *slash = strrchr(self_dir, '/');
-    if (!slash)
-        return 0;
-    *slash = 0;
-    return 1;
-}
+static char self_dir[PATH_MAX]; /* this program's directory: its sibling hotpatch-cc is there */
 
 typedef struct argv_b {
     char **v;
@@ -348,14 +335,34 @@ static int run(const options *o, argv_b *b, const char *what)
     return ok;
 }
 
-static void cc_start(const options *o, argv_b *b, const char *triple)
+/* The sibling hotpatch-cc for `triple`: what every compile and the module's link start with. */
+static void cc_driver(argv_b *b, const char *triple)
 {
     char cc[PATH_MAX + 16];
     snprintf(cc, sizeof cc, "%s/hotpatch-cc", self_dir);
     arg(b, cc);
     argf(b, "--target=%s", triple);
+}
+
+/* A compile as the release's: the driver, then the release's compile flags. */
+static void cc_start(const options *o, argv_b *b, const char *triple)
+{
+    cc_driver(b, triple);
     for (size_t i = 0; i < o->nflags; i++)
         arg(b, o->flags[i]);
+}
+
+/* Finish a compile started with cc_start() and its own options: `-c SRC -o OBJ`, run (`what` names it
+   in a failure), freed. Returns 1 when it compiled. */
+static int compile(const options *o, argv_b *b, const char *src, const char *obj, const char *what)
+{
+    arg(b, "-c");
+    arg(b, src);
+    arg(b, "-o");
+    arg(b, obj);
+    int ok = run(o, b, what);
+    argv_free(b);
+    return ok;
 }
 
 /* ---- the comparison ---------------------------------------------------------- */
@@ -489,7 +496,7 @@ int main(int argc, char **argv)
         error("out of memory");
         goto out;
     }
-    if (!find_self()) {
+    if (!hp_self_dir(self_dir, sizeof self_dir)) {
         error("cannot tell where this program is (/proc/self/exe)");
         goto out;
     }
@@ -561,15 +568,9 @@ int main(int argc, char **argv)
             in[i].object = strdup(obj);
             argv_b b = {0};
             cc_start(&o, &b, triple);
-            arg(&b, "-c");
-            arg(&b, in[i].path);
-            arg(&b, "-o");
-            arg(&b, obj);
             snprintf(msg, sizeof msg, "compiling %s", in[i].path);
             progress("[%zu/%zu] compiling %s as the release was", i + 1, o.ninputs, in[i].path);
-            int ok = run(&o, &b, msg);
-            argv_free(&b);
-            if (!ok)
+            if (!compile(&o, &b, in[i].path, obj, msg))
                 goto out;
         }
         if (!in[i].object) {
@@ -617,15 +618,9 @@ int main(int argc, char **argv)
         argv_b b = {0};
         cc_start(&o, &b, triple);
         arg(&b, "-O0");
-        arg(&b, "-c");
-        arg(&b, in[i].path);
-        arg(&b, "-o");
-        arg(&b, obj);
         snprintf(msg, sizeof msg, "compiling %s without optimisation (for the report)", in[i].path);
         progress("compiling %s without optimisation, to name what the changed functions inline", in[i].path);
-        int ok = run(&o, &b, msg);
-        argv_free(&b);
-        if (!ok || !digest_file(obj, NULL, &in[i].calls, &in[i].ncalls))
+        if (!compile(&o, &b, in[i].path, obj, msg) || !digest_file(obj, NULL, &in[i].calls, &in[i].ncalls))
             goto out;
         fu[i].calls = in[i].calls;
         fu[i].call_count = in[i].ncalls;
@@ -669,10 +664,7 @@ int main(int argc, char **argv)
         snprintf(output, sizeof output, "%.*s.fix%s", (int)stem, base, dot && dot != base ? dot : ".dll");
     }
     argv_b link = {0};
-    char cc[PATH_MAX + 16];
-    snprintf(cc, sizeof cc, "%s/hotpatch-cc", self_dir);
-    arg(&link, cc);
-    argf(&link, "--target=%s", triple);
+    cc_driver(&link, triple);
     arg(&link, "-shared");
     arg(&link, "-o");
     arg(&link, output);
@@ -689,15 +681,9 @@ int main(int argc, char **argv)
         argf(&b, "-fplugin-arg-hotpatch-fix-functions=@%s", functions);
         if (in[i].release_path)
             argf(&b, "-fplugin-arg-hotpatch-fix-unit=%s", in[i].release_path);
-        arg(&b, "-c");
-        arg(&b, in[i].path);
-        arg(&b, "-o");
-        arg(&b, obj);
         snprintf(msg, sizeof msg, "compiling %s in fix mode", in[i].path);
         progress("compiling %s in fix mode", in[i].path);
-        int ok = run(&o, &b, msg);
-        argv_free(&b);
-        if (!ok) {
+        if (!compile(&o, &b, in[i].path, obj, msg)) {
             argv_free(&link);
             goto out;
         }

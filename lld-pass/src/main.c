@@ -112,14 +112,8 @@ static void help(void)
 static int self_sibling(const char *name, char *buf, size_t size)
 {
     char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    if (!hp_self_dir(self, sizeof self))
         return 0;
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return 0;
-    *slash = 0;
     if ((size_t)snprintf(buf, size, "%s/%s", self, name) >= size)
         return 0;
     return access(buf, X_OK) == 0;

@@ -290,11 +290,21 @@ hp_status hp_pe_section_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_section *out
 /*
  * Resolve `rva` to the span of its section's bytes that exist in the buffer,
  * and the offset of `rva` inside that span. Headers count as one region at
- * RVA 0 (the same in both layouts).
+ * RVA 0 (the same in both layouts). With a `cache` (may be NULL), a section
+ * found is remembered and an RVA inside it needs no lookup (the headers are not
+ * cached).
  */
-static hp_status region_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_span *out_region, size_t *out_pos,
-                               const char **out_detail)
+static hp_status region_of_rva(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, hp_pe_span *out_region,
+                               size_t *out_pos, const char **out_detail)
 {
+    if (cache && cache->vsize && rva >= cache->va && rva - cache->va < cache->vsize) {
+        uint32_t pos = rva - cache->va;
+        if (pos > cache->region.size)
+            FAIL("rva in the zero-filled part of a section");
+        *out_region = cache->region;
+        *out_pos = pos;
+        return HP_OK;
+    }
     hp_pe_section s;
     if (section_find(pe, rva, &s) >= 0) {
         uint64_t start, len;
@@ -311,6 +321,11 @@ static hp_status region_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_span *out_re
         }
         if (!hp_pe_span_sub(pe->image, start, len, out_region))
             FAIL("section data outside the file");
+        if (cache) {
+            cache->va = s.virtual_address;
+            cache->vsize = section_vsize(&s);
+            cache->region = *out_region;
+        }
         uint32_t pos = rva - s.virtual_address;
         if (pos > out_region->size)
             FAIL("rva in the zero-filled part of a section");
@@ -328,31 +343,6 @@ static hp_status region_of_rva(const hp_pe *pe, uint32_t rva, hp_pe_span *out_re
     FAIL("rva outside every section");
 }
 
-/* region_of_rva() through `cache` (may be NULL): a hit needs no section lookup; a miss looks up and
-   remembers the section (the headers are not cached). */
-static hp_status region_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, hp_pe_span *out_region,
-                               size_t *out_pos, const char **out_detail)
-{
-    if (!cache)
-        return region_of_rva(pe, rva, out_region, out_pos, out_detail);
-    if (cache->vsize && rva >= cache->va && rva - cache->va < cache->vsize) {
-        uint32_t pos = rva - cache->va;
-        if (pos > cache->region.size)
-            FAIL("rva in the zero-filled part of a section");
-        *out_region = cache->region;
-        *out_pos = pos;
-        return HP_OK;
-    }
-    hp_status st = region_of_rva(pe, rva, out_region, out_pos, out_detail);
-    hp_pe_section s;
-    if (st == HP_OK && section_find(pe, rva, &s) >= 0) {
-        cache->va = s.virtual_address;
-        cache->vsize = section_vsize(&s);
-        cache->region = *out_region;
-    }
-    return st;
-}
-
 hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, const uint8_t **out_ptr,
                                  size_t *out_before, size_t *out_after, const char **out_detail)
 {
@@ -360,7 +350,7 @@ hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32
         return HP_ERR_ARGUMENT;
     hp_pe_span region;
     size_t pos;
-    hp_status st = region_cached(pe, cache, rva, &region, &pos, out_detail);
+    hp_status st = region_of_rva(pe, cache, rva, &region, &pos, out_detail);
     if (st != HP_OK)
         return st;
     *out_ptr = region.data + pos;
@@ -378,7 +368,7 @@ hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_
         return HP_ERR_ARGUMENT;
     hp_pe_span region;
     size_t pos;
-    hp_status st = region_cached(pe, cache, rva, &region, &pos, out_detail);
+    hp_status st = region_of_rva(pe, cache, rva, &region, &pos, out_detail);
     if (st != HP_OK)
         return st;
     if (!hp_pe_span_sub(region, pos, size, out))
@@ -403,7 +393,7 @@ hp_status hp_pe_rva_to_offset(const hp_pe *pe, uint32_t rva, uint32_t *out_offse
         return HP_ERR_ARGUMENT;
     hp_pe_span region;
     size_t pos;
-    hp_status st = region_of_rva(pe, rva, &region, &pos, out_detail);
+    hp_status st = region_of_rva(pe, NULL, rva, &region, &pos, out_detail);
     if (st != HP_OK)
         return st;
     *out_offset = (uint32_t)((size_t)(region.data - pe->image.data) + pos);

@@ -135,3 +135,20 @@ Test(file, map_refuses_what_read_refuses, .init = setup, .timeout = 10)
     cr_expect_eq(hp_file_map(at("fifo2"), &d, &n, msg, sizeof msg), HP_ERR_IO);
     cr_expect(strstr(msg, "a pipe") != NULL, "%s", msg);
 }
+
+/* hp_self_exe() / hp_self_dir(): this test program's own file and its directory; a buffer too small
+   for the path gives 0, not a path cut short. */
+Test(file, self_exe_and_dir)
+{
+    char exe[4096], home[4096], tiny[4];
+    cr_assert(hp_self_exe(exe, sizeof exe));
+    cr_expect_str_eq(hp_path_basename(exe), "test_tools");
+    struct stat sb;
+    cr_expect(stat(exe, &sb) == 0 && S_ISREG(sb.st_mode), "%s", exe);
+    cr_assert(hp_self_dir(home, sizeof home));
+    size_t n = strlen(home);
+    cr_expect(strncmp(exe, home, n) == 0 && exe[n] == '/' && strcmp(exe + n + 1, "test_tools") == 0, "%s / %s", home,
+              exe);
+    cr_expect(!hp_self_exe(tiny, sizeof tiny));
+    cr_expect(!hp_self_dir(tiny, sizeof tiny));
+}

@@ -91,6 +91,12 @@ hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_si
 /** Release what hp_file_map() gave (NULL is ignored). */
 void hp_file_unmap(unsigned char *data, size_t size);
 
+/** This program's own file (/proc/self/exe) into `buf`: 1, or 0 when it is unknown or does not fit. */
+int hp_self_exe(char *buf, size_t size);
+
+/** The directory of this program's file (hp_self_exe() without its last component): 1, or 0. */
+int hp_self_dir(char *buf, size_t size);
+
 /** The last component of a path ('/' and, for Windows paths, '\\' separate). Never NULL for a non-NULL path. */
 const char *hp_path_basename(const char *path);
 

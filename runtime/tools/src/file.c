@@ -1,5 +1,6 @@
 /*
- * file.c — hp_file_read(), hp_file_map() and hp_path_basename(): the tools' one file reader.
+ * file.c — hp_file_read(), hp_file_map(), hp_self_exe() and hp_path_basename(): the tools' one file
+ * reader and paths.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_tools.h"
@@ -112,6 +113,28 @@ hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_s
     *out_data = buf;
     *out_size = size;
     return HP_OK;
+}
+
+int hp_self_exe(char *buf, size_t size)
+{
+    if (!buf || size < 2)
+        return 0;
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1)
+        return 0; /* unknown, or perhaps cut short */
+    buf[n] = 0;
+    return 1;
+}
+
+int hp_self_dir(char *buf, size_t size)
+{
+    if (!hp_self_exe(buf, size))
+        return 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    return 1;
 }
 
 const char *hp_path_basename(const char *path)
