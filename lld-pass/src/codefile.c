@@ -20,31 +20,22 @@ static int has_break(const char *s)
 }
 
 /* "<f|v> <s|e> <size> <16 hex digits> <name>\n" at b[0, ...): the line's length. b has room for
-   40 bytes and the name. */
-static size_t format_entry(char *b, const hp_link_digest *e)
+   40 bytes and the name's `len`. */
+static size_t format_entry(char *b, const hp_link_digest *e, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    char dec[12];
-    size_t n = 0, d = 0;
-    b[n++] = e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v';
-    b[n++] = ' ';
-    b[n++] = e->is_static ? 's' : 'e';
-    b[n++] = ' ';
-    uint32_t v = e->size;
-    do
-        dec[d++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (d)
-        b[n++] = dec[--d];
-    b[n++] = ' ';
-    for (int i = 60; i >= 0; i -= 4)
-        b[n++] = hex[(e->digest >> i) & 15];
-    b[n++] = ' ';
-    size_t len = strlen(e->name);
-    memcpy(b + n, e->name, len);
-    n += len;
-    b[n++] = '\n';
-    return n;
+    char *w = b;
+    *w++ = e->kind == HP_DIGEST_FUNCTION ? 'f' : 'v';
+    *w++ = ' ';
+    *w++ = e->is_static ? 's' : 'e';
+    *w++ = ' ';
+    w = hp_fmt_u32(w, e->size);
+    *w++ = ' ';
+    w = hp_fmt_hex64(w, e->digest);
+    *w++ = ' ';
+    memcpy(w, e->name, len);
+    w += len;
+    *w++ = '\n';
+    return (size_t)(w - b);
 }
 
 hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg, size_t msg_size)
@@ -76,18 +67,36 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
             continue; /* a path no line can hold: the unit has no digests (a fix of it is refused) */
         fprintf(f, "unit %08x %s\n", (unsigned)u->unit_id, u->unit);
         /* the unit's lines formatted by hand into one buffer: tens of thousands of them */
-        size_t need = 1;
-        for (size_t k = 0; k < u->count; k++)
-            need += strlen(u->entries[k].name) + 48;
-        char *buf = malloc(need);
+        /* written in blocks of about 64 KiB: a name's length is read once (up to a line break: a name
+           no line can hold is left out, its function has no digest) */
+        enum { BLOCK = 65536 };
+        char *buf = malloc(BLOCK);
         if (!buf) {
             st = HP_ERR_NO_MEMORY;
             break;
         }
         size_t n = 0;
-        for (size_t k = 0; k < u->count; k++)
-            if (!has_break(u->entries[k].name))
-                n += format_entry(buf + n, &u->entries[k]);
+        for (size_t k = 0; k < u->count; k++) {
+            const char *nm = u->entries[k].name;
+            size_t len = strcspn(nm, "\r\n");
+            if (nm[len])
+                continue;
+            if (n + len + 48 > BLOCK) {
+                fwrite(buf, 1, n, f);
+                n = 0;
+                if (len + 48 > BLOCK) { /* a name longer than the block: a line of its own */
+                    char *big = malloc(len + 48);
+                    if (!big) {
+                        st = HP_ERR_NO_MEMORY;
+                        break;
+                    }
+                    fwrite(big, 1, format_entry(big, &u->entries[k], len), f);
+                    free(big);
+                    continue;
+                }
+            }
+            n += format_entry(buf + n, &u->entries[k], len);
+        }
         fwrite(buf, 1, n, f);
         free(buf);
     }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_tools.h"
+
 /* ------------------------------------------------------------------------- */
 /* Formatting into a line                                                     */
 /* ------------------------------------------------------------------------- */
@@ -26,26 +28,13 @@ static char *put_str(char *w, const char *s)
 /* A string literal: its length is known at compile time (no strlen per field of 60,000 lines). */
 #define PUT_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) + sizeof(lit) - 1)
 
-static char *put_u32(char *w, uint32_t v)
-{
-    char tmp[10];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *w++ = tmp[--n];
-    return w;
-}
-
 static char *put_i32(char *w, int32_t v)
 {
     if (v < 0) {
         *w++ = '-';
-        return put_u32(w, (uint32_t)0 - (uint32_t)v);
+        return hp_fmt_u32(w, (uint32_t)0 - (uint32_t)v);
     }
-    return put_u32(w, (uint32_t)v);
+    return hp_fmt_u32(w, (uint32_t)v);
 }
 
 /* `digits` lower-case hex digits of v, most significant first */
@@ -196,11 +185,11 @@ static void render_image(obuf *o, const hp_link_map_data *m)
     json_str(o, m->machine ? m->machine : "unknown");
     char *w = ob_room(o, 512);
     w = put_str(w, ",\n    \"time_date_stamp\": ");
-    w = put_u32(w, m->time_date_stamp);
+    w = hp_fmt_u32(w, m->time_date_stamp);
     w = put_str(w, ",\n    \"size_of_image\": ");
-    w = put_u32(w, m->size_of_image);
+    w = hp_fmt_u32(w, m->size_of_image);
     w = put_str(w, ",\n    \"checksum\": ");
-    w = put_u32(w, m->checksum);
+    w = hp_fmt_u32(w, m->checksum);
     w = put_str(w, ",\n    \"codeview\": ");
     if (m->has_codeview) {
         /* Data1..Data3 are little-endian in the record; the text form prints them as numbers */
@@ -216,7 +205,7 @@ static void render_image(obuf *o, const hp_link_map_data *m)
         for (int i = 12; i < 16; i++)
             w = put_hex_upper(w, g[i]);
         w = put_str(w, "\", \"age\": ");
-        w = put_u32(w, m->codeview_age);
+        w = hp_fmt_u32(w, m->codeview_age);
         w = put_str(w, " }");
     } else {
         w = put_str(w, "null");
@@ -239,22 +228,24 @@ static void render_functions(obuf *o, const hp_link_map_data *m)
 {
     for (size_t i = 0; i < m->fn_count; i++) {
         const hp_link_fn *f = &m->fns[i];
-        ob_lit(o, i ? ",\n    { \"name\": " : "\n    { \"name\": ");
+        char *w = ob_room(o, 32);
+        w = i ? PUT_LIT(w, ",\n    { \"name\": ") : PUT_LIT(w, "\n    { \"name\": ");
+        ob_commit(o, w);
         json_str_or_null(o, f->name);
-        char *w = ob_room(o, 256);
+        w = ob_room(o, 256);
         w = PUT_LIT(w, ", \"rva\": ");
-        w = put_u32(w, f->rva);
+        w = hp_fmt_u32(w, f->rva);
         w = PUT_LIT(w, ", \"padding\": ");
-        w = put_u32(w, f->padding);
+        w = hp_fmt_u32(w, f->padding);
         w = PUT_LIT(w, ", \"site_offset\": ");
-        w = put_u32(w, f->site_offset);
+        w = hp_fmt_u32(w, f->site_offset);
         w = PUT_LIT(w, ", \"entry_bytes\": \"");
         w = put_hex(w, f->entry_bytes[0], 2);
         w = put_hex(w, f->entry_bytes[1], 2);
         w = PUT_LIT(w, "\", \"hash_length\": ");
-        w = put_u32(w, f->hash_len);
+        w = hp_fmt_u32(w, f->hash_len);
         w = PUT_LIT(w, ", \"hash\": \"fnv1a64:");
-        w = put_hex(w, f->hash, 16);
+        w = hp_fmt_hex64(w, f->hash);
         w = PUT_LIT(w, "\", \"table\": ");
         w = (f->from & HP_LINK_FROM_TABLE) ? PUT_LIT(w, "true") : PUT_LIT(w, "false");
         w = PUT_LIT(w, ", \"exported\": ");
@@ -354,9 +345,9 @@ static void render_symbols(obuf *o, const symkey *sorted, size_t n)
         w = put_str(w, ", \"static\": ");
         w = put_bool(w, s->is_static);
         w = put_str(w, s->is_function ? ", \"kind\": \"function\", \"rva\": " : ", \"kind\": \"variable\", \"rva\": ");
-        w = put_u32(w, s->rva);
+        w = hp_fmt_u32(w, s->rva);
         w = put_str(w, ", \"size\": ");
-        w = put_u32(w, s->size);
+        w = hp_fmt_u32(w, s->size);
         w = put_str(w, " }");
         ob_commit(o, w);
     }

@@ -149,6 +149,28 @@ int hp_site_is_filler(uint8_t b)
 /* hp_site_is_filler(), inline for the scans */
 #define is_filler_byte(b) ((b) == 0xCC || (b) == 0x00 || (b) == 0x90)
 
+/* 0x80 in each byte of x that is zero, 0 in the others (exact: no carry crosses a byte) */
+static inline uint64_t zero_bytes(uint64_t x)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    return ~(((x & low7) + low7) | x | low7);
+}
+
+/* the number of zero bits above the highest set bit of x (x != 0) */
+static inline unsigned leading_zero_bits(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_clzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 0x8000000000000000ull)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
 uint32_t hp_site_pad(hp_machine machine, uint32_t requested)
 {
     uint32_t min;
@@ -242,7 +264,23 @@ static uint32_t padding_found(const view *v, uint32_t pad, bool *nops)
     size_t limit = v->before < HP_MAX_PAD ? v->before : HP_MAX_PAD;
     uint32_t run = 0;
     *nops = false;
-    while (run < limit && is_filler_byte(v->entry[-(long)run - 1]))
+    /* eight bytes at a time: the run ends at the first byte (going down) that is not filler */
+    size_t scan = limit; /* where the byte-wise tail stops */
+    while (run + 8 <= scan) {
+        const uint8_t *q = v->entry - run - 8;
+        /* little-endian: q[7], the byte nearest the entry, in the top byte (one load) */
+        uint64_t x = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 | (uint64_t)q[3] << 24 |
+                     (uint64_t)q[4] << 32 | (uint64_t)q[5] << 40 | (uint64_t)q[6] << 48 | (uint64_t)q[7] << 56;
+        uint64_t filler = zero_bytes(x) | zero_bytes(x ^ 0xCCCCCCCCCCCCCCCCull) | zero_bytes(x ^ 0x9090909090909090ull);
+        uint64_t other = ~filler & 0x8080808080808080ull; /* 0x80 in each byte that is not filler */
+        if (other) {
+            run += (uint32_t)leading_zero_bits(other) / 8;
+            scan = run; /* found the end: no byte-wise tail */
+            break;
+        }
+        run += 8;
+    }
+    while (run < scan && is_filler_byte(v->entry[-(long)run - 1]))
         run++;
     if (run >= pad)
         return run;

@@ -247,3 +247,37 @@ Test(site, branch_to_entry_1_in_every_encoding)
                      hp_site_reason_str(s.reason));
     }
 }
+
+/* The padding count (read eight bytes at a time) against a byte-by-byte count: every filler byte
+   (0xCC, 0x90, 0x00) and other bytes at every distance from the entry, windows of every length up to
+   past HP_MAX_PAD. */
+Test(site, padding_count_matches_a_byte_count)
+{
+    static const uint8_t kinds[] = {0xCC, 0x90, 0x00, 0xC3, 0x8F, 0x31, 0x10, 0xCD};
+    uint8_t buf[96 + 2];
+    uint32_t x = 2463534242u;
+    for (unsigned round = 0; round < 20000; round++) {
+        size_t before = round % 97; /* 0 .. 96 readable bytes before the entry */
+        for (size_t i = 0; i < before; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            /* mostly filler, so that long runs are common; the one break at a varying distance */
+            buf[i] = (x % 16 == 0) ? kinds[3 + (x >> 8) % 5] : kinds[(x >> 8) % 3];
+        }
+        if (round % 3 == 0 && before) /* one non-filler byte at every distance in turn */
+            buf[before - 1 - (round / 3) % before] = 0xC3;
+        buf[before] = 0x66; /* mov edi, edi's x64 twin: a 2-byte entry */
+        buf[before + 1] = 0x90;
+        size_t naive = 0;
+        while (naive < before && naive < HP_MAX_PAD &&
+               (buf[before - 1 - naive] == 0xCC || buf[before - 1 - naive] == 0x90 || buf[before - 1 - naive] == 0x00))
+            naive++;
+        hp_site_input in = {buf + before, before, 2, 0x1000, HP_MACHINE_X64, 0, 0};
+        hp_site s;
+        hp_site_analyze(&in, &s);
+        cr_assert_eq(s.pad_found, naive, "round %u: %zu bytes before the entry, %u found, %zu counted", round,
+                     before, s.pad_found, naive);
+        cr_assert_eq(s.reason == HP_SITE_OK, naive >= 6, "round %u: %s", round, hp_site_reason_str(s.reason));
+    }
+}

@@ -145,6 +145,19 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset);
 int hp_sort_by_u32_then(void *base, size_t n, size_t size, size_t key_offset, int (*cmp)(const void *, const void *));
 
 /* ------------------------------------------------------------------------- */
+/* Numbers as text                                                            */
+/* ------------------------------------------------------------------------- */
+
+/** Write `v` in decimal at `w` (at most 10 bytes, no NUL): the end of what was written. */
+char *hp_fmt_u32(char *w, uint32_t v);
+
+/** Write `v` as 16 lower-case hex digits at `w` (no NUL): w + 16. */
+char *hp_fmt_hex64(char *w, uint64_t v);
+
+/** Write `v` as 8 lower-case hex digits at `w` (no NUL): w + 8. */
+char *hp_fmt_hex32(char *w, uint32_t v);
+
+/* ------------------------------------------------------------------------- */
 /* COFF symbols                                                               */
 /* ------------------------------------------------------------------------- */
 

@@ -1,0 +1,81 @@
+/*
+ * fmt.c — numbers as text for the tools' large writers (the map, the code digests): decimal two digits
+ * at a time, hex eight nibbles at a time. printf parses its format on every call; these write the
+ * same text (tests/tools/test_fmt.c compares them with snprintf) with no format and no locale.
+ */
+#include <string.h>
+
+#include "hp_tools.h"
+
+/* "00" "01" ... "99" */
+static const char two_digits[200] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* decimal digits of v */
+static unsigned digits10(uint32_t v)
+{
+    unsigned n = 1;
+    for (uint32_t p = 10; n < 10 && v >= p; p *= 10)
+        n++;
+    return n;
+}
+
+char *hp_fmt_u32(char *w, uint32_t v)
+{
+    char *end = w + digits10(v), *p = end;
+    while (v >= 100) {
+        uint32_t q = v / 100;
+        p -= 2;
+        memcpy(p, two_digits + 2 * (v - q * 100), 2);
+        v = q;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, two_digits + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return end;
+}
+
+/* The eight nibbles of v as the ASCII of eight lower-case hex digits, most significant first in memory. */
+static uint64_t hex8(uint32_t v)
+{
+    uint64_t x = v;
+    /* spread: nibble i of v into byte i of x (the least significant nibble in the lowest byte) */
+    x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
+    x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
+    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
+    /* each byte 0..15 to '0'..'9' or 'a'..'f': +6 carries into bit 4 exactly for 10..15 */
+    uint64_t letters = ((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+    x += 0x3030303030303030ull + letters * ('a' - '0' - 10);
+    /* the most significant nibble first in memory, whatever the host's byte order */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(x);
+#else
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(x >> (8 * (7 - i)));
+    memcpy(&x, b, 8);
+    return x;
+#endif
+}
+
+char *hp_fmt_hex64(char *w, uint64_t v)
+{
+    uint64_t hi = hex8((uint32_t)(v >> 32)), lo = hex8((uint32_t)v);
+    memcpy(w, &hi, 8);
+    memcpy(w + 8, &lo, 8);
+    return w + 16;
+}
+
+char *hp_fmt_hex32(char *w, uint32_t v)
+{
+    uint64_t x = hex8(v);
+    memcpy(w, &x, 8);
+    return w + 8;
+}
