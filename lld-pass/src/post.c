@@ -61,7 +61,6 @@ typedef struct post_impl {
     char **strs;      /* every string the result owns */
     size_t nstrs, capstrs;
     size_t capfns, capviol;
-    hp_audit_report *rep; /* the verdicts' names and messages live in it */
     hp_pe_rva_cache rc;   /* the last section of a function's bytes */
     int oom;
 } post_impl;
@@ -123,7 +122,6 @@ void hp_link_post_destroy(hp_link_post *post)
     free(p->strs);
     free(post->fns);
     free(post->violations);
-    hp_audit_report_destroy(p->rep);
     free(p);
 }
 
@@ -228,7 +226,7 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     hp_link_fn *f = add_fn(p);
     if (!f)
         return;
-    f->name = af->anonymous ? NULL : af->name; /* in p->rep */
+    f->name = af->anonymous ? NULL : af->name; /* in the report: own_strings() copies it */
     f->rva = af->address;
     f->from = ((af->from & HP_AUDIT_FROM_TABLE) ? HP_LINK_FROM_TABLE : 0u) |
               ((af->from & HP_AUDIT_FROM_EXPORT) ? HP_LINK_FROM_EXPORT : 0u);
@@ -292,6 +290,45 @@ static void clamp_hashes(post_impl *p, const hp_pe *pe)
     }
 }
 
+/* Copy the strings the functions and violations take from the audit's report into one block the
+   result owns. Returns 0 when out of memory (the strings then stay unset: NULL names, no messages). */
+static int own_strings(post_impl *p)
+{
+    hp_link_post *r = &p->pub;
+    size_t total = 0;
+    for (size_t i = 0; i < r->fn_count; i++)
+        if (r->fns[i].name)
+            total += strlen(r->fns[i].name) + 1;
+    for (size_t i = 0; i < r->violation_count; i++)
+        total += (r->violations[i].function ? strlen(r->violations[i].function) + 1 : 0) +
+                 (r->violations[i].message ? strlen(r->violations[i].message) + 1 : 0);
+    char *blk = malloc(total ? total : 1), *w = blk;
+    if (!blk || !keep_str(p, blk)) {
+        for (size_t i = 0; i < r->fn_count; i++)
+            r->fns[i].name = NULL;
+        for (size_t i = 0; i < r->violation_count; i++)
+            r->violations[i].function = r->violations[i].message = NULL;
+        return 0;
+    }
+#define HP_OWN(field)                                                                                        \
+    do {                                                                                                    \
+        if (field) {                                                                                        \
+            size_t n_ = strlen(field) + 1;                                                                  \
+            memcpy(w, (field), n_);                                                                         \
+            (field) = w;                                                                                    \
+            w += n_;                                                                                        \
+        }                                                                                                   \
+    } while (0)
+    for (size_t i = 0; i < r->fn_count; i++)
+        HP_OWN(r->fns[i].name);
+    for (size_t i = 0; i < r->violation_count; i++) {
+        HP_OWN(r->violations[i].function);
+        HP_OWN(r->violations[i].message);
+    }
+#undef HP_OWN
+    return 1;
+}
+
 /*
  * Verify through the audit library: every export and every table entry, the site rules with the
  * image's verdict policy (HP_SITE_CONTEXT_IMAGE), folded exports (HP2001) and folded table entries
@@ -337,7 +374,12 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         const char *fn = fd->function ? fd->function : sub_name(p, fd->address);
         add_violation(p, fn, fd->address, chk->name, fd->message);
     }
-    p->rep = rep; /* the names and messages above point into it */
+    /* the names and messages above point into the report: copied into one block of their own, so that
+       the report (a record of 120 bytes per function) is freed now and its memory serves the steps
+       that follow (the map, the digests) instead of fresh pages */
+    if (!own_strings(p))
+        p->oom = 1;
+    hp_audit_report_destroy(rep);
     merge_fns(p);
     clamp_hashes(p, pe);
     return HP_OK;
