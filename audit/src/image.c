@@ -274,6 +274,29 @@ static void known_merge(image_ctx *c)
             }
         if (!any)
             break;
+        /* the usual RVA: at most one table record and one symbol (nothing folded) — its entry is
+           the sources or-ed, named by its symbol (the only source with names), no group needed */
+        size_t records = 0, symbols = 0, end[4];
+        unsigned from = 0;
+        const char *name = NULL;
+        for (size_t s = 0; s < 4; s++) {
+            size_t e = pos[s];
+            for (; e < c->src[s].n && c->src[s].v[e].rva == rva; e++) {
+                from |= c->src[s].v[e].from;
+                records += (c->src[s].v[e].from & HP_AUDIT_FROM_TABLE) != 0;
+                symbols += (c->src[s].v[e].from & HP_AUDIT_FROM_SYMBOL) != 0;
+                if (c->src[s].v[e].name && !name)
+                    name = c->src[s].v[e].name;
+            }
+            end[s] = e;
+        }
+        if (records <= 1 && symbols <= 1) {
+            known merged = {rva, from, name, NULL};
+            c->known[c->known_count++] = merged;
+            for (size_t s = 0; s < 4; s++)
+                pos[s] = end[s];
+            continue;
+        }
         size_t n = 0;
         for (size_t s = 0; s < 4; s++)
             for (; pos[s] < c->src[s].n && c->src[s].v[pos[s]].rva == rva; pos[s]++) {
