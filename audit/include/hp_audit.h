@@ -60,6 +60,8 @@ const hp_audit_check *hp_audit_check_find(const char *id);
 /* ------------------------------------------------------------------------- */
 
 /** What to audit and how. Zero-initialised options are the defaults. */
+struct hp_audit_function;
+
 typedef struct hp_audit_options {
     uint32_t pad;          /**< required padding; 0 = machine default (5 on x86, 6 on x64) */
     int all;               /**< nonzero: every known function (table, .pdata, symbols), not only exports */
@@ -71,6 +73,13 @@ typedef struct hp_audit_options {
                                      checked nor reported, as the plugin's exclude= skips them; the strings
                                      must outlive the report (may be NULL) */
     size_t exclude_count;
+    /** Optional: each function's verdict handed over as it is made, in the order the file's `functions`
+        would hold them, instead of kept: the file's result then has no `functions` (function_count 0;
+        coverage and findings as always). The record is valid during the call, its strings until the
+        report is destroyed. hotpatch-link takes its 60,000 verdicts this way (no 120-byte record kept
+        per function). Each record is final when handed over (its `from` names every source). */
+    void (*on_function)(void *ctx, const struct hp_audit_function *fn);
+    void *on_function_ctx;
 } hp_audit_options;
 
 /* ------------------------------------------------------------------------- */

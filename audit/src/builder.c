@@ -53,6 +53,13 @@ hp_status hpa_file_end(hpa_file *f, hp_status st, const char *detail)
 
 void hpa_add_function(hpa_file *f, const hp_audit_function *fn)
 {
+    f->last = *fn;
+    f->recorded++;
+    const hp_audit_options *o = &f->report->opt;
+    if (o->on_function) {
+        o->on_function(o->on_function_ctx, fn);
+        return;
+    }
     if (!hp_vec_reserve((void **)&f->fns, &f->fn_cap, f->res.function_count, sizeof *f->fns)) {
         f->oom = 1;
         return;

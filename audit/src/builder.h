@@ -23,6 +23,8 @@ typedef struct hpa_file {
     hp_audit_finding *finds;
     size_t find_cap;
     const char *member; /* archive member being read (arena string) or NULL */
+    hp_audit_function last; /* the last function recorded (kept or handed over): aliases repeat it */
+    size_t recorded;        /* functions recorded so far, kept or handed over */
     int oom;            /* set when an allocation failed: the file then ends with HP_ERR_NO_MEMORY */
 } hpa_file;
 

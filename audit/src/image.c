@@ -549,8 +549,9 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (f->oom)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     known_merge(&c);
-    /* at most one function per export and per known entry: room for all of them at once */
-    if (!f->oom && !hp_vec_reserve_total((void **)&f->fns, &f->fn_cap,
+    /* at most one function per export and per known entry: room for all of them at once (none kept
+       when they are handed over) */
+    if (!f->oom && !f->report->opt.on_function && !hp_vec_reserve_total((void **)&f->fns, &f->fn_cap,
                                          f->res.function_count + c.exp_count + (f->report->opt.all ? c.known_count : 0),
                                          sizeof *f->fns))
         f->oom = 1;
@@ -558,6 +559,13 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
     hp_audit_coverage *cov = &f->res.coverage;
+    /* with --all: each checked export group's address and verdict, for the walk over every entry */
+    typedef struct exp_verdict {
+        uint32_t rva;
+        int ok;
+    } exp_verdict;
+    exp_verdict *ev = NULL;
+    size_t ev_count = 0, ev_cap = 0, kc = 0;
     for (size_t i = 0; i < c.exp_count;) {
         exp_ent *e = &c.exps[i];
         size_t j = i + 1;
@@ -578,14 +586,30 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         } else if (exports_excluded(f->report, c.exps + i, j - i)) {
             /* excluded by the build (exclude=): neither checked nor reported */
         } else {
-            size_t first_fn = f->res.function_count;
-            int ok = check_rva(&c, e->rva, e->name, 0, HP_AUDIT_FROM_EXPORT);
-            if (ok < 0)
+            /* with --all, the record names every source of its entry (the known entries are in address
+               order, as the exports are), unless the entry's own name is excluded */
+            unsigned from = HP_AUDIT_FROM_EXPORT;
+            if (f->report->opt.all) {
+                while (kc < c.known_count && c.known[kc].rva < e->rva)
+                    kc++;
+                if (kc < c.known_count && c.known[kc].rva == e->rva && !hpa_report_excluded(f->report, c.known[kc].name))
+                    from |= c.known[kc].from;
+            }
+            size_t first_fn = f->recorded;
+            int ok = check_rva(&c, e->rva, e->name, 0, from);
+            if (ok < 0) {
+                free(ev);
                 return image_fail(&c, HP_ERR_FORMAT, "export address outside every code section", detail);
+            }
             cov->exports_checked++;
             cov->exports_patchable += (uint32_t)ok;
-            for (size_t k = i + 1; k < j && f->res.function_count > first_fn; k++) {
-                hp_audit_function alias = f->fns[first_fn];
+            if (f->report->opt.all) {
+                exp_verdict v = {e->rva, f->recorded > first_fn ? ok : 0};
+                if (!HP_VEC_PUSH(ev, ev_count, ev_cap, v))
+                    f->oom = 1;
+            }
+            for (size_t k = i + 1; k < j && f->recorded > first_fn; k++) {
+                hp_audit_function alias = f->last;
                 alias.name = c.exps[k].name;
                 hpa_add_function(f, &alias);
                 cov->exports_checked++;
@@ -597,8 +621,10 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                 for (size_t k = i; k < j; k++)
                     len += strlen(c.exps[k].name) + 2;
                 char *names = malloc(len + 1);
-                if (!names)
+                if (!names) {
+                    free(ev);
                     return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+                }
                 names[0] = 0;
                 for (size_t k = i; k < j; k++) {
                     if (k > i)
@@ -615,9 +641,8 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
 
     if (f->report->opt.all) {
         /* every known function once, exports included (their verdicts are repeated, not re-counted) */
-        size_t export_fns = f->res.function_count; /* recorded in address order above */
         unsigned sources = f->report->opt.all_sources ? f->report->opt.all_sources : ~0u;
-        size_t ex = 0; /* both lists are in address order: the export functions are met in a forward walk */
+        size_t ex = 0; /* both lists are in address order: the export verdicts are met in a forward walk */
         for (size_t k = 0; k < c.known_count; k++) {
             known *kn = &c.known[k];
             if (!(kn->from & (sources | HP_AUDIT_FROM_EXPORT)) || hpa_report_excluded(f->report, kn->name))
@@ -626,20 +651,21 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                 hpa_finding(f, "HP2007", kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva), 1, kn->rva, "%s",
                             kn->folded);
             if (kn->from & HP_AUDIT_FROM_EXPORT) {
-                while (ex < export_fns && f->fns[ex].address < kn->rva)
+                /* checked with the exports (their records name this entry's sources already) */
+                while (ex < ev_count && ev[ex].rva < kn->rva)
                     ex++;
                 int ok = 0;
-                for (size_t q = ex; q < export_fns && f->fns[q].address == kn->rva; q++) {
-                    ok = f->fns[q].patchable;
-                    f->fns[q].from |= kn->from;
-                }
+                for (size_t q = ex; q < ev_count && ev[q].rva == kn->rva; q++)
+                    ok = ev[q].ok;
                 cov->all_checked++;
                 cov->all_patchable += (uint32_t)ok;
                 continue;
             }
             const char *name = kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva);
-            if (!name)
+            if (!name) {
+                free(ev);
                 return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
+            }
             int ok = check_rva(&c, kn->rva, name, kn->name == NULL, kn->from);
             if (ok < 0) {
                 if (kn->from & HP_AUDIT_FROM_TABLE)
@@ -651,6 +677,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
             cov->all_patchable += (uint32_t)ok;
         }
     }
+    free(ev);
     free(c.exps);
     free(c.exp_at);
     free(c.known);

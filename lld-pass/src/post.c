@@ -362,6 +362,18 @@ static int own_strings(post_impl *p)
     return 1;
 }
 
+/* The audit hands each verdict over as it makes it (hp_audit_options.on_function). */
+typedef struct take_ctx {
+    post_impl *p;
+    const hp_pe *pe;
+} take_ctx;
+
+static void on_function(void *ctx, const hp_audit_function *af)
+{
+    take_ctx *t = ctx;
+    take_function(t->p, t->pe, af);
+}
+
 /*
  * Verify through the audit library: every export and every table entry, the site rules with the
  * image's verdict policy (HP_SITE_CONTEXT_IMAGE), folded exports (HP2001) and folded table entries
@@ -369,8 +381,17 @@ static int own_strings(post_impl *p)
  * its check; the audit's status is passed on as it is.
  */
 static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const uint8_t *buf, size_t size,
-                        const hp_link_post_options *opt, char *msg, size_t msg_size)
+                        size_t table_entries, const hp_link_post_options *opt, char *msg, size_t msg_size)
 {
+    /* the verdicts are taken as the audit makes them (it keeps none): room for one per table entry
+       and export at once */
+    hp_pe_export_info xi;
+    size_t expect = table_entries;
+    if (hp_pe_export_info_get(pe, &xi, NULL) == HP_OK)
+        expect += xi.function_count;
+    if (!hp_vec_reserve_total((void **)&p->pub.fns, &p->capfns, expect, sizeof *p->pub.fns))
+        p->oom = 1;
+    take_ctx tc = {p, pe};
     hp_audit_options ao;
     memset(&ao, 0, sizeof ao);
     ao.pad = opt->pad;
@@ -378,6 +399,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     ao.exclude_count = opt->exclude_count;
     ao.all = 1;
     ao.all_sources = HP_AUDIT_FROM_TABLE;
+    ao.on_function = on_function;
+    ao.on_function_ctx = &tc;
     hp_audit_report *rep = NULL;
     hp_status st = hp_audit_report_create(&ao, &rep);
     if (st != HP_OK)
@@ -395,10 +418,6 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         hp_audit_report_destroy(rep);
         return st;
     }
-    if (!hp_vec_reserve_total((void **)&p->pub.fns, &p->capfns, fr->function_count, sizeof *p->pub.fns))
-        p->oom = 1;
-    for (size_t i = 0; i < fr->function_count; i++)
-        take_function(p, pe, &fr->functions[i]);
     for (size_t i = 0; i < fr->finding_count; i++) {
         const hp_audit_finding *fd = &fr->findings[i];
         const hp_audit_check *chk = hp_audit_check_find(fd->check_id);
@@ -490,7 +509,7 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
     }
 
     /* 2. the verdicts, from the audit library over the final bytes */
-    ret = verify(p, &pe, path, buf, size, &opt, msg, msg_size);
+    ret = verify(p, &pe, path, buf, size, t.n, &opt, msg, msg_size);
     if (ret == HP_OK && r->violation_count)
         qsort(r->violations, r->violation_count, sizeof *r->violations, cmp_violation);
     if (ret == HP_OK && p->oom)

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpa_test.h"
@@ -182,4 +183,75 @@ Test(image, all_ignores_untyped_labels_of_gcc_images)
     cr_expect_not_null(hpa_function(r, "work"), "gcc's typed function symbols are read");
     cr_expect_not_null(hpa_function(r, "main"));
     hp_audit_report_destroy(r);
+}
+
+/* hp_audit_options.on_function: the verdicts handed over one by one are the ones a report keeps, in the
+   same order, and the report that hands them over keeps none (coverage and findings the same). */
+typedef struct collected {
+    hp_audit_function *v;
+    size_t n, cap;
+} collected;
+
+static void collect(void *ctx, const hp_audit_function *fn)
+{
+    collected *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+        cr_assert_not_null(c->v);
+    }
+    c->v[c->n++] = *fn;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+Test(image, verdicts_handed_over_are_the_ones_kept)
+{
+    static const char *const images[] = {"plain-x86_64-w64-mingw32.dll", "plain-i686-w64-mingw32.dll",
+                                         "plain-x86_64-pc-windows-msvc.dll", "tabled-x86_64-w64-mingw32.dll",
+                                         "tabled-i686-w64-mingw32.dll", "tabled-x86_64-pc-windows-msvc.dll",
+                                         "gccprog.exe"};
+    static const unsigned sources[] = {0, HP_AUDIT_FROM_TABLE, HP_AUDIT_FROM_SYMBOL};
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
+        size_t total = 0;
+        for (size_t m = 0; m < 4; m++) {
+            hp_audit_options kept = {0};
+            kept.all = m < 3;
+            kept.all_sources = m < 3 ? sources[m] : 0;
+            hp_audit_options handed = kept;
+            collected c = {0};
+            handed.on_function = collect;
+            handed.on_function_ctx = &c;
+            hp_audit_report *rk = hpa_audit(hpa_fixture(images[i]), &kept);
+            hp_audit_report *rh = hpa_audit(hpa_fixture(images[i]), &handed);
+            size_t n;
+            const hp_audit_file_result *fk = hp_audit_report_files(rk, &n);
+            const hp_audit_file_result *fh = hp_audit_report_files(rh, &n);
+            cr_assert_eq(fk->status, HP_OK, "%s: %s", images[i], fk->error);
+            cr_assert_eq(fh->status, HP_OK, "%s: %s", images[i], fh->error);
+            total += fk->function_count;
+            cr_assert_eq(fh->function_count, 0, "%s: handed-over verdicts kept too", images[i]);
+            cr_assert_eq(c.n, fk->function_count, "%s, mode %zu: %zu handed over, %zu kept", images[i], m, c.n,
+                         fk->function_count);
+            for (size_t k = 0; k < c.n; k++) {
+                const hp_audit_function *a = &fk->functions[k], *b = &c.v[k];
+                cr_assert(same_str(a->name, b->name) && a->address == b->address && a->from == b->from &&
+                              a->patchable == b->patchable && same_str(a->check_id, b->check_id) &&
+                              same_str(a->section, b->section) && a->extent == b->extent &&
+                              a->anonymous == b->anonymous && memcmp(&a->site, &b->site, sizeof a->site) == 0,
+                          "%s, mode %zu: record %zu differs (%s at %#x from %#x / %s at %#x from %#x)", images[i], m,
+                          k, a->name, a->address, a->from, b->name, b->address, b->from);
+            }
+            cr_assert(memcmp(&fk->coverage, &fh->coverage, sizeof fk->coverage) == 0, "%s: coverage differs",
+                      images[i]);
+            cr_assert_eq(fk->finding_count, fh->finding_count, "%s", images[i]);
+            free(c.v);
+            hp_audit_report_destroy(rk);
+            hp_audit_report_destroy(rh);
+        }
+        cr_assert_gt(total, 0, "%s: nothing checked in any mode", images[i]);
+    }
 }
