@@ -37,10 +37,16 @@ typedef struct hp_link_bitcode_options {
     const char *tmpdir;     /**< where to create the temporary directory (NULL = "/tmp") */
     const char *llvm_ar;    /**< llvm-ar to rebuild archives with (NULL: archives with bitcode fail) */
     const char *helper;     /**< hotpatch-link-bitcode (NULL: bitcode inputs fail) */
+    const char *cache_dir;  /**< where archives found to hold no bitcode are remembered (hp_link_arcache.h);
+                                 NULL: nowhere, every archive is read */
 } hp_link_bitcode_options;
 
 /** 1 when `data` is LLVM bitcode (raw "BC\xC0\xDE" or the wrapper 0x0B17C0DE). */
 int hp_link_is_bitcode(const unsigned char *data, size_t size);
+
+/** How many archives hp_link_bitcode_prepare() read member by member, and how many the cache knew to
+    hold no bitcode (not read). */
+void hp_link_bitcode_archives(const hp_link_bitcode *bc, unsigned *scanned, unsigned *from_cache);
 
 /**
  * Scan the inputs of `cl`; rewrite every bitcode object and every archive with bitcode members

@@ -61,6 +61,8 @@ typedef struct hp_link_cmdline {
     int verbose;            /**< --hotpatch-verbose */
     int map_none;           /**< --hotpatch-map=none */
     const char *map_path;   /**< --hotpatch-map=PATH, or NULL for <output>.hpmap */
+    int cache_none;         /**< --hotpatch-cache=none */
+    const char *cache_dir;  /**< --hotpatch-cache=DIR, or NULL for the default (hp_link_arcache_default_dir) */
     const char *lld_path;   /**< --lld=PATH, or NULL to search */
     const char *fix_for;    /**< --hotpatch-fix-for=IMAGE: the output is a patch module for IMAGE, or NULL */
     const char **excludes;  /**< --hotpatch-exclude=GLOB, each (hp_glob_match): functions neither checked nor reported */

@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "hp_link_bitcode.h"
 
+#include "hp_link_arcache.h"
+
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct hp_link_bitcode {
     size_t n, cap;
     char **files; /* every file created under dir, removed in reverse order (dirs last) */
     size_t nfiles, capfiles;
+    unsigned archives_scanned, archives_cached; /* archives read member by member; known clean from the cache */
 };
 
 int hp_link_is_bitcode(const unsigned char *data, size_t size)
@@ -138,6 +141,7 @@ typedef struct plan {
     size_t njobs, capjobs;
     group *groups;
     size_t ngroups, capgroups;
+    hp_link_arcache *cache; /* archives known to hold no bitcode */
 } plan;
 
 /* 0, or -1 out of memory. */
@@ -308,21 +312,12 @@ static hp_status rebuild(hp_link_bitcode *bc, const hp_link_bitcode_options *o, 
     return HP_OK;
 }
 
-/* Map a file read-only (archives can be large: only the pages the walk touches are read). */
-static const unsigned char *map_file(const char *path, size_t *out_size)
+/* Map the file open on `fd` (of size `size`) read-only: archives can be large, only the pages the walk
+   touches are read. */
+static const unsigned char *map_fd(int fd, size_t size)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    void *p = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && st.st_size > 0)
-        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED)
-        return NULL;
-    *out_size = (size_t)st.st_size;
-    return p;
+    void *p = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    return p == MAP_FAILED ? NULL : p;
 }
 
 /* Plan the work for one input: `arg` is its index in cl->args (also used to name its temporaries). */
@@ -352,10 +347,25 @@ static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, si
     }
     if (!hp_link_is_archive(head, sizeof head))
         return HP_OK;
-    size_t size = 0;
-    const unsigned char *d = map_file(path, &size);
-    if (!d) {
+    int fd = open(path, O_RDONLY);
+    struct stat fst;
+    if (fd < 0 || fstat(fd, &fst) != 0) {
         hp_msg_set(msg, msg_size, "cannot read input '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return HP_ERR_IO;
+    }
+    if (hp_link_arcache_clean(pl->cache, &fst)) {
+        close(fd);
+        bc->archives_cached++;
+        return HP_OK; /* read before, unchanged since: no bitcode */
+    }
+    size_t size = (size_t)fst.st_size;
+    const unsigned char *d = map_fd(fd, size);
+    int err = errno;
+    close(fd);
+    if (!d) {
+        hp_msg_set(msg, msg_size, "cannot read input '%s': %s", path, strerror(err));
         return HP_ERR_IO;
     }
     member_ctx mc;
@@ -364,6 +374,9 @@ static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, si
     mc.msg = msg;
     mc.msg_size = msg_size;
     hp_link_ar_foreach_bytes(d, size, has_bitcode_member, &mc);
+    bc->archives_scanned++;
+    if (!mc.has_bitcode)
+        hp_link_arcache_note_clean(pl->cache, &fst);
     if (mc.has_bitcode) {
         char sub[32];
         snprintf(sub, sizeof sub, "ar%zu", arg);
@@ -447,7 +460,8 @@ hp_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_opt
     plan pl;
     memset(&pl, 0, sizeof pl);
     pl.bc = bc;
-    hp_status st = HP_OK;
+    pl.cache = hp_link_arcache_load(options ? options->cache_dir : NULL);
+    hp_status st = pl.cache ? HP_OK : HP_ERR_NO_MEMORY;
 
     /* 1. find the bitcode: objects by their first bytes; archives member by member; for MinGW also the
           archives that -lNAME finds (clang writes the joined form) */
@@ -488,6 +502,9 @@ hp_status hp_link_bitcode_prepare(hp_link_cmdline *cl, const hp_link_bitcode_opt
         }
         free(seen);
     }
+    (void)hp_link_arcache_save(pl.cache); /* not written: the next link reads the archives again */
+    hp_link_arcache_free(pl.cache);
+    pl.cache = NULL;
 
     /* 2. one helper run for every module: it writes OUT only for modules it rewrote */
     if (st == HP_OK && pl.njobs) {
@@ -606,4 +623,12 @@ void hp_link_bitcode_destroy(hp_link_bitcode *bc)
     }
     free(bc->v);
     free(bc);
+}
+
+void hp_link_bitcode_archives(const hp_link_bitcode *bc, unsigned *scanned, unsigned *from_cache)
+{
+    if (scanned)
+        *scanned = bc ? bc->archives_scanned : 0;
+    if (from_cache)
+        *from_cache = bc ? bc->archives_cached : 0;
 }

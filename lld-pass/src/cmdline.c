@@ -279,6 +279,16 @@ static hp_status take_ours(hp_link_cmdline *cl, char **a, size_t n, size_t *i, i
         }
         return HP_OK;
     }
+    if (strncmp(arg, "--hotpatch-cache", 16) == 0 && (arg[16] == '=' || arg[16] == 0)) {
+        v = opt_value(a, n, i, "--hotpatch-cache");
+        if (!v || !*v) {
+            hp_msg_set(msg, msg_size, "--hotpatch-cache needs a directory or 'none'");
+            return HP_ERR_USAGE;
+        }
+        cl->cache_none = strcmp(v, "none") == 0;
+        cl->cache_dir = cl->cache_none ? NULL : v;
+        return HP_OK;
+    }
     hp_msg_set(msg, msg_size, "unknown option '%s' (see --help)", arg);
     return HP_ERR_USAGE;
 }

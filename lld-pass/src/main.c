@@ -22,6 +22,7 @@
 #endif
 
 #include "hp_link.h"
+#include "hp_link_arcache.h"
 #include "hp_link_bitcode.h"
 #include "hp_link_cmdline.h"
 #include "hp_link_codefile.h"
@@ -96,6 +97,9 @@ static void help(void)
            "  --hotpatch-warn-only       report violations as warnings and keep the image\n"
            "  --hotpatch-map=PATH|none   where to write the map (default <image>.hpmap), or no map\n"
            "  --hotpatch-exclude=GLOB    functions matching GLOB are neither checked nor reported (repeatable)\n"
+           "  --hotpatch-cache=DIR|none  where archives found to hold no bitcode are remembered, so that the\n"
+           "                             next link does not read them again (default $XDG_CACHE_HOME/hotpatch,\n"
+           "                             else ~/.cache/hotpatch), or nowhere\n"
            "  --hotpatch-fix-for=IMAGE   the output is a patch module for IMAGE: check its manifest against it\n"
            "  --hotpatch-verbose         print the lld command, rewritten inputs and a summary\n"
            "  --hotpatch-flavor=mingw|msvc  the command-line style when the name and arguments do not tell\n"
@@ -419,8 +423,9 @@ int main(int argc, char **argv)
     bopt.pad = cl->pad;
     bopt.tmpdir = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
     bopt.llvm_ar = llvm_ar;
-    char helper[4096];
+    char helper[4096], cache[4096];
     bopt.helper = self_sibling("hotpatch-link-bitcode", helper, sizeof helper) ? helper : NULL;
+    bopt.cache_dir = cl->cache_none ? NULL : cl->cache_dir ? cl->cache_dir : hp_link_arcache_default_dir(cache, sizeof cache);
     st = hp_link_bitcode_prepare(cl, &bopt, &bc, msg, sizeof msg);
     free(llvm_ar);
     if (st != HP_OK) {
@@ -435,6 +440,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: bitcode '%s' was compiled without the hotpatch plugin: linking '%s'\n", prog, orig,
                     tmp);
         }
+        unsigned scanned = 0, cached = 0;
+        hp_link_bitcode_archives(bc, &scanned, &cached);
+        fprintf(stderr, "%s: archives read for bitcode: %u; known to hold none (cache %s): %u\n", prog, scanned,
+                bopt.cache_dir ? bopt.cache_dir : "none", cached);
     }
 
     st = hp_link_lld_argv(cl, lld, &lld_argv);

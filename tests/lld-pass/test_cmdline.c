@@ -173,3 +173,25 @@ Test(cmdline, help_and_version_need_no_flavour)
     cr_expect_null(cl->args[0]);
     hp_link_cmdline_destroy(cl);
 }
+
+Test(cmdline, cache_directory_or_none)
+{
+    hp_link_cmdline *cl = NULL;
+    char msg[256] = "";
+    const char *none[] = {"x", "-o", "a", "--hotpatch-cache=none", "--hotpatch-flavor=mingw"};
+    cr_assert_eq(hp_link_cmdline_parse(5, none, no_file, &cl, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect_eq(cl->cache_none, 1);
+    cr_expect_null(cl->cache_dir);
+    cr_expect_eq(cl->arg_count, 2, "the option reached lld");
+    hp_link_cmdline_destroy(cl);
+    const char *dir[] = {"x", "-o", "a", "--hotpatch-cache", "/tmp/c d", "--hotpatch-flavor=mingw"};
+    cr_assert_eq(hp_link_cmdline_parse(6, dir, no_file, &cl, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect_eq(cl->cache_none, 0);
+    cr_expect_str_eq(cl->cache_dir, "/tmp/c d");
+    hp_link_cmdline_destroy(cl);
+    const char *empty[] = {"x", "-o", "a", "--hotpatch-cache="};
+    cl = NULL;
+    cr_expect_eq(hp_link_cmdline_parse(4, empty, no_file, &cl, msg, sizeof msg), HP_ERR_USAGE);
+    cr_expect_null(cl);
+    cr_expect(strstr(msg, "--hotpatch-cache needs a directory or 'none'") != NULL, "%s", msg);
+}
