@@ -32,8 +32,13 @@ typedef struct known {
     uint32_t rva;
     unsigned from;
     const char *name;   /* best name known (export > symbol), or NULL */
-    const char *folded; /* after known_merge: the message of HP2007 when several functions share it */
 } known;
+
+/* An entry several functions share: the message of HP2007 (rare: kept beside the entries). */
+typedef struct folded_at {
+    uint32_t rva;
+    const char *message;
+} folded_at;
 
 typedef struct image_ctx {
     hpa_file *f;
@@ -43,6 +48,8 @@ typedef struct image_ctx {
     uint32_t *exp_at;      /* exp_at[index]: where the address walk put export `index` (UINT32_MAX: none) */
     size_t exp_at_count, exp_at_cap;
     known *known;          /* after known_merge: every entry once, in address order */
+    folded_at *folded;     /* after known_merge: the folded ones among them, in address order */
+    size_t folded_count, folded_cap;
     size_t known_count;
     struct {               /* the entries of each source as found: exports, table, .pdata, symbols */
         known *v;
@@ -76,7 +83,7 @@ static size_t src_index(unsigned from)
 static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name)
 {
     size_t i = src_index(from);
-    known k = {rva, from, name, NULL};
+    known k = {rva, from, name};
     if (!HP_VEC_PUSH(c->src[i].v, c->src[i].n, c->src[i].cap, k)) {
         c->f->oom = 1;
         return 1;
@@ -291,7 +298,7 @@ static void known_merge(image_ctx *c)
             end[s] = e;
         }
         if (records <= 1 && symbols <= 1) {
-            known merged = {rva, from, name, NULL};
+            known merged = {rva, from, name};
             c->known[c->known_count++] = merged;
             for (size_t s = 0; s < 4; s++)
                 pos[s] = end[s];
@@ -324,7 +331,12 @@ static void known_merge(image_ctx *c)
             if (!merged.name)
                 merged.name = g[k].name;
         }
-        merged.folded = n > 1 ? folded_message(c, g, n) : NULL;
+        const char *folded = n > 1 ? folded_message(c, g, n) : NULL;
+        if (folded) {
+            folded_at fa = {rva, folded};
+            if (!HP_VEC_PUSH(c->folded, c->folded_count, c->folded_cap, fa))
+                c->f->oom = 1;
+        }
         c->known[c->known_count++] = merged;
     }
 out:
@@ -467,6 +479,7 @@ static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, cons
     free(c->exps);
     free(c->exp_at);
     free(c->known);
+    free(c->folded);
     for (size_t s = 0; s < 4; s++)
         free(c->src[s].v);
     free(c->pdata);
@@ -643,13 +656,17 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         /* every known function once, exports included (their verdicts are repeated, not re-counted) */
         unsigned sources = f->report->opt.all_sources ? f->report->opt.all_sources : ~0u;
         size_t ex = 0; /* both lists are in address order: the export verdicts are met in a forward walk */
+        size_t fi = 0; /* and so is the list of folded entries */
         for (size_t k = 0; k < c.known_count; k++) {
             known *kn = &c.known[k];
+            while (fi < c.folded_count && c.folded[fi].rva < kn->rva)
+                fi++;
+            const char *folded = fi < c.folded_count && c.folded[fi].rva == kn->rva ? c.folded[fi].message : NULL;
             if (!(kn->from & (sources | HP_AUDIT_FROM_EXPORT)) || hpa_report_excluded(f->report, kn->name))
                 continue;
-            if (kn->folded && !(kn->from & HP_AUDIT_FROM_EXPORT && folded_exports_at(f, kn->rva)))
+            if (folded && !(kn->from & HP_AUDIT_FROM_EXPORT && folded_exports_at(f, kn->rva)))
                 hpa_finding(f, "HP2007", kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva), 1, kn->rva, "%s",
-                            kn->folded);
+                            folded);
             if (kn->from & HP_AUDIT_FROM_EXPORT) {
                 /* checked with the exports (their records name this entry's sources already) */
                 while (ex < ev_count && ev[ex].rva < kn->rva)
@@ -681,6 +698,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     free(c.exps);
     free(c.exp_at);
     free(c.known);
+    free(c.folded);
     for (size_t s = 0; s < 4; s++)
         free(c.src[s].v);
     free(c.pdata);

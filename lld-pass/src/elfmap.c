@@ -655,12 +655,12 @@ static void judge(const hp_elf *e, const fncand *c, uint32_t pad, hp_link_fn *f)
     uint32_t padding = 0;
     while (padding < HP_MAX_PAD && padding < before && hp_site_is_filler(p[-(ptrdiff_t)padding - 1]))
         padding++;
-    f->padding = padding;
+    f->padding = (uint16_t)padding; /* at most HP_MAX_PAD */
     if (after >= 4 && p[0] == 0xF3 && p[1] == 0x0F && p[2] == 0x1E && (p[3] == 0xFA || p[3] == 0xFB))
         f->site_offset = 4;
     if (after > f->site_offset)
         f->entry_bytes[0] = p[f->site_offset];
-    if (after > f->site_offset + 1)
+    if (after > (size_t)f->site_offset + 1)
         f->entry_bytes[1] = p[f->site_offset + 1];
     size_t hl = after;
     if (c->size < hl)

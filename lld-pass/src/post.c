@@ -265,8 +265,8 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
               ((af->from & HP_AUDIT_FROM_EXPORT) ? HP_LINK_FROM_EXPORT : 0u);
     f->patchable = af->patchable;
     f->reason = hp_site_reason_str(af->site.reason);
-    f->padding = af->site.pad_found;
-    f->site_offset = af->site.site_offset;
+    f->padding = (uint16_t)af->site.pad_found; /* at most HP_MAX_PAD */
+    f->site_offset = (uint16_t)af->site.site_offset;
     f->entry_bytes[0] = af->site.entry_bytes[0];
     f->entry_bytes[1] = af->site.entry_bytes[1];
     const uint8_t *ptr;
