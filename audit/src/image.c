@@ -505,6 +505,12 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     hpa_arena *ar = &f->report->arena;
 
     /* exports: addresses in index order, then names attached */
+    /* one entry per address of the directory (names that alias one add a few more) */
+    hp_pe_export_info xi;
+    if (hp_pe_export_info_get(&pe, &xi, NULL) == HP_OK &&
+        (!hp_vec_reserve_total((void **)&c.exps, &c.exp_cap, xi.function_count, sizeof *c.exps) ||
+         !hp_vec_reserve_total((void **)&c.exp_at, &c.exp_at_cap, xi.function_count, sizeof *c.exp_at)))
+        return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     st = hp_pe_export_addresses(&pe, on_export_address, &c, detail);
     if (st != HP_OK)
         return image_fail(&c, st, *detail, detail);

@@ -934,6 +934,13 @@ static hp_status digest_all(obj *o, hp_link_digest_unit *u, int sort)
             }
         f->end = end < f->start ? f->start : end;
     }
+    /* room for every function's entry and name at once (the variables' few grow it) */
+    size_t names = 0;
+    for (size_t i = 0; i < o->nfns; i++)
+        names += o->syms[o->fns[i].sym].len + 1;
+    if (!hp_vec_reserve_total((void **)&u->entries, &u->entries_cap, u->count + o->nfns, sizeof *u->entries) ||
+        !hp_vec_reserve_total((void **)&u->names, &u->names_cap, u->names_len + names, 1))
+        return HP_ERR_NO_MEMORY;
     /* each function trimmed to its code and digested in one go: what a relocation names in another
        function is its offset from that function's start (describe()), never its end */
     size_t cursor = 0;
