@@ -77,7 +77,9 @@ typedef struct hp_audit_options {
         would hold them, instead of kept: the file's result then has no `functions` (function_count 0;
         coverage and findings as always). The record is valid during the call, its strings until the
         report is destroyed. hotpatch-link takes its 60,000 verdicts this way (no 120-byte record kept
-        per function). Each record is final when handed over (its `from` names every source). */
+        per function). Each record is final when handed over (its `from` names every source). When the
+        file then ends in error (its result's `status`), what was handed over for it is void: a report
+        that keeps its records keeps none for such a file. */
     void (*on_function)(void *ctx, const struct hp_audit_function *fn);
     void *on_function_ctx;
 } hp_audit_options;

@@ -9,7 +9,9 @@
  * exports only; bits 1-2 the padding asked for (machine default, 5, 6, 64);
  * bit 3 colour in the text report; bit 4 the bytes are written to a file and
  * read by hp_audit_file (the path the CLI takes) instead of hp_audit_buffer;
- * bit 5 --min-coverage 100; bit 6 the quiet text report.
+ * bit 5 --min-coverage 100; bit 6 the quiet text report; bit 7 the bytes are audited a second time
+ * with the verdicts handed over (hp_audit_options.on_function) and those must be the ones the first
+ * report kept, in order, with the same coverage and findings (abort() otherwise).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
@@ -73,6 +75,77 @@ static size_t touch_findings(const hp_audit_finding *x, size_t n)
     return len;
 }
 
+/* The verdicts handed over by the second audit (bit 7). */
+typedef struct handed {
+    hp_audit_function *v;
+    size_t n, cap;
+} handed;
+
+static void take(void *ctx, const hp_audit_function *fn)
+{
+    handed *h = ctx;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 64;
+        h->v = realloc(h->v, h->cap * sizeof *h->v);
+        if (!h->v)
+            abort();
+    }
+    h->v[h->n++] = *fn;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* field by field: the padding between them is not part of a record */
+static int same_site(const hp_site *a, const hp_site *b)
+{
+    return a->reason == b->reason && a->machine == b->machine && a->pad_required == b->pad_required &&
+           a->pad_found == b->pad_found && a->site_offset == b->site_offset && a->entry_len == b->entry_len &&
+           a->flags == b->flags && a->jump_target == b->jump_target && a->entry_bytes[0] == b->entry_bytes[0] &&
+           a->entry_bytes[1] == b->entry_bytes[1];
+}
+
+/* Audit the bytes again, verdicts handed over, and compare with what `kept` holds. */
+static void compare_handed_over(const hp_audit_options *opt, const hp_audit_report *kept, const uint8_t *data,
+                                size_t size)
+{
+    handed h = {0};
+    hp_audit_options o = *opt;
+    o.on_function = take;
+    o.on_function_ctx = &h;
+    hp_audit_report *r = NULL;
+    if (hp_audit_report_create(&o, &r) != HP_OK)
+        return;
+    hp_audit_buffer(r, "fuzz", data, size);
+    if (hp_audit_report_finish(r) == HP_OK) {
+        size_t nk = 0, nh = 0, at = 0;
+        const hp_audit_file_result *fk = hp_audit_report_files(kept, &nk);
+        const hp_audit_file_result *fh = hp_audit_report_files(r, &nh);
+        if (nk != nh)
+            abort();
+        int whole = 1; /* a file that ends in error keeps no verdicts: what was handed over for it is void */
+        for (size_t i = 0; i < nk; i++) {
+            if (fh[i].status != fk[i].status || fh[i].function_count != 0 || fk[i].finding_count != fh[i].finding_count ||
+                memcmp(&fk[i].coverage, &fh[i].coverage, sizeof fk[i].coverage) != 0)
+                abort();
+            whole &= fk[i].status == HP_OK;
+            for (size_t k = 0; k < fk[i].function_count; k++, at++) {
+                const hp_audit_function *a = &fk[i].functions[k], *b = at < h.n ? &h.v[at] : NULL;
+                if (!b || !same_str(a->name, b->name) || !same_str(a->member, b->member) || a->address != b->address ||
+                    a->from != b->from || a->patchable != b->patchable || !same_str(a->check_id, b->check_id) ||
+                    a->extent != b->extent || !same_site(&a->site, &b->site))
+                    abort();
+            }
+        }
+        if (whole && at != h.n)
+            abort();
+    }
+    hp_audit_report_destroy(r);
+    free(h.v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t pads[] = {0, 5, 6, 64};
@@ -111,6 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         const hp_audit_finding *run = hp_audit_report_findings(r, &n);
         len += touch_findings(run, n);
+        if ((last & 0x80) && !(last & 0x10))
+            compare_handed_over(&opt, r, data, size);
         hp_audit_coverage total = hp_audit_report_total(r);
         len += total.exports_checked + total.all_checked;
         len += hp_audit_report_options(r)->pad;
