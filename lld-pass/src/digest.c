@@ -163,21 +163,17 @@ static hp_status bad(char *msg, size_t msg_size, const char *what)
     return HP_ERR_FORMAT;
 }
 
+/* The width of the field a relocation of `type` writes (0: none, or a type this reader does not know). */
 static size_t reloc_width(int x86, uint16_t type)
 {
-    if (x86) {
-        switch (type) {
-        case 6: case 7: case 0xB: case 0x14: return 4; /* DIR32, DIR32NB, SECREL, REL32 */
-        case 0xA: return 2;                            /* SECTION */
-        default: return 0;
-        }
-    }
-    switch (type) {
-    case 1: return 8;                                  /* ADDR64 */
-    case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 0xB: return 4;
-    case 0xA: return 2;                                /* SECTION */
-    default: return 0;
-    }
+    /* i386: DIR32, DIR32NB, SECTION (2), SECREL, REL32; x64: ADDR64 (8), ADDR32 .. REL32_5, SECTION (2),
+       SECREL */
+    static const uint8_t i386[0x15] = {[6] = 4, [7] = 4, [0xA] = 2, [0xB] = 4, [0x14] = 4};
+    static const uint8_t amd64[0xC] = {[1] = 8, [2] = 4, [3] = 4, [4] = 4,   [5] = 4,   [6] = 4,
+                                       [7] = 4, [8] = 4, [9] = 4, [0xA] = 2, [0xB] = 4};
+    if (x86)
+        return type < sizeof i386 ? i386[type] : 0;
+    return type < sizeof amd64 ? amd64[type] : 0;
 }
 
 /* The addend a relocation's field holds (what it adds to its symbol), sign-extended. */
@@ -681,6 +677,19 @@ static size_t trim_fill(const uint8_t *buf, size_t n)
 {
     for (;;) {
         size_t was = n;
+        /* eight bytes at a time while all eight are 90 or CC (the next function's int3 padding) */
+        while (n >= 8) {
+            const uint8_t *q = buf + n - 8;
+            uint64_t x = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 | (uint64_t)q[3] << 24 |
+                         (uint64_t)q[4] << 32 | (uint64_t)q[5] << 40 | (uint64_t)q[6] << 48 | (uint64_t)q[7] << 56;
+            uint64_t a = x ^ 0xCCCCCCCCCCCCCCCCull, b = x ^ 0x9090909090909090ull;
+            const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+            /* 0x80 in each byte that is zero in a or in b: that byte is CC or 90 */
+            uint64_t fill = ~(((a & low7) + low7) | a | low7) | ~(((b & low7) + low7) | b | low7);
+            if ((fill & 0x8080808080808080ull) != 0x8080808080808080ull)
+                break;
+            n -= 8;
+        }
         while (n > 0 && (buf[n - 1] == 0x90 || buf[n - 1] == 0xCC))
             n--;
         if (n == 0 || buf[n - 1] != 0x00)
