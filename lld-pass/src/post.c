@@ -273,12 +273,12 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     size_t after = 0;
     if (!window_bytes(pe, &p->win, af->address, &ptr, NULL, &after))
         after = 0;
-    /* the function's extent as the audit measured it (.pdata, the next known function, the section's end) */
+    /* the function's extent as the audit measured it (.pdata, the next known function, the section's end);
+       hashed once every extent is final (hash_all) */
     size_t hl = af->extent && af->extent < after ? af->extent : after;
     if (hl > HASH_LEN)
         hl = HASH_LEN;
     f->hash_len = (uint32_t)hl;
-    f->hash = hp_fix_hash(hl ? ptr : NULL, hl); /* the one hash of maps and manifests */
 }
 
 /* Merge the functions of one RVA (export aliases, an export that is also a table entry): one map
@@ -305,7 +305,7 @@ static void merge_fns(post_impl *p)
 
 /* A function's hash must not cover the next function's padding: patching that function writes
    its long jump there, and this function's hash would no longer match the live bytes. */
-static void clamp_hashes(post_impl *p, const hp_pe *pe)
+static void clamp_hashes(post_impl *p)
 {
     hp_link_post *r = &p->pub;
     for (size_t i = 0; i + 1 < r->fn_count; i++) {
@@ -314,12 +314,34 @@ static void clamp_hashes(post_impl *p, const hp_pe *pe)
         uint32_t limit = n->rva - n->padding;
         if (n->padding > n->rva || limit <= f->rva || (uint64_t)f->rva + f->hash_len <= limit)
             continue;
-        const uint8_t *ptr;
-        size_t after = 0;
-        if (!window_bytes(pe, &p->win, f->rva, &ptr, NULL, &after))
-            continue;
         f->hash_len = limit - f->rva;
-        f->hash = hp_fix_hash(ptr, f->hash_len);
+    }
+}
+
+/* Every function's hash (hp_fix_hash, the one hash of maps and manifests) over its final extent, four
+   at a time (hp_fix_hash4). A function whose bytes cannot be found has length 0 there. */
+static void hash_all(post_impl *p, const hp_pe *pe)
+{
+    hp_link_post *r = &p->pub;
+    static const unsigned char none[1];
+    for (size_t i = 0; i < r->fn_count; i += 4) {
+        const unsigned char *data[4] = {none, none, none, none};
+        size_t len[4] = {0, 0, 0, 0};
+        uint64_t h[4];
+        size_t n = r->fn_count - i < 4 ? r->fn_count - i : 4;
+        for (size_t k = 0; k < n; k++) {
+            hp_link_fn *f = &r->fns[i + k];
+            const uint8_t *ptr;
+            size_t after = 0;
+            if (f->hash_len && window_bytes(pe, &p->win, f->rva, &ptr, NULL, &after)) {
+                data[k] = ptr;
+                len[k] = f->hash_len <= after ? f->hash_len : after;
+            }
+            f->hash_len = (uint32_t)len[k];
+        }
+        hp_fix_hash4(data, len, h);
+        for (size_t k = 0; k < n; k++)
+            r->fns[i + k].hash = h[k];
     }
 }
 
@@ -433,7 +455,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         p->oom = 1;
     hp_audit_report_destroy(rep);
     merge_fns(p);
-    clamp_hashes(p, pe);
+    clamp_hashes(p);
+    hash_all(p, pe);
     return HP_OK;
 }
 
