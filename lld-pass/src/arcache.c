@@ -97,8 +97,8 @@ hp_link_arcache *hp_link_arcache_load(const char *dir)
             if (!nl)
                 break; /* a line without its end: a file cut short, the rest is not trusted */
             entry e;
-            if (!parse_line(p, nl, &e)) {
-                c->n = 0; /* malformed: an empty cache, rewritten when something is noted */
+            if (c->n == HP_LINK_ARCACHE_MAX || !parse_line(p, nl, &e)) {
+                c->n = 0; /* malformed or too long: an empty cache, rewritten when something is noted */
                 break;
             }
             if (!HP_VEC_PUSH(c->e, c->n, c->cap, e)) {

@@ -120,6 +120,24 @@ Test(arcache, a_damaged_file_is_an_empty_cache)
         cr_expect_not(hp_link_arcache_clean(c, &sa), "case %zu: an entry of a damaged file was trusted", i);
         hp_link_arcache_free(c);
     }
+    /* more entries than a cache holds: not written by us, not trusted */
+    {
+        size_t cap = (HP_LINK_ARCACHE_MAX + 2) * 16 + 64, len = 0;
+        char *big = malloc(cap);
+        cr_assert_not_null(big);
+        len += (size_t)snprintf(big + len, cap - len, "hotpatch-link archives 1\n");
+        for (unsigned k = 0; k <= HP_LINK_ARCACHE_MAX; k++)
+            len += (size_t)snprintf(big + len, cap - len, "1 %u 3 4 5 6 7\n", k);
+        cr_assert_lt(len, cap);
+        write_text(file, big);
+        free(big);
+        FILE *f = fopen(file, "a");
+        fputs(good, f);
+        fclose(f);
+        c = hp_link_arcache_load(d);
+        cr_expect_not(hp_link_arcache_clean(c, &sa), "a cache longer than its bound was trusted");
+        hp_link_arcache_free(c);
+    }
     /* a last line cut short (no newline) is not read */
     snprintf(text, sizeof text, "hotpatch-link archives 1\n%.*s", (int)strlen(good) - 1, good);
     write_text(file, text);
