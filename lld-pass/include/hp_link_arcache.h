@@ -3,9 +3,9 @@
  * (lld-pass/README.md, "The archive cache"): a MinGW link names about 10 MB of system archives with
  * -l, and reading every member's header to find LTO bitcode costs ~1.4 ms a link for files that do not
  * change. An archive is known by its device, inode, size and modification and change times (to the
- * nanosecond): any write to it changes the change time, and a stale or forged entry can at worst let
- * bitcode compiled without the plugin reach lld — whose functions the post-link pass then finds
- * without padding, never a silent pass.
+ * nanosecond): any write to it changes the change time, and a forged entry can at worst let bitcode
+ * compiled without the plugin reach lld — its exported functions then fail the post-link checks, the
+ * others are missing from the table and the map; none is ever listed as patchable.
  *
  * Internal to lld-pass. Not thread-safe (one link, one thread).
  */
