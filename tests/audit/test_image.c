@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpa_same.h"
 #include "hpa_test.h"
 
 static const char *const triples[] = {"x86_64-w64-mingw32", "i686-w64-mingw32", "x86_64-pc-windows-msvc"};
@@ -203,20 +204,6 @@ static void collect(void *ctx, const hp_audit_function *fn)
     c->v[c->n++] = *fn;
 }
 
-static int same_str(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* field by field: the padding between them is not part of a record */
-static int same_site(const hp_site *a, const hp_site *b)
-{
-    return a->reason == b->reason && a->machine == b->machine && a->pad_required == b->pad_required &&
-           a->pad_found == b->pad_found && a->site_offset == b->site_offset && a->entry_len == b->entry_len &&
-           a->flags == b->flags && a->jump_target == b->jump_target && a->entry_bytes[0] == b->entry_bytes[0] &&
-           a->entry_bytes[1] == b->entry_bytes[1];
-}
-
 Test(image, verdicts_handed_over_are_the_ones_kept)
 {
     static const char *const images[] = {"plain-x86_64-w64-mingw32.dll", "plain-i686-w64-mingw32.dll",
@@ -247,12 +234,8 @@ Test(image, verdicts_handed_over_are_the_ones_kept)
                          fk->function_count);
             for (size_t k = 0; k < c.n; k++) {
                 const hp_audit_function *a = &fk->functions[k], *b = &c.v[k];
-                cr_assert(same_str(a->name, b->name) && a->address == b->address && a->from == b->from &&
-                              a->patchable == b->patchable && same_str(a->check_id, b->check_id) &&
-                              same_str(a->section, b->section) && a->extent == b->extent &&
-                              a->anonymous == b->anonymous && same_site(&a->site, &b->site),
-                          "%s, mode %zu: record %zu differs (%s at %#x from %#x / %s at %#x from %#x)", images[i], m,
-                          k, a->name, a->address, a->from, b->name, b->address, b->from);
+                cr_assert(hpa_same_function(a, b), "%s, mode %zu: record %zu differs (%s at %#x from %#x / %s at %#x from %#x)",
+                          images[i], m, k, a->name, a->address, a->from, b->name, b->address, b->from);
             }
             cr_assert(memcmp(&fk->coverage, &fh->coverage, sizeof fk->coverage) == 0, "%s: coverage differs",
                       images[i]);

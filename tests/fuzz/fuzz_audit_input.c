@@ -23,6 +23,8 @@
 
 #include "hp_audit.h"
 
+#include "../audit/hpa_same.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,20 +95,6 @@ static void take(void *ctx, const hp_audit_function *fn)
     h->v[h->n++] = *fn;
 }
 
-static int same_str(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* field by field: the padding between them is not part of a record */
-static int same_site(const hp_site *a, const hp_site *b)
-{
-    return a->reason == b->reason && a->machine == b->machine && a->pad_required == b->pad_required &&
-           a->pad_found == b->pad_found && a->site_offset == b->site_offset && a->entry_len == b->entry_len &&
-           a->flags == b->flags && a->jump_target == b->jump_target && a->entry_bytes[0] == b->entry_bytes[0] &&
-           a->entry_bytes[1] == b->entry_bytes[1];
-}
-
 /* Audit the bytes again, verdicts handed over, and compare with what `kept` holds. */
 static void compare_handed_over(const hp_audit_options *opt, const hp_audit_report *kept, const uint8_t *data,
                                 size_t size)
@@ -133,9 +121,7 @@ static void compare_handed_over(const hp_audit_options *opt, const hp_audit_repo
             whole &= fk[i].status == HP_OK;
             for (size_t k = 0; k < fk[i].function_count; k++, at++) {
                 const hp_audit_function *a = &fk[i].functions[k], *b = at < h.n ? &h.v[at] : NULL;
-                if (!b || !same_str(a->name, b->name) || !same_str(a->member, b->member) || a->address != b->address ||
-                    a->from != b->from || a->patchable != b->patchable || !same_str(a->check_id, b->check_id) ||
-                    a->extent != b->extent || !same_site(&a->site, &b->site))
+                if (!b || !hpa_same_function(a, b))
                     abort();
             }
         }
