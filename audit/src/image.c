@@ -34,6 +34,12 @@ typedef struct known {
     const char *name;   /* best name known (export > symbol), or NULL */
 } known;
 
+/* A checked export group's address and verdict (with --all, for the walk over every entry). */
+typedef struct exp_verdict {
+    uint32_t rva;
+    int ok;
+} exp_verdict;
+
 /* An entry several functions share: the message of HP2007 (rare: kept beside the entries). */
 typedef struct folded_at {
     uint32_t rva;
@@ -47,6 +53,8 @@ typedef struct image_ctx {
     size_t exp_count, exp_cap;
     uint32_t *exp_at;      /* exp_at[index]: where the address walk put export `index` (UINT32_MAX: none) */
     size_t exp_at_count, exp_at_cap;
+    exp_verdict *ev;       /* with --all: the verdicts of the export groups, in address order */
+    size_t ev_count, ev_cap;
     known *known;          /* after known_merge: every entry once, in address order */
     folded_at *folded;     /* after known_merge: the folded ones among them, in address order */
     size_t folded_count, folded_cap;
@@ -281,8 +289,8 @@ static void known_merge(image_ctx *c)
             }
         if (!any)
             break;
-        /* the usual RVA: at most one table record and one symbol (nothing folded) — its entry is
-           the sources or-ed, named by its symbol (the only source with names), no group needed */
+        /* the entry: the sources or-ed, named by a symbol (the only source with names); with at most
+           one table record and one symbol (the usual case) nothing can be folded */
         size_t records = 0, symbols = 0, end[4];
         unsigned from = 0;
         const char *name = NULL;
@@ -297,47 +305,42 @@ static void known_merge(image_ctx *c)
             }
             end[s] = e;
         }
-        if (records <= 1 && symbols <= 1) {
-            known merged = {rva, from, name};
-            c->known[c->known_count++] = merged;
+        known merged = {rva, from, name};
+        if (records > 1 || symbols > 1) {
+            /* folding is possible: the group in cmp_known's order (named first, then by name), the
+               sources' order kept among equals */
+            size_t n = 0;
             for (size_t s = 0; s < 4; s++)
-                pos[s] = end[s];
-            continue;
-        }
-        size_t n = 0;
-        for (size_t s = 0; s < 4; s++)
-            for (; pos[s] < c->src[s].n && c->src[s].v[pos[s]].rva == rva; pos[s]++) {
-                if (n == gcap) {
-                    known *bigger = malloc(2 * gcap * sizeof *bigger);
-                    if (!bigger) {
-                        c->f->oom = 1;
-                        goto out;
+                for (size_t e = pos[s]; e < end[s]; e++) {
+                    if (n == gcap) {
+                        known *bigger = malloc(2 * gcap * sizeof *bigger);
+                        if (!bigger) {
+                            c->f->oom = 1;
+                            goto out;
+                        }
+                        memcpy(bigger, g, n * sizeof *g);
+                        if (g != group)
+                            free(g);
+                        g = bigger;
+                        gcap *= 2;
                     }
-                    memcpy(bigger, g, n * sizeof *g);
-                    if (g != group)
-                        free(g);
-                    g = bigger;
-                    gcap *= 2;
+                    known k = c->src[s].v[e];
+                    size_t y = n++;
+                    for (; y > 0 && cmp_known(&g[y - 1], &k) > 0; y--) /* stable insertion */
+                        g[y] = g[y - 1];
+                    g[y] = k;
                 }
-                known e = c->src[s].v[pos[s]];
-                size_t y = n++;
-                for (; y > 0 && cmp_known(&g[y - 1], &e) > 0; y--) /* stable insertion */
-                    g[y] = g[y - 1];
-                g[y] = e;
+            merged.name = g[0].name;
+            const char *folded = folded_message(c, g, n);
+            if (folded) {
+                folded_at fa = {rva, folded};
+                if (!HP_VEC_PUSH(c->folded, c->folded_count, c->folded_cap, fa))
+                    c->f->oom = 1;
             }
-        known merged = g[0];
-        for (size_t k = 1; k < n; k++) {
-            merged.from |= g[k].from;
-            if (!merged.name)
-                merged.name = g[k].name;
-        }
-        const char *folded = n > 1 ? folded_message(c, g, n) : NULL;
-        if (folded) {
-            folded_at fa = {rva, folded};
-            if (!HP_VEC_PUSH(c->folded, c->folded_count, c->folded_cap, fa))
-                c->f->oom = 1;
         }
         c->known[c->known_count++] = merged;
+        for (size_t s = 0; s < 4; s++)
+            pos[s] = end[s];
     }
 out:
     if (g != group)
@@ -474,15 +477,22 @@ static int folded_exports_at(const hpa_file *f, uint32_t rva)
     return 0;
 }
 
-static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, const char **out_detail)
+/* Everything the walk allocated. */
+static void image_free(image_ctx *c)
 {
     free(c->exps);
     free(c->exp_at);
+    free(c->ev);
     free(c->known);
     free(c->folded);
     for (size_t s = 0; s < 4; s++)
         free(c->src[s].v);
     free(c->pdata);
+}
+
+static hp_status image_fail(image_ctx *c, hp_status st, const char *detail, const char **out_detail)
+{
+    image_free(c);
     *out_detail = detail;
     return st;
 }
@@ -578,13 +588,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
 
     hp_audit_coverage *cov = &f->res.coverage;
-    /* with --all: each checked export group's address and verdict, for the walk over every entry */
-    typedef struct exp_verdict {
-        uint32_t rva;
-        int ok;
-    } exp_verdict;
-    exp_verdict *ev = NULL;
-    size_t ev_count = 0, ev_cap = 0, kc = 0;
+    size_t kc = 0; /* the known entry at the export group's address (both in address order) */
     for (size_t i = 0; i < c.exp_count;) {
         exp_ent *e = &c.exps[i];
         size_t j = i + 1;
@@ -616,15 +620,13 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
             }
             size_t first_fn = f->recorded;
             int ok = check_rva(&c, e->rva, e->name, 0, from);
-            if (ok < 0) {
-                free(ev);
+            if (ok < 0)
                 return image_fail(&c, HP_ERR_FORMAT, "export address outside every code section", detail);
-            }
             cov->exports_checked++;
             cov->exports_patchable += (uint32_t)ok;
             if (f->report->opt.all) {
-                exp_verdict v = {e->rva, f->recorded > first_fn ? ok : 0};
-                if (!HP_VEC_PUSH(ev, ev_count, ev_cap, v))
+                exp_verdict v = {e->rva, ok};
+                if (!HP_VEC_PUSH(c.ev, c.ev_count, c.ev_cap, v))
                     f->oom = 1;
             }
             for (size_t k = i + 1; k < j && f->recorded > first_fn; k++) {
@@ -640,10 +642,8 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                 for (size_t k = i; k < j; k++)
                     len += strlen(c.exps[k].name) + 2;
                 char *names = malloc(len + 1);
-                if (!names) {
-                    free(ev);
+                if (!names)
                     return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
-                }
                 names[0] = 0;
                 for (size_t k = i; k < j; k++) {
                     if (k > i)
@@ -675,20 +675,16 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
                             folded);
             if (kn->from & HP_AUDIT_FROM_EXPORT) {
                 /* checked with the exports (their records name this entry's sources already) */
-                while (ex < ev_count && ev[ex].rva < kn->rva)
+                while (ex < c.ev_count && c.ev[ex].rva < kn->rva)
                     ex++;
-                int ok = 0;
-                for (size_t q = ex; q < ev_count && ev[q].rva == kn->rva; q++)
-                    ok = ev[q].ok;
+                int ok = ex < c.ev_count && c.ev[ex].rva == kn->rva ? c.ev[ex].ok : 0;
                 cov->all_checked++;
                 cov->all_patchable += (uint32_t)ok;
                 continue;
             }
             const char *name = kn->name ? kn->name : hpa_printf(ar, "sub_%x", kn->rva);
-            if (!name) {
-                free(ev);
+            if (!name)
                 return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
-            }
             int ok = check_rva(&c, kn->rva, name, kn->name == NULL, kn->from);
             if (ok < 0) {
                 if (kn->from & HP_AUDIT_FROM_TABLE)
@@ -700,13 +696,6 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
             cov->all_patchable += (uint32_t)ok;
         }
     }
-    free(ev);
-    free(c.exps);
-    free(c.exp_at);
-    free(c.known);
-    free(c.folded);
-    for (size_t s = 0; s < 4; s++)
-        free(c.src[s].v);
-    free(c.pdata);
+    image_free(&c);
     return f->oom ? HP_ERR_NO_MEMORY : HP_OK;
 }

@@ -255,17 +255,6 @@ static hp_status run_tool(char **argv, int *out_ok, char *msg, size_t msg_size)
     return HP_OK;
 }
 
-/* The first bytes of a file: enough to tell bitcode and archives from anything else. */
-static int head_of(const char *path, unsigned char *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    return got == n ? 0 : -1;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -326,9 +315,17 @@ static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, si
 {
     hp_link_bitcode *bc = pl->bc;
     hp_status st = HP_OK;
+    /* one open for the first bytes and, for an archive, its members */
+    int fd = open(path, O_RDONLY);
     unsigned char head[8];
-    if (head_of(path, head, sizeof head))
+    if (fd >= 0 && pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
         return HP_OK; /* lld-link finds bare names in /libpath; lld reports what it cannot open */
+    if (!hp_link_is_archive(head, sizeof head))
+        close(fd); /* bitcode is read by the helper; anything else is lld's */
     if (hp_link_is_bitcode(head, sizeof head)) {
         char name[32];
         snprintf(name, sizeof name, "%zu-", arg);
@@ -347,12 +344,10 @@ static hp_status plan_input(plan *pl, const hp_link_bitcode_options *options, si
     }
     if (!hp_link_is_archive(head, sizeof head))
         return HP_OK;
-    int fd = open(path, O_RDONLY);
     struct stat fst;
-    if (fd < 0 || fstat(fd, &fst) != 0) {
+    if (fstat(fd, &fst) != 0) {
         hp_msg_set(msg, msg_size, "cannot read input '%s': %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         return HP_ERR_IO;
     }
     if (hp_link_arcache_clean(pl->cache, &fst)) {

@@ -66,33 +66,31 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
         if (has_break(u->unit))
             continue; /* a path no line can hold: the unit has no digests (a fix of it is refused) */
         fprintf(f, "unit %08x %s\n", (unsigned)u->unit_id, u->unit);
-        /* the unit's lines formatted by hand into one buffer: tens of thousands of them */
-        /* written in blocks of about 64 KiB: a name's length is read once (up to a line break: a name
-           no line can hold is left out, its function has no digest) */
-        enum { BLOCK = 65536 };
-        char *buf = malloc(BLOCK);
+        /* the unit's lines (tens of thousands) formatted by hand, written in blocks of about 64 KiB
+           (larger only for a name that needs it); a name's length is read once, up to a line break (a
+           name no line can hold is left out: its function has no digest) */
+        size_t cap = 65536, n = 0;
+        char *buf = malloc(cap);
         if (!buf) {
             st = HP_ERR_NO_MEMORY;
             break;
         }
-        size_t n = 0;
         for (size_t k = 0; k < u->count; k++) {
             const char *nm = u->entries[k].name;
             size_t len = strcspn(nm, "\r\n");
             if (nm[len])
                 continue;
-            if (n + len + 48 > BLOCK) {
+            if (n + len + 48 > cap) {
                 fwrite(buf, 1, n, f);
                 n = 0;
-                if (len + 48 > BLOCK) { /* a name longer than the block: a line of its own */
-                    char *big = malloc(len + 48);
-                    if (!big) {
+                if (len + 48 > cap) {
+                    char *bigger = realloc(buf, len + 48);
+                    if (!bigger) {
                         st = HP_ERR_NO_MEMORY;
                         break;
                     }
-                    fwrite(big, 1, format_entry(big, &u->entries[k], len), f);
-                    free(big);
-                    continue;
+                    buf = bigger;
+                    cap = len + 48;
                 }
             }
             n += format_entry(buf + n, &u->entries[k], len);

@@ -677,19 +677,6 @@ static size_t trim_fill(const uint8_t *buf, size_t n)
 {
     for (;;) {
         size_t was = n;
-        /* eight bytes at a time while all eight are 90 or CC (the next function's int3 padding) */
-        while (n >= 8) {
-            const uint8_t *q = buf + n - 8;
-            uint64_t x = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 | (uint64_t)q[3] << 24 |
-                         (uint64_t)q[4] << 32 | (uint64_t)q[5] << 40 | (uint64_t)q[6] << 48 | (uint64_t)q[7] << 56;
-            uint64_t a = x ^ 0xCCCCCCCCCCCCCCCCull, b = x ^ 0x9090909090909090ull;
-            const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
-            /* 0x80 in each byte that is zero in a or in b: that byte is CC or 90 */
-            uint64_t fill = ~(((a & low7) + low7) | a | low7) | ~(((b & low7) + low7) | b | low7);
-            if ((fill & 0x8080808080808080ull) != 0x8080808080808080ull)
-                break;
-            n -= 8;
-        }
         while (n > 0 && (buf[n - 1] == 0x90 || buf[n - 1] == 0xCC))
             n--;
         if (n == 0 || buf[n - 1] != 0x00)

@@ -52,39 +52,6 @@ static int write_file(const char *path, const unsigned char *data, size_t size)
     return ok ? 0 : -1;
 }
 
-/* The bytes of the section the last RVA was in, for the RVAs that follow in it (a walk in address
-   order): one view lookup per section instead of one per function. */
-typedef struct window {
-    uint32_t va, va_end;  /* RVAs [va, va_end) have bytes at base + (rva - va) */
-    const uint8_t *base;
-} window;
-
-/* hp_pe_rva_bytes() through the window: `rva`'s bytes and how many are readable from it; 0 when the
-   RVA has none. */
-static int window_bytes(const hp_pe *pe, window *w, uint32_t rva, const uint8_t **ptr, size_t *before,
-                        size_t *after)
-{
-    if (!(w->base && rva >= w->va && rva < w->va_end)) {
-        const uint8_t *p;
-        size_t b = 0, a = 0;
-        if (hp_pe_rva_bytes(pe, rva, &p, &b, &a, NULL) != HP_OK || b > rva || a > UINT32_MAX - rva)
-            return 0;
-        w->base = p - b;
-        w->va = rva - (uint32_t)b;
-        w->va_end = rva + (uint32_t)a;
-        if (rva >= w->va_end) { /* no bytes from rva on: nothing to keep */
-            w->base = NULL;
-            return 0;
-        }
-    }
-    *ptr = w->base + (rva - w->va);
-    if (before)
-        *before = rva - w->va;
-    if (after)
-        *after = w->va_end - rva;
-    return 1;
-}
-
 /* ------------------------------------------------------------------------- */
 /* The result and its strings                                                 */
 /* ------------------------------------------------------------------------- */
@@ -94,7 +61,7 @@ typedef struct post_impl {
     char **strs;      /* every string the result owns */
     size_t nstrs, capstrs;
     size_t capfns, capviol;
-    window win;           /* the last section of a function's bytes */
+    hp_pe_rva_cache rc;   /* the section of the last function's bytes */
     int oom;
 } post_impl;
 
@@ -200,12 +167,12 @@ static int on_table(void *ctx, const hp_table_record *rec)
 static uint32_t fill(const hp_pe *pe, uint8_t *buf, const trec *t, size_t n)
 {
     uint32_t count = 0;
-    window win = {0, 0, NULL};
+    hp_pe_rva_cache rc = {0};
     for (size_t i = 0; i < n; i++) {
         const uint8_t *ptr;
         size_t before = 0;
         uint32_t pad = t[i].pad;
-        if (!pad || !window_bytes(pe, &win, t[i].entry, &ptr, &before, NULL) || before < pad)
+        if (!pad || hp_pe_rva_bytes_cached(pe, &rc, t[i].entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
             continue;
         size_t off = (size_t)(ptr - buf);
         size_t k, changed = 0;
@@ -271,7 +238,7 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     f->entry_bytes[1] = af->site.entry_bytes[1];
     const uint8_t *ptr;
     size_t after = 0;
-    if (!window_bytes(pe, &p->win, af->address, &ptr, NULL, &after))
+    if (hp_pe_rva_bytes_cached(pe, &p->rc, af->address, &ptr, NULL, &after, NULL) != HP_OK)
         after = 0;
     /* the function's extent as the audit measured it (.pdata, the next known function, the section's end);
        hashed once every extent is final (hash_all) */
@@ -333,7 +300,7 @@ static void hash_all(post_impl *p, const hp_pe *pe)
             hp_link_fn *f = &r->fns[i + k];
             const uint8_t *ptr;
             size_t after = 0;
-            if (f->hash_len && window_bytes(pe, &p->win, f->rva, &ptr, NULL, &after)) {
+            if (f->hash_len && hp_pe_rva_bytes_cached(pe, &p->rc, f->rva, &ptr, NULL, &after, NULL) == HP_OK) {
                 data[k] = ptr;
                 len[k] = f->hash_len <= after ? f->hash_len : after;
             }
@@ -343,6 +310,17 @@ static void hash_all(post_impl *p, const hp_pe *pe)
         for (size_t k = 0; k < n; k++)
             r->fns[i + k].hash = h[k];
     }
+}
+
+/* Copy *s (when set) to *w, advance *w past its NUL, and point *s at the copy. */
+static void copy_into(char **w, const char **s)
+{
+    if (!*s)
+        return;
+    size_t n = strlen(*s) + 1;
+    memcpy(*w, *s, n);
+    *s = *w;
+    *w += n;
 }
 
 /* Copy the strings the functions and violations take from the audit's report into one block the
@@ -365,22 +343,12 @@ static int own_strings(post_impl *p)
             r->violations[i].function = r->violations[i].message = NULL;
         return 0;
     }
-#define HP_OWN(field)                                                                                        \
-    do {                                                                                                    \
-        if (field) {                                                                                        \
-            size_t n_ = strlen(field) + 1;                                                                  \
-            memcpy(w, (field), n_);                                                                         \
-            (field) = w;                                                                                    \
-            w += n_;                                                                                        \
-        }                                                                                                   \
-    } while (0)
     for (size_t i = 0; i < r->fn_count; i++)
-        HP_OWN(r->fns[i].name);
+        copy_into(&w, &r->fns[i].name);
     for (size_t i = 0; i < r->violation_count; i++) {
-        HP_OWN(r->violations[i].function);
-        HP_OWN(r->violations[i].message);
+        copy_into(&w, &r->violations[i].function);
+        copy_into(&w, &r->violations[i].message);
     }
-#undef HP_OWN
     return 1;
 }
 

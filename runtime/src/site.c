@@ -257,31 +257,33 @@ static bool nops_reach_entry(const view *v, long start)
     return off == 0;
 }
 
-/* Filler before the entry: the longest run found, up to HP_MAX_PAD. Sets *nops when the
-   run is multi-byte NOPs after an unconditional transfer. */
-static uint32_t padding_found(const view *v, uint32_t pad, bool *nops)
+/* Filler bytes right before `entry`, at most `limit`: eight at a time, the run ending at the first
+   byte (going down) that is not filler. */
+static uint32_t filler_run(const uint8_t *entry, size_t limit)
 {
-    size_t limit = v->before < HP_MAX_PAD ? v->before : HP_MAX_PAD;
     uint32_t run = 0;
-    *nops = false;
-    /* eight bytes at a time: the run ends at the first byte (going down) that is not filler */
-    size_t scan = limit; /* where the byte-wise tail stops */
-    while (run + 8 <= scan) {
-        const uint8_t *q = v->entry - run - 8;
+    for (; run + 8 <= limit; run += 8) {
+        const uint8_t *q = entry - run - 8;
         /* little-endian: q[7], the byte nearest the entry, in the top byte (one load) */
         uint64_t x = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 | (uint64_t)q[3] << 24 |
                      (uint64_t)q[4] << 32 | (uint64_t)q[5] << 40 | (uint64_t)q[6] << 48 | (uint64_t)q[7] << 56;
         uint64_t filler = zero_bytes(x) | zero_bytes(x ^ 0xCCCCCCCCCCCCCCCCull) | zero_bytes(x ^ 0x9090909090909090ull);
         uint64_t other = ~filler & 0x8080808080808080ull; /* 0x80 in each byte that is not filler */
-        if (other) {
-            run += (uint32_t)leading_zero_bits(other) / 8;
-            scan = run; /* found the end: no byte-wise tail */
-            break;
-        }
-        run += 8;
+        if (other)
+            return run + leading_zero_bits(other) / 8;
     }
-    while (run < scan && is_filler_byte(v->entry[-(long)run - 1]))
+    while (run < limit && is_filler_byte(entry[-(long)run - 1]))
         run++;
+    return run;
+}
+
+/* Filler before the entry: the longest run found, up to HP_MAX_PAD. Sets *nops when the
+   run is multi-byte NOPs after an unconditional transfer. */
+static uint32_t padding_found(const view *v, uint32_t pad, bool *nops)
+{
+    size_t limit = v->before < HP_MAX_PAD ? v->before : HP_MAX_PAD;
+    uint32_t run = filler_run(v->entry, limit);
+    *nops = false;
     if (run >= pad)
         return run;
     /* Multi-byte NOPs: try the farthest start first so the longest padding is reported. */

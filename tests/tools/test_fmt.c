@@ -1,5 +1,5 @@
 /*
- * test_fmt.c — hp_fmt_u32 / hp_fmt_hex64 / hp_fmt_hex32 write what snprintf writes, and nothing past it.
+ * test_fmt.c — hp_fmt_u32 / hp_fmt_hex64 write what snprintf writes, and nothing past it.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -49,10 +49,5 @@ Test(fmt, hex_as_snprintf)
         cr_assert_eq(hp_fmt_hex64(got, v), got + 16);
         cr_assert(memcmp(got, want, 16) == 0, "%s: '%.16s'", want, got);
         cr_assert_eq(got[16], '#');
-        memset(got, '#', sizeof got);
-        snprintf(want, sizeof want, "%08" PRIx32, (uint32_t)v);
-        cr_assert_eq(hp_fmt_hex32(got, (uint32_t)v), got + 8);
-        cr_assert(memcmp(got, want, 8) == 0, "%s: '%.8s'", want, got);
-        cr_assert_eq(got[8], '#');
     }
 }

@@ -154,9 +154,6 @@ char *hp_fmt_u32(char *w, uint32_t v);
 /** Write `v` as 16 lower-case hex digits at `w` (no NUL): w + 16. */
 char *hp_fmt_hex64(char *w, uint64_t v);
 
-/** Write `v` as 8 lower-case hex digits at `w` (no NUL): w + 8. */
-char *hp_fmt_hex32(char *w, uint32_t v);
-
 /* ------------------------------------------------------------------------- */
 /* COFF symbols                                                               */
 /* ------------------------------------------------------------------------- */

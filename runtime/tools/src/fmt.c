@@ -72,10 +72,3 @@ char *hp_fmt_hex64(char *w, uint64_t v)
     memcpy(w + 8, &lo, 8);
     return w + 16;
 }
-
-char *hp_fmt_hex32(char *w, uint32_t v)
-{
-    uint64_t x = hex8(v);
-    memcpy(w, &x, 8);
-    return w + 8;
-}
