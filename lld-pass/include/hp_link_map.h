@@ -1,12 +1,14 @@
 /*
- * hp_link_map.h — the map `<image>.hpmap` (JSON, version 2) written next to an
+ * hp_link_map.h — the map `<image>.hpmap` (JSON, version 3) written next to an
  * image for fix builders: by hotpatch-link for PE images (from its post-link
  * verdicts, the linker's map and the plugin's per-unit records) and by
  * hotpatch-manifest for ELF images (from the symbol table). The format is
  * documented in lld-pass/README.md ("The map"); hp_map.h (runtime/tools) reads it.
  *
  * Numbers are decimal; functions are sorted by RVA, symbols by name then unit;
- * strings are JSON-escaped.
+ * strings are JSON-escaped. Each function and each symbol is a row (a JSON
+ * array) whose columns the map names once, in "function_fields" and
+ * "symbol_fields": the lists below, which readers check.
  */
 #ifndef HP_LINK_MAP_H
 #define HP_LINK_MAP_H
@@ -18,6 +20,14 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** The columns of a row of "functions", as the map's "function_fields" lists them (JSON text). */
+#define HP_LINK_MAP_FUNCTION_FIELDS                                                                          \
+    "[\"name\", \"rva\", \"padding\", \"site_offset\", \"entry_bytes\", \"hash_length\", \"fnv1a64\", \"table\", " \
+    "\"exported\", \"patchable\"]"
+
+/** The columns of a row of "symbols", as the map's "symbol_fields" lists them (JSON text). */
+#define HP_LINK_MAP_SYMBOL_FIELDS "[\"name\", \"unit\", \"linkage\", \"kind\", \"rva\", \"size\"]"
 
 /** One entry of the map's "symbols". */
 typedef struct hp_link_map_symbol {

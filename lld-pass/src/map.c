@@ -1,6 +1,7 @@
 /*
- * map.c — the <image>.hpmap JSON writer, version 2 (hp_link_map.h; the format is
- * lld-pass/README.md, "The map").
+ * map.c — the <image>.hpmap JSON writer, version 3 (hp_link_map.h; the format is
+ * lld-pass/README.md, "The map"): functions and symbols are rows (arrays) whose
+ * columns the map names once ("function_fields", "symbol_fields").
  *
  * Everything is formatted by hand into one 64 KiB buffer and written with one fwrite per buffer:
  * printf's format parsing per field costs more than the rest of a link pass of 60,000 functions.
@@ -52,11 +53,6 @@ static char *put_hex_upper(char *w, uint8_t v)
     *w++ = hex[v >> 4];
     *w++ = hex[v & 15];
     return w;
-}
-
-static char *put_bool(char *w, int v)
-{
-    return put_str(w, v ? "true" : "false");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -177,7 +173,7 @@ static void json_str_or_null(obuf *o, const char *s)
 
 static void render_image(obuf *o, const hp_link_map_data *m)
 {
-    ob_lit(o, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 2,\n  \"image\": {\n    \"name\": ");
+    ob_lit(o, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 3,\n  \"image\": {\n    \"name\": ");
     json_str(o, m->name);
     ob_lit(o, ",\n    \"format\": ");
     json_str(o, m->format ? m->format : "pe");
@@ -219,40 +215,40 @@ static void render_image(obuf *o, const hp_link_map_data *m)
     } else {
         w = put_str(w, "null");
     }
-    w = put_str(w, "\n  },\n  \"functions\": [");
+    w = put_str(w, "\n  },\n  \"function_fields\": " HP_LINK_MAP_FUNCTION_FIELDS ",\n  \"functions\": [");
     ob_commit(o, w);
 }
 
-/* One line per function: the fields of the format, in its order. */
+/* One row per function: the columns of HP_LINK_MAP_FUNCTION_FIELDS, in their order. */
 static void render_functions(obuf *o, const hp_link_map_data *m)
 {
     for (size_t i = 0; i < m->fn_count; i++) {
         const hp_link_fn *f = &m->fns[i];
-        char *w = ob_room(o, 32);
-        w = i ? PUT_LIT(w, ",\n    { \"name\": ") : PUT_LIT(w, "\n    { \"name\": ");
+        char *w = ob_room(o, 16);
+        w = i ? PUT_LIT(w, ",\n    [") : PUT_LIT(w, "\n    [");
         ob_commit(o, w);
         json_str_or_null(o, f->name);
-        w = ob_room(o, 256);
-        w = PUT_LIT(w, ", \"rva\": ");
+        w = ob_room(o, 128);
+        *w++ = ',';
         w = hp_fmt_u32(w, f->rva);
-        w = PUT_LIT(w, ", \"padding\": ");
+        *w++ = ',';
         w = hp_fmt_u32(w, f->padding);
-        w = PUT_LIT(w, ", \"site_offset\": ");
+        *w++ = ',';
         w = hp_fmt_u32(w, f->site_offset);
-        w = PUT_LIT(w, ", \"entry_bytes\": \"");
+        w = PUT_LIT(w, ",\"");
         w = put_hex(w, f->entry_bytes[0], 2);
         w = put_hex(w, f->entry_bytes[1], 2);
-        w = PUT_LIT(w, "\", \"hash_length\": ");
+        w = PUT_LIT(w, "\",");
         w = hp_fmt_u32(w, f->hash_len);
-        w = PUT_LIT(w, ", \"hash\": \"fnv1a64:");
+        w = PUT_LIT(w, ",\"");
         w = hp_fmt_hex64(w, f->hash);
-        w = PUT_LIT(w, "\", \"table\": ");
-        w = (f->from & HP_LINK_FROM_TABLE) ? PUT_LIT(w, "true") : PUT_LIT(w, "false");
-        w = PUT_LIT(w, ", \"exported\": ");
-        w = (f->from & HP_LINK_FROM_EXPORT) ? PUT_LIT(w, "true") : PUT_LIT(w, "false");
-        w = PUT_LIT(w, ", \"patchable\": ");
-        w = f->patchable ? PUT_LIT(w, "true") : PUT_LIT(w, "false");
-        w = PUT_LIT(w, " }");
+        w = PUT_LIT(w, "\",");
+        *w++ = (f->from & HP_LINK_FROM_TABLE) ? '1' : '0';
+        *w++ = ',';
+        *w++ = (f->from & HP_LINK_FROM_EXPORT) ? '1' : '0';
+        *w++ = ',';
+        *w++ = f->patchable ? '1' : '0';
+        *w++ = ']';
         ob_commit(o, w);
     }
     ob_lit(o, m->fn_count ? "\n  ],\n  \"units\": [" : "],\n  \"units\": [");
@@ -264,7 +260,8 @@ static void render_units(obuf *o, const hp_link_map_data *m)
         ob_lit(o, i ? ", " : " ");
         json_str(o, m->units[i]);
     }
-    ob_lit(o, m->unit_count ? " ],\n  \"symbols\": [" : "],\n  \"symbols\": [");
+    ob_lit(o, m->unit_count ? " ],\n  \"symbol_fields\": " HP_LINK_MAP_SYMBOL_FIELDS ",\n  \"symbols\": ["
+                            : "],\n  \"symbol_fields\": " HP_LINK_MAP_SYMBOL_FIELDS ",\n  \"symbols\": [");
 }
 
 /*
@@ -330,25 +327,25 @@ static symkey *sort_symbols(symkey *v, symkey *tmp, size_t n)
     return src;
 }
 
+/* One row per symbol: the columns of HP_LINK_MAP_SYMBOL_FIELDS, in their order. */
 static void render_symbols(obuf *o, const symkey *sorted, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const hp_link_map_symbol *s = sorted[i].sym;
-        ob_lit(o, i ? ",\n    { \"name\": " : "\n    { \"name\": ");
+        ob_lit(o, i ? ",\n    [" : "\n    [");
         json_str(o, s->name);
-        char *w = ob_room(o, 160);
-        w = put_str(w, ", \"unit\": ");
+        char *w = ob_room(o, 96);
+        *w++ = ',';
         if (s->unit < 0)
-            w = put_str(w, "null");
+            w = PUT_LIT(w, "null");
         else
             w = put_i32(w, s->unit);
-        w = put_str(w, ", \"static\": ");
-        w = put_bool(w, s->is_static);
-        w = put_str(w, s->is_function ? ", \"kind\": \"function\", \"rva\": " : ", \"kind\": \"variable\", \"rva\": ");
+        w = s->is_static ? PUT_LIT(w, ",\"static\"") : PUT_LIT(w, ",\"extern\"");
+        w = s->is_function ? PUT_LIT(w, ",\"function\",") : PUT_LIT(w, ",\"variable\",");
         w = hp_fmt_u32(w, s->rva);
-        w = put_str(w, ", \"size\": ");
+        *w++ = ',';
         w = hp_fmt_u32(w, s->size);
-        w = put_str(w, " }");
+        *w++ = ']';
         ob_commit(o, w);
     }
     ob_lit(o, n ? "\n  ]\n}\n" : "]\n}\n");

@@ -257,17 +257,28 @@ static void flip_rva(const char *path, uint32_t rva)
     free(data);
 }
 
-/* The number after `"key": ` in the first object of the map that starts with `"name": "<name>"`. */
+/* The number in column `key` of the function row of the map that starts with `["<name>",`: the
+   column where the map's "function_fields" names it (names and the columns before hold no comma). */
 static unsigned long map_number(const char *map, const char *name, const char *key)
 {
     char pat[256];
-    snprintf(pat, sizeof pat, "{ \"name\": \"%s\",", name);
+    const char *fields = strstr(map, "\"function_fields\": [");
+    cr_assert(fields, "the map names no function columns");
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *k = strstr(fields, pat), *end = strchr(fields, ']');
+    cr_assert(k && k < end, "no column %s in the map", key);
+    size_t column = 0;
+    for (const char *c = fields; c < k; c++)
+        column += *c == ',';
+    snprintf(pat, sizeof pat, "[\"%s\",", name);
     const char *o = strstr(map, pat);
     cr_assert(o, "%s not in the map", name);
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *k = strstr(o, pat);
-    cr_assert(k && k < strchr(o, '}'), "%s.%s not in the map", name, key);
-    return strtoul(k + strlen(pat), NULL, 10);
+    const char *row_end = strchr(o, ']');
+    for (size_t i = 0; i < column; i++) {
+        o = strchr(o + 1, ',');
+        cr_assert(o && o < row_end, "%s has no column %zu", name, column);
+    }
+    return strtoul(o + 1, NULL, 10);
 }
 
 /* Patch modules end to end (tests/fix): built by hotpatch_add_fix() from corrected copies of the

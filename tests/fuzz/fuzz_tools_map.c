@@ -24,7 +24,7 @@ static volatile size_t g_keep;
 
 static void check_map(const hp_map *m)
 {
-    if (m->version < 1 || m->version > 2 || !m->image_name || !m->format || !m->machine)
+    if (m->version < 1 || m->version > 3 || !m->image_name || !m->format || !m->machine)
         abort();
     if (strcmp(m->format, "pe") != 0 && strcmp(m->format, "elf") != 0)
         abort();

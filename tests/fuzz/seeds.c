@@ -219,7 +219,23 @@ static void map_seeds(void)
         "\"functions\":[{\"name\":\"t\",\"rva\":32,\"padding\":64,\"site_offset\":0,\"entry_bytes\":\"F30F\","
         "\"hash_length\":65536,\"hash\":\"fnv1a64:FFFFFFFFFFFFFFFF\",\"table\":true,\"exported\":true,"
         "\"patchable\":true,\"later\":[{},[],-1.5e-3,true,null]}]}";
+    /* version 3: rows of the named columns, as hotpatch-link writes them */
+    static const char v3[] =
+        "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 3,\n  \"image\": {\n    \"name\": \"app.dll\",\n"
+        "    \"format\": \"pe\",\n    \"machine\": \"x64\",\n    \"time_date_stamp\": 1795898831,\n"
+        "    \"size_of_image\": 131072,\n    \"checksum\": 108648,\n"
+        "    \"codeview\": { \"guid\": \"2957B36C-E989-73E0-4C4C-44205044422E\", \"age\": 1 },\n"
+        "    \"build_id\": null\n  },\n"
+        "  \"function_fields\": [\"name\", \"rva\", \"padding\", \"site_offset\", \"entry_bytes\", \"hash_length\", "
+        "\"fnv1a64\", \"table\", \"exported\", \"patchable\"],\n  \"functions\": [\n"
+        "    [\"add1\",5430,21,0,\"6690\",48,\"8f91ad5aa14fd361\",1,1,1],\n"
+        "    [null,4096,6,4,\"8bff\",16,\"0000000000000001\",1,0,0]\n  ],\n"
+        "  \"units\": [ \"src/app.c\", \"src/util/count.c\" ],\n"
+        "  \"symbol_fields\": [\"name\", \"unit\", \"linkage\", \"kind\", \"rva\", \"size\"],\n  \"symbols\": [\n"
+        "    [\"add1\",0,\"extern\",\"function\",5430,0],\n    [\"count\",1,\"static\",\"variable\",20496,4],\n"
+        "    [\"q\",null,\"extern\",\"variable\",0,4294967295]\n  ]\n}\n";
     put("tools_map", "v1.hpmap", v1, sizeof v1 - 1);
+    put("tools_map", "v3.hpmap", v3, sizeof v3 - 1);
     put("tools_map", "v2.hpmap", v2, sizeof v2 - 1);
     put("tools_map", "v2-elf.hpmap", v2_elf, sizeof v2_elf - 1);
     /* link_code: an .hpcode file as hotpatch-link writes it (objects come from the fixtures) */

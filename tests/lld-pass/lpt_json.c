@@ -328,3 +328,14 @@ const lj *lj_at(const lj *arr, size_t i)
         return NULL;
     return arr->items[i];
 }
+
+const lj *lj_col(const lj *map, const char *fields, const lj *row, const char *key)
+{
+    const lj *names = lj_get(map, fields);
+    if (!names || names->type != LJ_ARR || !row || row->type != LJ_ARR || row->count != names->count)
+        return NULL;
+    for (size_t i = 0; i < names->count; i++)
+        if (names->items[i]->type == LJ_STR && strcmp(names->items[i]->str, key) == 0)
+            return row->items[i];
+    return NULL;
+}

@@ -31,5 +31,9 @@ void lj_free(lj *v);
 const lj *lj_get(const lj *obj, const char *key);
 /** Item `i` of an array, or NULL. */
 const lj *lj_at(const lj *arr, size_t i);
+/** Column `key` of `row`, a row (array) of a map's "functions" or "symbols": at the position that the
+    map's list `fields` ("function_fields", "symbol_fields") gives the name. NULL when the list does not
+    name it or the row is not an array of as many values as the list has. */
+const lj *lj_col(const lj *map, const char *fields, const lj *row, const char *key);
 
 #endif /* LPT_JSON_H */

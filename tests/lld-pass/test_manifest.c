@@ -283,11 +283,46 @@ static int jbool(const lj *o, const char *key)
     return v->boolean;
 }
 
-/* The unit of a symbol: its index, or -1 for null. */
-static int64_t junit(const lj *o)
+/* Column `key` of a row of the map's "functions" or "symbols": where the map's own list of columns
+   ("function_fields", "symbol_fields") puts it. */
+static const lj *fcol(const lj *map, const lj *row, const char *key)
 {
-    const lj *v = lj_get(o, "unit");
-    cr_assert(v && (v->type == LJ_NULL || v->type == LJ_NUM));
+    const lj *v = lj_col(map, "function_fields", row, key);
+    cr_assert_not_null(v, "no column '%s' in a row of \"functions\"", key);
+    return v;
+}
+
+static const lj *scol(const lj *map, const lj *row, const char *key)
+{
+    const lj *v = lj_col(map, "symbol_fields", row, key);
+    cr_assert_not_null(v, "no column '%s' in a row of \"symbols\"", key);
+    return v;
+}
+
+static int64_t vnum(const lj *v)
+{
+    cr_assert(v->type == LJ_NUM, "not a number");
+    return v->num;
+}
+
+static const char *vstr(const lj *v)
+{
+    cr_assert(v->type == LJ_STR, "not a string");
+    return v->str;
+}
+
+/* a yes/no column: 0 or 1 */
+static int vflag(const lj *v)
+{
+    cr_assert(v->type == LJ_NUM && (v->num == 0 || v->num == 1), "not 0 or 1");
+    return (int)v->num;
+}
+
+/* The unit of a symbol's row: its index, or -1 for null. */
+static int64_t junit(const lj *map, const lj *row)
+{
+    const lj *v = scol(map, row, "unit");
+    cr_assert(v->type == LJ_NULL || v->type == LJ_NUM);
     return v->type == LJ_NULL ? -1 : v->num;
 }
 
@@ -317,7 +352,7 @@ static const lj *find_symbol(const lj *map, const char *name, int64_t unit)
     const lj *s = lj_get(map, "symbols");
     for (size_t i = 0; i < s->count; i++) {
         const lj *o = lj_at(s, i);
-        if (strcmp(jstr(o, "name"), name) == 0 && junit(o) == unit)
+        if (strcmp(vstr(scol(map, o, "name")), name) == 0 && junit(map, o) == unit)
             return o;
     }
     return NULL;
@@ -328,8 +363,8 @@ static const lj *find_function(const lj *map, const char *name)
     const lj *f = lj_get(map, "functions");
     for (size_t i = 0; i < f->count; i++) {
         const lj *o = lj_at(f, i);
-        const lj *n = lj_get(o, "name");
-        if (n && n->type == LJ_STR && strcmp(n->str, name) == 0)
+        const lj *n = fcol(map, o, "name");
+        if (n->type == LJ_STR && strcmp(n->str, name) == 0)
             return o;
     }
     return NULL;
@@ -357,10 +392,10 @@ static void expect_static(const lj *map, const char *image, const telf *e, const
     cr_assert_not_null(s, "%s of %s missing", name, unit);
     tsym t;
     cr_assert(objdump_symbol(image, unit, name, &t), "llvm-objdump has no %s in %s", name, unit);
-    cr_expect(jbool(s, "static"), "%s:%s is static", unit, name);
-    cr_expect_str_eq(jstr(s, "kind"), function ? "function" : "variable");
-    cr_expect_eq((uint64_t)jnum(s, "rva"), t.value - e->base, "%s:%s rva", unit, name);
-    cr_expect_eq((uint64_t)jnum(s, "size"), size, "%s:%s size", unit, name);
+    cr_expect_str_eq(vstr(scol(map, s, "linkage")), "static", "%s:%s is static", unit, name);
+    cr_expect_str_eq(vstr(scol(map, s, "kind")), function ? "function" : "variable");
+    cr_expect_eq((uint64_t)vnum(scol(map, s, "rva")), t.value - e->base, "%s:%s rva", unit, name);
+    cr_expect_eq((uint64_t)vnum(scol(map, s, "size")), size, "%s:%s size", unit, name);
 }
 
 static void expect_global(const lj *map, const char *image, const telf *e, const char *name, int function,
@@ -370,10 +405,10 @@ static void expect_global(const lj *map, const char *image, const telf *e, const
     cr_assert_not_null(s, "%s missing (unit null)", name);
     tsym t;
     cr_assert(objdump_symbol(image, NULL, name, &t), "llvm-objdump has no %s", name);
-    cr_expect(!jbool(s, "static"), "%s is not static", name);
-    cr_expect_str_eq(jstr(s, "kind"), function ? "function" : "variable");
-    cr_expect_eq((uint64_t)jnum(s, "rva"), t.value - e->base, "%s rva", name);
-    cr_expect_eq((uint64_t)jnum(s, "size"), size, "%s size", name);
+    cr_expect_str_eq(vstr(scol(map, s, "linkage")), "extern", "%s is not static", name);
+    cr_expect_str_eq(vstr(scol(map, s, "kind")), function ? "function" : "variable");
+    cr_expect_eq((uint64_t)vnum(scol(map, s, "rva")), t.value - e->base, "%s rva", name);
+    cr_expect_eq((uint64_t)vnum(scol(map, s, "size")), size, "%s size", name);
 }
 
 /* A function of "functions" against the bytes of the file and llvm-objdump's value and size. */
@@ -384,30 +419,30 @@ static void expect_function(const lj *map, const char *image, const telf *e, con
     cr_assert_not_null(f, "function %s missing", name);
     tsym t;
     cr_assert(objdump_symbol(image, unit, name, &t));
-    cr_expect_eq((uint64_t)jnum(f, "rva"), t.value - e->base, "%s rva", name);
+    cr_expect_eq((uint64_t)vnum(fcol(map, f, "rva")), t.value - e->base, "%s rva", name);
     uint64_t hl = t.size < 65536 ? t.size : 65536;
-    cr_expect_eq((uint64_t)jnum(f, "hash_length"), hl, "%s hash_length", name);
+    cr_expect_eq((uint64_t)vnum(fcol(map, f, "hash_length")), hl, "%s hash_length", name);
     const unsigned char *p = telf_bytes(e, t.value, (size_t)hl);
     char want[32];
-    snprintf(want, sizeof want, "fnv1a64:%016" PRIx64, hp_fix_hash(p, (size_t)hl));
-    cr_expect_str_eq(jstr(f, "hash"), want, "%s hash", name);
-    cr_expect_eq(jbool(f, "exported"), exported, "%s exported", name);
-    cr_expect(!jbool(f, "table"));
-    int64_t pad = jnum(f, "padding");
+    snprintf(want, sizeof want, "%016" PRIx64, hp_fix_hash(p, (size_t)hl));
+    cr_expect_str_eq(vstr(fcol(map, f, "fnv1a64")), want, "%s hash", name);
+    cr_expect_eq(vflag(fcol(map, f, "exported")), exported, "%s exported", name);
+    cr_expect(!vflag(fcol(map, f, "table")));
+    int64_t pad = vnum(fcol(map, f, "padding"));
     cr_expect(pad >= 0 && pad <= 64);
     for (int64_t k = 1; k <= pad; k++) {
         unsigned char b = p[-k];
         cr_expect(b == 0xCC || b == 0x90 || b == 0x00, "%s: padding byte -%lld is 0x%02x", name, (long long)k, b);
     }
     int endbr = p[0] == 0xF3 && p[1] == 0x0F && p[2] == 0x1E && (p[3] == 0xFA || p[3] == 0xFB);
-    cr_expect_eq(jnum(f, "site_offset"), endbr ? 4 : 0, "%s site_offset", name);
+    cr_expect_eq(vnum(fcol(map, f, "site_offset")), endbr ? 4 : 0, "%s site_offset", name);
     char entry[8];
     snprintf(entry, sizeof entry, "%02x%02x", p[endbr ? 4 : 0], p[endbr ? 5 : 1]);
-    cr_expect_str_eq(jstr(f, "entry_bytes"), entry, "%s entry_bytes", name);
+    cr_expect_str_eq(vstr(fcol(map, f, "entry_bytes")), entry, "%s entry_bytes", name);
     if (c->plugin) {
         cr_expect(endbr, "%s: -fcf-protection=branch starts it with endbr", name);
         cr_expect_str_eq(entry, "6690", "%s: the plugin's 2-byte NOP", name);
-        cr_expect(jbool(f, "patchable"), "%s is patchable with the plugin", name);
+        cr_expect(vflag(fcol(map, f, "patchable")), "%s is patchable with the plugin", name);
         cr_expect_geq(pad, e->is64 ? 6 : 5, "%s: the plugin's padding", name);
     }
 }
@@ -458,7 +493,7 @@ static void elf_map_case(const elf_case *c)
     telf e;
     telf_open(&e, image);
 
-    cr_expect_eq(jnum(map, "version"), 2);
+    cr_expect_eq(jnum(map, "version"), 3);
     const lj *img = lj_get(map, "image");
     cr_expect_str_eq(jstr(img, "name"), c->shared ? "libunits.so" : "units");
     cr_expect_str_eq(jstr(img, "format"), "elf");
@@ -490,11 +525,12 @@ static void elf_map_case(const elf_case *c)
     /* functions by RVA; symbols by name, then unit (null first) */
     const lj *f = lj_get(map, "functions"), *s = lj_get(map, "symbols");
     for (size_t i = 1; i < f->count; i++)
-        cr_expect_lt(jnum(lj_at(f, i - 1), "rva"), jnum(lj_at(f, i), "rva"), "functions %zu, %zu", i - 1, i);
+        cr_expect_lt(vnum(fcol(map, lj_at(f, i - 1), "rva")), vnum(fcol(map, lj_at(f, i), "rva")), "functions %zu, %zu",
+                     i - 1, i);
     for (size_t i = 1; i < s->count; i++) {
-        int cmp = strcmp(jstr(lj_at(s, i - 1), "name"), jstr(lj_at(s, i), "name"));
-        cr_expect(cmp < 0 || (cmp == 0 && junit(lj_at(s, i - 1)) <= junit(lj_at(s, i))), "symbols %zu, %zu", i - 1,
-                  i);
+        int cmp = strcmp(vstr(scol(map, lj_at(s, i - 1), "name")), vstr(scol(map, lj_at(s, i), "name")));
+        cr_expect(cmp < 0 || (cmp == 0 && junit(map, lj_at(s, i - 1)) <= junit(map, lj_at(s, i))), "symbols %zu, %zu",
+                  i - 1, i);
     }
     telf_close(&e);
     lj_free(map);

@@ -1,8 +1,9 @@
 /*
  * test_map.c — the .hpmap against the image, read independently of the map
  * writer: the table section's records, the export table, the headers; and the
- * version-2 writer itself (hp_link_map_render_data), its output parsed back and
- * compared with values written by hand.
+ * version-3 writer itself (hp_link_map_render_data), its output parsed back and
+ * compared with values written by hand. Rows are read by the columns the map
+ * itself names ("function_fields", "symbol_fields").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
@@ -29,14 +30,38 @@ static int64_t num(const lj *o, const char *key)
     return v->num;
 }
 
-static int boolean(const lj *o, const char *key)
+/* Column `key` of `row`, a row of "functions" (fields "function_fields") or of "symbols"
+   ("symbol_fields"): where the map's own list of columns puts it. */
+static const lj *col(const lj *map, const char *fields, const lj *row, const char *key)
 {
-    const lj *v = lj_get(o, key);
-    cr_assert(v && v->type == LJ_BOOL, "'%s' is not a boolean", key);
-    return v->boolean;
+    const lj *v = lj_col(map, fields, row, key);
+    cr_assert_not_null(v, "no column '%s' by \"%s\" in the row", key, fields);
+    return v;
 }
 
-/* The map's "functions", parsed (version 2: "units" and "symbols" follow them). */
+#define FCOL(map, row, key) col((map), "function_fields", (row), (key))
+#define SCOL(map, row, key) col((map), "symbol_fields", (row), (key))
+
+static int64_t inum(const lj *v)
+{
+    cr_assert(v && v->type == LJ_NUM && v->is_integer, "not an integer");
+    return v->num;
+}
+
+/* A yes/no column: 0 or 1 */
+static int flag(const lj *v)
+{
+    cr_assert(v && v->type == LJ_NUM && v->is_integer && (v->num == 0 || v->num == 1), "not 0 or 1");
+    return (int)v->num;
+}
+
+static const char *vstr(const lj *v)
+{
+    cr_assert(v && v->type == LJ_STR, "not a string");
+    return v->str;
+}
+
+/* The map's "functions", parsed (version 3: "units" and "symbols" follow them). */
 static size_t read_map(const lj *map, mfn *out, size_t max)
 {
     const lj *fns = lj_get(map, "functions");
@@ -46,17 +71,17 @@ static size_t read_map(const lj *map, mfn *out, size_t max)
         const lj *o = lj_at(fns, i);
         mfn *f = &out[n++];
         memset(f, 0, sizeof *f);
-        const lj *name = lj_get(o, "name");
+        const lj *name = FCOL(map, o, "name");
         cr_assert(name && (name->type == LJ_STR || name->type == LJ_NULL));
         if (name->type == LJ_STR)
             snprintf(f->name, sizeof f->name, "%s", name->str);
-        f->rva = (uint32_t)num(o, "rva");
-        f->padding = (uint32_t)num(o, "padding");
-        const lj *e = lj_get(o, "entry_bytes");
-        cr_assert(e && e->type == LJ_STR && strlen(e->str) == 4);
-        memcpy(f->entry, e->str, 5);
-        f->table = boolean(o, "table");
-        f->exported = boolean(o, "exported");
+        f->rva = (uint32_t)inum(FCOL(map, o, "rva"));
+        f->padding = (uint32_t)inum(FCOL(map, o, "padding"));
+        const char *e = vstr(FCOL(map, o, "entry_bytes"));
+        cr_assert(strlen(e) == 4);
+        memcpy(f->entry, e, 5);
+        f->table = flag(FCOL(map, o, "table"));
+        f->exported = flag(FCOL(map, o, "exported"));
     }
     return n;
 }
@@ -88,7 +113,7 @@ static void map_matches(const char *triple, const char *src, const char *const n
     lpt_image img;
     lpt_image_open(&img, img_path);
 
-    cr_expect_eq(num(map, "version"), 2);
+    cr_expect_eq(num(map, "version"), 3);
     const lj *image = lj_get(map, "image");
     cr_assert_not_null(image);
     cr_expect_eq(num(image, "time_date_stamp"), img.pe.time_date_stamp);
@@ -172,7 +197,7 @@ Test(map, msvc_x86_lists_table_and_exports)
 }
 
 /* ------------------------------------------------------------------------- */
-/* The version-2 writer, against values written by hand                       */
+/* The version-3 writer, against values written by hand                       */
 /* ------------------------------------------------------------------------- */
 
 /* hp_link_map_render_data() into memory. */
@@ -218,15 +243,15 @@ static int utf8_ok(const unsigned char *p, size_t n)
     return 1;
 }
 
-/* Lines that hold one function or symbol object: "    { "name": ... }" with an optional comma. */
-static size_t object_lines(const char *text)
+/* Lines that hold one function or symbol row: "    [...]" with an optional comma. */
+static size_t row_lines(const char *text)
 {
     size_t n = 0;
     for (const char *line = text; *line;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        if (len > 14 && strncmp(line, "    { \"name\": ", 14) == 0) {
-            cr_expect(line[len - 1] == '}' || (line[len - 2] == '}' && line[len - 1] == ','), "%.*s", (int)len,
+        if (len > 5 && strncmp(line, "    [", 5) == 0) {
+            cr_expect(line[len - 1] == ']' || (line[len - 2] == ']' && line[len - 1] == ','), "%.*s", (int)len,
                       line);
             n++;
         }
@@ -293,7 +318,17 @@ Test(map_writer, pe_image_functions_units_and_symbols_as_documented)
     lj *m = lj_parse(text, len);
     cr_assert_not_null(m, "not JSON:\n%s", text);
     cr_expect_str_eq(str(m, "format"), "hotpatch-map");
-    cr_expect_eq(num(m, "version"), 2);
+    cr_expect_eq(num(m, "version"), 3);
+    /* the columns, as lld-pass/README.md documents them */
+    static const char *const fcols[] = {"name",        "rva",     "padding", "site_offset", "entry_bytes",
+                                        "hash_length", "fnv1a64", "table",   "exported",    "patchable"};
+    static const char *const scols[] = {"name", "unit", "linkage", "kind", "rva", "size"};
+    const lj *fc = lj_get(m, "function_fields"), *sc = lj_get(m, "symbol_fields");
+    cr_assert(fc && fc->type == LJ_ARR && fc->count == 10 && sc && sc->type == LJ_ARR && sc->count == 6);
+    for (size_t i = 0; i < 10; i++)
+        cr_expect_str_eq(vstr(lj_at(fc, i)), fcols[i]);
+    for (size_t i = 0; i < 6; i++)
+        cr_expect_str_eq(vstr(lj_at(sc, i)), scols[i]);
     const lj *img = lj_get(m, "image");
     cr_assert_not_null(img);
     cr_expect_str_eq(str(img, "name"), "app.dll");
@@ -311,20 +346,22 @@ Test(map_writer, pe_image_functions_units_and_symbols_as_documented)
     const lj *f = lj_get(m, "functions");
     cr_assert(f && f->type == LJ_ARR && f->count == 2);
     const lj *f0 = lj_at(f, 0), *f1 = lj_at(f, 1);
-    cr_expect_str_eq(str(f0, "name"), "add1");
-    cr_expect_eq(num(f0, "rva"), 5430);
-    cr_expect_eq(num(f0, "padding"), 21);
-    cr_expect_eq(num(f0, "site_offset"), 0);
-    cr_expect_str_eq(str(f0, "entry_bytes"), "6690");
-    cr_expect_eq(num(f0, "hash_length"), 48);
-    cr_expect_str_eq(str(f0, "hash"), "fnv1a64:8f91ad5aa14fd361");
-    cr_expect(boolean(f0, "table") && boolean(f0, "exported") && boolean(f0, "patchable"));
-    cr_expect(is_null(f1, "name"));
-    cr_expect_eq(num(f1, "rva"), 6000);
-    cr_expect_eq(num(f1, "site_offset"), 4);
-    cr_expect_str_eq(str(f1, "entry_bytes"), "8bff");
-    cr_expect_str_eq(str(f1, "hash"), "fnv1a64:0123456789abcdef");
-    cr_expect(boolean(f1, "table") && !boolean(f1, "exported") && !boolean(f1, "patchable"));
+    cr_expect_str_eq(vstr(FCOL(m, f0, "name")), "add1");
+    cr_expect_eq(inum(FCOL(m, f0, "rva")), 5430);
+    cr_expect_eq(inum(FCOL(m, f0, "padding")), 21);
+    cr_expect_eq(inum(FCOL(m, f0, "site_offset")), 0);
+    cr_expect_str_eq(vstr(FCOL(m, f0, "entry_bytes")), "6690");
+    cr_expect_eq(inum(FCOL(m, f0, "hash_length")), 48);
+    cr_expect_str_eq(vstr(FCOL(m, f0, "fnv1a64")), "8f91ad5aa14fd361");
+    cr_expect(flag(FCOL(m, f0, "table")) && flag(FCOL(m, f0, "exported")) && flag(FCOL(m, f0, "patchable")));
+    cr_expect_eq(FCOL(m, f1, "name")->type, LJ_NULL);
+    cr_expect_eq(inum(FCOL(m, f1, "rva")), 6000);
+    cr_expect_eq(inum(FCOL(m, f1, "padding")), 6);
+    cr_expect_eq(inum(FCOL(m, f1, "site_offset")), 4);
+    cr_expect_str_eq(vstr(FCOL(m, f1, "entry_bytes")), "8bff");
+    cr_expect_eq(inum(FCOL(m, f1, "hash_length")), 16);
+    cr_expect_str_eq(vstr(FCOL(m, f1, "fnv1a64")), "0123456789abcdef");
+    cr_expect(flag(FCOL(m, f1, "table")) && !flag(FCOL(m, f1, "exported")) && !flag(FCOL(m, f1, "patchable")));
 
     const lj *u = lj_get(m, "units");
     cr_assert(u && u->type == LJ_ARR && u->count == 2);
@@ -335,21 +372,21 @@ Test(map_writer, pe_image_functions_units_and_symbols_as_documented)
     cr_assert(s && s->type == LJ_ARR && s->count == 4);
     const char *names[] = {"alpha", "count", "count", "zeta"};
     const int64_t unit[] = {0, 0, 1, -1}, rva[] = {100, 20500, 20496, 0x2000}, size[] = {16, 8, 4, 0};
-    const int stat[] = {0, 1, 1, 0};
+    const char *linkage[] = {"extern", "static", "static", "extern"};
     const char *kind[] = {"variable", "variable", "variable", "function"};
     for (size_t i = 0; i < 4; i++) {
         const lj *o = lj_at(s, i);
-        cr_expect_str_eq(str(o, "name"), names[i], "symbol %zu", i);
+        cr_expect_str_eq(vstr(SCOL(m, o, "name")), names[i], "symbol %zu", i);
         if (unit[i] < 0)
-            cr_expect(is_null(o, "unit"), "symbol %zu: unknown unit is null", i);
+            cr_expect_eq(SCOL(m, o, "unit")->type, LJ_NULL, "symbol %zu: unknown unit is null", i);
         else
-            cr_expect_eq(num(o, "unit"), unit[i], "symbol %zu", i);
-        cr_expect_eq(boolean(o, "static"), stat[i], "symbol %zu", i);
-        cr_expect_str_eq(str(o, "kind"), kind[i], "symbol %zu", i);
-        cr_expect_eq(num(o, "rva"), rva[i], "symbol %zu", i);
-        cr_expect_eq(num(o, "size"), size[i], "symbol %zu", i);
+            cr_expect_eq(inum(SCOL(m, o, "unit")), unit[i], "symbol %zu", i);
+        cr_expect_str_eq(vstr(SCOL(m, o, "linkage")), linkage[i], "symbol %zu", i);
+        cr_expect_str_eq(vstr(SCOL(m, o, "kind")), kind[i], "symbol %zu", i);
+        cr_expect_eq(inum(SCOL(m, o, "rva")), rva[i], "symbol %zu", i);
+        cr_expect_eq(inum(SCOL(m, o, "size")), size[i], "symbol %zu", i);
     }
-    cr_expect_eq(object_lines(text), 6, "one object per line:\n%s", text);
+    cr_expect_eq(row_lines(text), 6, "one row per line:\n%s", text);
     lj_free(m);
     free(text);
 }
@@ -408,10 +445,10 @@ Test(map_writer, strings_are_escaped_and_stay_utf8)
     lj *m = lj_parse(text, len);
     cr_assert_not_null(m, "not JSON:\n%s", text);
     cr_expect_str_eq(str(lj_get(m, "image"), "name"), "a\tb.dll");
-    cr_expect_str_eq(str(lj_at(lj_get(m, "functions"), 0), "name"), "q\"b\\s\n\x01");
+    cr_expect_str_eq(vstr(FCOL(m, lj_at(lj_get(m, "functions"), 0), "name")), "q\"b\\s\n\x01");
     cr_expect_str_eq(lj_at(lj_get(m, "units"), 0)->str, "dir\\caf\xc3\xa9.c");
     /* a byte that starts no UTF-8 sequence is written as \u00XX: U+00FF, U+00C3 */
-    cr_expect_str_eq(str(lj_at(lj_get(m, "symbols"), 0), "name"), "bad\xc3\xbf\xc3\x83");
+    cr_expect_str_eq(vstr(SCOL(m, lj_at(lj_get(m, "symbols"), 0), "name")), "bad\xc3\xbf\xc3\x83");
     lj_free(m);
     free(text);
 }
@@ -456,7 +493,7 @@ Test(map_writer, wrong_arguments_are_refused)
     free(text);
 }
 
-Test(map_writer, post_wrapper_writes_a_version_2_pe_map)
+Test(map_writer, post_wrapper_writes_a_version_3_pe_map)
 {
     hp_link_fn fn;
     memset(&fn, 0, sizeof fn);
@@ -480,7 +517,7 @@ Test(map_writer, post_wrapper_writes_a_version_2_pe_map)
     fclose(f);
     lj *m = lj_parse(buf, len);
     cr_assert_not_null(m, "not JSON:\n%s", buf);
-    cr_expect_eq(num(m, "version"), 2);
+    cr_expect_eq(num(m, "version"), 3);
     const lj *img = lj_get(m, "image");
     cr_expect_str_eq(str(img, "name"), "old.dll");
     cr_expect_str_eq(str(img, "format"), "pe");
@@ -490,7 +527,7 @@ Test(map_writer, post_wrapper_writes_a_version_2_pe_map)
     cr_expect_eq(num(img, "checksum"), 9);
     cr_expect(is_null(img, "codeview") && is_null(img, "build_id"));
     cr_expect_eq(lj_get(m, "functions")->count, 1);
-    cr_expect_eq(num(lj_at(lj_get(m, "functions"), 0), "rva"), 0x1000);
+    cr_expect_eq(inum(FCOL(m, lj_at(lj_get(m, "functions"), 0), "rva")), 0x1000);
     cr_expect_eq(lj_get(m, "units")->count, 0);
     cr_expect_eq(lj_get(m, "symbols")->count, 0);
     lj_free(m);
@@ -536,15 +573,15 @@ Test(map_writer, sixty_thousand_functions_and_symbols)
     const lj *f = lj_get(m, "functions"), *s = lj_get(m, "symbols");
     cr_assert_eq(f->count, N);
     cr_assert_eq(s->count, N);
-    cr_expect_eq(object_lines(text), 2 * (size_t)N);
+    cr_expect_eq(row_lines(text), 2 * (size_t)N);
     for (size_t i = 0; i < N; i++) {
         /* by name, then unit: function_00000 (unit 0), function_00000 (unit 1), function_00002 (unit 0), ... */
         const lj *o = lj_at(s, i);
         char want[16];
         snprintf(want, sizeof want, "function_%05zu", i / 2 * 2);
-        if (strcmp(str(o, "name"), want) != 0 || num(o, "unit") != (int64_t)(i & 1)) {
-            cr_expect_fail("symbol %zu is %s of unit %lld, expected %s of unit %zu", i, str(o, "name"),
-                           (long long)num(o, "unit"), want, i & 1);
+        if (strcmp(vstr(SCOL(m, o, "name")), want) != 0 || inum(SCOL(m, o, "unit")) != (int64_t)(i & 1)) {
+            cr_expect_fail("symbol %zu is %s of unit %lld, expected %s of unit %zu", i, vstr(SCOL(m, o, "name")),
+                           (long long)inum(SCOL(m, o, "unit")), want, i & 1);
             break;
         }
     }

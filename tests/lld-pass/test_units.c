@@ -78,7 +78,7 @@ static void units_and_statics(const char *triple, int archive)
 {
     lpt_image img;
     hp_map *m = release(triple, archive, &img);
-    cr_expect_eq(m->version, 2u);
+    cr_expect_eq(m->version, 3u);
     int32_t ua = hp_map_unit(m, "a.c"), ub = hp_map_unit(m, "sub/b.c");
     cr_assert(ua >= 0 && ub >= 0 && ua != ub, "units: a.c %d, sub/b.c %d (of %zu)", ua, ub, m->unit_count);
     cr_expect_eq(m->unit_count, 2u);

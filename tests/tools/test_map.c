@@ -1,5 +1,6 @@
 /*
- * test_map.c — the .hpmap reader (hp_map.h): versions 1 and 2 field by field, the CodeView GUID
+ * test_map.c — the .hpmap reader (hp_map.h): versions 1 and 2 field by field, version 3 (rows of
+ * named columns) against the same map in version 2 and its own schema errors, the CodeView GUID
  * against the bytes of an RSDS record, string escapes, lookups by unit, and every way a text can
  * fail (JSON syntax, schema, version, nesting, truncation), each with its status and a message
  * that says where.
@@ -42,6 +43,37 @@ static const char v2_map[] =
     "    { \"name\": \"count\", \"unit\": 1, \"static\": true, \"kind\": \"variable\", \"rva\": 20496, \"size\": 4 },\n"
     "    { \"name\": \"mystery\", \"unit\": null, \"static\": false, \"kind\": \"variable\", \"rva\": 4294967295, "
     "\"size\": 4294967295 }\n"
+    "  ],\n"
+    "  \"later\": { \"a\": [true, false, null, -0, 0.5e-3, 1E+2, -12.25E-1, \"\\u00e9\", {}, [[]]], \"\": {} }\n"
+    "}";
+
+/* v2_map in version 3: the same values, each function and symbol a row of the named columns. */
+static const char v3_map[] =
+    "{\n"
+    "  \"format\": \"hotpatch-map\",\n"
+    "  \"version\": 3,\n"
+    "  \"image\": {\n"
+    "    \"name\": \"app.dll\",\n"
+    "    \"format\": \"pe\",\n"
+    "    \"machine\": \"x64\",\n"
+    "    \"time_date_stamp\": 1795898831,\n"
+    "    \"size_of_image\": 131072,\n"
+    "    \"checksum\": 108648,\n"
+    "    \"codeview\": { \"guid\": \"2957B36C-E989-73E0-4C4C-44205044422E\", \"age\": 7 },\n"
+    "    \"build_id\": null\n"
+    "  },\n"
+    "  \"function_fields\": [\"name\", \"rva\", \"padding\", \"site_offset\", \"entry_bytes\", \"hash_length\", "
+    "\"fnv1a64\", \"table\", \"exported\", \"patchable\"],\n"
+    "  \"functions\": [\n"
+    "    [\"add1\",5430,21,0,\"6690\",48,\"8f91ad5aa14fd361\",1,1,1],\n"
+    "    [null,4096,16,4,\"8BfF\",65536,\"00000000000000A1\",1,0,0]\n"
+    "  ],\n"
+    "  \"units\": [ \"src/app.c\", \"src/util/count.c\" ],\n"
+    "  \"symbol_fields\": [\"name\", \"unit\", \"linkage\", \"kind\", \"rva\", \"size\"],\n"
+    "  \"symbols\": [\n"
+    "    [\"add1\",0,\"extern\",\"function\",5430,0],\n"
+    "    [\"count\",1,\"static\",\"variable\",20496,4],\n"
+    "    [\"mystery\",null,\"extern\",\"variable\",4294967295,4294967295]\n"
     "  ],\n"
     "  \"later\": { \"a\": [true, false, null, -0, 0.5e-3, 1E+2, -12.25E-1, \"\\u00e9\", {}, [[]]], \"\": {} }\n"
     "}";
@@ -196,6 +228,90 @@ Test(map, complete_version_2)
     cr_expect_eq(hp_map_find(m, 1, "count"), &m->symbols[1]);
     cr_expect_null(hp_map_find(m, -1, "count"), "a static is found only with its unit");
     hp_map_free(m);
+}
+
+/* Version 3 holds what version 2 does: the two texts of one map read to the same map. */
+Test(map, version_3_reads_as_version_2)
+{
+    hp_map *a = parse_ok(v2_map), *b = parse_ok(v3_map);
+    cr_expect_eq(b->version, 3u);
+    cr_expect_str_eq(b->image_name, a->image_name);
+    cr_expect_str_eq(b->format, a->format);
+    cr_expect_str_eq(b->machine, a->machine);
+    cr_expect_eq(b->time_date_stamp, a->time_date_stamp);
+    cr_expect_eq(b->size_of_image, a->size_of_image);
+    cr_expect_eq(b->checksum, a->checksum);
+    cr_expect_eq(b->has_codeview, a->has_codeview);
+    cr_expect_eq(memcmp(b->codeview_guid, a->codeview_guid, 16), 0);
+    cr_expect_eq(b->codeview_age, a->codeview_age);
+    cr_assert_eq(b->function_count, a->function_count);
+    for (size_t i = 0; i < a->function_count; i++) {
+        const hp_map_function *x = &a->functions[i], *y = &b->functions[i];
+        cr_expect(x->name ? y->name && strcmp(x->name, y->name) == 0 : !y->name, "function %zu: name", i);
+        cr_expect(x->rva == y->rva && x->padding == y->padding && x->site_offset == y->site_offset &&
+                      x->hash_len == y->hash_len && x->hash == y->hash && x->entry_bytes[0] == y->entry_bytes[0] &&
+                      x->entry_bytes[1] == y->entry_bytes[1] && x->table == y->table && x->exported == y->exported &&
+                      x->patchable == y->patchable,
+                  "function %zu differs", i);
+    }
+    cr_assert_eq(b->unit_count, a->unit_count);
+    for (size_t i = 0; i < a->unit_count; i++)
+        cr_expect_str_eq(b->units[i], a->units[i]);
+    cr_assert_eq(b->symbol_count, a->symbol_count);
+    for (size_t i = 0; i < a->symbol_count; i++) {
+        const hp_map_symbol *x = &a->symbols[i], *y = &b->symbols[i];
+        cr_expect_str_eq(y->name, x->name);
+        cr_expect(x->unit == y->unit && x->is_static == y->is_static && x->kind == y->kind && x->rva == y->rva &&
+                      x->size == y->size,
+                  "symbol %zu differs", i);
+    }
+    /* and the values themselves (the version 2 test checks them field by field) */
+    cr_expect_eq(b->functions[1].hash, UINT64_C(0x8f91ad5aa14fd361));
+    cr_expect_eq(b->functions[0].hash, 0xA1u);
+    cr_expect_eq(b->symbols[1].is_static, 1);
+    cr_expect_eq(b->symbols[2].unit, -1);
+    cr_expect_eq(hp_map_function_at(b, 5430), &b->functions[1]);
+    hp_map_free(a);
+    hp_map_free(b);
+}
+
+/* Version 3's own schema: the column lists, the rows' shape, 0/1 flags, the bare hash, "linkage". */
+Test(map, version_3_schema_errors_name_the_field)
+{
+    static const struct {
+        const char *from, *to, *part;
+    } cases[] = {
+        {"\"function_fields\":", "\"function_fieldz\":", "function_fields: missing"},
+        {"\"symbol_fields\":", "\"symbol_fieldz\":", "symbol_fields: missing"},
+        {"\"function_fields\": [\"name\", ", "\"function_fields\": [", "function_fields: not an array of the 10"},
+        {"\"function_fields\": [", "\"function_fields\": 5, \"x\": [", "function_fields: not an array"},
+        {"\"rva\", \"padding\"", "\"padding\", \"rva\"", "function_fields: column 1 is not \"rva\""},
+        {"\"fnv1a64\"", "\"hash\"", "function_fields: column 6 is not \"fnv1a64\""},
+        {"\"linkage\"", "\"static\"", "symbol_fields: column 2 is not \"linkage\""},
+        {"\"size\"]", "\"size\", \"more\"]", "symbol_fields: not an array of the 6"},
+        {"[\"add1\",5430,", "{\"name\":\"add1\"},[\"add1\",5430,", "functions[0]: not an array of the 10 columns"},
+        {",1,1,1]", ",1,1]", "functions[0]: not an array of the 10 columns of \"function_fields\""},
+        {",1,1,1]", ",1,1,1,1]", "functions[0]: not an array of the 10 columns"},
+        {",1,1,1]", ",1,2,1]", "functions[0].exported: not 0 or 1"},
+        {",1,1,1]", ",true,1,1]", "functions[0].table: not 0 or 1"},
+        {",1,0,0]", ",1,0,-0]", "functions[1].patchable: not 0 or 1"},
+        {"\"8f91ad5aa14fd361\"", "\"fnv1a64:8f91ad5aa14fd361\"", "functions[0].fnv1a64: not 16 hex digits"},
+        {"\"8f91ad5aa14fd361\"", "\"8f91ad5aa14fd36\"", "functions[0].fnv1a64: not 16 hex digits"},
+        {"\"8f91ad5aa14fd361\"", "8", "functions[0].fnv1a64: not a string"},
+        {"[null,4096,", "[null,\"4096\",", "functions[1].rva: not an unsigned 32-bit integer"},
+        {"\"8BfF\"", "\"8BF\"", "functions[1].entry_bytes: not 2 bytes"},
+        {"[\"count\",1,\"static\"", "[\"count\",1,true", "symbols[1].linkage: not a string"},
+        {"[\"count\",1,\"static\"", "[\"count\",1,\"local\"", "symbols[1].linkage: not \"static\" or \"extern\""},
+        {"[\"count\",1,", "[\"count\",2,", "symbols[1].unit: no such unit (the map has 2)"},
+        {"\"variable\",20496", "\"const\",20496", "symbols[1].kind: not \"function\" or \"variable\""},
+        {"[\"add1\",0,\"extern\",\"function\",5430,0]", "[\"add1\",0,\"extern\",\"function\",5430]",
+         "symbols[0]: not an array of the 6 columns of \"symbol_fields\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = replace(v3_map, cases[i].from, cases[i].to);
+        expect_fail(t, HP_ERR_FORMAT, cases[i].part);
+        free(t);
+    }
 }
 
 Test(map, version_1)
@@ -438,23 +554,30 @@ Test(map, schema_error_position)
 
 Test(map, versions)
 {
-    static const char *const unknown[] = {"3", "0", "-2", "-0", "99999999999999999999999", "4294967297"};
+    static const char *const unknown[] = {"4", "0", "-2", "-0", "99999999999999999999999", "4294967297"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         char to[64];
         snprintf(to, sizeof to, "\"version\": %s", unknown[i]);
         expect_v2_fail("\"version\": 2", to, HP_ERR_MANIFEST_VERSION, "version:");
     }
-    expect_v2_fail("\"version\": 2", "\"version\": 3", HP_ERR_MANIFEST_VERSION,
-                   "version: 3 is not a version this reader knows");
-    /* the format is checked first: a version 3 of something else is not a map */
-    char *t = replace(v2_map, "\"version\": 2", "\"version\": 3");
+    expect_v2_fail("\"version\": 2", "\"version\": 4", HP_ERR_MANIFEST_VERSION,
+                   "version: 4 is not a version this reader knows (1, 2, 3)");
+    /* the format is checked first: a version 4 of something else is not a map */
+    char *t = replace(v2_map, "\"version\": 2", "\"version\": 4");
     char *u = replace(t, "\"hotpatch-map\"", "\"other\"");
     expect_fail(u, HP_ERR_FORMAT, "format:");
     free(u);
-    /* a version 3 map may change everything else: only the version is judged */
+    /* a version 4 map may change everything else: only the version is judged */
     u = replace(t, "\"functions\":", "\"fns\":");
-    expect_fail(u, HP_ERR_MANIFEST_VERSION, "version: 3");
+    expect_fail(u, HP_ERR_MANIFEST_VERSION, "version: 4");
     free(u);
+    free(t);
+    /* version 2's objects are not version 3's rows, nor the other way round */
+    t = replace(v2_map, "\"version\": 2", "\"version\": 3");
+    expect_fail(t, HP_ERR_FORMAT, "function_fields: missing");
+    free(t);
+    t = replace(v3_map, "\"version\": 3", "\"version\": 2");
+    expect_fail(t, HP_ERR_FORMAT, "functions[0]: not an object");
     free(t);
 }
 
@@ -637,7 +760,7 @@ Test(map, load, .init = make_dir, .fini = remove_dir)
     write_file(path, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 9\n}\n");
     cr_expect_eq(hp_map_load(path, &m, msg, sizeof msg), HP_ERR_MANIFEST_VERSION);
     char want[512];
-    snprintf(want, sizeof want, "%s: line 3, column 14: version: 9 is not a version this reader knows (1, 2)", path);
+    snprintf(want, sizeof want, "%s: line 3, column 14: version: 9 is not a version this reader knows (1, 2, 3)", path);
     cr_expect_str_eq(msg, want);
 
     snprintf(path, sizeof path, "%s/missing.hpmap", dir);
@@ -654,24 +777,22 @@ Test(map, large_map, .timeout = 120)
     size_t cap = (size_t)N * 400 + 4096, n = 0;
     char *t = malloc(cap);
     cr_assert_not_null(t);
-    n += (size_t)sprintf(t + n, "{\"format\":\"hotpatch-map\",\"version\":2,\"image\":{\"name\":\"big.dll\","
+    n += (size_t)sprintf(t + n, "{\"format\":\"hotpatch-map\",\"version\":3,\"image\":{\"name\":\"big.dll\","
                                 "\"format\":\"pe\",\"machine\":\"x64\",\"time_date_stamp\":1,\"size_of_image\":2,"
-                                "\"checksum\":3,\"codeview\":null,\"build_id\":null},\n\"functions\":[");
+                                "\"checksum\":3,\"codeview\":null,\"build_id\":null},\n\"function_fields\":[\"name\",\"rva\","
+                                "\"padding\",\"site_offset\",\"entry_bytes\",\"hash_length\",\"fnv1a64\",\"table\","
+                                "\"exported\",\"patchable\"],\n\"functions\":[");
     for (unsigned i = 0; i < N; i++) {
         unsigned k = (i * 7919u) % N; /* a permutation of 0..N-1 */
-        n += (size_t)sprintf(t + n,
-                             "%s\n{\"name\":\"fn_%u\",\"rva\":%u,\"padding\":16,\"site_offset\":0,"
-                             "\"entry_bytes\":\"6690\",\"hash_length\":64,\"hash\":\"fnv1a64:%016x\","
-                             "\"table\":true,\"exported\":%s,\"patchable\":true}",
-                             i ? "," : "", k, 4096 + 16 * k, k, k % 2 ? "true" : "false");
+        n += (size_t)sprintf(t + n, "%s\n[\"fn_%u\",%u,16,0,\"6690\",64,\"%016x\",1,%u,1]", i ? "," : "", k,
+                             4096 + 16 * k, k, k % 2);
     }
-    n += (size_t)sprintf(t + n, "],\n\"units\":[\"a.c\",\"b.c\"],\n\"symbols\":[");
+    n += (size_t)sprintf(t + n, "],\n\"units\":[\"a.c\",\"b.c\"],\n\"symbol_fields\":[\"name\",\"unit\","
+                                "\"linkage\",\"kind\",\"rva\",\"size\"],\n\"symbols\":[");
     for (unsigned i = 0; i < N; i++) {
         unsigned k = (i * 7919u) % N;
-        n += (size_t)sprintf(t + n,
-                             "%s\n{\"name\":\"sym_%u\",\"unit\":%u,\"static\":%s,\"kind\":\"function\","
-                             "\"rva\":%u,\"size\":0}",
-                             i ? "," : "", k / 2, k % 2, k % 2 ? "true" : "false", 4096 + 16 * k);
+        n += (size_t)sprintf(t + n, "%s\n[\"sym_%u\",%u,\"%s\",\"function\",%u,0]", i ? "," : "", k / 2, k % 2,
+                             k % 2 ? "static" : "extern", 4096 + 16 * k);
     }
     n += (size_t)sprintf(t + n, "]}\n");
     cr_assert_lt(n, cap);

@@ -2,7 +2,9 @@
  * hp_map.h — the reader of `<image>.hpmap` (format: lld-pass/README.md, "The map"), for the
  * tools that build fixes against a released image: the plugin's fix mode, hotpatch-manifest.
  *
- * Versions 1 (functions only) and 2 (also units and symbols) are read. The reader is a strict
+ * Versions 1 (functions only), 2 (also units and symbols) and 3 (the same, each function and
+ * symbol a row of the columns that "function_fields" and "symbol_fields" name, which must be
+ * exactly version 3's) are read. The reader is a strict
  * JSON parser (RFC 8259: objects, arrays, strings with every escape, numbers, true/false/null)
  * followed by a check of the map's schema; unknown members are ignored so that later versions
  * may add fields. Every read is bounded by the length given; no recursion deeper than 64.
@@ -28,7 +30,7 @@ typedef struct hp_map_function {
     uint32_t padding;
     uint32_t site_offset;
     uint32_t hash_len;     /**< "hash_length" */
-    uint64_t hash;         /**< "hash": "fnv1a64:<16 hex digits>" */
+    uint64_t hash;         /**< "fnv1a64": <16 hex digits> (versions 1, 2: "hash": "fnv1a64:<16 hex digits>") */
     uint8_t entry_bytes[2];
     uint8_t table, exported, patchable; /**< 0 / 1 */
 } hp_map_function;
@@ -36,11 +38,11 @@ typedef struct hp_map_function {
 /** hp_map_symbol.kind */
 typedef enum hp_map_kind { HP_MAP_FUNCTION = 1, HP_MAP_VARIABLE = 2 } hp_map_kind;
 
-/** One entry of the map's "symbols" (version 2): what a fix can refer to. */
+/** One entry of the map's "symbols" (versions 2 and 3): what a fix can refer to. */
 typedef struct hp_map_symbol {
     const char *name;  /**< the symbol's name in its unit (C name, no decoration) */
     int32_t unit;      /**< index into hp_map.units; -1 when the map does not know the unit */
-    uint8_t is_static; /**< internal linkage: only meaningful with its unit */
+    uint8_t is_static; /**< internal linkage ("linkage": "static"): only meaningful with its unit */
     uint8_t kind;      /**< hp_map_kind */
     uint32_t rva;
     uint32_t size;     /**< bytes of a variable; 0 when unknown (functions) */
@@ -48,7 +50,7 @@ typedef struct hp_map_symbol {
 
 /** A loaded map. Every pointer stays valid until hp_map_free(). */
 typedef struct hp_map {
-    uint32_t version;            /**< 1 or 2 */
+    uint32_t version;            /**< 1, 2 or 3 */
     const char *image_name;      /**< image.name */
     const char *format;          /**< image.format: "pe" or "elf" ("pe" for version 1) */
     const char *machine;         /**< image.machine: "x64", "x86", ... */

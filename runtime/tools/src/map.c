@@ -656,6 +656,7 @@ typedef struct builder {
     size_t off_fns, off_syms, off_units, off_fidx, off_strs;
     uint32_t *refs; /* the string node of each kept string (0: none), slots REF_* then functions, units, symbols */
     size_t strbytes;
+    uint32_t version; /* 3: functions and symbols are rows (arrays) of the columns below */
 } builder;
 
 enum { REF_IMAGE_NAME, REF_FORMAT, REF_MACHINE, REF_FIRST_FN };
@@ -752,19 +753,90 @@ static hp_status check_image(builder *b, uint32_t root, uint32_t img)
     return HP_OK;
 }
 
+/* Version 3's columns: the rows of "functions" and "symbols" hold these, in this order, and the map
+   names them in "function_fields" and "symbol_fields" (versions 1 and 2: the keys of each object, with
+   "hash" for "fnv1a64" and "static" for "linkage"). */
+static const jkey function_fields[] = {KEY("name"),        KEY("rva"),         KEY("padding"), KEY("site_offset"),
+                                       KEY("entry_bytes"), KEY("hash_length"), KEY("fnv1a64"), KEY("table"),
+                                       KEY("exported"),    KEY("patchable")};
+static const jkey symbol_fields[] = {KEY("name"), KEY("unit"), KEY("linkage"), KEY("kind"), KEY("rva"), KEY("size")};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A version 3 row: an array of exactly n values, vals[k] the k-th (never 0: node 0 is the root). */
+static hp_status row(jdoc *d, uint32_t node, where w, size_t n, uint32_t *vals, const char *fields)
+{
+    const jnode *r = &d->nodes[node];
+    if (r->type != J_ARR || r->len != n) {
+        char what[96];
+        snprintf(what, sizeof what, "not an array of the %zu columns of \"%s\"", n, fields);
+        return field_fail(d, node, w, NULL, what);
+    }
+    uint32_t e = node + 1;
+    for (size_t k = 0; k < n; k++, e = d->nodes[e].end)
+        vals[k] = e;
+    return HP_OK;
+}
+
+/* The fields of one function or symbol: a row (version 3) or an object's members (1, 2). */
+static hp_status fields_of(builder *b, uint32_t node, where w, const jkey *keys, size_t n, uint32_t *vals,
+                           const char *fields)
+{
+    if (b->version >= 3)
+        return row(b->d, node, w, n, vals, fields);
+    if (b->d->nodes[node].type != J_OBJ)
+        return field_fail(b->d, node, w, NULL, "not an object");
+    return members(b->d, node, w, keys, n, vals);
+}
+
+/* A yes/no column: 0 or 1 in version 3, false or true before. */
+static hp_status get_flag(builder *b, uint32_t obj, uint32_t val, where w, const char *key, uint8_t *out)
+{
+    if (b->version < 3)
+        return get_bool(b->d, obj, val, w, key, out);
+    const jnode *n = &b->d->nodes[val];
+    if (n->type != J_NUM || n->sub != NUM_UINT || n->v.u > 1)
+        return field_fail(b->d, val, w, key, "not 0 or 1");
+    *out = (uint8_t)n->v.u;
+    return HP_OK;
+}
+
+/* "function_fields" or "symbol_fields" of a version 3 map: exactly the columns this reader knows. */
+static hp_status check_columns(jdoc *d, uint32_t arr, const char *key, const jkey *keys, size_t n)
+{
+    where top = {"", NO_INDEX};
+    if (!arr)
+        return field_fail(d, 0, top, key, "missing");
+    const jnode *a = &d->nodes[arr];
+    if (a->type != J_ARR || a->len != n) {
+        char what[64];
+        snprintf(what, sizeof what, "not an array of the %zu columns of version 3", n);
+        return field_fail(d, arr, top, key, what);
+    }
+    uint32_t e = arr + 1;
+    for (size_t k = 0; k < n; k++, e = d->nodes[e].end) {
+        const jnode *c = &d->nodes[e];
+        if (c->type != J_STR || c->len != keys[k].len || memcmp(jstr(d, c), keys[k].name, c->len) != 0) {
+            char what[96];
+            snprintf(what, sizeof what, "column %zu is not \"%s\" (version 3's columns, in their order)", k,
+                     keys[k].name);
+            return field_fail(d, e, top, key, what);
+        }
+    }
+    return HP_OK;
+}
+
 static hp_status check_function(builder *b, uint32_t fo, size_t i)
 {
     static const jkey keys[] = {KEY("name"),        KEY("rva"),  KEY("padding"), KEY("site_offset"),
                                 KEY("entry_bytes"), KEY("hash_length"), KEY("hash"), KEY("table"),
                                 KEY("exported"),    KEY("patchable")};
     enum { F_NAME, F_RVA, F_PADDING, F_SITE, F_ENTRY, F_HASH_LENGTH, F_HASH, F_TABLE, F_EXPORTED, F_PATCHABLE, F_N };
+    _Static_assert(COUNT(keys) == F_N && COUNT(function_fields) == F_N, "one column per field");
     jdoc *d = b->d;
     where w = {"functions", i};
-    if (d->nodes[fo].type != J_OBJ)
-        return field_fail(d, fo, w, NULL, "not an object");
     hp_map_function *f = &b->fns[i];
     uint32_t v[F_N], s = 0;
-    hp_status st = members(d, fo, w, keys, F_N, v);
+    hp_status st = fields_of(b, fo, w, keys, F_N, v, "function_fields");
     if (st == HP_OK && (st = get_str(d, fo, v[F_NAME], w, "name", 1, &s)) == HP_OK)
         st = keep_str(b, REF_FIRST_FN + i, s, w, "name");
     if (st == HP_OK)
@@ -779,22 +851,24 @@ static hp_status check_function(builder *b, uint32_t fo, size_t i)
     }
     if (st == HP_OK)
         st = get_u32(d, fo, v[F_HASH_LENGTH], w, "hash_length", &f->hash_len);
-    if (st == HP_OK && (st = get_str(d, fo, v[F_HASH], w, "hash", 0, &s)) == HP_OK) {
+    const char *hkey = b->version >= 3 ? "fnv1a64" : "hash";
+    if (st == HP_OK && (st = get_str(d, fo, v[F_HASH], w, hkey, 0, &s)) == HP_OK) {
         const jnode *n = &d->nodes[s];
         const char *h = jstr(d, n);
+        size_t prefix = b->version >= 3 ? 0 : 8; /* versions 1 and 2 name the hash in each value */
         uint8_t bytes[8];
-        if (n->len != 24 || memcmp(h, "fnv1a64:", 8) != 0 || !hex_bytes(h + 8, 8, bytes))
-            return field_fail(d, s, w, "hash", "not \"fnv1a64:\" and 16 hex digits");
+        if (n->len != prefix + 16 || (prefix && memcmp(h, "fnv1a64:", 8) != 0) || !hex_bytes(h + prefix, 8, bytes))
+            return field_fail(d, s, w, hkey, prefix ? "not \"fnv1a64:\" and 16 hex digits" : "not 16 hex digits");
         f->hash = 0;
         for (size_t k = 0; k < 8; k++)
             f->hash = f->hash << 8 | bytes[k];
     }
     if (st == HP_OK)
-        st = get_bool(d, fo, v[F_TABLE], w, "table", &f->table);
+        st = get_flag(b, fo, v[F_TABLE], w, "table", &f->table);
     if (st == HP_OK)
-        st = get_bool(d, fo, v[F_EXPORTED], w, "exported", &f->exported);
+        st = get_flag(b, fo, v[F_EXPORTED], w, "exported", &f->exported);
     if (st == HP_OK)
-        st = get_bool(d, fo, v[F_PATCHABLE], w, "patchable", &f->patchable);
+        st = get_flag(b, fo, v[F_PATCHABLE], w, "patchable", &f->patchable);
     return st;
 }
 
@@ -802,13 +876,12 @@ static hp_status check_symbol(builder *b, uint32_t so, size_t i)
 {
     static const jkey keys[] = {KEY("name"), KEY("unit"), KEY("static"), KEY("kind"), KEY("rva"), KEY("size")};
     enum { S_NAME, S_UNIT, S_STATIC, S_KIND, S_RVA, S_SIZE, S_N };
+    _Static_assert(COUNT(keys) == S_N && COUNT(symbol_fields) == S_N, "one column per field");
     jdoc *d = b->d;
     where w = {"symbols", i};
-    if (d->nodes[so].type != J_OBJ)
-        return field_fail(d, so, w, NULL, "not an object");
     hp_map_symbol *y = &b->syms[i];
     uint32_t v[S_N], s = 0;
-    hp_status st = members(d, so, w, keys, S_N, v);
+    hp_status st = fields_of(b, so, w, keys, S_N, v, "symbol_fields");
     if (st == HP_OK && (st = get_str(d, so, v[S_NAME], w, "name", 0, &s)) == HP_OK)
         st = keep_str(b, REF_FIRST_FN + b->fn_count + b->unit_count + i, s, w, "name");
     if (st != HP_OK)
@@ -827,8 +900,16 @@ static hp_status check_symbol(builder *b, uint32_t so, size_t i)
     } else {
         y->unit = (int32_t)u->v.u;
     }
-    if ((st = get_bool(d, so, v[S_STATIC], w, "static", &y->is_static)) != HP_OK)
+    if (b->version >= 3) {
+        /* "linkage": "static" or "extern" */
+        if ((st = get_str(d, so, v[S_STATIC], w, "linkage", 0, &s)) != HP_OK)
+            return st;
+        if (!str_is(d, s, "static") && !str_is(d, s, "extern"))
+            return field_fail(d, s, w, "linkage", "not \"static\" or \"extern\"");
+        y->is_static = str_is(d, s, "static");
+    } else if ((st = get_bool(d, so, v[S_STATIC], w, "static", &y->is_static)) != HP_OK) {
         return st;
+    }
     if ((st = get_str(d, so, v[S_KIND], w, "kind", 0, &s)) != HP_OK)
         return st;
     if (str_is(d, s, "function"))
@@ -866,15 +947,15 @@ static hp_status check_header(jdoc *d, uint32_t fmt, uint32_t ver, uint32_t *ver
     const jnode *n = &d->nodes[ver];
     if (n->type != J_NUM || n->sub == NUM_REAL)
         return field_fail(d, ver, top, "version", "not an integer");
-    if (n->sub == NUM_UINT && (n->v.u == 1 || n->v.u == 2)) {
+    if (n->sub == NUM_UINT && n->v.u >= 1 && n->v.u <= 3) {
         *version = (uint32_t)n->v.u;
         return HP_OK;
     }
     char what[96];
     if (n->sub == NUM_UINT)
-        snprintf(what, sizeof what, "%llu is not a version this reader knows (1, 2)", (unsigned long long)n->v.u);
+        snprintf(what, sizeof what, "%llu is not a version this reader knows (1, 2, 3)", (unsigned long long)n->v.u);
     else
-        snprintf(what, sizeof what, "not a version this reader knows (1, 2)");
+        snprintf(what, sizeof what, "not a version this reader knows (1, 2, 3)");
     field_fail(d, ver, top, "version", what);
     return HP_ERR_MANIFEST_VERSION;
 }
@@ -984,9 +1065,9 @@ static void index_names(builder *b)
 /* The schema over the parsed tree; *out on success. */
 static hp_status build(jdoc *d, hp_map **out)
 {
-    static const jkey keys[] = {KEY("format"), KEY("version"), KEY("image"), KEY("functions"), KEY("units"),
-                                KEY("symbols")};
-    enum { R_FORMAT, R_VERSION, R_IMAGE, R_FUNCTIONS, R_UNITS, R_SYMBOLS, R_N };
+    static const jkey keys[] = {KEY("format"), KEY("version"),         KEY("image"),         KEY("functions"),
+                                KEY("units"),  KEY("symbols"),         KEY("function_fields"), KEY("symbol_fields")};
+    enum { R_FORMAT, R_VERSION, R_IMAGE, R_FUNCTIONS, R_UNITS, R_SYMBOLS, R_FUNCTION_FIELDS, R_SYMBOL_FIELDS, R_N };
     where top = {"", NO_INDEX};
     if (d->nodes[0].type != J_OBJ)
         return jfail(d, d->nodes[0].pos, "not a JSON object: a hotpatch map is one");
@@ -998,10 +1079,13 @@ static hp_status build(jdoc *d, hp_map **out)
         st = need_array(d, 0, v[R_FUNCTIONS], "functions");
     if (st == HP_OK && version >= 2 && (st = need_array(d, 0, v[R_UNITS], "units")) == HP_OK)
         st = need_array(d, 0, v[R_SYMBOLS], "symbols");
+    if (st == HP_OK && version >= 3 &&
+        (st = check_columns(d, v[R_FUNCTION_FIELDS], "function_fields", function_fields, COUNT(function_fields))) == HP_OK)
+        st = check_columns(d, v[R_SYMBOL_FIELDS], "symbol_fields", symbol_fields, COUNT(symbol_fields));
     if (st != HP_OK)
         return st;
 
-    builder b = {.d = d};
+    builder b = {.d = d, .version = version};
     b.fn_count = d->nodes[v[R_FUNCTIONS]].len;
     b.unit_count = version >= 2 ? d->nodes[v[R_UNITS]].len : 0;
     b.sym_count = version >= 2 ? d->nodes[v[R_SYMBOLS]].len : 0;

@@ -11,7 +11,7 @@
 #
 # and measures, each against the plain build of the same run:
 #   - exports, and how many are patchable (hotpatch-audit --format json; for
-#     hot also hotpatch-link's <dll>.hpmap: exported functions "patchable": true);
+#     hot also hotpatch-link's <dll>.hpmap: exported functions patchable);
 #   - hot, hotpatch-audit --all: the functions the plugin compiled (those with a
 #     record in its .hotp table) apart from the MinGW CRT/startup code it did not;
 #   - .text size (llvm-objdump -h);
@@ -304,9 +304,15 @@ for lib in $ONLY; do
   d=$out/$lib/hot
   map=$d/$r_dll.hpmap
   [ -f "$map" ] || { status=1; say "FAIL: $map is missing: hotpatch-link did not write its map"; }
-  MAPX=$(grep -c '"exported": true' "$map" 2>/dev/null || true)
-  MAPP=$(grep '"exported": true' "$map" 2>/dev/null | grep -c '"patchable": true' || true)
-  MAPT=$(grep -c '"table": true' "$map" 2>/dev/null || true)
+  # the map's function rows, read by the columns its "function_fields" names (C names hold no comma)
+  read -r MAPX MAPP MAPT <<<"$(awk '
+      /"function_fields": \[/ { s = $0; sub(/.*"function_fields": \[/, "", s); sub(/\].*/, "", s)
+                                 n = split(s, c, /, */); for (i = 1; i <= n; i++) { gsub(/"/, "", c[i]); col[c[i]] = i } }
+      /"functions": \[/ { in_fns = 1; next }
+      in_fns && /^  \]/ { in_fns = 0 }
+      in_fns && /^    \[/ { r = $0; sub(/^    \[/, "", r); sub(/\],?$/, "", r); split(r, v, ",")
+                            e = v[col["exported"]] == 1; x += e; p += e && v[col["patchable"]] == 1; t += v[col["table"]] == 1 }
+      END { printf "%d %d %d\n", x, p, t }' "$map" 2>/dev/null || echo "0 0 0")"
   res "lib=$lib metric=map_exports_patchable variant=hot value=$MAPP of=$MAPX"
   rc=0
   "$audit" --all --format json "$d/$r_dll" >"$d/audit-all.json" 2>"$d/audit-all.err" || rc=$?
