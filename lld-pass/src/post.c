@@ -236,13 +236,13 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     f->site_offset = (uint16_t)af->site.site_offset;
     f->entry_bytes[0] = af->site.entry_bytes[0];
     f->entry_bytes[1] = af->site.entry_bytes[1];
+    /* the function's extent as the audit measured it (.pdata, the next known function, the section's end:
+       never past the section's bytes), else the section's bytes from the entry; hashed once every extent is
+       final (hash_all) */
+    size_t hl = af->extent;
     const uint8_t *ptr;
-    size_t after = 0;
-    if (hp_pe_rva_bytes_cached(pe, &p->rc, af->address, &ptr, NULL, &after, NULL) != HP_OK)
-        after = 0;
-    /* the function's extent as the audit measured it (.pdata, the next known function, the section's end);
-       hashed once every extent is final (hash_all) */
-    size_t hl = af->extent && af->extent < after ? af->extent : after;
+    if (!hl && hp_pe_rva_bytes_cached(pe, &p->rc, af->address, &ptr, NULL, &hl, NULL) != HP_OK)
+        hl = 0;
     if (hl > HASH_LEN)
         hl = HASH_LEN;
     f->hash_len = (uint32_t)hl;
