@@ -61,6 +61,7 @@ const hp_audit_check *hp_audit_check_find(const char *id);
 
 /** What to audit and how. Zero-initialised options are the defaults. */
 struct hp_audit_function;
+struct hp_coff_symbol;
 
 typedef struct hp_audit_options {
     uint32_t pad;          /**< required padding; 0 = machine default (5 on x86, 6 on x64) */
@@ -82,6 +83,12 @@ typedef struct hp_audit_options {
         that keeps its records keeps none for such a file. */
     void (*on_function)(void *ctx, const struct hp_audit_function *fn);
     void *on_function_ctx;
+    /** Optional: each record of an image's COFF symbol table (MinGW images keep one) as the audit reads
+        it, in table order, before the audit's own use of it; never for objects and archives. The record
+        (runtime/tools' hp_coff_symbol) is valid during the call. hotpatch-link reads its map's units and
+        symbols this way instead of walking the table a second time. */
+    void (*on_symbol)(void *ctx, const struct hp_coff_symbol *sym);
+    void *on_symbol_ctx;
 } hp_audit_options;
 
 /* ------------------------------------------------------------------------- */

@@ -198,6 +198,9 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
 static int on_symbol(void *ctx, const hp_coff_symbol *s)
 {
     image_ctx *c = ctx;
+    const hp_audit_options *o = &c->f->report->opt;
+    if (o->on_symbol)
+        o->on_symbol(o->on_symbol_ctx, s);
     /* In an image only symbols typed "function" name functions: the untyped labels that share code
        sections in MinGW images are data (__CTOR_LIST__, __DTOR_LIST__) or local labels. */
     if (!hp_coff_is_typed_function(s))

@@ -27,7 +27,11 @@ typedef struct hp_link_post_options {
     int no_fill;   /**< nonzero: leave 0x90 padding as it is (and the file untouched) */
     const char *const *exclude; /**< globs (hp_glob_match) of functions neither checked nor reported */
     size_t exclude_count;
+    int units;     /**< nonzero: also the image's units and symbols (hp_link_units.h, without external
+                        functions), read from the symbol table records the audit walks anyway */
 } hp_link_post_options;
+
+struct hp_link_units;
 
 /** hp_link_fn.from bits. */
 #define HP_LINK_FROM_TABLE  0x01u /**< a record of the plugin's table points at it */
@@ -73,6 +77,8 @@ typedef struct hp_link_post {
     size_t violation_count;
     uint32_t filled;           /**< padding bytes rewritten from 0x90 to 0xCC */
     int rewritten;             /**< 1 when the file was written back (fill or checksum) */
+    struct hp_link_units *units; /**< with options.units: what hp_link_units_read(..., 0, ...) gives for the
+                                      image (owned by the result) */
 } hp_link_post;
 
 /**

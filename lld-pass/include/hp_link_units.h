@@ -51,6 +51,27 @@ hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp
 /** Free; NULL is a no-op. */
 void hp_link_units_destroy(hp_link_units *units);
 
+struct hp_pe;
+struct hp_coff_symbol;
+
+/** The same reading, one symbol record at a time, for a caller that walks the symbol table anyway
+    (hotpatch-link's post-link pass takes the records as the audit reads them: one walk, not two). */
+typedef struct hp_link_units_walk hp_link_units_walk;
+
+/** Start a walk over the image `pe` (which must stay valid until the walk ends); NULL when out of
+    memory. `functions` as for hp_link_units_read(). */
+hp_link_units_walk *hp_link_units_begin(const struct hp_pe *pe, int functions);
+
+/** One record of the image's COFF symbol table (hp_coff_symbols()), in table order. */
+void hp_link_units_symbol(hp_link_units_walk *walk, const struct hp_coff_symbol *sym);
+
+/** End the walk: *out as hp_link_units_read() gives it. The walk is freed in every case.
+    @return HP_OK; HP_ERR_NO_MEMORY. */
+hp_status hp_link_units_end(hp_link_units_walk *walk, hp_link_units **out);
+
+/** End a walk whose result is not wanted (the table could not be read); NULL is a no-op. */
+void hp_link_units_abandon(hp_link_units_walk *walk);
+
 /** Exactly `n` (1 to 16) lower-case hex digits at `p`, as the plugin and hotpatch-link write them:
     1 with their value in *out, else 0. */
 int hp_link_hex(const char *p, size_t n, uint64_t *out);

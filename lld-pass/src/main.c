@@ -263,17 +263,24 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
 static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, double *code_ms,
                            char *msg, size_t msg_size)
 {
-    hp_link_units *units = NULL;
-    unsigned char *image = NULL;
-    size_t image_size = 0;
-    hp_status st = hp_file_map(cl->output, &image, &image_size, msg, msg_size);
-    /* external function symbols only name what nothing else names (MSVC-ABI images) */
+    /* the units and symbols the post-link pass read with the audit's walk of the symbol table; read
+       again only to take external function symbols too, which name only what nothing else names
+       (MSVC-ABI images) */
+    const hp_link_units *units = post->units;
+    hp_link_units *read = NULL;
     int unnamed = 0;
     for (size_t i = 0; i < post->fn_count && !unnamed; i++)
         unnamed = post->fns[i].name == NULL;
-    if (st == HP_OK)
-        st = hp_link_units_read(image, image_size, unnamed, &units, msg, msg_size);
-    hp_file_unmap(image, image_size);
+    hp_status st = HP_OK;
+    if (!units || unnamed) {
+        unsigned char *image = NULL;
+        size_t image_size = 0;
+        st = hp_file_map(cl->output, &image, &image_size, msg, msg_size);
+        if (st == HP_OK)
+            st = hp_link_units_read(image, image_size, unnamed, &read, msg, msg_size);
+        hp_file_unmap(image, image_size);
+        units = read;
+    }
     if (st == HP_ERR_NO_MEMORY)
         return st;
     if (st != HP_OK) {
@@ -348,7 +355,7 @@ static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, 
     free(own);
     if (cl->verbose && units)
         fprintf(stderr, "%s: %s: %zu units, %zu symbols\n", prog, path, units->unit_count, units->symbol_count);
-    hp_link_units_destroy(units);
+    hp_link_units_destroy(read);
     return st;
 }
 
@@ -486,6 +493,7 @@ int main(int argc, char **argv)
     popt.pad = cl->pad;
     popt.exclude = cl->excludes;
     popt.exclude_count = cl->exclude_count;
+    popt.units = !cl->map_none; /* the map names them */
     msg[0] = 0;
     t_post = cpu_ms(RUSAGE_SELF);
     st = hp_link_post_run(cl->output, &popt, &post, msg, sizeof msg);

@@ -15,6 +15,7 @@
 #include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_audit.h"
+#include "hp_link_units.h"
 
 #define HASH_LEN 65536u /* the map hashes a function's bytes up to this many (lld-pass/README.md, "The map") */
 
@@ -122,6 +123,7 @@ void hp_link_post_destroy(hp_link_post *post)
     free(p->strs);
     free(post->fns);
     free(post->violations);
+    hp_link_units_destroy(post->units);
     free(p);
 }
 
@@ -364,6 +366,12 @@ static void on_function(void *ctx, const hp_audit_function *af)
     take_function(t->p, t->pe, af);
 }
 
+/* ... and each record of the image's symbol table as the audit reads it (hp_audit_options.on_symbol) */
+static void units_symbol(void *ctx, const struct hp_coff_symbol *sym)
+{
+    hp_link_units_symbol(ctx, sym);
+}
+
 /*
  * Verify through the audit library: every export and every table entry, the site rules with the
  * image's verdict policy (HP_SITE_CONTEXT_IMAGE), folded exports (HP2001) and folded table entries
@@ -391,10 +399,20 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     ao.all_sources = HP_AUDIT_FROM_TABLE;
     ao.on_function = on_function;
     ao.on_function_ctx = &tc;
+    /* the map's units and symbols from the same walk of the symbol table */
+    hp_link_units_walk *uw = NULL;
+    if (opt->units) {
+        if (!(uw = hp_link_units_begin(pe, 0)))
+            return HP_ERR_NO_MEMORY;
+        ao.on_symbol = units_symbol;
+        ao.on_symbol_ctx = uw;
+    }
     hp_audit_report *rep = NULL;
     hp_status st = hp_audit_report_create(&ao, &rep);
-    if (st != HP_OK)
+    if (st != HP_OK) {
+        hp_link_units_abandon(uw);
         return st;
+    }
     st = hp_audit_buffer(rep, path, buf, size);
     if (st == HP_OK)
         st = hp_audit_report_finish(rep);
@@ -406,6 +424,7 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         hp_msg_set(msg, msg_size, "cannot audit '%s': %s", path,
                    nf == 1 && fr[0].error ? fr[0].error : hp_status_str(st));
         hp_audit_report_destroy(rep);
+        hp_link_units_abandon(uw);
         return st;
     }
     for (size_t i = 0; i < fr->finding_count; i++) {
@@ -422,6 +441,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     if (!own_strings(p))
         p->oom = 1;
     hp_audit_report_destroy(rep);
+    if (uw && hp_link_units_end(uw, &p->pub.units) != HP_OK)
+        p->oom = 1;
     merge_fns(p);
     clamp_hashes(p);
     hash_all(p, pe);

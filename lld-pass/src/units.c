@@ -190,36 +190,41 @@ static int take_alias(collect *c, const char *p, size_t len, uint32_t rva)
     return 1;
 }
 
-static int on_symbol(void *ctx, const hp_coff_symbol *s)
+void hp_link_units_symbol(hp_link_units_walk *w, const hp_coff_symbol *s)
 {
-    collect *c = ctx;
+    collect *c = (collect *)w;
     if (s->section <= 0 || c->oom)
-        return c->oom;
+        return;
     const char *p = s->name;
     size_t len = s->name_len;
     /* most symbols are none of ours: only names with a '$' can be, or external functions when asked */
     int ours = len > 12 && memchr(p, '$', len) != NULL;
     int fn = c->functions && hp_coff_is_typed_function(s) && hp_coff_is_external(s);
     if (!ours && !fn)
-        return 0;
+        return;
     hp_pe_section sec;
     if (hp_pe_section_at(c->pe, (uint32_t)(s->section - 1), &sec) != HP_OK)
-        return 0;
+        return;
     uint64_t rva = (uint64_t)sec.virtual_address + s->value;
     if (rva > UINT32_MAX)
-        return 0;
+        return;
     if (ours && len > 10 && memcmp(p, "__hp_unit$", 10) == 0) {
         take_unit(c, p, len);
-        return c->oom;
+        return;
     }
     if (ours && take_alias(c, p, len, (uint32_t)rva))
-        return c->oom;
+        return;
     if (fn && hp_pe_section_is_code(&sec)) {
         hp_coff_c_name(c->x86, &p, &len);
         if (len)
             push(c, p, len, 0, 0, 0, 1, (uint32_t)rva, 0);
     }
-    return c->oom;
+}
+
+static int on_symbol(void *ctx, const hp_coff_symbol *s)
+{
+    hp_link_units_symbol(ctx, s);
+    return ((collect *)ctx)->oom;
 }
 
 static int cmp_sym(const void *a, const void *b)
@@ -231,11 +236,113 @@ static int cmp_sym(const void *a, const void *b)
     return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
+/* IMAGE_FILE_HEADER.PointerToSymbolTable / NumberOfSymbols */
+static void symbol_table(const hp_pe *pe, uint32_t *symptr, uint32_t *nsyms)
+{
+    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 8, symptr);
+    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 12, nsyms);
+}
+
+/* Everything a walk holds but its result. */
+static void walk_free(collect *c)
+{
+    for (size_t i = 0; i < c->nsyms; i++)
+        free((char *)c->syms[i].sym.name);
+    free(c->syms);
+    free(c->ids);
+    free(c);
+}
+
+void hp_link_units_abandon(hp_link_units_walk *w)
+{
+    if (!w)
+        return;
+    collect *c = (collect *)w;
+    hp_link_units_destroy(c->out);
+    walk_free(c);
+}
+
+hp_link_units_walk *hp_link_units_begin(const hp_pe *pe, int functions)
+{
+    collect *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->pe = pe;
+    c->x86 = pe->machine == HP_MACHINE_X86;
+    c->functions = functions;
+    c->out = calloc(1, sizeof *c->out);
+    if (!c->out) {
+        free(c);
+        return NULL;
+    }
+    uint32_t symptr = 0, nsyms = 0;
+    symbol_table(pe, &symptr, &nsyms);
+    c->out->has_symtab = symptr && nsyms;
+    /* room for a few units now: the walk runs amid a larger one's allocations (the audit's), and what it
+       would allocate then stays between their blocks after they are freed */
+    if (!hp_vec_reserve_total((void **)&c->out->units, &c->units_cap, 16, sizeof *c->out->units) ||
+        !hp_vec_reserve_total((void **)&c->ids, &c->ids_cap, 16, sizeof *c->ids)) {
+        hp_link_units_abandon((hp_link_units_walk *)c);
+        return NULL;
+    }
+    return (hp_link_units_walk *)c;
+}
+
+hp_status hp_link_units_end(hp_link_units_walk *w, hp_link_units **out)
+{
+    collect *c = (collect *)w;
+    *out = NULL;
+    /* the units' ids become indices; a static whose unit is not named is of no use to a fix */
+    size_t k = 0;
+    if (!c->oom && c->nsyms && !(c->out->symbols = malloc(c->nsyms * sizeof *c->out->symbols)))
+        c->oom = 1;
+    for (size_t i = 0; i < c->nsyms; i++) {
+        hp_link_map_symbol s = c->syms[i].sym;
+        int extern_fn = !c->syms[i].alias;
+        if (!extern_fn) {
+            s.unit = -1;
+            for (size_t u = 0; u < c->nids; u++)
+                if (c->ids[u].id == c->syms[i].id)
+                    s.unit = c->ids[u].index;
+        }
+        if (c->oom || (s.unit < 0 && !extern_fn)) {
+            free((char *)s.name);
+            continue;
+        }
+        c->out->symbols[k++] = s;
+    }
+    c->nsyms = 0; /* each name is the result's now, or freed */
+    c->out->symbol_count = k;
+    hp_link_units *u = c->out;
+    int oom = c->oom;
+    walk_free(c);
+    if (oom) {
+        hp_link_units_destroy(u);
+        return HP_ERR_NO_MEMORY;
+    }
+    if (k) {
+        qsort(u->symbols, k, sizeof *u->symbols, cmp_sym);
+        size_t n = 0;
+        for (size_t i = 0; i < k; i++) {
+            hp_link_map_symbol *s = &u->symbols[i];
+            if (n && strcmp(u->symbols[n - 1].name, s->name) == 0 && u->symbols[n - 1].unit == s->unit) {
+                free((char *)s->name);
+                continue;
+            }
+            u->symbols[n++] = *s;
+        }
+        u->symbol_count = n;
+    }
+    *out = u;
+    return HP_OK;
+}
+
 hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp_link_units **out, char *msg,
                              size_t msg_size)
 {
     if (!data || !out)
         return HP_ERR_ARGUMENT;
+    *out = NULL;
     hp_pe pe;
     const char *detail = NULL;
     hp_status st = hp_pe_open(&pe, data, size, HP_PE_LAYOUT_FILE, 0, &detail);
@@ -243,71 +350,20 @@ hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp
         hp_msg_set(msg, msg_size, "not a PE image: %s", detail ? detail : hp_status_str(st));
         return HP_ERR_FORMAT;
     }
-    collect c;
-    memset(&c, 0, sizeof c);
-    c.pe = &pe;
-    c.x86 = pe.machine == HP_MACHINE_X86;
-    c.functions = functions;
-    c.out = calloc(1, sizeof *c.out);
-    if (!c.out)
+    hp_link_units_walk *w = hp_link_units_begin(&pe, functions);
+    if (!w)
         return HP_ERR_NO_MEMORY;
     uint32_t symptr = 0, nsyms = 0;
-    hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
-    hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
+    symbol_table(&pe, &symptr, &nsyms);
     if (symptr && nsyms) {
-        c.out->has_symtab = 1;
-        st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, &detail);
-        if (st != HP_OK && !c.oom) {
+        st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, w, &detail);
+        if (st != HP_OK && !((collect *)w)->oom) {
             hp_msg_set(msg, msg_size, "the COFF symbol table: %s", detail ? detail : hp_status_str(st));
-            for (size_t i = 0; i < c.nsyms; i++)
-                free((char *)c.syms[i].sym.name);
-            free(c.syms);
-            free(c.ids);
-            hp_link_units_destroy(c.out);
+            hp_link_units_abandon(w);
             return HP_ERR_FORMAT;
         }
     }
-    /* the units' ids become indices; a static whose unit is not named is of no use to a fix */
-    size_t k = 0;
-    if (!c.oom && c.nsyms && !(c.out->symbols = malloc(c.nsyms * sizeof *c.out->symbols)))
-        c.oom = 1;
-    for (size_t i = 0; i < c.nsyms; i++) {
-        hp_link_map_symbol s = c.syms[i].sym;
-        int extern_fn = !c.syms[i].alias;
-        if (!extern_fn) {
-            s.unit = -1;
-            for (size_t u = 0; u < c.nids; u++)
-                if (c.ids[u].id == c.syms[i].id)
-                    s.unit = c.ids[u].index;
-        }
-        if (c.oom || (s.unit < 0 && !extern_fn)) {
-            free((char *)s.name);
-            continue;
-        }
-        c.out->symbols[k++] = s;
-    }
-    free(c.syms);
-    free(c.ids);
-    c.out->symbol_count = k;
-    if (c.oom) {
-        hp_link_units_destroy(c.out);
-        return HP_ERR_NO_MEMORY;
-    }
-    if (k) {
-        qsort(c.out->symbols, k, sizeof *c.out->symbols, cmp_sym);
-        size_t w = 0;
-        for (size_t i = 0; i < k; i++) {
-            hp_link_map_symbol *s = &c.out->symbols[i];
-            if (w && strcmp(c.out->symbols[w - 1].name, s->name) == 0 && c.out->symbols[w - 1].unit == s->unit) {
-                free((char *)s->name);
-                continue;
-            }
-            c.out->symbols[w++] = *s;
-        }
-        c.out->symbol_count = w;
-    }
-    *out = c.out;
-    return HP_OK;
+    return hp_link_units_end(w, out);
 }
 
 void hp_link_units_destroy(hp_link_units *u)

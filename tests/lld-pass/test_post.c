@@ -2,7 +2,8 @@
  * test_post.c — the post-link pass on images it did not expect: truncated
  * files, table records pointing outside the code, malformed archives. It
  * must answer with a status or a finding, never crash (the suite runs under
- * ASan+UBSan).
+ * ASan+UBSan). And the units and symbols it reads with the audit's walk of the
+ * symbol table are those a walk of its own reads.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "hp_link_objfind.h"
 #include "hp_link_post.h"
+#include "hp_link_units.h"
 #include "lpt.h"
 
 static const char *linked_image(const char *dir)
@@ -133,3 +135,66 @@ Test(post, malformed_archives_are_refused)
     cr_expect_eq(hp_link_ar_foreach((const unsigned char *)"!<thin>\n", 8, count_member, &members),
                  HP_ERR_FORMAT);
 }
+
+/* options.units: what the pass collects from the records the audit hands over equals what
+   hp_link_units_read() finds in the same image on its own, for MinGW x64 and x86 (symbols decorated)
+   and the MSVC ABI (lld-link's /debug:symtab); without the option there are none. */
+static void units_match(const char *triple)
+{
+    char tag[96];
+    snprintf(tag, sizeof tag, "post_units_%s", triple);
+    const char *d = hpt_scratch(tag);
+    const char *a_o = lpt_path(d, "a.o"), *b_o = lpt_path(d, "b.o"), *dll = lpt_path(d, "u.dll");
+    char root[4200];
+    snprintf(root, sizeof root, "-fplugin-arg-hotpatch-source-root=%s", lpt_fixture("units"));
+    const char *const extra[] = {"-O2", root, NULL};
+    lpt_compile(triple, lpt_fixture("units/a.c"), a_o, 1, extra);
+    lpt_compile(triple, lpt_fixture("units/sub/b.c"), b_o, 1, extra);
+    const char *args[8] = {"-shared", a_o, b_o, "-o", dll, NULL};
+    if (strstr(triple, "msvc")) {
+        args[5] = "-nostdlib";
+        args[6] = "-Wl,/noentry";
+    }
+    hpt_proc p;
+    cr_assert_eq(lpt_link(triple, args, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+
+    hp_link_post_options o;
+    memset(&o, 0, sizeof o);
+    o.units = 1;
+    hp_link_post *post = NULL;
+    char msg[512] = "";
+    cr_assert_eq(hp_link_post_run(dll, &o, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    const hp_link_units *u = post->units;
+    cr_assert_not_null(u);
+    size_t size = 0;
+    unsigned char *bytes = hpt_read_file(dll, &size);
+    cr_assert_not_null(bytes);
+    hp_link_units *r = NULL;
+    cr_assert_eq(hp_link_units_read(bytes, size, 0, &r, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect(u->has_symtab && r->has_symtab);
+    cr_expect_eq(u->unit_count, 2u, "the two units");
+    cr_assert_eq(u->unit_count, r->unit_count);
+    for (size_t i = 0; i < u->unit_count; i++)
+        cr_expect_str_eq(u->units[i], r->units[i]);
+    cr_expect_gt(u->symbol_count, 0u);
+    cr_assert_eq(u->symbol_count, r->symbol_count);
+    for (size_t i = 0; i < u->symbol_count; i++) {
+        const hp_link_map_symbol *x = &u->symbols[i], *y = &r->symbols[i];
+        cr_expect_str_eq(x->name, y->name, "symbol %zu", i);
+        cr_expect(x->unit == y->unit && x->is_static == y->is_static && x->is_function == y->is_function &&
+                      x->rva == y->rva && x->size == y->size,
+                  "symbol %zu (%s) differs", i, x->name);
+    }
+    hp_link_units_destroy(r);
+    free(bytes);
+    hp_link_post_destroy(post);
+    o.units = 0;
+    cr_assert_eq(hp_link_post_run(dll, &o, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect_null(post->units);
+    hp_link_post_destroy(post);
+}
+
+Test(post, units_from_the_audits_walk_are_a_walk_of_their_own) { units_match("x86_64-w64-mingw32"); }
+Test(post, units_from_the_audits_walk_x86) { units_match("i686-w64-mingw32"); }
+Test(post, units_from_the_audits_walk_msvc) { units_match("x86_64-pc-windows-msvc"); }
