@@ -50,6 +50,15 @@ void lpt_compile(const char *triple, const char *src, const char *obj, int plugi
     hpt_proc_free(&p);
 }
 
+void lpt_compile_units(const char *triple, const char *a_o, const char *b_o)
+{
+    char root[4200];
+    snprintf(root, sizeof root, "-fplugin-arg-hotpatch-source-root=%s", lpt_fixture("units"));
+    const char *const extra[] = {"-O2", root, NULL};
+    lpt_compile(triple, lpt_fixture("units/a.c"), a_o, 1, extra);
+    lpt_compile(triple, lpt_fixture("units/sub/b.c"), b_o, 1, extra);
+}
+
 int lpt_link(const char *triple, const char *const args[], hpt_proc *out)
 {
     const char *a[96];

@@ -20,6 +20,9 @@ const char *lpt_path(const char *dir, const char *name);
 
 /** Compile `src` for `triple` to object `obj`; `plugin` adds -fplugin; extra args NULL-terminated. Asserts success. */
 void lpt_compile(const char *triple, const char *src, const char *obj, int plugin, const char *const extra[]);
+/** The two units of the `units` fixture (units/a.c, units/sub/b.c) with the plugin at -O2, its source
+    root the fixture's folder (so that their units are "a.c" and "sub/b.c"), into a_o and b_o. */
+void lpt_compile_units(const char *triple, const char *a_o, const char *b_o);
 
 /**
  * Link through hotpatch-link with clang-19 for `triple` (MinGW: -fuse-ld=<abs path>; MSVC ABI: -B<dir>

@@ -145,11 +145,7 @@ static void units_match(const char *triple)
     snprintf(tag, sizeof tag, "post_units_%s", triple);
     const char *d = hpt_scratch(tag);
     const char *a_o = lpt_path(d, "a.o"), *b_o = lpt_path(d, "b.o"), *dll = lpt_path(d, "u.dll");
-    char root[4200];
-    snprintf(root, sizeof root, "-fplugin-arg-hotpatch-source-root=%s", lpt_fixture("units"));
-    const char *const extra[] = {"-O2", root, NULL};
-    lpt_compile(triple, lpt_fixture("units/a.c"), a_o, 1, extra);
-    lpt_compile(triple, lpt_fixture("units/sub/b.c"), b_o, 1, extra);
+    lpt_compile_units(triple, a_o, b_o);
     const char *args[8] = {"-shared", a_o, b_o, "-o", dll, NULL};
     if (strstr(triple, "msvc")) {
         args[5] = "-nostdlib";

@@ -37,11 +37,7 @@ static hp_map *release(const char *triple, int archive, lpt_image *img)
     snprintf(tag, sizeof tag, "units_%s_%d", triple, archive);
     const char *d = hpt_scratch(tag);
     const char *a_o = lpt_path(d, "a.o"), *b_o = lpt_path(d, "b.o"), *dll = lpt_path(d, "rel.dll");
-    char root[4200];
-    snprintf(root, sizeof root, "-fplugin-arg-hotpatch-source-root=%s", lpt_fixture("units"));
-    const char *const extra[] = {"-O2", root, NULL};
-    lpt_compile(triple, lpt_fixture("units/a.c"), a_o, 1, extra);
-    lpt_compile(triple, lpt_fixture("units/sub/b.c"), b_o, 1, extra);
+    lpt_compile_units(triple, a_o, b_o);
     const char *b_in = b_o;
     if (archive) {
         b_in = lpt_path(d, "libb.a");

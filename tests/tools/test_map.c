@@ -152,6 +152,20 @@ static void expect_v2_fail(const char *from, const char *to, hp_status status, c
     free(t);
 }
 
+/* One edit of a map that must fail as HP_ERR_FORMAT with a message holding `part`. */
+typedef struct edit_case {
+    const char *from, *to, *part;
+} edit_case;
+
+static void expect_edits_fail(const char *map, const edit_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *t = replace(map, cases[i].from, cases[i].to);
+        expect_fail(t, HP_ERR_FORMAT, cases[i].part);
+        free(t);
+    }
+}
+
 Test(map, complete_version_2)
 {
     hp_map *m = parse_ok(v2_map);
@@ -278,9 +292,7 @@ Test(map, version_3_reads_as_version_2)
 /* Version 3's own schema: the column lists, the rows' shape, 0/1 flags, the bare hash, "linkage". */
 Test(map, version_3_schema_errors_name_the_field)
 {
-    static const struct {
-        const char *from, *to, *part;
-    } cases[] = {
+    static const edit_case cases[] = {
         {"\"function_fields\":", "\"function_fieldz\":", "function_fields: missing"},
         {"\"symbol_fields\":", "\"symbol_fieldz\":", "symbol_fields: missing"},
         {"\"function_fields\": [\"name\", ", "\"function_fields\": [", "function_fields: not an array of the 10"},
@@ -307,11 +319,7 @@ Test(map, version_3_schema_errors_name_the_field)
         {"[\"add1\",0,\"extern\",\"function\",5430,0]", "[\"add1\",0,\"extern\",\"function\",5430]",
          "symbols[0]: not an array of the 6 columns of \"symbol_fields\""},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *t = replace(v3_map, cases[i].from, cases[i].to);
-        expect_fail(t, HP_ERR_FORMAT, cases[i].part);
-        free(t);
-    }
+    expect_edits_fail(v3_map, cases, sizeof cases / sizeof cases[0]);
 }
 
 Test(map, version_1)
@@ -483,9 +491,7 @@ Test(map, lookups_by_unit)
 
 Test(map, schema_errors_name_the_field)
 {
-    static const struct {
-        const char *from, *to, *part;
-    } cases[] = {
+    static const edit_case cases[] = {
         {"\"rva\": 4096", "\"rva\": \"4096\"", "functions[1].rva: not an unsigned 32-bit integer"},
         {"\"rva\": 4096", "\"rva\": -1", "functions[1].rva: not an unsigned 32-bit integer"},
         {"\"rva\": 4096", "\"rva\": 4294967296", "functions[1].rva: not an unsigned 32-bit integer"},
@@ -535,8 +541,7 @@ Test(map, schema_errors_name_the_field)
         {"\"version\": 2", "\"version\": 2, \"version\": 2", "version: given twice"},
         {"\"rva\": 4096", "\"rva\": 4096, \"rva\": 4096", "functions[1].rva: given twice"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_v2_fail(cases[i].from, cases[i].to, HP_ERR_FORMAT, cases[i].part);
+    expect_edits_fail(v2_map, cases, sizeof cases / sizeof cases[0]);
     expect_fail("[1, 2]", HP_ERR_FORMAT, "not a JSON object");
     expect_fail("\"hotpatch-map\"", HP_ERR_FORMAT, "not a JSON object");
 }
