@@ -40,7 +40,6 @@ struct hp_link_units;
 /** One function the pass checked (a table entry, an export, or both). */
 typedef struct hp_link_fn {
     const char *name;       /**< export or symbol name; NULL when the image names it nowhere */
-    const char *reason;     /**< hp_site_reason_str() of the verdict ("ok" when patchable) */
     uint64_t hash;          /**< FNV-1a 64 of those bytes */
     uint32_t rva;           /**< entry RVA */
     unsigned from;          /**< HP_LINK_FROM_* */
@@ -49,7 +48,7 @@ typedef struct hp_link_fn {
     uint16_t padding;       /**< filler bytes found before the entry (at most 64) */
     uint16_t site_offset;   /**< offset of the 2-byte swap site from the entry (4 after endbr) */
     uint8_t entry_bytes[2]; /**< the two bytes at the site */
-    /* 48 bytes: 60,000 of them are the largest block a link holds */
+    /* 40 bytes: 60,000 of them are the largest block a link holds */
 } hp_link_fn;
 
 /** One reason the image is not hotpatchable. */

@@ -648,7 +648,6 @@ static void judge(const hp_elf *e, const fncand *c, uint32_t pad, hp_link_fn *f)
     f->rva = (uint32_t)(c->vaddr - e->base);
     f->from = c->exported ? HP_LINK_FROM_EXPORT : 0u;
     if (!code_bytes(e, c->vaddr, &p, &before, &after)) {
-        f->reason = hp_site_reason_str(HP_SITE_TRUNCATED);
         f->hash = hp_fix_hash(NULL, 0);
         return;
     }
@@ -682,7 +681,6 @@ static void judge(const hp_elf *e, const fncand *c, uint32_t pad, hp_link_fn *f)
     hp_site site;
     hp_site_reason reason = hp_site_analyze(&in, &site);
     f->patchable = hp_site_verdict(HP_SITE_CONTEXT_IMAGE, reason) == HP_OK;
-    f->reason = hp_site_reason_str(reason);
 }
 
 typedef struct mapbuild {

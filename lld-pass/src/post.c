@@ -233,7 +233,6 @@ static void take_function(post_impl *p, const hp_pe *pe, const hp_audit_function
     f->from = ((af->from & HP_AUDIT_FROM_TABLE) ? HP_LINK_FROM_TABLE : 0u) |
               ((af->from & HP_AUDIT_FROM_EXPORT) ? HP_LINK_FROM_EXPORT : 0u);
     f->patchable = af->patchable;
-    f->reason = hp_site_reason_str(af->site.reason);
     f->padding = (uint16_t)af->site.pad_found; /* at most HP_MAX_PAD */
     f->site_offset = (uint16_t)af->site.site_offset;
     f->entry_bytes[0] = af->site.entry_bytes[0];

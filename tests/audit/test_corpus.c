@@ -352,7 +352,8 @@ static void check_link(figures *fg, const image *im, const char *run, const hp_a
     else if (!lf)
         snprintf(says, sizeof says, "nothing (the function is not in its list)");
     else if (!lf->patchable)
-        snprintf(says, sizeof says, "not patchable (%s)", lf->reason);
+        snprintf(says, sizeof says, "not patchable, without a violation (entry %02x %02x, padding %u)",
+                 lf->entry_bytes[0], lf->entry_bytes[1], (unsigned)lf->padding);
     else
         return;
     disagree(fg, im, run, fn, "hotpatch-link", says, win);
