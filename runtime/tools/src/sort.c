@@ -122,15 +122,18 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
         return 1;
     }
     /* LSD radix, 8 bits a pass, stable, over (key, index) pairs: eight bytes a move however large
-       the records, which are then put in place in one gather. The four byte histograms are counted
-       in one read of the keys, and a pass in which every key has the same byte is skipped. */
+       the records, which are then put in place by following the permutation's cycles (one record
+       aside per cycle, no second array of records: fresh memory is a large part of a sort's cost).
+       The four byte histograms are counted in one read of the keys, and a pass in which every key
+       has the same byte is skipped. */
     if (n > UINT32_MAX)
         return 0;
     uint64_t *pairs = malloc(2 * n * sizeof *pairs);
-    unsigned char *out = malloc(n * size);
-    if (!pairs || !out) {
+    unsigned char small[64], *aside = size <= sizeof small ? small : malloc(size);
+    if (!pairs || !aside) {
         free(pairs);
-        free(out);
+        if (aside != small)
+            free(aside);
         return 0;
     }
     size_t count[4][256];
@@ -162,11 +165,27 @@ int hp_sort_by_u32(void *base, size_t n, size_t size, size_t key_offset)
         src = dst;
         dst = t;
     }
-    for (i = 0; i < n; i++)
-        move_rec(out + i * size, a + (size_t)(uint32_t)src[i] * size, size);
-    memcpy(a, out, n * size);
+    /* record i of the result is record (uint32_t)src[i] of the input: each cycle of that permutation
+       moved along, its first record aside; a place filled gets its own index (nothing left to do) */
+    for (i = 0; i < n; i++) {
+        if ((uint32_t)src[i] == i)
+            continue;
+        memcpy(aside, a + i * size, size);
+        size_t at = i;
+        for (;;) {
+            size_t from = (uint32_t)src[at];
+            src[at] = (src[at] & ~(uint64_t)UINT32_MAX) | at;
+            if (from == i) {
+                memcpy(a + at * size, aside, size);
+                break;
+            }
+            move_rec(a + at * size, a + from * size, size);
+            at = from;
+        }
+    }
     free(pairs);
-    free(out);
+    if (aside != small)
+        free(aside);
     return 1;
 }
 
