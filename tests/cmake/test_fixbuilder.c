@@ -134,12 +134,14 @@ static int build_fixture(const char *name, const char *fixed, hpt_proc *p)
     return build_fixture_moved(name, fixed, NULL, p);
 }
 
-/* A copy of release/ with edits/<edit>.patch applied, in a scratch directory of its own. */
-static const char *edited_copy(const char *edit)
+/* A copy of release/ with edits/<edit>.patch applied, in a scratch directory of its own: one per test
+   (`test`) and edit, as the suite's tests run at the same time and use some of the same edits (a shared
+   directory was removed and recreated under the other test's patch). */
+static const char *edited_copy(const char *test, const char *edit)
 {
     static char dir[4300];
     char scratch[200];
-    snprintf(scratch, sizeof scratch, "fixbuilder-%s", edit);
+    snprintf(scratch, sizeof scratch, "fixbuilder-%s-%s", test, edit);
     snprintf(dir, sizeof dir, "%s", hpt_scratch(scratch));
     static const char *const files[] = {"svc.c", "svc.h", "util.c"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -180,7 +182,7 @@ static void one_edit(const char *edit)
 {
     expect_t e;
     read_expect(edit, &e);
-    const char *dir = edited_copy(edit);
+    const char *dir = edited_copy("edits", edit);
     char fix[4300], image[4400], src1[4400], src2[4400], out[4400];
     snprintf(fix, sizeof fix, "%s/bin/hotpatch-fix", moved);
     snprintf(image, sizeof image, "%s/svc.dll", release_dir);
@@ -256,7 +258,7 @@ Test(fixbuilder, every_scripted_edit_is_found_refused_or_applied_live_as_written
 Test(fixbuilder, cmake_route_finds_the_functions_and_refuses_what_a_swap_cannot_do, .timeout = 900)
 {
     install("fixbuilder-cmake");
-    const char *fixed = edited_copy("02-inline-helper");
+    const char *fixed = edited_copy("cmake", "02-inline-helper");
     hpt_proc p;
     int rc = build_fixture("fixbuilder-cmake", fixed, &p);
     cr_assert_eq(rc, 0, "the release and its fix failed to build:\n%s\n%s", p.out, p.err);
@@ -268,7 +270,7 @@ Test(fixbuilder, cmake_route_finds_the_functions_and_refuses_what_a_swap_cannot_
     load_live("hotpatch_add_fix", release_dir, "svc_fix.dll", e.checks, e.nchecks);
 
     /* the corrected svc.c moved since the release (to moved/quote.c): UNIT names the release's svc.c */
-    fixed = edited_copy("01-constant");
+    fixed = edited_copy("cmake", "01-constant");
     char moved_dir[4400], moved_src[4500], from[4500], header[4500];
     snprintf(moved_dir, sizeof moved_dir, "%s/moved", fixed);
     cr_assert_eq(mkdir(moved_dir, 0755), 0, "cannot make %s", moved_dir);
@@ -285,7 +287,7 @@ Test(fixbuilder, cmake_route_finds_the_functions_and_refuses_what_a_swap_cannot_
     read_expect("01-constant", &e);
     load_live("hotpatch_add_fix UNIT", release_dir, "svc_fix_moved.dll", e.checks, e.nchecks);
 
-    fixed = edited_copy("09-initial-value");
+    fixed = edited_copy("cmake", "09-initial-value");
     rc = build_fixture("fixbuilder-cmake", fixed, &p);
     cr_expect_neq(rc, 0, "a fix of an initial value was built:\n%s", p.out);
     cr_expect(strstr(p.out, "variable served (svc.c)  its initial value changed") != NULL, "%s\n%s", p.out, p.err);
