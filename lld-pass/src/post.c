@@ -143,49 +143,42 @@ hp_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *
 /* The table: where the plugin's padding is, for the fill                     */
 /* ------------------------------------------------------------------------- */
 
-typedef struct trec {
-    uint32_t entry; /* RVA of the entry */
-    uint32_t pad;   /* padding the plugin placed */
-} trec;
-
+/* The walk over the table: each entry's padding filled as it comes (nothing kept per entry). */
 typedef struct tab {
-    trec *v;
-    size_t n, cap;
-    int oom;
+    const hp_pe *pe;
+    uint8_t *buf;
+    hp_pe_rva_cache rc; /* the section of the last entry */
+    int fill;           /* rewrite the plugin's NOP padding */
+    size_t n;           /* entries */
+    uint32_t filled;    /* bytes rewritten */
 } tab;
+
+/* Rewrite the plugin's padding before a table entry (HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE, or all
+   HP_TABLE_FILL_BYTE from older plugins) to HP_FILLER_PREFERRED; returns the bytes changed. */
+static uint32_t fill_entry(tab *t, uint32_t entry, uint32_t pad)
+{
+    const uint8_t *ptr;
+    size_t before = 0;
+    if (!pad || hp_pe_rva_bytes_cached(t->pe, &t->rc, entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
+        return 0;
+    uint8_t *buf = t->buf;
+    size_t off = (size_t)(ptr - buf);
+    size_t k, changed = 0;
+    for (k = off - pad; k < off && (buf[k] == HP_TABLE_FILL_BYTE || buf[k] == HP_TABLE_FILL_FIRST); k++)
+        changed += buf[k] != HP_FILLER_PREFERRED;
+    if (k != off || !changed)
+        return 0; /* not (only) the plugin's filler, or int3 already (the plugin's own): leave it */
+    memset(buf + off - pad, HP_FILLER_PREFERRED, pad); /* int3: stray execution traps */
+    return (uint32_t)changed;
+}
 
 static int on_table(void *ctx, const hp_table_record *rec)
 {
     tab *t = ctx;
-    trec r = {(uint32_t)rec->where, rec->pad};
-    if (HP_VEC_PUSH(t->v, t->n, t->cap, r))
-        return 0;
-    t->oom = 1;
-    return 1;
-}
-
-/* Rewrite the plugin's padding before each table entry (HP_TABLE_FILL_FIRST then HP_TABLE_FILL_BYTE,
-   or all HP_TABLE_FILL_BYTE from older plugins) to HP_FILLER_PREFERRED; returns the bytes changed. */
-static uint32_t fill(const hp_pe *pe, uint8_t *buf, const trec *t, size_t n)
-{
-    uint32_t count = 0;
-    hp_pe_rva_cache rc = {0};
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *ptr;
-        size_t before = 0;
-        uint32_t pad = t[i].pad;
-        if (!pad || hp_pe_rva_bytes_cached(pe, &rc, t[i].entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
-            continue;
-        size_t off = (size_t)(ptr - buf);
-        size_t k, changed = 0;
-        for (k = off - pad; k < off && (buf[k] == HP_TABLE_FILL_BYTE || buf[k] == HP_TABLE_FILL_FIRST); k++)
-            changed += buf[k] != HP_FILLER_PREFERRED;
-        if (k != off || !changed)
-            continue; /* not (only) the plugin's filler, or int3 already (the plugin's own): leave it */
-        memset(buf + off - pad, HP_FILLER_PREFERRED, pad); /* int3: stray execution traps */
-        count += (uint32_t)changed;
-    }
-    return count;
+    t->n++;
+    if (t->fill)
+        t->filled += fill_entry(t, (uint32_t)rec->where, rec->pad);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -473,7 +466,8 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
         return HP_ERR_NO_MEMORY;
     }
     hp_link_post *r = &p->pub;
-    tab t = {0};
+    tab t;
+    memset(&t, 0, sizeof t);
     const char *detail = NULL;
     hp_pe pe;
     ret = hp_pe_open(&pe, buf, size, HP_PE_LAYOUT_FILE, 0, &detail);
@@ -492,13 +486,12 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
     }
 
     /* 1. fill, then the checksum over the final bytes (a damaged table is the audit's to report) */
+    t.pe = &pe;
+    t.buf = buf;
+    t.fill = !opt.no_fill;
     (void)hp_pe_table_foreach(&pe, on_table, &t, &r->has_table, &detail);
-    if (t.oom) {
-        ret = HP_ERR_NO_MEMORY;
-        goto out;
-    }
     if (!opt.no_fill) {
-        r->filled = fill(&pe, buf, t.v, t.n);
+        r->filled = t.filled;
         size_t csum_off = (size_t)pe.nt_offset + 4 + 20 + 64; /* OptionalHeader.CheckSum: same offset in PE32 and PE32+ */
         /* nothing changed (the plugin writes int3 padding itself): lld's /release checksum stands */
         uint32_t sum = r->filled || !pe.checksum ? hp_link_pe_checksum(buf, size, csum_off) : pe.checksum;
@@ -527,7 +520,6 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
         ret = HP_ERR_NO_MEMORY;
 
 out:
-    free(t.v);
     hp_file_unmap(buf, size);
     if (ret != HP_OK) {
         hp_link_post_destroy(r);
