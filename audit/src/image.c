@@ -59,10 +59,15 @@ typedef struct image_ctx {
     folded_at *folded;     /* after known_merge: the folded ones among them, in address order */
     size_t folded_count, folded_cap;
     size_t known_count;
-    struct {               /* the entries of each source as found: exports, table, .pdata, symbols */
+    struct {               /* the entries of the sources without names as found (exports, table, .pdata):
+                              their addresses (the source is the list's; 4 bytes an entry, not 16) */
+        uint32_t *v;
+        size_t n, cap;
+    } rv[3];
+    struct {               /* and the symbols', with their names */
         known *v;
         size_t n, cap;
-    } src[4];
+    } sym;
     hp_pe_runtime_function *pdata; /* every .pdata entry, by begin: extents (x64) */
     size_t pdata_count, pdata_cap, pdata_hint;
     size_t known_hint;             /* where known_next() answered last */
@@ -82,21 +87,45 @@ typedef struct image_ctx {
     hp_status st;
 } image_ctx;
 
-/* The list of a source (one HP_AUDIT_FROM_* bit): known_merge takes them in this order. */
-static size_t src_index(unsigned from)
-{
-    return from == HP_AUDIT_FROM_EXPORT ? 0 : from == HP_AUDIT_FROM_TABLE ? 1 : from == HP_AUDIT_FROM_PDATA ? 2 : 3;
-}
+/* The sources in the order known_merge takes them: exports, table, .pdata (addresses only), symbols. */
+static const unsigned src_from[4] = {HP_AUDIT_FROM_EXPORT, HP_AUDIT_FROM_TABLE, HP_AUDIT_FROM_PDATA,
+                                     HP_AUDIT_FROM_SYMBOL};
 
 static int add_known(image_ctx *c, uint32_t rva, unsigned from, const char *name)
 {
-    size_t i = src_index(from);
-    known k = {rva, from, name};
-    if (!HP_VEC_PUSH(c->src[i].v, c->src[i].n, c->src[i].cap, k)) {
+    int ok;
+    if (from == HP_AUDIT_FROM_SYMBOL) {
+        known k = {rva, from, name};
+        ok = HP_VEC_PUSH(c->sym.v, c->sym.n, c->sym.cap, k);
+    } else {
+        size_t i = from == HP_AUDIT_FROM_EXPORT ? 0 : from == HP_AUDIT_FROM_TABLE ? 1 : 2;
+        ok = HP_VEC_PUSH(c->rv[i].v, c->rv[i].n, c->rv[i].cap, rva);
+    }
+    if (!ok) {
         c->f->oom = 1;
         return 1;
     }
     return 0;
+}
+
+/* Entry e of source s (src_from's order). */
+static size_t src_count(const image_ctx *c, size_t s)
+{
+    return s < 3 ? c->rv[s].n : c->sym.n;
+}
+
+static uint32_t src_rva(const image_ctx *c, size_t s, size_t e)
+{
+    return s < 3 ? c->rv[s].v[e] : c->sym.v[e].rva;
+}
+
+static known src_at(const image_ctx *c, size_t s, size_t e)
+{
+    if (s < 3) {
+        known k = {c->rv[s].v[e], src_from[s], NULL};
+        return k;
+    }
+    return c->sym.v[e];
 }
 
 static int on_export_address(void *ctx, const hp_pe_export *e)
@@ -267,8 +296,9 @@ static void known_merge(image_ctx *c)
 {
     size_t total = 0, pos[4] = {0, 0, 0, 0};
     for (size_t s = 0; s < 4; s++) {
-        total += c->src[s].n;
-        if (!hp_sort_by_u32(c->src[s].v, c->src[s].n, sizeof *c->src[s].v, offsetof(known, rva))) {
+        total += src_count(c, s);
+        if (!(s < 3 ? hp_sort_by_u32(c->rv[s].v, c->rv[s].n, sizeof *c->rv[s].v, 0)
+                    : hp_sort_by_u32(c->sym.v, c->sym.n, sizeof *c->sym.v, offsetof(known, rva)))) {
             c->f->oom = 1;
             return;
         }
@@ -286,8 +316,8 @@ static void known_merge(image_ctx *c)
         uint32_t rva = 0;
         int any = 0;
         for (size_t s = 0; s < 4; s++)
-            if (pos[s] < c->src[s].n && (!any || c->src[s].v[pos[s]].rva < rva)) {
-                rva = c->src[s].v[pos[s]].rva;
+            if (pos[s] < src_count(c, s) && (!any || src_rva(c, s, pos[s]) < rva)) {
+                rva = src_rva(c, s, pos[s]);
                 any = 1;
             }
         if (!any)
@@ -299,12 +329,13 @@ static void known_merge(image_ctx *c)
         const char *name = NULL;
         for (size_t s = 0; s < 4; s++) {
             size_t e = pos[s];
-            for (; e < c->src[s].n && c->src[s].v[e].rva == rva; e++) {
-                from |= c->src[s].v[e].from;
-                records += (c->src[s].v[e].from & HP_AUDIT_FROM_TABLE) != 0;
-                symbols += (c->src[s].v[e].from & HP_AUDIT_FROM_SYMBOL) != 0;
-                if (c->src[s].v[e].name && !name)
-                    name = c->src[s].v[e].name;
+            for (size_t n = src_count(c, s); e < n && src_rva(c, s, e) == rva; e++) {
+                known k = src_at(c, s, e);
+                from |= k.from;
+                records += (k.from & HP_AUDIT_FROM_TABLE) != 0;
+                symbols += (k.from & HP_AUDIT_FROM_SYMBOL) != 0;
+                if (k.name && !name)
+                    name = k.name;
             }
             end[s] = e;
         }
@@ -327,7 +358,7 @@ static void known_merge(image_ctx *c)
                         g = bigger;
                         gcap *= 2;
                     }
-                    known k = c->src[s].v[e];
+                    known k = src_at(c, s, e);
                     size_t y = n++;
                     for (; y > 0 && cmp_known(&g[y - 1], &k) > 0; y--) /* stable insertion */
                         g[y] = g[y - 1];
@@ -488,8 +519,9 @@ static void image_free(image_ctx *c)
     free(c->ev);
     free(c->known);
     free(c->folded);
-    for (size_t s = 0; s < 4; s++)
-        free(c->src[s].v);
+    for (size_t s = 0; s < 3; s++)
+        free(c->rv[s].v);
+    free(c->sym.v);
     free(c->pdata);
 }
 
@@ -543,7 +575,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
 
     /* every entry known, for extents and --all: each source in address order, so that the sort
        below merges a few ordered runs */
-    if (!hp_vec_reserve_total((void **)&c.src[0].v, &c.src[0].cap, c.exp_count, sizeof *c.src[0].v))
+    if (!hp_vec_reserve_total((void **)&c.rv[0].v, &c.rv[0].cap, c.exp_count, sizeof *c.rv[0].v))
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     for (size_t i = 0; i < c.exp_count; i++)
         if (c.exps[i].kind == HP_PE_EXPORT_CODE)
@@ -555,7 +587,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (pe.dir_count > HP_PE_DIR_EXCEPTION && pe.dirs[HP_PE_DIR_EXCEPTION].size <= bytes.size) {
         size_t n = pe.dirs[HP_PE_DIR_EXCEPTION].size / 12;
         if (!hp_vec_reserve_total((void **)&c.pdata, &c.pdata_cap, n, sizeof *c.pdata) ||
-            !hp_vec_reserve_total((void **)&c.src[2].v, &c.src[2].cap, n, sizeof *c.src[2].v))
+            !hp_vec_reserve_total((void **)&c.rv[2].v, &c.rv[2].cap, n, sizeof *c.rv[2].v))
             return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     }
     st = hp_pe_pdata_foreach(&pe, on_pdata, &c, detail);
@@ -571,7 +603,7 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
         hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
         if (symptr && nsyms) {
             if (nsyms <= bytes.size / 18 && /* 18-byte records inside the image */
-                !hp_vec_reserve_total((void **)&c.src[3].v, &c.src[3].cap, nsyms, sizeof *c.src[3].v))
+                !hp_vec_reserve_total((void **)&c.sym.v, &c.sym.cap, nsyms, sizeof *c.sym.v))
                 return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
             st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, &c, detail);
             if (st != HP_OK)
