@@ -21,7 +21,8 @@ typedef struct unit_id {
     int32_t index;
 } unit_id;
 
-typedef struct collect {
+/* A walk over the symbol table (hp_link_units_walk in hp_link_units.h). */
+typedef struct hp_link_units_walk {
     const hp_pe *pe;
     int x86;
     int functions; /* take external functions too */
@@ -192,7 +193,7 @@ static int take_alias(collect *c, const char *p, size_t len, uint32_t rva)
 
 void hp_link_units_symbol(hp_link_units_walk *w, const hp_coff_symbol *s)
 {
-    collect *c = (collect *)w;
+    collect *c = w;
     if (s->section <= 0 || c->oom)
         return;
     const char *p = s->name;
@@ -224,7 +225,8 @@ void hp_link_units_symbol(hp_link_units_walk *w, const hp_coff_symbol *s)
 static int on_symbol(void *ctx, const hp_coff_symbol *s)
 {
     hp_link_units_symbol(ctx, s);
-    return ((collect *)ctx)->oom;
+    const collect *c = ctx;
+    return c->oom;
 }
 
 static int cmp_sym(const void *a, const void *b)
@@ -257,9 +259,8 @@ void hp_link_units_abandon(hp_link_units_walk *w)
 {
     if (!w)
         return;
-    collect *c = (collect *)w;
-    hp_link_units_destroy(c->out);
-    walk_free(c);
+    hp_link_units_destroy(w->out);
+    walk_free(w);
 }
 
 hp_link_units_walk *hp_link_units_begin(const hp_pe *pe, int functions)
@@ -278,19 +279,12 @@ hp_link_units_walk *hp_link_units_begin(const hp_pe *pe, int functions)
     uint32_t symptr = 0, nsyms = 0;
     symbol_table(pe, &symptr, &nsyms);
     c->out->has_symtab = symptr && nsyms;
-    /* room for a few units now: the walk runs amid a larger one's allocations (the audit's), and what it
-       would allocate then stays between their blocks after they are freed */
-    if (!hp_vec_reserve_total((void **)&c->out->units, &c->units_cap, 16, sizeof *c->out->units) ||
-        !hp_vec_reserve_total((void **)&c->ids, &c->ids_cap, 16, sizeof *c->ids)) {
-        hp_link_units_abandon((hp_link_units_walk *)c);
-        return NULL;
-    }
-    return (hp_link_units_walk *)c;
+    return c;
 }
 
 hp_status hp_link_units_end(hp_link_units_walk *w, hp_link_units **out)
 {
-    collect *c = (collect *)w;
+    collect *c = w;
     *out = NULL;
     /* the units' ids become indices; a static whose unit is not named is of no use to a fix */
     size_t k = 0;
@@ -357,7 +351,7 @@ hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp
     symbol_table(&pe, &symptr, &nsyms);
     if (symptr && nsyms) {
         st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, w, &detail);
-        if (st != HP_OK && !((collect *)w)->oom) {
+        if (st != HP_OK && !w->oom) {
             hp_msg_set(msg, msg_size, "the COFF symbol table: %s", detail ? detail : hp_status_str(st));
             hp_link_units_abandon(w);
             return HP_ERR_FORMAT;
