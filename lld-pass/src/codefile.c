@@ -60,45 +60,35 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
     }
     fprintf(f, "hotpatch-code %d\nimage %s %u %u %u %s\n", CODE_VERSION, c->machine, c->time_date_stamp,
             c->size_of_image, c->checksum, name);
-    hp_status st = HP_OK;
+    /* the units' lines (tens of thousands) formatted by hand through one buffer (hp_outbuf); a name's
+       length is read once, up to a line break (a name no line can hold is left out: its function has no
+       digest) */
+    hp_outbuf o;
+    hp_status st = hp_outbuf_init(&o, f) ? HP_OK : HP_ERR_NO_MEMORY;
     for (size_t i = 0; i < c->unit_count && st == HP_OK; i++) {
         const hp_link_digest_unit *u = c->units[i];
         if (has_break(u->unit))
             continue; /* a path no line can hold: the unit has no digests (a fix of it is refused) */
-        fprintf(f, "unit %08x %s\n", (unsigned)u->unit_id, u->unit);
-        /* the unit's lines (tens of thousands) formatted by hand, written in blocks of about 64 KiB
-           (larger only for a name that needs it); a name's length is read once, up to a line break (a
-           name no line can hold is left out: its function has no digest) */
-        size_t cap = 65536, n = 0;
-        char *buf = malloc(cap);
-        if (!buf) {
-            st = HP_ERR_NO_MEMORY;
-            break;
-        }
+        char head[32];
+        int hn = snprintf(head, sizeof head, "unit %08x ", (unsigned)u->unit_id);
+        hp_outbuf_write(&o, head, (size_t)hn);
+        hp_outbuf_write(&o, u->unit, strlen(u->unit));
+        hp_outbuf_write(&o, "\n", 1);
         for (size_t k = 0; k < u->count; k++) {
             const char *nm = u->entries[k].name;
             size_t len = strcspn(nm, "\r\n");
             if (nm[len])
                 continue;
-            if (n + len + 48 > cap) {
-                fwrite(buf, 1, n, f);
-                n = 0;
-                if (len + 48 > cap) {
-                    char *bigger = realloc(buf, len + 48);
-                    if (!bigger) {
-                        st = HP_ERR_NO_MEMORY;
-                        break;
-                    }
-                    buf = bigger;
-                    cap = len + 48;
-                }
+            char *w = hp_outbuf_room(&o, len + 48);
+            if (!w) {
+                st = HP_ERR_NO_MEMORY;
+                break;
             }
-            n += format_entry(buf + n, &u->entries[k], len);
+            hp_outbuf_commit(&o, w + format_entry(w, &u->entries[k], len));
         }
-        fwrite(buf, 1, n, f);
-        free(buf);
     }
-    if (ferror(f))
+    int written = hp_outbuf_finish(&o);
+    if (st == HP_OK && (!written || ferror(f)))
         st = HP_ERR_IO;
     if (fclose(f) != 0)
         st = HP_ERR_IO;

@@ -3,7 +3,7 @@
  * lld-pass/README.md, "The map"): functions and symbols are rows (arrays) whose
  * columns the map names once ("function_fields", "symbol_fields").
  *
- * Everything is formatted by hand into one 64 KiB buffer and written with one fwrite per buffer:
+ * Everything is formatted by hand into one buffer (hp_outbuf) and written with one fwrite per 64 KiB:
  * printf's format parsing per field costs more than the rest of a link pass of 60,000 functions.
  */
 #include "hp_link_map.h"
@@ -59,40 +59,11 @@ static char *put_hex_upper(char *w, uint8_t v)
 /* The output buffer                                                          */
 /* ------------------------------------------------------------------------- */
 
-/* The text goes through one buffer, written out when nearly full: one fwrite per 64 KiB, not per field. */
-typedef struct obuf {
-    FILE *out;
-    size_t n;
-    int failed; /* an fwrite came short */
-    char buf[65536];
-} obuf;
-
-static void ob_flush(obuf *o)
+/* The text goes through one hp_outbuf (hp_tools.h). Every room asked for below but a name's run is a few
+   hundred bytes at most, less than the buffer ever is: hp_outbuf_room() is never NULL there. */
+static void ob_lit(hp_outbuf *o, const char *s)
 {
-    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
-        o->failed = 1;
-    o->n = 0;
-}
-
-/* Room for `need` more bytes (need <= sizeof buf): the write position. */
-static char *ob_room(obuf *o, size_t need)
-{
-    if (o->n + need > sizeof o->buf)
-        ob_flush(o);
-    return o->buf + o->n;
-}
-
-/* The bytes from the write position up to `end` are in use. */
-static void ob_commit(obuf *o, const char *end)
-{
-    o->n = (size_t)(end - o->buf);
-}
-
-static void ob_lit(obuf *o, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(ob_room(o, n), s, n);
-    o->n += n;
+    hp_outbuf_write(o, s, strlen(s));
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at most
@@ -116,23 +87,22 @@ static size_t utf8_len(const unsigned char *p)
 /* A JSON string. Quotes, backslashes and control characters are escaped; a byte that does not start a
    well-formed UTF-8 sequence (names from untrusted symbol tables) is written as \u00XX so that the map
    stays valid JSON. */
-static void json_str(obuf *o, const char *s)
+static void json_str(hp_outbuf *o, const char *s)
 {
-    char *w = ob_room(o, 1);
+    char *w = hp_outbuf_room(o, 1);
     *w++ = '"';
-    ob_commit(o, w);
-    /* the usual name is plain printable ASCII: copied as one run */
+    hp_outbuf_commit(o, w);
+    /* the usual name is plain printable ASCII: copied as one run (the loop below takes it otherwise) */
     size_t plain = 0;
     while (s[plain] >= 0x20 && (unsigned char)s[plain] < 0x7F && s[plain] != '"' && s[plain] != '\\')
         plain++;
-    if (plain && plain < sizeof o->buf / 2) {
-        w = ob_room(o, plain);
+    if (plain && (w = hp_outbuf_room(o, plain)) != NULL) {
         memcpy(w, s, plain);
-        ob_commit(o, w + plain);
+        hp_outbuf_commit(o, w + plain);
         s += plain;
     }
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        w = ob_room(o, 6);
+        w = hp_outbuf_room(o, 6);
         if (*p == '"' || *p == '\\') {
             *w++ = '\\';
             *w++ = (char)*p++;
@@ -152,14 +122,14 @@ static void json_str(obuf *o, const char *s)
                 w = put_hex(w, *p++, 2);
             }
         }
-        ob_commit(o, w);
+        hp_outbuf_commit(o, w);
     }
-    w = ob_room(o, 1);
+    w = hp_outbuf_room(o, 1);
     *w++ = '"';
-    ob_commit(o, w);
+    hp_outbuf_commit(o, w);
 }
 
-static void json_str_or_null(obuf *o, const char *s)
+static void json_str_or_null(hp_outbuf *o, const char *s)
 {
     if (s)
         json_str(o, s);
@@ -171,7 +141,7 @@ static void json_str_or_null(obuf *o, const char *s)
 /* The sections of the map                                                    */
 /* ------------------------------------------------------------------------- */
 
-static void render_image(obuf *o, const hp_link_map_data *m)
+static void render_image(hp_outbuf *o, const hp_link_map_data *m)
 {
     ob_lit(o, "{\n  \"format\": \"hotpatch-map\",\n  \"version\": 3,\n  \"image\": {\n    \"name\": ");
     json_str(o, m->name);
@@ -179,7 +149,7 @@ static void render_image(obuf *o, const hp_link_map_data *m)
     json_str(o, m->format ? m->format : "pe");
     ob_lit(o, ",\n    \"machine\": ");
     json_str(o, m->machine ? m->machine : "unknown");
-    char *w = ob_room(o, 512);
+    char *w = hp_outbuf_room(o, 512);
     w = put_str(w, ",\n    \"time_date_stamp\": ");
     w = hp_fmt_u32(w, m->time_date_stamp);
     w = put_str(w, ",\n    \"size_of_image\": ");
@@ -216,19 +186,19 @@ static void render_image(obuf *o, const hp_link_map_data *m)
         w = put_str(w, "null");
     }
     w = put_str(w, "\n  },\n  \"function_fields\": " HP_LINK_MAP_FUNCTION_FIELDS ",\n  \"functions\": [");
-    ob_commit(o, w);
+    hp_outbuf_commit(o, w);
 }
 
 /* One row per function: the columns of HP_LINK_MAP_FUNCTION_FIELDS, in their order. */
-static void render_functions(obuf *o, const hp_link_map_data *m)
+static void render_functions(hp_outbuf *o, const hp_link_map_data *m)
 {
     for (size_t i = 0; i < m->fn_count; i++) {
         const hp_link_fn *f = &m->fns[i];
-        char *w = ob_room(o, 16);
+        char *w = hp_outbuf_room(o, 16);
         w = i ? PUT_LIT(w, ",\n    [") : PUT_LIT(w, "\n    [");
-        ob_commit(o, w);
+        hp_outbuf_commit(o, w);
         json_str_or_null(o, f->name);
-        w = ob_room(o, 128);
+        w = hp_outbuf_room(o, 128);
         *w++ = ',';
         w = hp_fmt_u32(w, f->rva);
         *w++ = ',';
@@ -249,12 +219,12 @@ static void render_functions(obuf *o, const hp_link_map_data *m)
         *w++ = ',';
         *w++ = f->patchable ? '1' : '0';
         *w++ = ']';
-        ob_commit(o, w);
+        hp_outbuf_commit(o, w);
     }
     ob_lit(o, m->fn_count ? "\n  ],\n  \"units\": [" : "],\n  \"units\": [");
 }
 
-static void render_units(obuf *o, const hp_link_map_data *m)
+static void render_units(hp_outbuf *o, const hp_link_map_data *m)
 {
     for (size_t i = 0; i < m->unit_count; i++) {
         ob_lit(o, i ? ", " : " ");
@@ -328,13 +298,13 @@ static symkey *sort_symbols(symkey *v, symkey *tmp, size_t n)
 }
 
 /* One row per symbol: the columns of HP_LINK_MAP_SYMBOL_FIELDS, in their order. */
-static void render_symbols(obuf *o, const symkey *sorted, size_t n)
+static void render_symbols(hp_outbuf *o, const symkey *sorted, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const hp_link_map_symbol *s = sorted[i].sym;
         ob_lit(o, i ? ",\n    [" : "\n    [");
         json_str(o, s->name);
-        char *w = ob_room(o, 96);
+        char *w = hp_outbuf_room(o, 96);
         *w++ = ',';
         if (s->unit < 0)
             w = PUT_LIT(w, "null");
@@ -346,7 +316,7 @@ static void render_symbols(obuf *o, const symkey *sorted, size_t n)
         *w++ = ',';
         w = hp_fmt_u32(w, s->size);
         *w++ = ']';
-        ob_commit(o, w);
+        hp_outbuf_commit(o, w);
     }
     ob_lit(o, n ? "\n  ]\n}\n" : "]\n}\n");
 }
@@ -390,23 +360,18 @@ hp_status hp_link_map_render_data(const hp_link_map_data *map, FILE *out)
         }
         sorted = sort_symbols(keys, keys + n, n);
     }
-    obuf *o = malloc(sizeof *o);
-    if (!o) {
+    hp_outbuf o;
+    if (!hp_outbuf_init(&o, out)) {
         free(keys);
         return HP_ERR_NO_MEMORY;
     }
-    o->out = out;
-    o->n = 0;
-    o->failed = 0;
-    render_image(o, map);
-    render_functions(o, map);
-    render_units(o, map);
-    render_symbols(o, sorted, map->symbol_count);
-    ob_flush(o);
-    int failed = o->failed;
-    free(o);
+    render_image(&o, map);
+    render_functions(&o, map);
+    render_units(&o, map);
+    render_symbols(&o, sorted, map->symbol_count);
+    int ok = hp_outbuf_finish(&o);
     free(keys);
-    return failed || ferror(out) ? HP_ERR_IO : HP_OK;
+    return !ok || ferror(out) ? HP_ERR_IO : HP_OK;
 }
 
 hp_status hp_link_map_write_data(const hp_link_map_data *map, const char *path)

@@ -1,9 +1,13 @@
 /*
- * test_fmt.c — hp_fmt_u32 / hp_fmt_hex64 write what snprintf writes, and nothing past it.
+ * test_fmt.c — hp_fmt_u32 / hp_fmt_hex64 write what snprintf writes, and nothing past it; hp_outbuf
+ * writes every byte in order across its blocks, grows for a room larger than itself, and reports a
+ * write that came short.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp_tools.h"
@@ -50,4 +54,67 @@ Test(fmt, hex_as_snprintf)
         cr_assert(memcmp(got, want, 16) == 0, "%s: '%.16s'", want, got);
         cr_assert_eq(got[16], '#');
     }
+}
+
+/* Lines of every length from 0 to 300 bytes through the buffer, some of them by room and commit,
+   then one of 200,000 bytes (larger than the buffer): the file holds exactly what was written. */
+Test(fmt, outbuf_writes_everything_in_order)
+{
+    char *got = NULL;
+    size_t got_len = 0;
+    FILE *f = open_memstream(&got, &got_len);
+    cr_assert_not_null(f);
+    size_t want_cap = 8u << 20, want_len = 0;
+    char *want = malloc(want_cap);
+    cr_assert_not_null(want);
+    hp_outbuf o;
+    cr_assert(hp_outbuf_init(&o, f));
+    for (unsigned round = 0; round < 40; round++)
+        for (size_t len = 0; len <= 300; len++) {
+            char line[301];
+            for (size_t k = 0; k < len; k++)
+                line[k] = (char)('a' + (round * 7 + k) % 26);
+            if (len % 2) {
+                hp_outbuf_write(&o, line, len);
+            } else {
+                char *w = hp_outbuf_room(&o, len + 16);
+                cr_assert_not_null(w);
+                memcpy(w, line, len);
+                hp_outbuf_commit(&o, w + len);
+            }
+            memcpy(want + want_len, line, len);
+            want_len += len;
+        }
+    size_t big = 200000;
+    char *w = hp_outbuf_room(&o, big);
+    cr_assert_not_null(w, "a room larger than the buffer");
+    for (size_t k = 0; k < big; k++)
+        w[k] = want[want_len + k] = (char)('0' + k % 10);
+    hp_outbuf_commit(&o, w + big);
+    want_len += big;
+    hp_outbuf_write(&o, "end", 3);
+    memcpy(want + want_len, "end", 3);
+    want_len += 3;
+    cr_expect(hp_outbuf_finish(&o));
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(got_len, want_len);
+    cr_expect(memcmp(got, want, want_len) == 0, "the bytes in order");
+    free(got);
+    free(want);
+}
+
+/* A file that takes nothing (/dev/full): the writes fail, and hp_outbuf_finish() says so. */
+Test(fmt, outbuf_reports_a_failed_write)
+{
+    FILE *f = fopen("/dev/full", "w");
+    cr_assert_not_null(f);
+    setvbuf(f, NULL, _IONBF, 0); /* every fwrite reaches the device */
+    hp_outbuf o;
+    cr_assert(hp_outbuf_init(&o, f));
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    for (int i = 0; i < 40; i++) /* past the buffer: written out on the way */
+        hp_outbuf_write(&o, block, sizeof block);
+    cr_expect(!hp_outbuf_finish(&o));
+    fclose(f);
 }

@@ -16,6 +16,7 @@
 #define HP_TOOLS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "hotpatch.h"
@@ -153,6 +154,33 @@ char *hp_fmt_u32(char *w, uint32_t v);
 
 /** Write `v` as 16 lower-case hex digits at `w` (no NUL): w + 16. */
 char *hp_fmt_hex64(char *w, uint64_t v);
+
+/** A large text written through one buffer: formatted in place, written out in blocks of about 64 KiB
+    (one fwrite each, not one per field). */
+typedef struct hp_outbuf {
+    FILE *out;
+    char *buf;
+    size_t n, cap; /**< bytes in use, and room */
+    int failed;    /**< a write came short, or memory ran out */
+} hp_outbuf;
+
+/** Start writing to `out`. @return 1; 0 when out of memory (nothing allocated). */
+int hp_outbuf_init(hp_outbuf *o, FILE *out);
+
+/** Room for `need` more bytes at the write position: what is in use is written out first when they do
+    not fit, and the buffer grows for a `need` larger than it. @return the position; NULL when it could
+    not grow (`failed` set). */
+char *hp_outbuf_room(hp_outbuf *o, size_t need);
+
+/** The bytes from the write position up to `end` (in the room hp_outbuf_room() gave) are in use. */
+void hp_outbuf_commit(hp_outbuf *o, const char *end);
+
+/** `n` bytes of `data` (through hp_outbuf_room()). */
+void hp_outbuf_write(hp_outbuf *o, const void *data, size_t n);
+
+/** Write out what is in use and free the buffer. @return 1; 0 when a write came short or memory ran
+    out at some point. */
+int hp_outbuf_finish(hp_outbuf *o);
 
 /* ------------------------------------------------------------------------- */
 /* COFF symbols                                                               */

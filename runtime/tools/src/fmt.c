@@ -1,8 +1,10 @@
 /*
  * fmt.c — numbers as text for the tools' large writers (the map, the code digests): decimal two digits
  * at a time, hex eight nibbles at a time. printf parses its format on every call; these write the
- * same text (tests/tools/test_fmt.c compares them with snprintf) with no format and no locale.
+ * same text (tests/tools/test_fmt.c compares them with snprintf) with no format and no locale. And
+ * the buffer the writers format into (hp_outbuf).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp_tools.h"
@@ -71,4 +73,66 @@ char *hp_fmt_hex64(char *w, uint64_t v)
     memcpy(w, &hi, 8);
     memcpy(w + 8, &lo, 8);
     return w + 16;
+}
+
+/* ---- the output buffer ---------------------------------------------------- */
+
+enum { OUTBUF_BLOCK = 65536 };
+
+int hp_outbuf_init(hp_outbuf *o, FILE *out)
+{
+    o->out = out;
+    o->n = 0;
+    o->failed = 0;
+    o->cap = OUTBUF_BLOCK;
+    o->buf = malloc(o->cap);
+    return o->buf != NULL;
+}
+
+/* Write out what is in use. */
+static void outbuf_flush(hp_outbuf *o)
+{
+    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
+        o->failed = 1;
+    o->n = 0;
+}
+
+char *hp_outbuf_room(hp_outbuf *o, size_t need)
+{
+    if (need > o->cap - o->n) {
+        outbuf_flush(o);
+        if (need > o->cap) {
+            char *bigger = realloc(o->buf, need);
+            if (!bigger) {
+                o->failed = 1;
+                return NULL;
+            }
+            o->buf = bigger;
+            o->cap = need;
+        }
+    }
+    return o->buf + o->n;
+}
+
+void hp_outbuf_commit(hp_outbuf *o, const char *end)
+{
+    o->n = (size_t)(end - o->buf);
+}
+
+void hp_outbuf_write(hp_outbuf *o, const void *data, size_t n)
+{
+    char *w = hp_outbuf_room(o, n);
+    if (!w)
+        return;
+    memcpy(w, data, n);
+    o->n += n;
+}
+
+int hp_outbuf_finish(hp_outbuf *o)
+{
+    outbuf_flush(o);
+    free(o->buf);
+    o->buf = NULL;
+    o->cap = 0;
+    return !o->failed;
 }
