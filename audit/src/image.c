@@ -597,11 +597,8 @@ hp_status hpa_image(hpa_file *f, hp_pe_span bytes, const char **detail)
     if (!hp_sort_by_u32(c.pdata, c.pdata_count, sizeof *c.pdata, offsetof(hp_pe_runtime_function, begin)))
         return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);
     {
-        /* IMAGE_FILE_HEADER.PointerToSymbolTable / NumberOfSymbols: MinGW images keep a COFF symbol table */
         uint32_t symptr = 0, nsyms = 0;
-        hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 8, &symptr);
-        hp_pe_span_u32(pe.image, (uint64_t)pe.nt_offset + 4 + 12, &nsyms);
-        if (symptr && nsyms) {
+        if (hp_coff_image_symtab(&pe, &symptr, &nsyms)) {
             if (nsyms <= bytes.size / 18 && /* 18-byte records inside the image */
                 !hp_vec_reserve_total((void **)&c.sym.v, &c.sym.cap, nsyms, sizeof *c.sym.v))
                 return image_fail(&c, HP_ERR_NO_MEMORY, "out of memory", detail);

@@ -238,13 +238,6 @@ static int cmp_sym(const void *a, const void *b)
     return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
-/* IMAGE_FILE_HEADER.PointerToSymbolTable / NumberOfSymbols */
-static void symbol_table(const hp_pe *pe, uint32_t *symptr, uint32_t *nsyms)
-{
-    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 8, symptr);
-    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 12, nsyms);
-}
-
 /* Everything a walk holds but its result. */
 static void walk_free(collect *c)
 {
@@ -277,8 +270,7 @@ hp_link_units_walk *hp_link_units_begin(const hp_pe *pe, int functions)
         return NULL;
     }
     uint32_t symptr = 0, nsyms = 0;
-    symbol_table(pe, &symptr, &nsyms);
-    c->out->has_symtab = symptr && nsyms;
+    c->out->has_symtab = hp_coff_image_symtab(pe, &symptr, &nsyms);
     return c;
 }
 
@@ -348,8 +340,7 @@ hp_status hp_link_units_read(const uint8_t *data, size_t size, int functions, hp
     if (!w)
         return HP_ERR_NO_MEMORY;
     uint32_t symptr = 0, nsyms = 0;
-    symbol_table(&pe, &symptr, &nsyms);
-    if (symptr && nsyms) {
+    if (hp_coff_image_symtab(&pe, &symptr, &nsyms)) {
         st = hp_coff_symbols(pe.image, symptr, nsyms, on_symbol, w, &detail);
         if (st != HP_OK && !w->oom) {
             hp_msg_set(msg, msg_size, "the COFF symbol table: %s", detail ? detail : hp_status_str(st));

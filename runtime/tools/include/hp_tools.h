@@ -210,6 +210,10 @@ typedef int (*hp_coff_symbol_fn)(void *ctx, const hp_coff_symbol *sym);
 hp_status hp_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hp_coff_symbol_fn fn, void *ctx,
                           const char **detail);
 
+/** Where an image's COFF symbol table is (IMAGE_FILE_HEADER.PointerToSymbolTable, NumberOfSymbols: MinGW
+    images keep one). @return 1 with *offset and *count when it has one (both nonzero), else 0. */
+int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count);
+
 /**
  * 1 when a symbol is a function definition: type "function" with external or static storage, or an
  * external label of type 0 (what assemblers leave; the caller checks that its section holds code).

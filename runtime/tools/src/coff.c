@@ -51,6 +51,13 @@ int hp_coff_is_function(const hp_coff_symbol *s)
     return s->type == 0 && s->storage_class == SYM_CLASS_EXTERNAL;
 }
 
+int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count)
+{
+    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 8, offset);
+    hp_pe_span_u32(pe->image, (uint64_t)pe->nt_offset + 4 + 12, count);
+    return *offset && *count;
+}
+
 hp_status hp_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hp_coff_symbol_fn fn, void *ctx,
                           const char **detail)
 {
