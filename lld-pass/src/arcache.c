@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "hp_tools.h"
 
@@ -186,14 +185,8 @@ int hp_link_arcache_save(hp_link_arcache *c)
     char *path = file_path(c->dir);
     if (!path)
         return -1;
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        free(path);
-        return -1;
-    }
-    snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
+    hp_file_replace rep;
+    FILE *f = hp_file_replace_begin(&rep, path); /* a reader never sees half a file */
     int ok = f != NULL;
     if (f) {
         fputs(HEADER, f);
@@ -208,15 +201,8 @@ int hp_link_arcache_save(hp_link_arcache *c)
             }
             fwrite(line, 1, (size_t)(w - line), f);
         }
-        ok = !ferror(f);
-        if (fclose(f) != 0)
-            ok = 0;
+        ok = hp_file_replace_end(&rep, 1);
     }
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
     free(path);
     return ok ? 0 : -1;
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hp_link_units.h"
 #include "hp_tools.h"
@@ -47,15 +46,10 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
         hp_msg_set(msg, msg_size, "%s: the image's name has a line break", path);
         return HP_ERR_ARGUMENT;
     }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return HP_ERR_NO_MEMORY;
-    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid() % 100000);
-    FILE *f = fopen(tmp, "w");
+    hp_file_replace rep;
+    FILE *f = hp_file_replace_begin(&rep, path); /* whole or not at all */
     if (!f) {
-        hp_msg_set(msg, msg_size, "%s: cannot write", tmp);
-        free(tmp);
+        hp_msg_set(msg, msg_size, "%s: cannot write", path);
         return HP_ERR_IO;
     }
     fprintf(f, "hotpatch-code %d\nimage %s %u %u %u %s\n", CODE_VERSION, c->machine, c->time_date_stamp,
@@ -88,17 +82,10 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
         }
     }
     int written = hp_outbuf_finish(&o);
-    if (st == HP_OK && (!written || ferror(f)))
+    if (!hp_file_replace_end(&rep, st == HP_OK && written) && st == HP_OK)
         st = HP_ERR_IO;
-    if (fclose(f) != 0)
-        st = HP_ERR_IO;
-    if (st == HP_OK && rename(tmp, path) != 0)
-        st = HP_ERR_IO;
-    if (st != HP_OK) {
-        unlink(tmp);
+    if (st != HP_OK)
         hp_msg_set(msg, msg_size, "%s: cannot write", path);
-    }
-    free(tmp);
     return st;
 }
 

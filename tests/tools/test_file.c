@@ -1,5 +1,6 @@
 /*
- * test_file.c — hp_file_read(): regular files only, never blocking.
+ * test_file.c — hp_file_read(): regular files only, never blocking; hp_file_replace_*(): a file replaced
+ * whole or left as it was.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
@@ -151,4 +152,56 @@ Test(file, self_exe_and_dir)
               exe);
     cr_expect(!hp_self_exe(tiny, sizeof tiny));
     cr_expect(!hp_self_dir(tiny, sizeof tiny));
+}
+
+/* The file's contents as a string (static buffer), or "(none)". */
+static const char *contents(const char *path)
+{
+    static char b[64];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return "(none)";
+    size_t n = fread(b, 1, sizeof b - 1, f);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* Nothing of the temporary file is left in the directory: only `want` entries. */
+static void expect_entries(int want)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq %d", dir, want);
+    cr_expect_eq(system(cmd), 0, "%d entries expected in %s", want, dir);
+}
+
+Test(file, replace_whole_or_not_at_all, .init = setup)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s", at("r.txt"));
+    hp_file_replace r;
+    FILE *f = hp_file_replace_begin(&r, path);
+    cr_assert_not_null(f);
+    fputs("first", f);
+    cr_expect_str_eq(contents(path), "(none)", "nothing at the path before the end");
+    cr_expect(hp_file_replace_end(&r, 1));
+    cr_expect_str_eq(contents(path), "first");
+    /* a replacement given up: the old contents stay, the temporary file goes */
+    f = hp_file_replace_begin(&r, path);
+    cr_assert_not_null(f);
+    fputs("second", f);
+    cr_expect(!hp_file_replace_end(&r, 0));
+    cr_expect_str_eq(contents(path), "first");
+    expect_entries(1);
+    /* a replacement that completes */
+    f = hp_file_replace_begin(&r, path);
+    cr_assert_not_null(f);
+    fputs("third", f);
+    cr_expect(hp_file_replace_end(&r, 1));
+    cr_expect_str_eq(contents(path), "third");
+    expect_entries(1);
+    /* no directory to put it in: refused, nothing created */
+    cr_expect_null(hp_file_replace_begin(&r, at("missing/r.txt")));
+    cr_expect(!hp_file_replace_end(&r, 1), "ending a replacement that never began changes nothing");
+    expect_entries(1);
 }

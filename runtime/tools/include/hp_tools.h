@@ -92,6 +92,22 @@ hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_si
 /** Release what hp_file_map() gave (NULL is ignored). */
 void hp_file_unmap(unsigned char *data, size_t size);
 
+/** A file replaced whole or not at all: what is written to `f` goes to a temporary file beside `path`
+    (`<path>.<pid>.tmp`), renamed over `path` when everything was written. */
+typedef struct hp_file_replace {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} hp_file_replace;
+
+/** Start replacing `path` (the string must outlive the replacement). @return the stream to write to;
+    NULL when the temporary file cannot be created (nothing left behind). */
+FILE *hp_file_replace_begin(hp_file_replace *r, const char *path);
+
+/** Close the stream; with `ok` and every write through, rename the temporary file over `path`, else
+    remove it. @return 1 when `path` was replaced, 0 when it was left as it was. */
+int hp_file_replace_end(hp_file_replace *r, int ok);
+
 /** This program's own file (/proc/self/exe) into `buf`: 1, or 0 when it is unknown or does not fit. */
 int hp_self_exe(char *buf, size_t size);
 

@@ -1,6 +1,6 @@
 /*
- * file.c — hp_file_read(), hp_file_map(), hp_self_exe() and hp_path_basename(): the tools' one file
- * reader and paths.
+ * file.c — hp_file_read(), hp_file_map(), hp_file_replace_*(), hp_self_exe() and hp_path_basename(): the
+ * tools' one file reader, their files written whole or not at all, and paths.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "hp_tools.h"
@@ -13,6 +13,41 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+FILE *hp_file_replace_begin(hp_file_replace *r, const char *path)
+{
+    r->f = NULL;
+    r->path = path;
+    size_t n = strlen(path) + 32;
+    r->tmp = malloc(n);
+    if (!r->tmp)
+        return NULL;
+    snprintf(r->tmp, n, "%s.%ld.tmp", path, (long)getpid());
+    r->f = fopen(r->tmp, "w");
+    if (!r->f) {
+        free(r->tmp);
+        r->tmp = NULL;
+    }
+    return r->f;
+}
+
+int hp_file_replace_end(hp_file_replace *r, int ok)
+{
+    if (!r->f)
+        return 0;
+    if (ferror(r->f))
+        ok = 0;
+    if (fclose(r->f) != 0)
+        ok = 0;
+    if (ok && rename(r->tmp, r->path) != 0)
+        ok = 0;
+    if (!ok)
+        unlink(r->tmp);
+    free(r->tmp);
+    r->f = NULL;
+    r->tmp = NULL;
+    return ok;
+}
 
 /* Open `path` for reading as a regular file: the descriptor and its size, or an error naming it.
    The caller's results are cleared first. */
