@@ -188,22 +188,6 @@ Test(image, all_ignores_untyped_labels_of_gcc_images)
 
 /* hp_audit_options.on_function: the verdicts handed over one by one are the ones a report keeps, in the
    same order, and the report that hands them over keeps none (coverage and findings the same). */
-typedef struct collected {
-    hp_audit_function *v;
-    size_t n, cap;
-} collected;
-
-static void collect(void *ctx, const hp_audit_function *fn)
-{
-    collected *c = ctx;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->v = realloc(c->v, c->cap * sizeof *c->v);
-        cr_assert_not_null(c->v);
-    }
-    c->v[c->n++] = *fn;
-}
-
 Test(image, verdicts_handed_over_are_the_ones_kept)
 {
     static const char *const images[] = {"plain-x86_64-w64-mingw32.dll", "plain-i686-w64-mingw32.dll",
@@ -218,8 +202,8 @@ Test(image, verdicts_handed_over_are_the_ones_kept)
             kept.all = m < 3;
             kept.all_sources = m < 3 ? sources[m] : 0;
             hp_audit_options handed = kept;
-            collected c = {0};
-            handed.on_function = collect;
+            hpa_collected c = {0};
+            handed.on_function = hpa_collect;
             handed.on_function_ctx = &c;
             hp_audit_report *rk = hpa_audit(hpa_fixture(images[i]), &kept);
             hp_audit_report *rh = hpa_audit(hpa_fixture(images[i]), &handed);

@@ -77,31 +77,13 @@ static size_t touch_findings(const hp_audit_finding *x, size_t n)
     return len;
 }
 
-/* The verdicts handed over by the second audit (bit 7). */
-typedef struct handed {
-    hp_audit_function *v;
-    size_t n, cap;
-} handed;
-
-static void take(void *ctx, const hp_audit_function *fn)
-{
-    handed *h = ctx;
-    if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 64;
-        h->v = realloc(h->v, h->cap * sizeof *h->v);
-        if (!h->v)
-            abort();
-    }
-    h->v[h->n++] = *fn;
-}
-
 /* Audit the bytes again, verdicts handed over, and compare with what `kept` holds. */
 static void compare_handed_over(const hp_audit_options *opt, const hp_audit_report *kept, const uint8_t *data,
                                 size_t size)
 {
-    handed h = {0};
+    hpa_collected h = {0};
     hp_audit_options o = *opt;
-    o.on_function = take;
+    o.on_function = hpa_collect;
     o.on_function_ctx = &h;
     hp_audit_report *r = NULL;
     if (hp_audit_report_create(&o, &r) != HP_OK)
