@@ -84,6 +84,17 @@ static size_t utf8_len(const unsigned char *p)
     return 0;
 }
 
+/* The length of the run of bytes at the start of s that a JSON string holds as they are. One bit a
+   byte, set for 0x20-0x7E but '"' (0x22) and '\\' (0x5C). */
+static size_t plain_run(const char *s)
+{
+    static const uint64_t plain_bits[4] = {0xFFFFFFFB00000000ull, 0x7FFFFFFFEFFFFFFFull, 0, 0};
+    size_t n = 0;
+    for (unsigned char c; c = (unsigned char)s[n], (plain_bits[c >> 6] >> (c & 63)) & 1;)
+        n++;
+    return n;
+}
+
 /* A JSON string. Quotes, backslashes and control characters are escaped; a byte that does not start a
    well-formed UTF-8 sequence (names from untrusted symbol tables) is written as \u00XX so that the map
    stays valid JSON. */
@@ -93,9 +104,7 @@ static void json_str(hp_outbuf *o, const char *s)
     *w++ = '"';
     hp_outbuf_commit(o, w);
     /* the usual name is plain printable ASCII: copied as one run (the loop below takes it otherwise) */
-    size_t plain = 0;
-    while (s[plain] >= 0x20 && (unsigned char)s[plain] < 0x7F && s[plain] != '"' && s[plain] != '\\')
-        plain++;
+    size_t plain = plain_run(s);
     if (plain && (w = hp_outbuf_room(o, plain)) != NULL) {
         memcpy(w, s, plain);
         hp_outbuf_commit(o, w + plain);
@@ -127,14 +136,6 @@ static void json_str(hp_outbuf *o, const char *s)
     w = hp_outbuf_room(o, 1);
     *w++ = '"';
     hp_outbuf_commit(o, w);
-}
-
-static void json_str_or_null(hp_outbuf *o, const char *s)
-{
-    if (s)
-        json_str(o, s);
-    else
-        ob_lit(o, "null");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -189,37 +190,62 @@ static void render_image(hp_outbuf *o, const hp_link_map_data *m)
     hp_outbuf_commit(o, w);
 }
 
-/* One row per function: the columns of HP_LINK_MAP_FUNCTION_FIELDS, in their order. */
+/* A function's row after its name: the other columns of HP_LINK_MAP_FUNCTION_FIELDS and the row's
+   end (at most 80 bytes). */
+static char *put_fn_fields(char *w, const hp_link_fn *f)
+{
+    *w++ = ',';
+    w = hp_fmt_u32(w, f->rva);
+    *w++ = ',';
+    w = hp_fmt_u32(w, f->padding);
+    *w++ = ',';
+    w = hp_fmt_u32(w, f->site_offset);
+    w = PUT_LIT(w, ",\"");
+    w = put_hex(w, f->entry_bytes[0], 2);
+    w = put_hex(w, f->entry_bytes[1], 2);
+    w = PUT_LIT(w, "\",");
+    w = hp_fmt_u32(w, f->hash_len);
+    w = PUT_LIT(w, ",\"");
+    w = hp_fmt_hex64(w, f->hash);
+    w = PUT_LIT(w, "\",");
+    *w++ = (f->from & HP_LINK_FROM_TABLE) ? '1' : '0';
+    *w++ = ',';
+    *w++ = (f->from & HP_LINK_FROM_EXPORT) ? '1' : '0';
+    *w++ = ',';
+    *w++ = f->patchable ? '1' : '0';
+    *w++ = ']';
+    return w;
+}
+
+/* One row per function: the columns of HP_LINK_MAP_FUNCTION_FIELDS, in their order. A row whose name
+   needs no escapes (the usual) is formatted in one room of the buffer. */
 static void render_functions(hp_outbuf *o, const hp_link_map_data *m)
 {
     for (size_t i = 0; i < m->fn_count; i++) {
         const hp_link_fn *f = &m->fns[i];
-        char *w = hp_outbuf_room(o, 16);
+        size_t plain = f->name ? plain_run(f->name) : 0;
+        if (f->name && f->name[plain]) {
+            char *w = hp_outbuf_room(o, 16);
+            w = i ? PUT_LIT(w, ",\n    [") : PUT_LIT(w, "\n    [");
+            hp_outbuf_commit(o, w);
+            json_str(o, f->name);
+            w = hp_outbuf_room(o, 128);
+            hp_outbuf_commit(o, put_fn_fields(w, f));
+            continue;
+        }
+        char *w = hp_outbuf_room(o, plain + 128);
+        if (!w)
+            return; /* out of memory: `failed` is set */
         w = i ? PUT_LIT(w, ",\n    [") : PUT_LIT(w, "\n    [");
-        hp_outbuf_commit(o, w);
-        json_str_or_null(o, f->name);
-        w = hp_outbuf_room(o, 128);
-        *w++ = ',';
-        w = hp_fmt_u32(w, f->rva);
-        *w++ = ',';
-        w = hp_fmt_u32(w, f->padding);
-        *w++ = ',';
-        w = hp_fmt_u32(w, f->site_offset);
-        w = PUT_LIT(w, ",\"");
-        w = put_hex(w, f->entry_bytes[0], 2);
-        w = put_hex(w, f->entry_bytes[1], 2);
-        w = PUT_LIT(w, "\",");
-        w = hp_fmt_u32(w, f->hash_len);
-        w = PUT_LIT(w, ",\"");
-        w = hp_fmt_hex64(w, f->hash);
-        w = PUT_LIT(w, "\",");
-        *w++ = (f->from & HP_LINK_FROM_TABLE) ? '1' : '0';
-        *w++ = ',';
-        *w++ = (f->from & HP_LINK_FROM_EXPORT) ? '1' : '0';
-        *w++ = ',';
-        *w++ = f->patchable ? '1' : '0';
-        *w++ = ']';
-        hp_outbuf_commit(o, w);
+        if (f->name) {
+            *w++ = '"';
+            memcpy(w, f->name, plain);
+            w += plain;
+            *w++ = '"';
+        } else {
+            w = PUT_LIT(w, "null");
+        }
+        hp_outbuf_commit(o, put_fn_fields(w, f));
     }
     ob_lit(o, m->fn_count ? "\n  ],\n  \"units\": [" : "],\n  \"units\": [");
 }

@@ -43,6 +43,27 @@ Test(fmt, decimal_as_snprintf)
     }
 }
 
+/* Where a digit count from the bit length could be off by one: either side of every power of ten
+   and of every power of two. */
+Test(fmt, decimal_at_every_digit_and_bit_boundary)
+{
+    uint32_t at[3 * 10 + 3 * 32], n = 0;
+    for (uint64_t p = 1; p <= UINT32_MAX; p *= 10)
+        for (int d = -1; d <= 1; d++)
+            if (p + (uint64_t)(int64_t)d <= UINT32_MAX)
+                at[n++] = (uint32_t)(p + (uint64_t)(int64_t)d);
+    for (int b = 0; b < 32; b++)
+        for (int d = -1; d <= 1; d++)
+            at[n++] = (uint32_t)(((uint64_t)1 << b) + (uint64_t)(int64_t)d);
+    for (uint32_t i = 0; i < n; i++) {
+        char want[16], got[16];
+        snprintf(want, sizeof want, "%" PRIu32, at[i]);
+        char *end = hp_fmt_u32(got, at[i]);
+        cr_assert(end - got == (ptrdiff_t)strlen(want) && memcmp(got, want, strlen(want)) == 0,
+                  "%" PRIu32 ": '%.*s'", at[i], (int)(end - got), got);
+    }
+}
+
 Test(fmt, hex_as_snprintf)
 {
     for (unsigned i = 0; i < 200000; i++) {

@@ -17,13 +17,16 @@ static const char two_digits[200] =
     "6061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* decimal digits of v */
+/* decimal digits of v: from its bit length (bits * 1233 / 4096 is floor(log10(2^bits)): v has that many
+   digits or one more), then one comparison with a power of ten; no loop (every v checked against
+   the loop it replaced) */
 static unsigned digits10(uint32_t v)
 {
-    unsigned n = 1;
-    for (uint32_t p = 10; n < 10 && v >= p; p *= 10)
-        n++;
-    return n;
+    static const uint32_t pow10[10] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+                                       100000000u, 1000000000u};
+    unsigned bits = 32u - (unsigned)__builtin_clz(v | 1u);
+    unsigned t = (bits * 1233u) >> 12, n = t + (v >= pow10[t]); /* t: 0..9 */
+    return n ? n : 1; /* "0" */
 }
 
 char *hp_fmt_u32(char *w, uint32_t v)
@@ -97,7 +100,7 @@ static void outbuf_flush(hp_outbuf *o)
     o->n = 0;
 }
 
-char *hp_outbuf_room(hp_outbuf *o, size_t need)
+char *hp_outbuf_room_flush(hp_outbuf *o, size_t need)
 {
     if (need > o->cap - o->n) {
         outbuf_flush(o);
@@ -112,11 +115,6 @@ char *hp_outbuf_room(hp_outbuf *o, size_t need)
         }
     }
     return o->buf + o->n;
-}
-
-void hp_outbuf_commit(hp_outbuf *o, const char *end)
-{
-    o->n = (size_t)(end - o->buf);
 }
 
 void hp_outbuf_write(hp_outbuf *o, const void *data, size_t n)
