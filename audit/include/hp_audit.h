@@ -62,6 +62,7 @@ const hp_audit_check *hp_audit_check_find(const char *id);
 /** What to audit and how. Zero-initialised options are the defaults. */
 struct hp_audit_function;
 struct hp_coff_symbol;
+struct hp_table_record;
 
 typedef struct hp_audit_options {
     uint32_t pad;          /**< required padding; 0 = machine default (5 on x86, 6 on x64) */
@@ -89,6 +90,14 @@ typedef struct hp_audit_options {
         symbols this way instead of walking the table a second time. */
     void (*on_symbol)(void *ctx, const struct hp_coff_symbol *sym);
     void *on_symbol_ctx;
+    /** Optional: each record of an image's hotpatch table (.hotp: hotpatch_table.h's hp_table_record,
+        `where` an RVA as hp_pe_table_foreach() gives it) as the audit reads it, in table order, before
+        any site of the image is judged; never for objects and archives. The callback may rewrite the
+        bytes before the record's entry in the buffer the audit was given (when its caller may write
+        there): the sites are judged on the rewritten bytes. hotpatch-link fills the plugin's NOP
+        padding with int3 this way instead of walking the table a second time. */
+    void (*on_table)(void *ctx, const struct hp_table_record *rec);
+    void *on_table_ctx;
 } hp_audit_options;
 
 /* ------------------------------------------------------------------------- */

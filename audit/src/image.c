@@ -202,7 +202,11 @@ static int cmp_known(const void *a, const void *b)
 
 static int on_table(void *ctx, const hp_table_record *rec)
 {
-    return add_known(ctx, (uint32_t)rec->where, HP_AUDIT_FROM_TABLE, NULL);
+    image_ctx *c = ctx;
+    const hp_audit_options *o = &c->f->report->opt;
+    if (o->on_table)
+        o->on_table(o->on_table_ctx, rec);
+    return add_known(c, (uint32_t)rec->where, HP_AUDIT_FROM_TABLE, NULL);
 }
 
 /* UNW_FLAG_CHAININFO: this RUNTIME_FUNCTION continues another one and is not a function entry. */
@@ -217,9 +221,12 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
     }
     if (rf->unwind & 1u)
         return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
-    hp_pe_span u;
-    if (hp_pe_rva_span_cached(c->pe, &c->unwind_rc, rf->unwind, 1, &u, NULL) == HP_OK &&
-        ((u.data[0] >> 3) & UNW_FLAG_CHAININFO))
+    /* the unwind record's first byte (flags in bits 3-7): the cached section without a call, else a lookup */
+    const uint8_t *u;
+    size_t after = 0;
+    if ((hp_pe_rva_cache_hit(&c->unwind_rc, rf->unwind, &u, NULL, &after) ||
+         hp_pe_rva_bytes_cached(c->pe, &c->unwind_rc, rf->unwind, &u, NULL, &after, NULL) == HP_OK) &&
+        after >= 1 && ((u[0] >> 3) & UNW_FLAG_CHAININFO))
         return 0;
     return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
 }
@@ -312,32 +319,50 @@ static void known_merge(image_ctx *c)
     }
     known group[16], *g = group;
     size_t gcap = sizeof group / sizeof group[0];
+    /* each source's next address, 2^32 once it is used up: the entry is the least of the four */
+    uint64_t head[4];
+    for (size_t s = 0; s < 4; s++)
+        head[s] = pos[s] < src_count(c, s) ? src_rva(c, s, pos[s]) : (uint64_t)1 << 32;
     for (;;) {
-        uint32_t rva = 0;
-        int any = 0;
-        for (size_t s = 0; s < 4; s++)
-            if (pos[s] < src_count(c, s) && (!any || src_rva(c, s, pos[s]) < rva)) {
-                rva = src_rva(c, s, pos[s]);
-                any = 1;
-            }
-        if (!any)
+        uint64_t least = head[0] < head[1] ? head[0] : head[1];
+        least = least < head[2] ? least : head[2];
+        least = least < head[3] ? least : head[3];
+        if (least >> 32)
             break;
+        uint32_t rva = (uint32_t)least;
         /* the entry: the sources or-ed, named by a symbol (the only source with names); with at most
            one table record and one symbol (the usual case) nothing can be folded */
-        size_t records = 0, symbols = 0, end[4];
+        size_t end[4];
         unsigned from = 0;
         const char *name = NULL;
-        for (size_t s = 0; s < 4; s++) {
+        for (size_t s = 0; s < 3; s++) {
             size_t e = pos[s];
-            for (size_t n = src_count(c, s); e < n && src_rva(c, s, e) == rva; e++) {
-                known k = src_at(c, s, e);
-                from |= k.from;
-                records += (k.from & HP_AUDIT_FROM_TABLE) != 0;
-                symbols += (k.from & HP_AUDIT_FROM_SYMBOL) != 0;
-                if (k.name && !name)
-                    name = k.name;
+            if (head[s] == least) {
+                const uint32_t *v = c->rv[s].v;
+                size_t n = c->rv[s].n;
+                while (e < n && v[e] == rva)
+                    e++;
+                from |= src_from[s];
+                head[s] = e < n ? v[e] : (uint64_t)1 << 32;
             }
             end[s] = e;
+        }
+        size_t records = end[1] - pos[1], symbols = 0;
+        {
+            size_t e = pos[3];
+            if (head[3] == least) {
+                const known *v = c->sym.v;
+                size_t n = c->sym.n;
+                for (; e < n && v[e].rva == rva; e++) {
+                    from |= v[e].from;
+                    records += (v[e].from & HP_AUDIT_FROM_TABLE) != 0;
+                    symbols += (v[e].from & HP_AUDIT_FROM_SYMBOL) != 0;
+                    if (v[e].name && !name)
+                        name = v[e].name;
+                }
+                head[3] = e < n ? v[e].rva : (uint64_t)1 << 32;
+            }
+            end[3] = e;
         }
         known merged = {rva, from, name};
         if (records > 1 || symbols > 1) {

@@ -42,13 +42,13 @@ typedef struct hp_link_fn {
     const char *name;       /**< export or symbol name; NULL when the image names it nowhere */
     uint64_t hash;          /**< FNV-1a 64 of those bytes */
     uint32_t rva;           /**< entry RVA */
-    unsigned from;          /**< HP_LINK_FROM_* */
-    int patchable;          /**< 1 when the site rules accept it */
     uint32_t hash_len;      /**< bytes hashed from the entry: the function's extent, at most 65,536, never into the next function's padding */
     uint16_t padding;       /**< filler bytes found before the entry (at most 64) */
     uint16_t site_offset;   /**< offset of the 2-byte swap site from the entry (4 after endbr) */
     uint8_t entry_bytes[2]; /**< the two bytes at the site */
-    /* 40 bytes: 60,000 of them are the largest block a link holds */
+    uint8_t from;           /**< HP_LINK_FROM_* */
+    uint8_t patchable;      /**< 1 when the site rules accept it */
+    /* 32 bytes: 60,000 of them are the largest block a link holds (a page fault every 128) */
 } hp_link_fn;
 
 /** One reason the image is not hotpatchable. */
@@ -95,6 +95,13 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
 
 /** Set violation `index`'s input object (copied). @return HP_OK, HP_ERR_ARGUMENT, HP_ERR_NO_MEMORY. */
 hp_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *object);
+
+/**
+ * Free the function list (fns, fn_count become NULL, 0) once nothing needs it any more: hotpatch-link
+ * calls it when the map is written, so that the code digests that follow take its memory instead of
+ * fresh pages. Their names stay (violations share their block). NULL is a no-op.
+ */
+void hp_link_post_release_functions(hp_link_post *post);
 
 /** Free a result; NULL is a no-op. */
 void hp_link_post_destroy(hp_link_post *post);

@@ -260,7 +260,7 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
 }
 
 /* The map: the post-link verdicts, and the units and symbols from lld's map and the objects' records. */
-static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, const char *path, double *code_ms,
+static hp_status write_map(const hp_link_cmdline *cl, hp_link_post *post, const char *path, double *code_ms,
                            char *msg, size_t msg_size)
 {
     /* the units and symbols the post-link pass read with the audit's walk of the symbol table; read
@@ -346,13 +346,16 @@ static hp_status write_map(const hp_link_cmdline *cl, const hp_link_post *post, 
         }
     }
     st = hp_link_map_write_data(&d, path);
+    /* the map is written: the function list and its copies are not needed again, and their memory
+       serves the digests (fewer fresh pages, each a page fault) */
+    free(named);
+    free(by_rva);
+    free(own);
+    hp_link_post_release_functions(post);
     double c0 = cpu_ms(RUSAGE_SELF);
     if (st == HP_OK && units && units->unit_count)
         st = write_code(cl, post, units, path, msg, msg_size);
     *code_ms = cpu_ms(RUSAGE_SELF) - c0;
-    free(named);
-    free(by_rva);
-    free(own);
     if (cl->verbose && units)
         fprintf(stderr, "%s: %s: %zu units, %zu symbols\n", prog, path, units->unit_count, units->symbol_count);
     hp_link_units_destroy(read);
@@ -369,6 +372,7 @@ int main(int argc, char **argv)
     char msg[1024] = "";
     int lld_exit = 0;
     double t_start = cpu_ms(RUSAGE_SELF), t_lld = 0, t_post = 0, t_map = 0, t_code = 0;
+    size_t checked = 0, table = 0, exported = 0; /* --hotpatch-verbose's counts (the list is freed with the map) */
 
 #if defined(__GLIBC__)
     /* A short-lived batch: large blocks from the heap and kept there, so that what one step frees the
@@ -502,6 +506,11 @@ int main(int argc, char **argv)
         report_error(st, msg);
         goto out;
     }
+    checked = post->fn_count;
+    for (size_t i = 0; i < post->fn_count; i++) {
+        table += (post->fns[i].from & HP_LINK_FROM_TABLE) != 0;
+        exported += (post->fns[i].from & HP_LINK_FROM_EXPORT) != 0;
+    }
     if (post->violation_count) {
         int warn = cl->warn_only;
         report_violations(cl, post, warn ? "warning" : "error");
@@ -554,15 +563,10 @@ int main(int argc, char **argv)
                     prog, cl->output, cl->fix_for, fr.fragments, fr.entries, fr.slots);
     }
     if (cl->verbose) {
-        size_t table = 0, exported = 0;
-        for (size_t i = 0; i < post->fn_count; i++) {
-            table += (post->fns[i].from & HP_LINK_FROM_TABLE) != 0;
-            exported += (post->fns[i].from & HP_LINK_FROM_EXPORT) != 0;
-        }
         fprintf(stderr,
                 "%s: %s: %zu functions checked (%zu in the table, %zu exported), %zu findings, %u padding bytes "
                 "0x90 -> 0xCC, checksum 0x%08x\n",
-                prog, cl->output, post->fn_count, table, exported, post->violation_count, post->filled,
+                prog, cl->output, checked, table, exported, post->violation_count, post->filled,
                 post->checksum);
         fprintf(stderr,
                 "%s: CPU time: lld %.1f ms; hotpatch-link %.1f ms: inputs %.1f, post-link checks %.1f, map %.1f, "

@@ -17,6 +17,9 @@
 #include "hp_audit.h"
 #include "hp_link_units.h"
 
+/* one record per function of the image: kept small on purpose (hp_link_post.h) */
+_Static_assert(sizeof(void *) != 8 || sizeof(hp_link_fn) == 32, "hp_link_fn grew past 32 bytes");
+
 #define HASH_LEN 65536u /* the map hashes a function's bytes up to this many (lld-pass/README.md, "The map") */
 
 /* ------------------------------------------------------------------------- */
@@ -127,6 +130,16 @@ void hp_link_post_destroy(hp_link_post *post)
     free(p);
 }
 
+void hp_link_post_release_functions(hp_link_post *post)
+{
+    if (!post)
+        return;
+    free(post->fns);
+    post->fns = NULL;
+    post->fn_count = 0;
+    ((post_impl *)post)->capfns = 0;
+}
+
 hp_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *object)
 {
     if (!post || !object || index >= post->violation_count)
@@ -143,13 +156,12 @@ hp_status hp_link_post_set_object(hp_link_post *post, size_t index, const char *
 /* The table: where the plugin's padding is, for the fill                     */
 /* ------------------------------------------------------------------------- */
 
-/* The walk over the table: each entry's padding filled as it comes (nothing kept per entry). */
+/* The fill, as the audit walks the table: each entry's padding filled as it comes (nothing kept per entry). */
 typedef struct tab {
     const hp_pe *pe;
     uint8_t *buf;
     hp_pe_rva_cache rc; /* the section of the last entry */
     int fill;           /* rewrite the plugin's NOP padding */
-    size_t n;           /* entries */
     uint32_t filled;    /* bytes rewritten */
 } tab;
 
@@ -159,10 +171,23 @@ static uint32_t fill_entry(tab *t, uint32_t entry, uint32_t pad)
 {
     const uint8_t *ptr;
     size_t before = 0;
-    if (!pad || hp_pe_rva_bytes_cached(t->pe, &t->rc, entry, &ptr, &before, NULL, NULL) != HP_OK || before < pad)
+    if (!pad || (!hp_pe_rva_cache_hit(&t->rc, entry, &ptr, &before, NULL) &&
+                 hp_pe_rva_bytes_cached(t->pe, &t->rc, entry, &ptr, &before, NULL, NULL) != HP_OK) ||
+        before < pad)
         return 0;
     uint8_t *buf = t->buf;
     size_t off = (size_t)(ptr - buf);
+    if (pad <= 8 && off >= 8) {
+        /* int3 already (the plugin's own, the usual): the eight bytes before the entry in one read */
+        uint64_t w;
+        memcpy(&w, buf + off - 8, 8);
+        w ^= 0x0101010101010101ull * HP_FILLER_PREFERRED;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w); /* the byte nearest the entry most significant */
+#endif
+        if ((w >> (64 - 8 * pad)) == 0)
+            return 0;
+    }
     size_t k, changed = 0;
     for (k = off - pad; k < off && (buf[k] == HP_TABLE_FILL_BYTE || buf[k] == HP_TABLE_FILL_FIRST); k++)
         changed += buf[k] != HP_FILLER_PREFERRED;
@@ -172,12 +197,22 @@ static uint32_t fill_entry(tab *t, uint32_t entry, uint32_t pad)
     return (uint32_t)changed;
 }
 
-static int on_table(void *ctx, const hp_table_record *rec)
+/* Each table record as the audit reads it (hp_audit_options.on_table), before it judges any site. */
+static void on_table(void *ctx, const struct hp_table_record *rec)
 {
     tab *t = ctx;
-    t->n++;
     if (t->fill)
         t->filled += fill_entry(t, (uint32_t)rec->where, rec->pad);
+}
+
+/* At most as many table entries as the table's bytes in the file hold 4-byte entries (its densest
+   form, hotpatch_table.h): the room the verdicts are reserved for before the walk counts them. */
+static size_t table_capacity(const hp_pe *pe, size_t file_size)
+{
+    hp_pe_section s;
+    for (uint32_t i = 0; hp_pe_section_at(pe, i, &s) == HP_OK; i++)
+        if (strcmp(s.name, HP_TABLE_COFF_SECTION) == 0)
+            return (s.raw_size < file_size ? s.raw_size : file_size) / 4;
     return 0;
 }
 
@@ -294,7 +329,8 @@ static void hash_all(post_impl *p, const hp_pe *pe)
             hp_link_fn *f = &r->fns[i + k];
             const uint8_t *ptr;
             size_t after = 0;
-            if (f->hash_len && hp_pe_rva_bytes_cached(pe, &p->rc, f->rva, &ptr, NULL, &after, NULL) == HP_OK) {
+            if (f->hash_len && (hp_pe_rva_cache_hit(&p->rc, f->rva, &ptr, NULL, &after) ||
+                                hp_pe_rva_bytes_cached(pe, &p->rc, f->rva, &ptr, NULL, &after, NULL) == HP_OK)) {
                 data[k] = ptr;
                 len[k] = f->hash_len <= after ? f->hash_len : after;
             }
@@ -371,12 +407,12 @@ static void units_symbol(void *ctx, const struct hp_coff_symbol *sym)
  * its check; the audit's status is passed on as it is.
  */
 static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const uint8_t *buf, size_t size,
-                        size_t table_entries, const hp_link_post_options *opt, char *msg, size_t msg_size)
+                        tab *fill, const hp_link_post_options *opt, char *msg, size_t msg_size)
 {
     /* the verdicts are taken as the audit makes them (it keeps none): room for one per table entry
-       and export at once */
+       and export at once (pages never written cost nothing) */
     hp_pe_export_info xi;
-    size_t expect = table_entries;
+    size_t expect = table_capacity(pe, size);
     if (hp_pe_export_info_get(pe, &xi, NULL) == HP_OK)
         expect += xi.function_count;
     if (!hp_vec_reserve_total((void **)&p->pub.fns, &p->capfns, expect, sizeof *p->pub.fns))
@@ -391,6 +427,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     ao.all_sources = HP_AUDIT_FROM_TABLE;
     ao.on_function = on_function;
     ao.on_function_ctx = &tc;
+    ao.on_table = on_table; /* the fill: before the audit judges any site */
+    ao.on_table_ctx = fill;
     /* the map's units and symbols from the same walk of the symbol table */
     hp_link_units_walk *uw = NULL;
     if (opt->units) {
@@ -412,6 +450,8 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     const hp_audit_file_result *fr = hp_audit_report_files(rep, &nf);
     if (st == HP_OK && nf != 1)
         st = HP_ERR_FORMAT;
+    if (nf == 1)
+        p->pub.has_table = fr[0].has_table;
     if (st != HP_OK) {
         hp_msg_set(msg, msg_size, "cannot audit '%s': %s", path,
                    nf == 1 && fr[0].error ? fr[0].error : hp_status_str(st));
@@ -485,11 +525,23 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
         r->codeview_age = cv.age;
     }
 
-    /* 1. fill, then the checksum over the final bytes (a damaged table is the audit's to report) */
+    /* 1. the verdicts, from the audit library over the final bytes: the plugin's padding is filled as
+          the audit reads the table, before it judges any site (a damaged table is the audit's to report:
+          then nothing is written) */
     t.pe = &pe;
     t.buf = buf;
     t.fill = !opt.no_fill;
-    (void)hp_pe_table_foreach(&pe, on_table, &t, &r->has_table, &detail);
+    ret = verify(p, &pe, path, buf, size, &t, &opt, msg, msg_size);
+    if (ret != HP_OK)
+        goto out;
+    if (r->violation_count)
+        qsort(r->violations, r->violation_count, sizeof *r->violations, cmp_violation);
+    if (p->oom) {
+        ret = HP_ERR_NO_MEMORY;
+        goto out;
+    }
+
+    /* 2. the checksum over the final bytes; the file written back when they changed */
     if (!opt.no_fill) {
         r->filled = t.filled;
         size_t csum_off = (size_t)pe.nt_offset + 4 + 20 + 64; /* OptionalHeader.CheckSum: same offset in PE32 and PE32+ */
@@ -511,13 +563,6 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
     } else {
         r->checksum = pe.checksum;
     }
-
-    /* 2. the verdicts, from the audit library over the final bytes */
-    ret = verify(p, &pe, path, buf, size, t.n, &opt, msg, msg_size);
-    if (ret == HP_OK && r->violation_count)
-        qsort(r->violations, r->violation_count, sizeof *r->violations, cmp_violation);
-    if (ret == HP_OK && p->oom)
-        ret = HP_ERR_NO_MEMORY;
 
 out:
     hp_file_unmap(buf, size);

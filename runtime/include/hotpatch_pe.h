@@ -261,6 +261,23 @@ HP_API hp_status hp_pe_rva_bytes_cached(const hp_pe *pe, hp_pe_rva_cache *cache,
                                         const uint8_t **out_ptr, size_t *out_before, size_t *out_after,
                                         const char **out_detail);
 
+/** hp_pe_rva_bytes_cached() when `cache` holds the section of `rva` and it has bytes there, without a
+    call: returns 1 with the same results; else 0, nothing set (ask hp_pe_rva_bytes_cached()). For the
+    walks that look up one RVA per function (60,000 calls of a few dozen instructions each). */
+static inline int hp_pe_rva_cache_hit(const hp_pe_rva_cache *cache, uint32_t rva, const uint8_t **out_ptr,
+                                      size_t *out_before, size_t *out_after)
+{
+    uint32_t pos = rva - cache->va;
+    if (!cache->vsize || rva < cache->va || pos >= cache->vsize || pos > cache->region.size)
+        return 0;
+    *out_ptr = cache->region.data + pos;
+    if (out_before)
+        *out_before = pos;
+    if (out_after)
+        *out_after = cache->region.size - pos;
+    return 1;
+}
+
 /** hp_pe_rva_span(), with the section found remembered in `cache` (hp_pe_rva_bytes_cached()). */
 HP_API hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, uint32_t size,
                                        hp_pe_span *out, const char **out_detail);

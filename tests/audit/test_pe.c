@@ -176,7 +176,7 @@ Test(pe, cached_rva_lookups_agree)
     hp_pe m;
     cr_assert_eq(hp_pe_open(&m, img, pe.size_of_image, HP_PE_LAYOUT_MAPPED, 0, NULL), HP_OK);
     const hp_pe *views[2] = {&pe, &m};
-    size_t hits = 0;
+    size_t hits = 0, cache_hits = 0;
     for (int v = 0; v < 2; v++) {
         hp_pe_rva_cache cache = {0};
         uint32_t end = pe.size_of_image + 0x2000;
@@ -186,6 +186,14 @@ Test(pe, cached_rva_lookups_agree)
                 const uint8_t *p1 = NULL, *p2 = NULL;
                 size_t b1 = 0, a1 = 0, b2 = 0, a2 = 0;
                 hp_status s1 = hp_pe_rva_bytes(views[v], rva, &p1, &b1, &a1, NULL);
+                /* the inline hit gives what the call gives, or nothing */
+                const uint8_t *p3 = NULL;
+                size_t b3 = 0, a3 = 0;
+                if (hp_pe_rva_cache_hit(&cache, rva, &p3, &b3, &a3)) {
+                    cr_assert_eq(hp_pe_rva_bytes(views[v], rva, &p2, &b2, &a2, NULL), HP_OK, "hit: view %d rva 0x%x", v, rva);
+                    cr_assert(p3 == p2 && b3 == b2 && a3 == a2, "hit: view %d rva 0x%x", v, rva);
+                    cache_hits++;
+                }
                 hp_status s2 = hp_pe_rva_bytes_cached(views[v], &cache, rva, &p2, &b2, &a2, NULL);
                 cr_assert_eq(s1, s2, "view %d rva 0x%x", v, rva);
                 if (s1 == HP_OK) {
@@ -201,6 +209,7 @@ Test(pe, cached_rva_lookups_agree)
             }
     }
     cr_expect_gt(hits, 300u, "the walk found bytes (%zu)", hits);
+    cr_expect_gt(cache_hits, 32u, "the cache answered without a call (%zu times)", cache_hits);
     free(img);
     free(b);
 }

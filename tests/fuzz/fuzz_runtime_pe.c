@@ -43,6 +43,9 @@ static void touch_rva(walk *w, uint32_t rva)
     const uint8_t *cp = NULL;
     size_t cbefore = 0, cafter = 0;
     hp_pe_span s1, s2;
+    if (hp_pe_rva_cache_hit(&w->cache, rva, &cp, &cbefore, &cafter) &&
+        (st != HP_OK || cp != p || cbefore != before || cafter != after))
+        __builtin_trap(); /* the inline hit answers as the lookup does, or not at all */
     hp_status cst = hp_pe_rva_bytes_cached(w->pe, &w->cache, rva, &cp, &cbefore, &cafter, NULL);
     if (cst != st || (st == HP_OK && (cp != p || cbefore != before || cafter != after)))
         __builtin_trap();

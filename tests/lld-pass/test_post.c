@@ -3,7 +3,9 @@
  * files, table records pointing outside the code, malformed archives. It
  * must answer with a status or a finding, never crash (the suite runs under
  * ASan+UBSan). And the units and symbols it reads with the audit's walk of the
- * symbol table are those a walk of its own reads.
+ * symbol table are those a walk of its own reads. The padding is filled as the
+ * audit reads the table, and the image is written only when the audit
+ * finished; the function list can be given back once the map is written.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -101,6 +103,105 @@ Test(post, table_records_outside_the_code_are_findings)
     for (size_t i = 0; i < post->violation_count; i++)
         outside += strcmp(post->violations[i].reason, "table-entry-not-code") == 0;
     cr_expect_eq(outside, 3u);
+    hp_link_post_destroy(post);
+}
+
+/* The plugin's padding before a table entry turned back into NOPs (as older plugins and LTO bitcode
+   under the policy leave it) and the table damaged after that entry: the audit reads the entry (the
+   fill would rewrite it), then fails on the damage. The pass reports the audit's error and writes
+   nothing: no fill, no checksum, the file as lld left it. */
+Test(post, a_damaged_table_fails_and_nothing_is_written)
+{
+    const char *d = hpt_scratch("post_damaged_table");
+    const char *dll = linked_image(d);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    uint32_t e[8];
+    uint8_t pads[8];
+    size_t n = lpt_table_entries(&img, e, 8, pads);
+    cr_assert_gt(n, 0u);
+    uint32_t off = 0;
+    cr_assert_eq(hp_pe_rva_to_offset(&img.pe, e[0], &off, NULL), HP_OK);
+    cr_assert_geq(off, pads[0]);
+    memset(img.data + off - pads[0], 0x90, pads[0]);
+    const char *nops = lpt_path(d, "nops.dll");
+    write_bytes(nops, img.data, img.size);
+    int damaged = 0;
+    for (uint32_t i = 0; i < img.pe.section_count; i++) {
+        hp_pe_section s;
+        cr_assert_eq(hp_pe_section_at(&img.pe, i, &s), HP_OK);
+        if (strcmp(s.name, ".hotp") != 0)
+            continue;
+        /* the last record (the end marker): an in-run record without its run start */
+        uint32_t size = s.virtual_size < s.raw_size ? s.virtual_size : s.raw_size;
+        unsigned char *rec = img.data + s.raw_offset + (size & ~7u) - 8;
+        cr_assert_eq(rec[0] | rec[1] | rec[2] | rec[3], 0, "the table ends with its marker");
+        rec[0] = 8;
+        rec[5] = HP_TABLE_F_IN_RUN;
+        damaged = 1;
+    }
+    cr_assert(damaged);
+    const char *bad = lpt_path(d, "damaged.dll");
+    write_bytes(bad, img.data, img.size);
+    hp_link_post *post = NULL;
+    char msg[256] = "";
+    cr_assert_eq(hp_link_post_run(bad, NULL, &post, msg, sizeof msg), HP_ERR_FORMAT, "%s", msg);
+    cr_expect_null(post);
+    cr_expect(strstr(msg, "damaged.dll") && strstr(msg, "table"), "the message names the file and the table: %s", msg);
+    size_t after_size = 0;
+    unsigned char *after = hpt_read_file(bad, &after_size);
+    cr_assert_not_null(after);
+    cr_expect(after_size == img.size && memcmp(after, img.data, img.size) == 0,
+              "the image was written although the audit failed");
+    free(after);
+    lpt_image_close(&img);
+    /* the same NOPs with the table whole: filled as the audit reads the table, the image written */
+    cr_assert_eq(hp_link_post_run(nops, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect_eq(post->filled, pads[0]);
+    cr_expect(post->rewritten);
+    cr_expect_eq(post->violation_count, 0u, "filled padding is padding");
+    hp_link_post_destroy(post);
+    lpt_image_open(&img, nops);
+    for (uint32_t k = 1; k <= pads[0]; k++)
+        cr_expect_eq(img.data[off - k], 0xCC, "byte %u before the entry", k);
+    cr_expect_eq(img.pe.checksum, hp_link_pe_checksum(img.data, img.size, img.pe.nt_offset + 4 + 20 + 64));
+    lpt_image_close(&img);
+}
+
+/* hp_link_post_release_functions: the list is gone, the rest of the result (violations and their
+   strings, which share a block with the functions' names) stays whole. */
+Test(post, functions_released_the_rest_stays)
+{
+    const char *d = hpt_scratch("post_release");
+    const char *dll = linked_image(d);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    /* one finding to keep: the first table entry's padding made not filler (a byte of code) */
+    uint32_t e[8];
+    uint8_t pads[8];
+    cr_assert_gt(lpt_table_entries(&img, e, 8, pads), 0u);
+    uint32_t off = 0;
+    cr_assert_eq(hp_pe_rva_to_offset(&img.pe, e[0], &off, NULL), HP_OK);
+    img.data[off - 1] = 0xC3;
+    const char *bad = lpt_path(d, "finding.dll");
+    write_bytes(bad, img.data, img.size);
+    lpt_image_close(&img);
+    hp_link_post *post = NULL;
+    char msg[256] = "";
+    cr_assert_eq(hp_link_post_run(bad, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_assert_gt(post->fn_count, 0u);
+    cr_assert_gt(post->violation_count, 0u, "the damaged padding is a finding");
+    char fn[256], reason[64];
+    snprintf(fn, sizeof fn, "%s", post->violations[0].function);
+    snprintf(reason, sizeof reason, "%s", post->violations[0].reason);
+    hp_link_post_release_functions(post);
+    cr_expect_null(post->fns);
+    cr_expect_eq(post->fn_count, 0u);
+    cr_assert_gt(post->violation_count, 0u);
+    cr_expect_str_eq(post->violations[0].function, fn);
+    cr_expect_str_eq(post->violations[0].reason, reason);
+    hp_link_post_release_functions(post); /* twice: nothing left to free */
+    hp_link_post_release_functions(NULL);
     hp_link_post_destroy(post);
 }
 
