@@ -493,6 +493,41 @@ Test(map_writer, wrong_arguments_are_refused)
     free(text);
 }
 
+/* The map is written over the file in place (the last link's map, longer or shorter) and cut to its
+   own length: the file holds exactly what the renderer writes, nothing of what was there. */
+Test(map_writer, an_old_map_is_written_over_and_cut)
+{
+    const char *units[] = {"a.c"};
+    hp_link_map_data d;
+    memset(&d, 0, sizeof d);
+    d.name = "x.dll";
+    d.units = units;
+    d.unit_count = 1;
+    char *want = NULL;
+    size_t want_len = 0;
+    FILE *mem = open_memstream(&want, &want_len);
+    cr_assert_not_null(mem);
+    cr_assert_eq(hp_link_map_render_data(&d, mem), HP_OK);
+    fclose(mem);
+    const char *dir = hpt_scratch("map_writer_over");
+    const char *path = lpt_path(dir, "x.hpmap");
+    for (size_t old = 0; old <= 3 * want_len; old += want_len / 2 + 1) {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        for (size_t k = 0; k < old; k++)
+            fputc('#', f);
+        fclose(f);
+        cr_assert_eq(hp_link_map_write_data(&d, path), HP_OK);
+        size_t size = 0;
+        char *got = (char *)hpt_read_file(path, &size);
+        cr_assert_not_null(got);
+        cr_expect(size == want_len && memcmp(got, want, want_len) == 0, "over %zu bytes: %zu bytes, not the map",
+                  old, size);
+        free(got);
+    }
+    free(want);
+}
+
 Test(map_writer, post_wrapper_writes_a_version_3_pe_map)
 {
     hp_link_fn fn;
