@@ -106,6 +106,21 @@ Test(post, table_records_outside_the_code_are_findings)
     hp_link_post_destroy(post);
 }
 
+/* A DLL linked into dir and opened as *img: the file offset of its first table entry, and the entry's
+   padding in *pad. */
+static uint32_t first_entry(const char *dir, lpt_image *img, uint8_t *pad)
+{
+    lpt_image_open(img, linked_image(dir));
+    uint32_t e[8];
+    uint8_t pads[8];
+    cr_assert_gt(lpt_table_entries(img, e, 8, pads), 0u);
+    uint32_t off = 0;
+    cr_assert_eq(hp_pe_rva_to_offset(&img->pe, e[0], &off, NULL), HP_OK);
+    cr_assert_geq(off, pads[0]);
+    *pad = pads[0];
+    return off;
+}
+
 /* The plugin's padding before a table entry turned back into NOPs (as older plugins and LTO bitcode
    under the policy leave it) and the table damaged after that entry: the audit reads the entry (the
    fill would rewrite it), then fails on the damage. The pass reports the audit's error and writes
@@ -113,17 +128,10 @@ Test(post, table_records_outside_the_code_are_findings)
 Test(post, a_damaged_table_fails_and_nothing_is_written)
 {
     const char *d = hpt_scratch("post_damaged_table");
-    const char *dll = linked_image(d);
     lpt_image img;
-    lpt_image_open(&img, dll);
-    uint32_t e[8];
-    uint8_t pads[8];
-    size_t n = lpt_table_entries(&img, e, 8, pads);
-    cr_assert_gt(n, 0u);
-    uint32_t off = 0;
-    cr_assert_eq(hp_pe_rva_to_offset(&img.pe, e[0], &off, NULL), HP_OK);
-    cr_assert_geq(off, pads[0]);
-    memset(img.data + off - pads[0], 0x90, pads[0]);
+    uint8_t pad = 0;
+    uint32_t off = first_entry(d, &img, &pad);
+    memset(img.data + off - pad, 0x90, pad);
     const char *nops = lpt_path(d, "nops.dll");
     write_bytes(nops, img.data, img.size);
     int damaged = 0;
@@ -157,12 +165,12 @@ Test(post, a_damaged_table_fails_and_nothing_is_written)
     lpt_image_close(&img);
     /* the same NOPs with the table whole: filled as the audit reads the table, the image written */
     cr_assert_eq(hp_link_post_run(nops, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
-    cr_expect_eq(post->filled, pads[0]);
+    cr_expect_eq(post->filled, pad);
     cr_expect(post->rewritten);
     cr_expect_eq(post->violation_count, 0u, "filled padding is padding");
     hp_link_post_destroy(post);
     lpt_image_open(&img, nops);
-    for (uint32_t k = 1; k <= pads[0]; k++)
+    for (uint32_t k = 1; k <= pad; k++)
         cr_expect_eq(img.data[off - k], 0xCC, "byte %u before the entry", k);
     cr_expect_eq(img.pe.checksum, hp_link_pe_checksum(img.data, img.size, img.pe.nt_offset + 4 + 20 + 64));
     lpt_image_close(&img);
@@ -173,16 +181,10 @@ Test(post, a_damaged_table_fails_and_nothing_is_written)
 Test(post, functions_released_the_rest_stays)
 {
     const char *d = hpt_scratch("post_release");
-    const char *dll = linked_image(d);
     lpt_image img;
-    lpt_image_open(&img, dll);
-    /* one finding to keep: the first table entry's padding made not filler (a byte of code) */
-    uint32_t e[8];
-    uint8_t pads[8];
-    cr_assert_gt(lpt_table_entries(&img, e, 8, pads), 0u);
-    uint32_t off = 0;
-    cr_assert_eq(hp_pe_rva_to_offset(&img.pe, e[0], &off, NULL), HP_OK);
-    img.data[off - 1] = 0xC3;
+    uint8_t pad = 0;
+    uint32_t off = first_entry(d, &img, &pad);
+    img.data[off - 1] = 0xC3; /* one finding to keep: the first entry's padding not filler (code) */
     const char *bad = lpt_path(d, "finding.dll");
     write_bytes(bad, img.data, img.size);
     lpt_image_close(&img);
