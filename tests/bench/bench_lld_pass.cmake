@@ -9,6 +9,6 @@ if(TARGET hotpatch-link AND TARGET hotpatch-plugin)
   file(MAKE_DIRECTORY "${_hp_bench_lld_dir}")
   add_test(NAME bench_lld_pass
     COMMAND bench_lld_pass "${HP_CLANG}" "$<TARGET_FILE:hotpatch-plugin>" "$<TARGET_FILE:hotpatch-link>"
-            "${_hp_bench_lld_dir}" 7 10000,60000)
+            "${_hp_bench_lld_dir}" 15 10000,60000)
   set_tests_properties(bench_lld_pass PROPERTIES LABELS bench TIMEOUT 1800)
 endif()
