@@ -12,6 +12,8 @@
 #   hp_fuzz_link     hotpatch-link's command line and response files (lld-pass/src/cmdline.c, rsp.c)
 #   hp_fuzz_link_code  code digests of objects and the .hpcode reader (lld-pass/src/digest.c, codefile.c;
 #                    units.c for the unit label and hex rules they share)
+#   hp_fuzz_link_manifest  hotpatch-manifest's fix-module reader and the post-link pass it checks
+#                    checksums with (lld-pass/src/manifest.c, elfmap.c, map.c, post.c, units.c)
 #   hp_fuzz_policy   the plugin's options (plugin/src/options.c: LLVM-C headers, no LLVM calls)
 #
 # Each copy is compiled from the very sources of its normal target (read off the target, so a

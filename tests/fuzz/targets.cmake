@@ -11,7 +11,7 @@
 #                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
-    link_manifest link_code plugin_options tools_map)
+    link_manifest link_code link_post plugin_options tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -57,6 +57,11 @@ set(HP_FUZZ_link_code_PART lld-pass)
 set(HP_FUZZ_link_code_LIBS hp_fuzz_link_code)
 set(HP_FUZZ_link_code_UNDER_TEST lld-pass/src/digest.c lld-pass/src/codefile.c)
 set(HP_FUZZ_link_code_SEEDS generated fixtures)
+
+set(HP_FUZZ_link_post_PART lld-pass)
+set(HP_FUZZ_link_post_LIBS hp_fuzz_link_manifest)
+set(HP_FUZZ_link_post_UNDER_TEST lld-pass/src/post.c lld-pass/src/units.c)
+set(HP_FUZZ_link_post_SEEDS images wine)
 
 set(HP_FUZZ_plugin_options_PART plugin)
 set(HP_FUZZ_plugin_options_LIBS hp_fuzz_policy)

@@ -1,0 +1,165 @@
+/*
+ * fuzz_link_post.c — libFuzzer target: hotpatch-link's post-link pass (hp_link_post_run,
+ * lld-pass/include/hp_link_post.h) over any bytes as the linked image: the audit's walk with the
+ * fill of the plugin's padding done as the audit reads the table, the checksum, the write-back,
+ * the map's units from the symbol table, the function list for the map.
+ *
+ * Besides memory safety it checks the pass's contract on the file it was given:
+ *   - a failed pass leaves the file byte for byte as it was (nothing half-written);
+ *   - a pass that succeeded changed nothing but the padding it reports (`filled` bytes, each 0x90
+ *     before and int3 after) and the PE checksum field, and wrote the checksum of what it left;
+ *   - its functions are in strictly increasing RVA order, its violations in RVA order, and the
+ *     function list can be given back (hp_link_post_release_functions) with the rest intact.
+ * The last input byte picks the options: bit 0 no fill, bit 1 the map's units, bit 2 the padding
+ * before every table entry made 0x90 first (as older plugins wrote it), so that the fill has work
+ * on the seeds, whose plugin wrote int3.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hotpatch_pe.h"
+#include "hp_link_post.h"
+#include "hp_link_units.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static volatile uint64_t g_keep;
+
+static int write_all(const char *path, const uint8_t *d, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    int ok = fwrite(d, 1, n, f) == n;
+    return (fclose(f) == 0) && ok;
+}
+
+static uint8_t *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *b = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len == cap) {
+            uint8_t *bigger = realloc(b, cap ? 2 * cap : 65536);
+            if (!bigger) {
+                free(b);
+                fclose(f);
+                return NULL;
+            }
+            b = bigger;
+            cap = cap ? 2 * cap : 65536;
+        }
+        size_t got = fread(b + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    *n = len;
+    return b;
+}
+
+/* bit 2: the table entries' padding as NOPs, in place (a copy of the input) */
+typedef struct nopify {
+    const hp_pe *pe;
+    uint8_t *bytes;
+} nopify;
+
+static int nop_padding(void *ctx, const hp_table_record *rec)
+{
+    nopify *n = ctx;
+    uint32_t off = 0;
+    if (rec->pad && hp_pe_rva_to_offset(n->pe, (uint32_t)rec->where, &off, NULL) == HP_OK && off >= rec->pad &&
+        off <= n->pe->image.size)
+        memset(n->bytes + off - rec->pad, 0x90, rec->pad);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
+{
+    uint8_t *copy = NULL;
+    const uint8_t *data = input;
+    if (size && (input[size - 1] & 4) && (copy = malloc(size)) != NULL) {
+        memcpy(copy, input, size);
+        hp_pe view;
+        if (hp_pe_open(&view, copy, size, HP_PE_LAYOUT_FILE, 0, NULL) == HP_OK) {
+            nopify n = {&view, copy};
+            (void)hp_pe_table_foreach(&view, nop_padding, &n, NULL, NULL);
+        }
+        data = copy;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz_link_post.%ld.dll", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+    if (!write_all(path, data, size))
+        __builtin_trap(); /* the harness's own file: nothing to learn from here */
+    uint8_t opts = size ? data[size - 1] : 0;
+    hp_link_post_options o;
+    memset(&o, 0, sizeof o);
+    o.no_fill = opts & 1;
+    o.units = (opts >> 1) & 1;
+    hp_link_post *post = NULL;
+    char msg[256] = "";
+    hp_status st = hp_link_post_run(path, &o, &post, msg, sizeof msg);
+    size_t after_size = 0;
+    uint8_t *after = read_all(path, &after_size);
+    unlink(path);
+    if (!after || after_size != size)
+        __builtin_trap(); /* the pass never changes the file's length */
+    if (st != HP_OK) {
+        if (post || memcmp(after, data, size) != 0 || !msg[0])
+            __builtin_trap(); /* a failure: no result, a message, and the file as it was */
+        free(after);
+        free(copy);
+        return 0;
+    }
+    /* what changed: the checksum field and padding bytes 0x90 -> 0xCC, `filled` of them */
+    hp_pe pe;
+    if (hp_pe_open(&pe, data, size, HP_PE_LAYOUT_FILE, 0, NULL) != HP_OK)
+        __builtin_trap(); /* the pass read it as an image */
+    size_t csum = (size_t)pe.nt_offset + 4 + 20 + 64, filled = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (after[i] == data[i] || (i >= csum && i < csum + 4))
+            continue;
+        if (o.no_fill || data[i] != 0x90 || after[i] != 0xCC)
+            __builtin_trap();
+        filled++;
+    }
+    if (filled != post->filled || (post->rewritten && !filled && post->checksum == pe.checksum))
+        __builtin_trap();
+    if (!o.no_fill && csum + 4 <= size) {
+        uint32_t stored = (uint32_t)after[csum] | (uint32_t)after[csum + 1] << 8 | (uint32_t)after[csum + 2] << 16 |
+                          (uint32_t)after[csum + 3] << 24;
+        if (stored != post->checksum || (post->rewritten && stored != hp_link_pe_checksum(after, size, csum)))
+            __builtin_trap();
+    }
+    for (size_t i = 1; i < post->fn_count; i++)
+        if (post->fns[i - 1].rva >= post->fns[i].rva)
+            __builtin_trap();
+    for (size_t i = 1; i < post->violation_count; i++)
+        if (post->violations[i - 1].rva > post->violations[i].rva)
+            __builtin_trap();
+    for (size_t i = 0; i < post->fn_count; i++)
+        g_keep += post->fns[i].hash + (post->fns[i].name ? strlen(post->fns[i].name) : 0);
+    size_t nv = post->violation_count;
+    hp_link_post_release_functions(post);
+    if (post->fns || post->fn_count || post->violation_count != nv)
+        __builtin_trap();
+    for (size_t i = 0; i < nv; i++)
+        g_keep += strlen(post->violations[i].function) + strlen(post->violations[i].reason) +
+                  (post->violations[i].message ? strlen(post->violations[i].message) : 0);
+    if (post->units)
+        g_keep += post->units->unit_count + post->units->symbol_count;
+    hp_link_post_destroy(post);
+    free(after);
+    free(copy);
+    return 0;
+}
