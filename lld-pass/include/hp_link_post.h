@@ -82,8 +82,10 @@ typedef struct hp_link_post {
 
 /**
  * Run the pass over the image at `path` and write it back when the fill or
- * the checksum changed it. Violations are results, not failures: the call
- * returns HP_OK with violation_count > 0.
+ * the checksum changed it — only once the audit has finished: a call that
+ * fails before that (not an image, the audit's error, out of memory) leaves
+ * the file as it was. Violations are results, not failures: the call returns
+ * HP_OK with violation_count > 0.
  * @param options may be NULL (defaults).
  * @param out receives the result (free with hp_link_post_destroy()).
  * @param msg receives a one-line message on failure; may be NULL.
