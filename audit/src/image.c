@@ -221,12 +221,11 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
     }
     if (rf->unwind & 1u)
         return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
-    /* the unwind record's first byte (flags in bits 3-7): the cached section without a call, else a lookup */
+    /* the unwind record's first byte (flags in bits 3-7) */
     const uint8_t *u;
     size_t after = 0;
-    if ((hp_pe_rva_cache_hit(&c->unwind_rc, rf->unwind, &u, NULL, &after) ||
-         hp_pe_rva_bytes_cached(c->pe, &c->unwind_rc, rf->unwind, &u, NULL, &after, NULL) == HP_OK) &&
-        after >= 1 && ((u[0] >> 3) & UNW_FLAG_CHAININFO))
+    if (hp_pe_rva_bytes_quick(c->pe, &c->unwind_rc, rf->unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
+        ((u[0] >> 3) & UNW_FLAG_CHAININFO))
         return 0;
     return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
 }

@@ -171,9 +171,7 @@ static uint32_t fill_entry(tab *t, uint32_t entry, uint32_t pad)
 {
     const uint8_t *ptr;
     size_t before = 0;
-    if (!pad || (!hp_pe_rva_cache_hit(&t->rc, entry, &ptr, &before, NULL) &&
-                 hp_pe_rva_bytes_cached(t->pe, &t->rc, entry, &ptr, &before, NULL, NULL) != HP_OK) ||
-        before < pad)
+    if (!pad || hp_pe_rva_bytes_quick(t->pe, &t->rc, entry, &ptr, &before, NULL) != HP_OK || before < pad)
         return 0;
     uint8_t *buf = t->buf;
     size_t off = (size_t)(ptr - buf);
@@ -329,8 +327,7 @@ static void hash_all(post_impl *p, const hp_pe *pe)
             hp_link_fn *f = &r->fns[i + k];
             const uint8_t *ptr;
             size_t after = 0;
-            if (f->hash_len && (hp_pe_rva_cache_hit(&p->rc, f->rva, &ptr, NULL, &after) ||
-                                hp_pe_rva_bytes_cached(pe, &p->rc, f->rva, &ptr, NULL, &after, NULL) == HP_OK)) {
+            if (f->hash_len && hp_pe_rva_bytes_quick(pe, &p->rc, f->rva, &ptr, NULL, &after) == HP_OK) {
                 data[k] = ptr;
                 len[k] = f->hash_len <= after ? f->hash_len : after;
             }

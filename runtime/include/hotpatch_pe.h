@@ -278,6 +278,16 @@ static inline int hp_pe_rva_cache_hit(const hp_pe_rva_cache *cache, uint32_t rva
     return 1;
 }
 
+/** hp_pe_rva_bytes_cached() (no detail on failure), answered inline when `cache` holds the section of
+    `rva`: the call a walk in address order makes once per function. */
+static inline hp_status hp_pe_rva_bytes_quick(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva,
+                                              const uint8_t **out_ptr, size_t *out_before, size_t *out_after)
+{
+    return hp_pe_rva_cache_hit(cache, rva, out_ptr, out_before, out_after)
+               ? HP_OK
+               : hp_pe_rva_bytes_cached(pe, cache, rva, out_ptr, out_before, out_after, NULL);
+}
+
 /** hp_pe_rva_span(), with the section found remembered in `cache` (hp_pe_rva_bytes_cached()). */
 HP_API hp_status hp_pe_rva_span_cached(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva, uint32_t size,
                                        hp_pe_span *out, const char **out_detail);

@@ -484,8 +484,7 @@ static hp_status string_at(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t rva
 {
     const uint8_t *p;
     size_t after;
-    if (!hp_pe_rva_cache_hit(cache, rva, &p, NULL, &after) &&
-        hp_pe_rva_bytes_cached(pe, cache, rva, &p, NULL, &after, NULL) != HP_OK)
+    if (hp_pe_rva_bytes_quick(pe, cache, rva, &p, NULL, &after) != HP_OK)
         return HP_ERR_FORMAT;
     hp_pe_span s = {p, after};
     if (!hp_pe_span_strlen(s, 0, out_len))

@@ -25,6 +25,7 @@
 #include "hotpatch_pe.h"
 #include "hp_link_post.h"
 #include "hp_link_units.h"
+#include "hp_tools.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,34 +38,6 @@ static int write_all(const char *path, const uint8_t *d, size_t n)
         return 0;
     int ok = fwrite(d, 1, n, f) == n;
     return (fclose(f) == 0) && ok;
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *b = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len == cap) {
-            uint8_t *bigger = realloc(b, cap ? 2 * cap : 65536);
-            if (!bigger) {
-                free(b);
-                fclose(f);
-                return NULL;
-            }
-            b = bigger;
-            cap = cap ? 2 * cap : 65536;
-        }
-        size_t got = fread(b + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *n = len;
-    return b;
 }
 
 /* bit 2: the table entries' padding as NOPs, in place (a copy of the input) */
@@ -110,7 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     char msg[256] = "";
     hp_status st = hp_link_post_run(path, &o, &post, msg, sizeof msg);
     size_t after_size = 0;
-    uint8_t *after = read_all(path, &after_size);
+    uint8_t *after = NULL;
+    if (hp_file_read(path, &after, &after_size, NULL, 0) != HP_OK)
+        after = NULL;
     unlink(path);
     if (!after || after_size != size)
         __builtin_trap(); /* the pass never changes the file's length */
