@@ -121,11 +121,25 @@ static bool branch_may_reach(const view *v, size_t body, long target)
     const __m128i f0 = _mm_set1_epi8((char)0xF0), fc = _mm_set1_epi8((char)0xFC);
     const __m128i jcc = _mm_set1_epi8(0x70), loop = _mm_set1_epi8((char)0xE0), two = _mm_set1_epi8(0x0F);
     const __m128i call = _mm_set1_epi8((char)0xE8), jmp = _mm_set1_epi8((char)0xE9), jmp8 = _mm_set1_epi8((char)0xEB);
+    const __m128i jcc32 = _mm_set1_epi8((char)0x80);
     for (; i + 16 <= end; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(x, f0), jcc), _mm_cmpeq_epi8(_mm_and_si128(x, fc), loop));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, two), _mm_cmpeq_epi8(x, call)));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, jmp), _mm_cmpeq_epi8(x, jmp8)));
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, call), _mm_cmpeq_epi8(x, jmp));
+        /* rel8 (70..7F, E0..E3, EB) reaches at most 129 bytes back from its opcode: past that, only
+           the rel32 / rel16 forms can reach the target (most candidates in a long body are rel8
+           opcodes or bytes that look like them) */
+        if ((long)i <= target + 126)
+            m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(x, f0), jcc),
+                                                          _mm_cmpeq_epi8(_mm_and_si128(x, fc), loop)),
+                                             _mm_cmpeq_epi8(x, jmp8)));
+        /* 0F is a branch only before 80..8F: the next bytes checked too when they are there to read
+           (0F is the commonest opcode byte) */
+        __m128i esc = _mm_cmpeq_epi8(x, two);
+        if (i + 17 <= v->after) {
+            __m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+            esc = _mm_and_si128(esc, _mm_cmpeq_epi8(_mm_and_si128(next, f0), jcc32));
+        }
+        m = _mm_or_si128(m, esc);
         unsigned bits = (unsigned)_mm_movemask_epi8(m);
         while (bits) {
             unsigned k = (unsigned)__builtin_ctz(bits);

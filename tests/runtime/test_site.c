@@ -248,6 +248,58 @@ Test(site, branch_to_entry_1_in_every_encoding)
     }
 }
 
+/* The same branches at every offset of a long body (one-byte NOPs around them, so that every offset
+   is an instruction): the raw-byte scan that decides whether the body is decoded at all looks at
+   sixteen bytes at a time, leaves out rel8 opcodes where they cannot reach back to the entry and 0F
+   not followed by 80..8F, and must never leave out a branch that reaches entry+1 — at the start of a
+   block, inside it, across two, in its last bytes and in the body's last bytes. */
+Test(site, branch_to_entry_1_at_every_offset_of_a_long_body)
+{
+    static const struct {
+        const char *what;
+        hp_machine m;
+        uint8_t op[3];
+        size_t oplen;  /* opcode bytes (prefix included) */
+        size_t dsize;  /* displacement bytes */
+    } forms[] = {
+        {"jne rel8", HP_MACHINE_X64, {0x75}, 1, 1},
+        {"jmp rel8", HP_MACHINE_X64, {0xEB}, 1, 1},
+        {"loop rel8", HP_MACHINE_X86, {0xE2}, 1, 1},
+        {"jrcxz rel8", HP_MACHINE_X64, {0xE3}, 1, 1},
+        {"jne rel32", HP_MACHINE_X64, {0x0F, 0x85}, 2, 4},
+        {"jo rel32", HP_MACHINE_X86, {0x0F, 0x80}, 2, 4},
+        {"call rel32", HP_MACHINE_X64, {0xE8}, 1, 4},
+        {"jmp rel32", HP_MACHINE_X64, {0xE9}, 1, 4},
+        {"jmp rel16", HP_MACHINE_X86, {0x66, 0xE9}, 2, 2},
+        {"jg rel16", HP_MACHINE_X86, {0x66, 0x0F, 0x8F}, 3, 2},
+    };
+    enum { PAD = 6, BODY = 300 };
+    uint8_t buf[PAD + BODY];
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        size_t len = forms[f].oplen + forms[f].dsize;
+        for (size_t at = 2; at + len <= BODY; at++) {
+            long disp = 1 - (long)(at + len); /* to entry+1 */
+            if (forms[f].dsize == 1 && disp < -128)
+                break; /* a rel8 cannot reach back that far */
+            memset(buf, 0xCC, PAD);
+            memset(buf + PAD, 0x90, BODY);
+            buf[PAD] = 0x66; /* the plugin's 2-byte entry */
+            buf[PAD + 1] = 0x90;
+            for (int aim = 0; aim < 2; aim++) {
+                long d = disp + aim; /* aim 1: entry+2, where the entry instruction ends: no finding */
+                memcpy(buf + PAD + at, forms[f].op, forms[f].oplen);
+                for (size_t k = 0; k < forms[f].dsize; k++)
+                    buf[PAD + at + forms[f].oplen + k] = (uint8_t)((unsigned long)d >> (8 * k));
+                hp_site_input in = {buf + PAD, PAD, BODY, 0x1000 + PAD, forms[f].m, 0, BODY};
+                hp_site s;
+                hp_site_reason want = aim ? HP_SITE_OK : HP_SITE_BRANCH_TO_ENTRY_1;
+                cr_assert_eq(hp_site_analyze(&in, &s), want, "%s at offset %zu of %d, aimed at entry+%d: %s",
+                             forms[f].what, at, BODY, 1 + aim, hp_site_reason_str(s.reason));
+            }
+        }
+    }
+}
+
 /* The padding count (read eight bytes at a time) against a byte-by-byte count: every filler byte
    (0xCC, 0x90, 0x00) and other bytes at every distance from the entry, windows of every length up to
    past HP_MAX_PAD. */
