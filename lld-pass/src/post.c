@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,30 +313,69 @@ static void clamp_hashes(post_impl *p)
     }
 }
 
-/* Every function's hash (hp_fix_hash, the one hash of maps and manifests) over its final extent, four
-   at a time (hp_fix_hash4). A function whose bytes cannot be found has length 0 there. */
+/* Every function's hash (hp_fix_hash, the one hash of maps and manifests) over its final extent. FNV-1a
+   is one chain of multiplies a byte: four chains run side by side, and a chain whose function ends
+   takes the next one, so that the four stay busy however the lengths differ (four functions at a
+   time, the rest of a long one ran alone: real code's lengths differ a lot). A function whose bytes
+   cannot be found has length 0 there. */
 static void hash_all(post_impl *p, const hp_pe *pe)
 {
     hp_link_post *r = &p->pub;
-    static const unsigned char none[1];
-    for (size_t i = 0; i < r->fn_count; i += 4) {
-        const unsigned char *data[4] = {none, none, none, none};
-        size_t len[4] = {0, 0, 0, 0};
-        uint64_t h[4];
-        size_t n = r->fn_count - i < 4 ? r->fn_count - i : 4;
-        for (size_t k = 0; k < n; k++) {
-            hp_link_fn *f = &r->fns[i + k];
-            const uint8_t *ptr;
-            size_t after = 0;
-            if (f->hash_len && hp_pe_rva_bytes_quick(pe, &p->rc, f->rva, &ptr, NULL, &after) == HP_OK) {
-                data[k] = ptr;
-                len[k] = f->hash_len <= after ? f->hash_len : after;
+    static const unsigned char idle[512]; /* what a chain without a function reads meanwhile */
+    const unsigned char *at[4] = {idle, idle, idle, idle};
+    size_t left[4] = {0, 0, 0, 0}, fn[4] = {0, 0, 0, 0}, next = 0;
+    uint64_t h[4] = {0, 0, 0, 0};
+    int busy[4] = {0, 0, 0, 0}, running = 0;
+    for (;;) {
+        /* idle chains take the next functions that have bytes */
+        for (int k = 0; k < 4; k++)
+            while (!busy[k] && next < r->fn_count) {
+                hp_link_fn *f = &r->fns[next];
+                const uint8_t *ptr = NULL;
+                size_t after = 0, len = 0;
+                if (f->hash_len && hp_pe_rva_bytes_quick(pe, &p->rc, f->rva, &ptr, NULL, &after) == HP_OK)
+                    len = f->hash_len <= after ? f->hash_len : after;
+                f->hash_len = (uint32_t)len;
+                if (!len) {
+                    f->hash = HP_FIX_HASH_BASIS; /* hp_fix_hash of nothing */
+                    next++;
+                    continue;
+                }
+                at[k] = ptr;
+                left[k] = len;
+                fn[k] = next++;
+                h[k] = HP_FIX_HASH_BASIS;
+                busy[k] = 1;
+                running++;
             }
-            f->hash_len = (uint32_t)len[k];
+        if (!running)
+            break;
+        /* the bytes until the first busy chain ends (an idle one reads its zeros, at most that many) */
+        size_t step = running < 4 ? sizeof idle : SIZE_MAX;
+        for (int k = 0; k < 4; k++)
+            if (busy[k] && left[k] < step)
+                step = left[k];
+        const unsigned char *a = at[0], *b = at[1], *c = at[2], *d = at[3];
+        uint64_t ha = h[0], hb = h[1], hc = h[2], hd = h[3];
+        for (size_t i = 0; i < step; i++) {
+            ha = (ha ^ a[i]) * HP_FIX_HASH_PRIME;
+            hb = (hb ^ b[i]) * HP_FIX_HASH_PRIME;
+            hc = (hc ^ c[i]) * HP_FIX_HASH_PRIME;
+            hd = (hd ^ d[i]) * HP_FIX_HASH_PRIME;
         }
-        hp_fix_hash4(data, len, h);
-        for (size_t k = 0; k < n; k++)
-            r->fns[i + k].hash = h[k];
+        h[0] = ha, h[1] = hb, h[2] = hc, h[3] = hd;
+        for (int k = 0; k < 4; k++) {
+            if (!busy[k])
+                continue;
+            at[k] += step;
+            left[k] -= step;
+            if (!left[k]) {
+                r->fns[fn[k]].hash = h[k];
+                at[k] = idle;
+                busy[k] = 0;
+                running--;
+            }
+        }
     }
 }
 

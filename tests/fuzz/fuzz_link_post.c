@@ -8,6 +8,7 @@
  *   - a failed pass leaves the file byte for byte as it was (nothing half-written);
  *   - a pass that succeeded changed nothing but the padding it reports (`filled` bytes, each 0x90
  *     before and int3 after) and the PE checksum field, and wrote the checksum of what it left;
+ *   - every function's hash is hp_fix_hash of its final bytes over its hash_len;
  *   - its functions are in strictly increasing RVA order, its violations in RVA order, and the
  *     function list can be given back (hp_link_post_release_functions) with the rest intact.
  * The last input byte picks the options: bit 0 no fill, bit 1 the map's units, bit 2 the padding
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_link_post.h"
 #include "hp_link_units.h"
@@ -122,8 +124,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     for (size_t i = 1; i < post->violation_count; i++)
         if (post->violations[i - 1].rva > post->violations[i].rva)
             __builtin_trap();
-    for (size_t i = 0; i < post->fn_count; i++)
-        g_keep += post->fns[i].hash + (post->fns[i].name ? strlen(post->fns[i].name) : 0);
+    /* each hash is hp_fix_hash of the function's final bytes (the file as the pass left it) */
+    hp_pe final_pe;
+    if (hp_pe_open(&final_pe, after, after_size, HP_PE_LAYOUT_FILE, 0, NULL) != HP_OK)
+        __builtin_trap();
+    for (size_t i = 0; i < post->fn_count; i++) {
+        const hp_link_fn *fn = &post->fns[i];
+        const uint8_t *b = NULL;
+        size_t avail = 0;
+        if (fn->hash_len == 0) {
+            if (fn->hash != HP_FIX_HASH_BASIS)
+                __builtin_trap();
+        } else if (hp_pe_rva_bytes(&final_pe, fn->rva, &b, NULL, &avail, NULL) != HP_OK || avail < fn->hash_len ||
+                   fn->hash != hp_fix_hash(b, fn->hash_len)) {
+            __builtin_trap();
+        }
+        g_keep += fn->hash + (fn->name ? strlen(fn->name) : 0);
+    }
     size_t nv = post->violation_count;
     hp_link_post_release_functions(post);
     if (post->fns || post->fn_count || post->violation_count != nv)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hotpatch_fix.h"
 #include "hp_link_objfind.h"
 #include "hp_link_post.h"
 #include "hp_link_units.h"
@@ -206,6 +207,57 @@ Test(post, functions_released_the_rest_stays)
     cr_expect_str_eq(post->violations[0].reason, reason);
     hp_link_post_release_functions(post); /* twice: nothing left to free */
     hp_link_post_release_functions(NULL);
+    hp_link_post_destroy(post);
+}
+
+/* Every function's hash is hp_fix_hash of its bytes in the image, over hash_len: functions of very
+   different lengths (one-line ones, long switch and loop bodies), which the pass hashes side by side. */
+Test(post, every_hash_is_the_hash_of_the_functions_bytes)
+{
+    const char *d = hpt_scratch("post_hashes");
+    const char *src = lpt_path(d, "sizes.c"), *obj = lpt_path(d, "sizes.obj"), *dll = lpt_path(d, "sizes.dll");
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "volatile int sink;\nint __stdcall _DllMainCRTStartup(void *m, unsigned r, void *p) { return 1; }\n");
+    for (int i = 0; i < 41; i++) {
+        /* every seventh function long: a switch of i * 3 cases, a loop; the others a line or two */
+        fprintf(f, "__declspec(dllexport) int f%d(int x) {\n", i);
+        if (i % 7 == 3) {
+            fprintf(f, "  int s = 0;\n  for (int k = 0; k < x; k++) {\n    switch ((k * %d) %% %d) {\n", i + 1, 3 * i + 5);
+            for (int c = 0; c < 3 * i + 5; c++)
+                fprintf(f, "    case %d: s += sink * %d + k; sink = s ^ %d; break;\n", c, c + i, c * 7);
+            fprintf(f, "    }\n  }\n  return s;\n");
+        } else {
+            fprintf(f, "  return x * %d + sink;\n", i + 2);
+        }
+        fprintf(f, "}\n");
+    }
+    cr_assert_eq(fclose(f), 0);
+    lpt_compile("x86_64-pc-windows-msvc", src, obj, 1, (const char *[]){"-O2", NULL});
+    hpt_proc p;
+    cr_assert_eq(lpt_link("x86_64-pc-windows-msvc", (const char *[]){"-shared", obj, "-o", dll, NULL}, &p), 0, "%s",
+                 p.err);
+    hpt_proc_free(&p);
+    hp_link_post *post = NULL;
+    char msg[256] = "";
+    cr_assert_eq(hp_link_post_run(dll, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    size_t shortest = SIZE_MAX, longest = 0;
+    cr_assert_geq(post->fn_count, 41u);
+    for (size_t i = 0; i < post->fn_count; i++) {
+        const hp_link_fn *fn = &post->fns[i];
+        size_t before;
+        const uint8_t *b = lpt_bytes(&img, fn->rva, &before);
+        cr_assert_not_null(b, "function %zu at 0x%x", i, fn->rva);
+        cr_assert_gt(fn->hash_len, 0u, "%s", fn->name ? fn->name : "?");
+        cr_expect_eq(fn->hash, hp_fix_hash(b, fn->hash_len), "%s at 0x%x, %u bytes", fn->name ? fn->name : "?",
+                     fn->rva, fn->hash_len);
+        shortest = fn->hash_len < shortest ? fn->hash_len : shortest;
+        longest = fn->hash_len > longest ? fn->hash_len : longest;
+    }
+    cr_expect_gt(longest, 20 * shortest, "lengths that differ: %zu to %zu bytes", shortest, longest);
+    lpt_image_close(&img);
     hp_link_post_destroy(post);
 }
 
