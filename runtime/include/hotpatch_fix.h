@@ -157,31 +157,6 @@ static inline uint64_t hp_fix_hash(const void *data, size_t len)
 }
 
 /**
- * hp_fix_hash() of four buffers at once: out[k] = hp_fix_hash(data[k], len[k]). FNV-1a is one chain
- * of multiplies a byte; four chains interleaved let the processor overlap them (a map of 60,000
- * functions hashes four at a time).
- */
-static inline void hp_fix_hash4(const unsigned char *const data[4], const size_t len[4], uint64_t out[4])
-{
-    uint64_t a = HP_FIX_HASH_BASIS, b = HP_FIX_HASH_BASIS, c = HP_FIX_HASH_BASIS, d = HP_FIX_HASH_BASIS;
-    size_t common = len[0];
-    for (int k = 1; k < 4; k++)
-        common = len[k] < common ? len[k] : common;
-    for (size_t i = 0; i < common; i++) {
-        a = (a ^ data[0][i]) * HP_FIX_HASH_PRIME;
-        b = (b ^ data[1][i]) * HP_FIX_HASH_PRIME;
-        c = (c ^ data[2][i]) * HP_FIX_HASH_PRIME;
-        d = (d ^ data[3][i]) * HP_FIX_HASH_PRIME;
-    }
-    uint64_t h[4] = {a, b, c, d};
-    for (int k = 0; k < 4; k++) {
-        for (size_t i = common; i < len[k]; i++)
-            h[k] = (h[k] ^ data[k][i]) * HP_FIX_HASH_PRIME;
-        out[k] = h[k];
-    }
-}
-
-/**
  * In the source of a fix: the version of `fn` that was in force before this module was loaded (the
  * release's code, or an earlier fix's), callable like `fn`. `fn` must be a function the module
  * replaces. The plugin's fix mode turns it into a HP_FIX_SLOT_PREVIOUS slot; compiled without fix
