@@ -313,70 +313,83 @@ static void clamp_hashes(post_impl *p)
     }
 }
 
+/* The next function with bytes to hash from *next on, its bytes and length; the ones without bytes
+   get hp_fix_hash of nothing on the way. Returns 0 when there is none left. */
+static int hash_take(post_impl *p, const hp_pe *pe, size_t *next, size_t *fn, const unsigned char **at, size_t *left)
+{
+    hp_link_post *r = &p->pub;
+    while (*next < r->fn_count) {
+        hp_link_fn *f = &r->fns[(*next)++];
+        const uint8_t *ptr = NULL;
+        size_t after = 0, len = 0;
+        if (f->hash_len && hp_pe_rva_bytes_quick(pe, &p->rc, f->rva, &ptr, NULL, &after) == HP_OK)
+            len = f->hash_len <= after ? f->hash_len : after;
+        f->hash_len = (uint32_t)len;
+        if (len) {
+            *fn = (size_t)(f - r->fns);
+            *at = ptr;
+            *left = len;
+            return 1;
+        }
+        f->hash = HP_FIX_HASH_BASIS; /* hp_fix_hash of nothing */
+    }
+    return 0;
+}
+
 /* Every function's hash (hp_fix_hash, the one hash of maps and manifests) over its final extent. FNV-1a
    is one chain of multiplies a byte: four chains run side by side, and a chain whose function ends
    takes the next one, so that the four stay busy however the lengths differ (four functions at a
-   time, the rest of a long one ran alone: real code's lengths differ a lot). A function whose bytes
-   cannot be found has length 0 there. */
+   time, the rest of a long one ran alone: real code's lengths differ a lot). A chain with nothing
+   left to take reads zeros meanwhile. A function whose bytes cannot be found has length 0 there. */
 static void hash_all(post_impl *p, const hp_pe *pe)
 {
-    hp_link_post *r = &p->pub;
-    static const unsigned char idle[512]; /* what a chain without a function reads meanwhile */
-    const unsigned char *at[4] = {idle, idle, idle, idle};
-    size_t left[4] = {0, 0, 0, 0}, fn[4] = {0, 0, 0, 0}, next = 0;
-    uint64_t h[4] = {0, 0, 0, 0};
-    int busy[4] = {0, 0, 0, 0}, running = 0;
-    for (;;) {
-        /* idle chains take the next functions that have bytes */
-        for (int k = 0; k < 4; k++)
-            while (!busy[k] && next < r->fn_count) {
-                hp_link_fn *f = &r->fns[next];
-                const uint8_t *ptr = NULL;
-                size_t after = 0, len = 0;
-                if (f->hash_len && hp_pe_rva_bytes_quick(pe, &p->rc, f->rva, &ptr, NULL, &after) == HP_OK)
-                    len = f->hash_len <= after ? f->hash_len : after;
-                f->hash_len = (uint32_t)len;
-                if (!len) {
-                    f->hash = HP_FIX_HASH_BASIS; /* hp_fix_hash of nothing */
-                    next++;
-                    continue;
-                }
-                at[k] = ptr;
-                left[k] = len;
-                fn[k] = next++;
-                h[k] = HP_FIX_HASH_BASIS;
-                busy[k] = 1;
-                running++;
-            }
-        if (!running)
-            break;
-        /* the bytes until the first busy chain ends (an idle one reads its zeros, at most that many) */
-        size_t step = running < 4 ? sizeof idle : SIZE_MAX;
-        for (int k = 0; k < 4; k++)
-            if (busy[k] && left[k] < step)
-                step = left[k];
-        const unsigned char *a = at[0], *b = at[1], *c = at[2], *d = at[3];
-        uint64_t ha = h[0], hb = h[1], hc = h[2], hd = h[3];
+    static const unsigned char idle[256];
+    hp_link_fn *fns = p->pub.fns;
+    size_t next = 0, fa = 0, fb = 0, fc = 0, fd = 0, la = 0, lb = 0, lc = 0, ld = 0;
+    const unsigned char *a = idle, *b = idle, *c = idle, *d = idle;
+    int busy = 0; /* bit k: chain k has a function */
+#define HASH_TAKE(k, f, at, left)                                                                          \
+    do {                                                                                                   \
+        if (hash_take(p, pe, &next, &f, &at, &left)) {                                                     \
+            busy |= 1 << k;                                                                                \
+        } else {                                                                                           \
+            at = idle;                                                                                     \
+            left = sizeof idle;                                                                            \
+            busy &= ~(1 << k);                                                                             \
+        }                                                                                                  \
+    } while (0)
+    HASH_TAKE(0, fa, a, la);
+    HASH_TAKE(1, fb, b, lb);
+    HASH_TAKE(2, fc, c, lc);
+    HASH_TAKE(3, fd, d, ld);
+    uint64_t ha = HP_FIX_HASH_BASIS, hb = ha, hc = ha, hd = ha;
+    while (busy) {
+        size_t step = la < lb ? la : lb;
+        step = step < lc ? step : lc;
+        step = step < ld ? step : ld;
         for (size_t i = 0; i < step; i++) {
             ha = (ha ^ a[i]) * HP_FIX_HASH_PRIME;
             hb = (hb ^ b[i]) * HP_FIX_HASH_PRIME;
             hc = (hc ^ c[i]) * HP_FIX_HASH_PRIME;
             hd = (hd ^ d[i]) * HP_FIX_HASH_PRIME;
         }
-        h[0] = ha, h[1] = hb, h[2] = hc, h[3] = hd;
-        for (int k = 0; k < 4; k++) {
-            if (!busy[k])
-                continue;
-            at[k] += step;
-            left[k] -= step;
-            if (!left[k]) {
-                r->fns[fn[k]].hash = h[k];
-                at[k] = idle;
-                busy[k] = 0;
-                running--;
-            }
-        }
+        a += step, b += step, c += step, d += step;
+        la -= step, lb -= step, lc -= step, ld -= step;
+        /* a chain at its end: its function's hash, and the next function (or zeros) */
+#define HASH_END(k, f, at, left, h)                                                                        \
+    if (!left) {                                                                                           \
+        if (busy & (1 << k))                                                                               \
+            fns[f].hash = h;                                                                               \
+        HASH_TAKE(k, f, at, left);                                                                         \
+        h = HP_FIX_HASH_BASIS;                                                                             \
     }
+        HASH_END(0, fa, a, la, ha)
+        HASH_END(1, fb, b, lb, hb)
+        HASH_END(2, fc, c, lc, hc)
+        HASH_END(3, fd, d, ld, hd)
+#undef HASH_END
+    }
+#undef HASH_TAKE
 }
 
 /* Copy *s (when set) to *w, advance *w past its NUL, and point *s at the copy. */
