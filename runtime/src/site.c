@@ -122,9 +122,27 @@ static bool branch_may_reach(const view *v, size_t body, long target)
     const __m128i jcc = _mm_set1_epi8(0x70), loop = _mm_set1_epi8((char)0xE0), two = _mm_set1_epi8(0x0F);
     const __m128i call = _mm_set1_epi8((char)0xE8), jmp = _mm_set1_epi8((char)0xE9), jmp8 = _mm_set1_epi8((char)0xEB);
     const __m128i jcc32 = _mm_set1_epi8((char)0x80);
+    const __m128i lane = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (; i + 16 <= end; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, call), _mm_cmpeq_epi8(x, jmp));
+        __m128i esc = _mm_cmpeq_epi8(x, two);
+        if (i + 18 <= v->after) {
+            /* A branch at offset o that reaches the target has a displacement of target - o - (its
+               length): E8/E9 rel32 target - o - 5, rel16 target - o - 3; 0F 8x rel32 target - o - 6,
+               rel16 target - o - 4. The displacement's low byte, one value per lane, must be there. */
+            __m128i n1 = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+            __m128i n2 = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 2));
+#define HP_LOW_BYTES(d) _mm_sub_epi8(_mm_set1_epi8((char)(uint8_t)(target - (long)i - (d))), lane)
+            m = _mm_and_si128(m, _mm_or_si128(_mm_cmpeq_epi8(n1, HP_LOW_BYTES(5)), _mm_cmpeq_epi8(n1, HP_LOW_BYTES(3))));
+            esc = _mm_and_si128(esc, _mm_cmpeq_epi8(_mm_and_si128(n1, f0), jcc32));
+            esc = _mm_and_si128(esc, _mm_or_si128(_mm_cmpeq_epi8(n2, HP_LOW_BYTES(6)), _mm_cmpeq_epi8(n2, HP_LOW_BYTES(4))));
+#undef HP_LOW_BYTES
+        } else if (i + 17 <= v->after) {
+            /* 0F is a branch only before 80..8F */
+            __m128i n1 = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+            esc = _mm_and_si128(esc, _mm_cmpeq_epi8(_mm_and_si128(n1, f0), jcc32));
+        }
         /* rel8 (70..7F, E0..E3, EB) reaches at most 129 bytes back from its opcode: past that, only
            the rel32 / rel16 forms can reach the target (most candidates in a long body are rel8
            opcodes or bytes that look like them) */
@@ -132,13 +150,6 @@ static bool branch_may_reach(const view *v, size_t body, long target)
             m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(x, f0), jcc),
                                                           _mm_cmpeq_epi8(_mm_and_si128(x, fc), loop)),
                                              _mm_cmpeq_epi8(x, jmp8)));
-        /* 0F is a branch only before 80..8F: the next bytes checked too when they are there to read
-           (0F is the commonest opcode byte) */
-        __m128i esc = _mm_cmpeq_epi8(x, two);
-        if (i + 17 <= v->after) {
-            __m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
-            esc = _mm_and_si128(esc, _mm_cmpeq_epi8(_mm_and_si128(next, f0), jcc32));
-        }
         m = _mm_or_si128(m, esc);
         unsigned bits = (unsigned)_mm_movemask_epi8(m);
         while (bits) {
