@@ -206,17 +206,21 @@ static int sort_by_key(void *base, size_t n, size_t size)
 static size_t lower_bound(const void *base, size_t n, size_t size, uint64_t key)
 {
     const unsigned char *a = base;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
+    if (n == 0)
+        return 0;
+    /* halving without a branch on the comparison (a conditional move): the keys are in no order the
+       predictor could learn */
+    size_t lo = 0;
+    while (n > 1) {
+        size_t half = n / 2;
         uint64_t k;
-        memcpy(&k, a + mid * size, sizeof k);
-        if (k < key)
-            lo = mid + 1;
-        else
-            hi = mid;
+        memcpy(&k, a + (lo + half - 1) * size, sizeof k);
+        lo = k < key ? lo + half : lo;
+        n -= half;
     }
-    return lo;
+    uint64_t k;
+    memcpy(&k, a + lo * size, sizeof k);
+    return lo + (k < key);
 }
 
 /* Relocations of the sections no digest covers are not read: the unwind tables (.pdata, .xdata) and the

@@ -42,7 +42,24 @@ int hp_pe_span_strlen(hp_pe_span s, uint64_t off, size_t *out_len)
 {
     if (off > s.size)
         return 0;
-    for (size_t i = (size_t)off; i < s.size; i++) {
+    size_t i = (size_t)off;
+#if defined(__GNUC__) || defined(__clang__)
+    /* eight bytes at a time (symbol and export names run long): the lowest byte that is zero, read
+       as a little-endian word whatever the host */
+    for (; s.size - i >= 8; i += 8) {
+        const uint8_t *p = s.data + i;
+        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                     (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+        uint64_t zero = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull; /* exact at the lowest */
+        if (zero) {
+            i += (size_t)__builtin_ctzll(zero) / 8;
+            if (out_len)
+                *out_len = i - (size_t)off;
+            return 1;
+        }
+    }
+#endif
+    for (; i < s.size; i++) {
         if (s.data[i] == 0) {
             if (out_len)
                 *out_len = i - (size_t)off;

@@ -41,6 +41,31 @@ Test(pe, span_reader_checks_cannot_wrap)
     cr_assert(hp_pe_span_strlen(t, 0, &len));
     cr_assert_eq(len, 2);
     cr_assert(!hp_pe_span_strlen(t, 3, &len), "no NUL before the end");
+    /* against a byte-by-byte count: NULs at every distance from the start, spans ending at every
+       distance from it, starting offsets that are not multiples of eight, bytes 0x01 and 0x80-0xFF
+       (the word-at-a-time test's borrow cases) */
+    uint8_t buf[80];
+    uint32_t x = 99;
+    for (unsigned round = 0; round < 20000; round++) {
+        for (size_t i = 0; i < sizeof buf; i++) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = (x >> 16) & 255;
+            buf[i] = (uint8_t)(r < 8 ? 0x01 : r < 16 ? 0x80 + (r & 0x7F) : r < 24 ? 0xFF : 'a' + r % 26);
+        }
+        x = x * 1103515245u + 12345u;
+        size_t size = (x >> 8) % (sizeof buf + 1), start = size ? (x >> 20) % (size + 1) : 0;
+        if (round % 2 && size > start)
+            buf[start + (x >> 4) % (size - start)] = 0;
+        size_t naive = start;
+        while (naive < size && buf[naive] != 0)
+            naive++;
+        hp_pe_span u = {buf, size};
+        size_t got = 12345;
+        int found = hp_pe_span_strlen(u, start, &got);
+        cr_assert_eq(found, naive < size, "round %u: span %zu from %zu", round, size, start);
+        if (found)
+            cr_assert_eq(got, naive - start, "round %u: span %zu from %zu", round, size, start);
+    }
 }
 
 Test(pe, headers_of_each_target)
