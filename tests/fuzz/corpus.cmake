@@ -8,6 +8,11 @@
 #   images     the fixture images only (.dll, .exe)
 #   fixmodules fix modules with a hand-written manifest (tests/lld-pass/fixtures/fix_module.c) built
 #              with clang-19 as an x86-64 and an i386 ELF shared object and an x64 PE DLL
+#   fixpairs   each kind of fix module (the same source) built for a real target, tests/lld-pass/
+#              fixtures/fix_target.c linked as an x86-64 and an i386 ELF shared object and an x64 PE
+#              DLL (build id, PE checksum), with the target's RVAs of svc_quote and target_var and
+#              the target name "target": one input per pair, the module, the separator line
+#              "--hotpatch-fuzz-target--" between two newlines, then the target (fuzz_link_fill.c)
 #   wine       a fixed sample of the PE images the installed Wine package ships: the first
 #              WINE_COUNT of `dpkg -L libwine` that end in .dll or .exe, by sorted path, among those
 #              of at most WINE_MAX_SIZE bytes (small inputs keep the fuzzers fast). Without Wine the
@@ -100,6 +105,73 @@ foreach(kind elf64 elf32 pe64)
   list(APPEND fixmodules "${product}")
 endforeach()
 
+# fix modules paired with the targets they were built for: hp_link_manifest_fill succeeds on them
+find_program(HP_CORPUS_OBJDUMP NAMES llvm-objdump-19 llvm-objdump PATHS /usr/lib/llvm-19/bin REQUIRED)
+find_program(HP_CORPUS_NM NAMES llvm-nm-19 llvm-nm PATHS /usr/lib/llvm-19/bin REQUIRED)
+find_program(HP_CORPUS_CAT NAMES cat REQUIRED)
+set(fixpairs "")
+set(_pairdir "${OUT}/.pairs")
+file(MAKE_DIRECTORY "${_pairdir}")
+file(WRITE "${_pairdir}/split" "\n--hotpatch-fuzz-target--\n")
+set(_target_src "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/fix_target.c")
+foreach(kind elf64 elf32 pe64)
+  if(kind STREQUAL "pe64")
+    set(tgt "${_pairdir}/target-${kind}.dll") # the MinGW driver names a DLL without a suffix .dll
+    set(mod "${_pairdir}/fix-${kind}.dll")
+  else()
+    set(tgt "${_pairdir}/target-${kind}.so")
+    set(mod "${_pairdir}/fix-${kind}.so")
+  endif()
+  if(kind STREQUAL "pe64")
+    set(triple --target=x86_64-w64-mingw32 -fuse-ld=lld)
+    set(link_t -shared -Wl,-Xlink=/release -Wl,--build-id)
+    set(link_m -shared -Wl,-Xlink=/release)
+  else()
+    if(kind STREQUAL "elf64")
+      set(triple --target=x86_64-linux-gnu -fuse-ld=lld)
+    else()
+      set(triple --target=i386-linux-gnu -fuse-ld=lld)
+    endif()
+    set(link_t -shared -fPIC -nostdlib -Wl,--build-id)
+    set(link_m -shared -fPIC -nostdlib)
+  endif()
+  execute_process(COMMAND "${HP_CORPUS_CLANG}" ${triple} -O1 ${link_t} "${_target_src}" -o "${tgt}"
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix target failed:\n${err}")
+  endif()
+  # the RVAs: the export table of the DLL; the symbol values of the shared object (its base is 0)
+  set(rvas "")
+  foreach(sym svc_quote target_var)
+    if(kind STREQUAL "pe64")
+      execute_process(COMMAND "${HP_CORPUS_OBJDUMP}" -p "${tgt}" OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
+      string(REGEX MATCH "0x([0-9a-f]+)  ${sym}\n" m "${listing}")
+    else()
+      execute_process(COMMAND "${HP_CORPUS_NM}" --defined-only "${tgt}" OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
+      string(REGEX MATCH "([0-9a-f]+) [TDB] ${sym}\n" m "${listing}")
+    endif()
+    if(NOT rc EQUAL 0 OR NOT CMAKE_MATCH_1)
+      message(FATAL_ERROR "corpus.cmake: no address of ${sym} in the ${kind} fix target")
+    endif()
+    list(APPEND rvas "0x${CMAKE_MATCH_1}")
+  endforeach()
+  list(GET rvas 0 rq)
+  list(GET rvas 1 rv)
+  execute_process(COMMAND "${HP_CORPUS_CLANG}" ${triple} -O1 ${link_m} -DTARGET_NAME="target" -DRVA_QUOTE=${rq}
+                          -DRVA_VAR=${rv} -DVAR_SIZE=4 "-I${CMAKE_CURRENT_LIST_DIR}/../../runtime/include"
+                          "${_fixsrc}" -o "${mod}"
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix module for its target failed:\n${err}")
+  endif()
+  execute_process(COMMAND "${HP_CORPUS_CAT}" "${mod}" "${_pairdir}/split" "${tgt}"
+                  OUTPUT_FILE "${_pairdir}/pair-${kind}" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "corpus.cmake: cannot write the ${kind} fix pair")
+  endif()
+  list(APPEND fixpairs "${_pairdir}/pair-${kind}")
+endforeach()
+
 foreach(name IN LISTS HP_FUZZ_TARGETS)
   set(files "")
   foreach(src IN LISTS HP_FUZZ_${name}_SEEDS)
@@ -111,6 +183,8 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
       list(APPEND files ${wine})
     elseif(src STREQUAL "fixmodules")
       list(APPEND files ${fixmodules})
+    elseif(src STREQUAL "fixpairs")
+      list(APPEND files ${fixpairs})
     endif()
   endforeach()
   file(MAKE_DIRECTORY "${OUT}/${name}")
@@ -126,6 +200,7 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
   message(STATUS "fuzz seeds: ${name}: ${n} inputs")
 endforeach()
 
+file(REMOVE_RECURSE "${_pairdir}")
 file(REMOVE_RECURSE "${FINAL}.old")
 if(EXISTS "${FINAL}")
   file(RENAME "${FINAL}" "${FINAL}.old")

@@ -8,10 +8,11 @@
 #   _SEEDS       where its seeds come from (tests/fuzz/corpus.cmake): `generated` (seeds.c),
 #                `fixtures` (the audit's fixture files), `images` (the fixture images only),
 #                `wine` (a fixed sample of Wine's PE images), `fixmodules` (fix modules and their targets,
-#                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures)
+#                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures),
+#                `fixpairs` (each of those modules followed by the target image it was built for)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
-    link_manifest link_code link_post plugin_options tools_map)
+    link_manifest link_fill link_code link_post plugin_options tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -52,6 +53,11 @@ set(HP_FUZZ_link_manifest_PART lld-pass)
 set(HP_FUZZ_link_manifest_LIBS hp_fuzz_link_manifest)
 set(HP_FUZZ_link_manifest_UNDER_TEST lld-pass/src/manifest.c lld-pass/src/elfmap.c)
 set(HP_FUZZ_link_manifest_SEEDS fixmodules)
+
+set(HP_FUZZ_link_fill_PART lld-pass)
+set(HP_FUZZ_link_fill_LIBS hp_fuzz_link_manifest)
+set(HP_FUZZ_link_fill_UNDER_TEST lld-pass/src/manifest.c lld-pass/src/elfmap.c)
+set(HP_FUZZ_link_fill_SEEDS fixpairs)
 
 set(HP_FUZZ_link_code_PART lld-pass)
 set(HP_FUZZ_link_code_LIBS hp_fuzz_link_code)
