@@ -8,7 +8,8 @@
  * usage: bench_lld_pass CLANG PLUGIN HOTPATCH_LINK WORKDIR [ROUNDS [SIZES]]
  *   SIZES: comma-separated function counts (default 10000,60000)
  * Prints the medians and their ratio per size (the target: exits 1 when a ratio is not at most 1.15),
- * and the spread of the rounds' own ratios (each round's two links ran back to back).
+ * and the spread of the rounds' own ratios (each round's two links ran back to back); between two
+ * sizes, the CPU each further function costs both ways and the ratio larger links tend to.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <spawn.h>
@@ -36,9 +37,15 @@ static int run(char *const argv[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* One size's medians (seconds of CPU). */
+typedef struct size_result {
+    int functions;
+    double plain, hot;
+} size_result;
+
 /* One size: generate, compile once, then interleaved links. Returns the CPU ratio, or -1 on failure. */
 static double bench_size(const char *clang, const char *plugin, const char *link, const char *dir, int functions,
-                         int rounds)
+                         int rounds, size_result *out)
 {
     char src[4096], obj[4096], plain[4096], hot[4096], fplugin[4200], fuse[4200];
     snprintf(src, sizeof src, "%s/gen%d.c", dir, functions);
@@ -104,6 +111,9 @@ static double bench_size(const char *clang, const char *plugin, const char *link
     qsort(wp, (size_t)rounds, sizeof *wp, cmp_double);
     qsort(wh, (size_t)rounds, sizeof *wh, cmp_double);
     double ratio = ch[rounds / 2] / cp[rounds / 2];
+    out->functions = functions;
+    out->plain = cp[rounds / 2];
+    out->hot = ch[rounds / 2];
     printf("lld-pass bench: %d functions (%d exported), %d rounds\n", functions, functions / 2, rounds);
     printf("  plain lld      median CPU %.1f ms, wall %.1f ms\n", cp[rounds / 2] * 1e3, wp[rounds / 2] * 1e3);
     printf("  hotpatch-link  median CPU %.1f ms, wall %.1f ms (lld + settings + post-link pass + map)\n",
@@ -133,16 +143,30 @@ int main(int argc, char **argv)
     char sizes[256];
     snprintf(sizes, sizeof sizes, "%s", argc > 6 ? argv[6] : "10000,60000");
     int ok = 1;
+    size_result prev = {0, 0, 0};
     for (char *tok = strtok(sizes, ","); tok; tok = strtok(NULL, ",")) {
         int n = atoi(tok);
         if (n < 2) {
             fprintf(stderr, "bench_lld_pass: bad size '%s'\n", tok);
             return 2;
         }
-        double ratio = bench_size(argv[1], argv[2], argv[3], argv[4], n, rounds);
+        size_result cur;
+        double ratio = bench_size(argv[1], argv[2], argv[3], argv[4], n, rounds, &cur);
         if (ratio < 0)
             return 2;
         ok &= ratio <= TARGET_RATIO;
+        /* between two sizes: the CPU each further function costs (the medians' differences), which
+           decides the ratio that larger links tend to: fixed costs (process starts, the CRT's
+           objects, the archives) matter less and less */
+        if (prev.functions && cur.functions != prev.functions) {
+            double dn = (double)cur.functions - prev.functions, dp = (cur.plain - prev.plain) / dn,
+                   dh = (cur.hot - prev.hot) / dn;
+            printf("lld-pass bench: each function more, from %d to %d: plain lld %.2f us of CPU, hotpatch-link "
+                   "%.2f us (%.2f us its own); larger links tend to %.2fx\n",
+                   prev.functions, cur.functions, dp * 1e6, dh * 1e6, (dh - dp) * 1e6, dp > 0 ? dh / dp : 0.0);
+            fflush(stdout);
+        }
+        prev = cur;
     }
     return ok ? 0 : 1;
 }
