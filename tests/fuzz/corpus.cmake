@@ -13,6 +13,7 @@
 #              DLL (build id, PE checksum), with the target's RVAs of svc_quote and target_var and
 #              the target name "target": one input per pair, the module, the separator line
 #              "--hotpatch-fuzz-target--" between two newlines, then the target (fuzz_link_fill.c)
+#   fixtargets those targets alone (ELF shared objects with a build id, and the DLL)
 #   wine       a fixed sample of the PE images the installed Wine package ships: the first
 #              WINE_COUNT of `dpkg -L libwine` that end in .dll or .exe, by sorted path, among those
 #              of at most WINE_MAX_SIZE bytes (small inputs keep the fuzzers fast). Without Wine the
@@ -110,6 +111,7 @@ find_program(HP_CORPUS_OBJDUMP NAMES llvm-objdump-19 llvm-objdump PATHS /usr/lib
 find_program(HP_CORPUS_NM NAMES llvm-nm-19 llvm-nm PATHS /usr/lib/llvm-19/bin REQUIRED)
 find_program(HP_CORPUS_CAT NAMES cat REQUIRED)
 set(fixpairs "")
+set(fixtargets "")
 set(_pairdir "${OUT}/.pairs")
 file(MAKE_DIRECTORY "${_pairdir}")
 file(WRITE "${_pairdir}/split" "\n--hotpatch-fuzz-target--\n")
@@ -170,6 +172,7 @@ foreach(kind elf64 elf32 pe64)
     message(FATAL_ERROR "corpus.cmake: cannot write the ${kind} fix pair")
   endif()
   list(APPEND fixpairs "${_pairdir}/pair-${kind}")
+  list(APPEND fixtargets "${tgt}")
 endforeach()
 
 foreach(name IN LISTS HP_FUZZ_TARGETS)
@@ -185,6 +188,8 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
       list(APPEND files ${fixmodules})
     elseif(src STREQUAL "fixpairs")
       list(APPEND files ${fixpairs})
+    elseif(src STREQUAL "fixtargets")
+      list(APPEND files ${fixtargets})
     endif()
   endforeach()
   file(MAKE_DIRECTORY "${OUT}/${name}")

@@ -9,10 +9,11 @@
 #                `fixtures` (the audit's fixture files), `images` (the fixture images only),
 #                `wine` (a fixed sample of Wine's PE images), `fixmodules` (fix modules and their targets,
 #                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures),
-#                `fixpairs` (each of those modules followed by the target image it was built for)
+#                `fixpairs` (each of those modules followed by the target image it was built for),
+#                `fixtargets` (those target images alone)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
-    link_manifest link_fill link_code link_post plugin_options tools_map)
+    link_manifest link_fill link_elfmap link_code link_post plugin_options tools_map)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -58,6 +59,11 @@ set(HP_FUZZ_link_fill_PART lld-pass)
 set(HP_FUZZ_link_fill_LIBS hp_fuzz_link_manifest)
 set(HP_FUZZ_link_fill_UNDER_TEST lld-pass/src/manifest.c lld-pass/src/elfmap.c)
 set(HP_FUZZ_link_fill_SEEDS fixpairs)
+
+set(HP_FUZZ_link_elfmap_PART lld-pass)
+set(HP_FUZZ_link_elfmap_LIBS hp_fuzz_link_manifest)
+set(HP_FUZZ_link_elfmap_UNDER_TEST lld-pass/src/elfmap.c)
+set(HP_FUZZ_link_elfmap_SEEDS fixtargets fixmodules)
 
 set(HP_FUZZ_link_code_PART lld-pass)
 set(HP_FUZZ_link_code_LIBS hp_fuzz_link_code)
