@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_files.h"
 #include "hotpatch_fix.h"
 #include "hp_link_manifest.h"
 #include "hp_map.h"
@@ -31,23 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile uint64_t g_keep;
 
-static int write_all(const char *path, const uint8_t *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(d, 1, n, f) == n;
-    return (fclose(f) == 0) && ok;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
     char image[512], map[600];
-    snprintf(image, sizeof image, "%s/fuzz_link_elfmap.%ld.so", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+    fuzz_temp_path(image, sizeof image, "fuzz_link_elfmap", ".so");
     snprintf(map, sizeof map, "%s.hpmap", image);
     unlink(map);
-    if (!write_all(image, data, size))
+    if (!fuzz_write_file(image, data, size))
         __builtin_trap(); /* the harness's own file: nothing to learn from here */
     uint8_t opts = size ? data[size - 1] : 0;
     static const uint32_t pads[4] = {0, 5, 8, 16};

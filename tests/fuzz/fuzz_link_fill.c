@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_files.h"
 #include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_link_manifest.h"
@@ -39,15 +40,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile uint64_t g_keep;
-
-static int write_all(const char *path, const uint8_t *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(d, 1, n, f) == n;
-    return (fclose(f) == 0) && ok;
-}
 
 /* The first occurrence of FUZZ_SPLIT, or NULL. */
 static const uint8_t *find_split(const uint8_t *d, size_t n)
@@ -136,13 +128,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tgt = split + sizeof FUZZ_SPLIT - 1;
         tgt_size = size - mod_size - (sizeof FUZZ_SPLIT - 1);
     }
-    const char *tmp = getenv("TMPDIR");
     char dir[400], fix[500], target[500];
-    snprintf(dir, sizeof dir, "%s/fuzz_link_fill.%ld", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+    fuzz_temp_path(dir, sizeof dir, "fuzz_link_fill", "");
     snprintf(fix, sizeof fix, "%s/fix.mod", dir);
     snprintf(target, sizeof target, "%s/target", dir); /* the name the seeds' manifests record */
     cleanup(dir, fix, target); /* what an earlier process of this pid left */
-    if (mkdir(dir, 0700) != 0 || !write_all(fix, mod, mod_size) || !write_all(target, tgt, tgt_size))
+    if (mkdir(dir, 0700) != 0 || !fuzz_write_file(fix, mod, mod_size) || !fuzz_write_file(target, tgt, tgt_size))
         __builtin_trap(); /* the harness's own files: nothing to learn from here */
 
     char msg[512] = "";

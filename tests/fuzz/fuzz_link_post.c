@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_files.h"
 #include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_link_post.h"
@@ -32,15 +33,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile uint64_t g_keep;
-
-static int write_all(const char *path, const uint8_t *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(d, 1, n, f) == n;
-    return (fclose(f) == 0) && ok;
-}
 
 /* bit 2: the table entries' padding as NOPs, in place (a copy of the input) */
 typedef struct nopify {
@@ -71,10 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
         }
         data = copy;
     }
-    const char *tmp = getenv("TMPDIR");
     char path[512];
-    snprintf(path, sizeof path, "%s/fuzz_link_post.%ld.dll", tmp && *tmp ? tmp : "/tmp", (long)getpid());
-    if (!write_all(path, data, size))
+    fuzz_temp_path(path, sizeof path, "fuzz_link_post", ".dll");
+    if (!fuzz_write_file(path, data, size))
         __builtin_trap(); /* the harness's own file: nothing to learn from here */
     uint8_t opts = size ? data[size - 1] : 0;
     hp_link_post_options o;
