@@ -527,7 +527,6 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
         p->oom = 1;
     merge_fns(p);
     clamp_hashes(p);
-    hash_all(p, pe);
     return HP_OK;
 }
 
@@ -613,6 +612,10 @@ hp_status hp_link_post_run(const char *path, const hp_link_post_options *options
     } else {
         r->checksum = pe.checksum;
     }
+
+    /* 3. every function's hash, over the bytes as they are now final: after the fill and after the
+          checksum (in a crafted image a function's extent can cover the header's checksum field) */
+    hash_all(p, &pe);
 
 out:
     hp_file_unmap(buf, size);

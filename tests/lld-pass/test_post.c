@@ -210,11 +210,9 @@ Test(post, functions_released_the_rest_stays)
     hp_link_post_destroy(post);
 }
 
-/* Every function's hash is hp_fix_hash of its bytes in the image, over hash_len: functions of very
-   different lengths (one-line ones, long switch and loop bodies), which the pass hashes side by side. */
-Test(post, every_hash_is_the_hash_of_the_functions_bytes)
+/* A DLL of 41 functions of very different lengths (one-line ones, long switch and loop bodies). */
+static const char *sizes_image(const char *d)
 {
-    const char *d = hpt_scratch("post_hashes");
     const char *src = lpt_path(d, "sizes.c"), *obj = lpt_path(d, "sizes.obj"), *dll = lpt_path(d, "sizes.dll");
     FILE *f = fopen(src, "w");
     cr_assert_not_null(f);
@@ -238,6 +236,14 @@ Test(post, every_hash_is_the_hash_of_the_functions_bytes)
     cr_assert_eq(lpt_link("x86_64-pc-windows-msvc", (const char *[]){"-shared", obj, "-o", dll, NULL}, &p), 0, "%s",
                  p.err);
     hpt_proc_free(&p);
+    return dll;
+}
+
+/* Every function's hash is hp_fix_hash of its bytes in the image, over hash_len: functions of very
+   different lengths, which the pass hashes side by side. */
+Test(post, every_hash_is_the_hash_of_the_functions_bytes)
+{
+    const char *dll = sizes_image(hpt_scratch("post_hashes"));
     hp_link_post *post = NULL;
     char msg[256] = "";
     cr_assert_eq(hp_link_post_run(dll, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
@@ -258,6 +264,57 @@ Test(post, every_hash_is_the_hash_of_the_functions_bytes)
     }
     cr_expect_gt(longest, 20 * shortest, "lengths that differ: %zu to %zu bytes", shortest, longest);
     lpt_image_close(&img);
+    hp_link_post_destroy(post);
+}
+
+/* A crafted image whose .text is read from file offset 4, over the headers (the fuzzer's find): the
+   pass rewrites the checksum field, which then lies inside a function's bytes. Every hash must be
+   of the bytes as the pass left them: hashed after the checksum, not before. */
+Test(post, hashes_are_of_the_final_bytes_even_over_the_checksum_field)
+{
+    const char *d = hpt_scratch("post_hash_checksum");
+    const char *dll = sizes_image(d);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    uint32_t i = 0;
+    hp_pe_section s;
+    for (; i < img.pe.section_count; i++) {
+        cr_assert_eq(hp_pe_section_at(&img.pe, i, &s), HP_OK);
+        if (strcmp(s.name, ".text") == 0)
+            break;
+    }
+    cr_assert_lt(i, img.pe.section_count);
+    size_t hdr = img.pe.section_table + 40u * i, csum = (size_t)img.pe.nt_offset + 4 + 20 + 64;
+    cr_assert_gt(s.raw_size, csum + 4, "the section is long enough to cover the field from offset 4");
+    img.data[hdr + 20] = 4; /* PointerToRawData = 4 */
+    img.data[hdr + 21] = img.data[hdr + 22] = img.data[hdr + 23] = 0;
+    memset(img.data + csum, 0, 4); /* no checksum: the pass computes and writes one */
+    const char *bad = lpt_path(d, "over_headers.dll");
+    write_bytes(bad, img.data, img.size);
+    lpt_image_close(&img);
+
+    hp_link_post *post = NULL;
+    char msg[256] = "";
+    cr_assert_eq(hp_link_post_run(bad, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_assert(post->rewritten, "the checksum was rewritten");
+    lpt_image fin;
+    lpt_image_open(&fin, bad);
+    size_t covering = 0;
+    for (size_t k = 0; k < post->fn_count; k++) {
+        const hp_link_fn *fn = &post->fns[k];
+        if (!fn->hash_len)
+            continue;
+        uint32_t off = 0;
+        cr_assert_eq(hp_pe_rva_to_offset(&fin.pe, fn->rva, &off, NULL), HP_OK);
+        covering += off <= csum + 3 && csum < off + fn->hash_len;
+        size_t before;
+        const uint8_t *b = lpt_bytes(&fin, fn->rva, &before);
+        cr_assert_not_null(b);
+        cr_expect_eq(fn->hash, hp_fix_hash(b, fn->hash_len), "function at 0x%x, %u bytes from file offset %u",
+                     fn->rva, fn->hash_len, off);
+    }
+    cr_expect_gt(covering, 0u, "a function's hashed bytes cover the checksum field");
+    lpt_image_close(&fin);
     hp_link_post_destroy(post);
 }
 
