@@ -7,13 +7,13 @@
 #   fixtures   every file the audit's suites build (tests/audit: images, objects, archives)
 #   images     the fixture images only (.dll, .exe)
 #   fixmodules fix modules with a hand-written manifest (tests/lld-pass/fixtures/fix_module.c) built
-#              with clang-19 as an x86-64 and an i386 ELF shared object and an x64 PE DLL
-#   fixpairs   each kind of fix module (the same source) built for a real target, tests/lld-pass/
-#              fixtures/fix_target.c linked as an x86-64 and an i386 ELF shared object and an x64 PE
-#              DLL (build id, PE checksum), with the target's RVAs of svc_quote and target_var and
-#              the target name "target": one input per pair, the module, the separator line
-#              "--hotpatch-fuzz-target--" between two newlines, then the target (fuzz_link_fill.c)
-#   fixtargets those targets alone (ELF shared objects with a build id, and the DLL)
+#              with clang-19 as an x86-64 and an i386 ELF shared object and an x64 PE DLL, each for
+#              the fix target of its kind (below)
+#   fixtargets the fix targets: tests/lld-pass/fixtures/fix_target.c linked as an x86-64 and an i386
+#              ELF shared object and an x64 PE DLL (build id, PE checksum); each fix module has the
+#              RVAs of svc_quote and target_var in its target and the target name "target"
+#   fixpairs   one input per kind: the fix module, the separator line "--hotpatch-fuzz-target--"
+#              between two newlines, then its target (fuzz_link_fill.c)
 #   wine       a fixed sample of the PE images the installed Wine package ships: the first
 #              WINE_COUNT of `dpkg -L libwine` that end in .dll or .exe, by sorted path, among those
 #              of at most WINE_MAX_SIZE bytes (small inputs keep the fuzzers fast). Without Wine the
@@ -84,51 +84,30 @@ else()
   message(STATUS "corpus.cmake: Wine (package libwine) is not installed: no Wine images among the seeds")
 endif()
 
-# fix modules (PE and ELF) whose .hpfix sections the manifest readers parse
+# fix modules (PE and ELF) whose .hpfix sections the manifest readers parse, each built for a target
+# of its own (the RVAs read from it), so that hp_link_manifest_fill succeeds on the pair
 find_program(HP_CORPUS_CLANG NAMES clang-19 PATHS /usr/lib/llvm-19/bin REQUIRED)
-set(fixmodules "")
-set(_fixsrc "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/fix_module.c")
-set(_fixdefs -DTARGET_NAME="target.so" -DRVA_QUOTE=0x1100 -DRVA_VAR=0x3008 -DVAR_SIZE=4
-    "-I${CMAKE_CURRENT_LIST_DIR}/../../runtime/include")
-foreach(kind elf64 elf32 pe64)
-  if(kind STREQUAL "elf64")
-    set(args -shared -fPIC -fuse-ld=lld -nostdlib "-o" "${OUT}/fix-${kind}.so")
-  elseif(kind STREQUAL "elf32")
-    set(args -m32 -shared -fPIC -fuse-ld=lld -nostdlib "-o" "${OUT}/fix-${kind}.so")
-  else()
-    set(args --target=x86_64-w64-mingw32 -shared -fuse-ld=lld "-o" "${OUT}/fix-${kind}.dll")
-  endif()
-  list(GET args -1 product)
-  execute_process(COMMAND "${HP_CORPUS_CLANG}" ${args} ${_fixdefs} "${_fixsrc}" RESULT_VARIABLE rc ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix module failed:\n${err}")
-  endif()
-  list(APPEND fixmodules "${product}")
-endforeach()
-
-# fix modules paired with the targets they were built for: hp_link_manifest_fill succeeds on them
 find_program(HP_CORPUS_OBJDUMP NAMES llvm-objdump-19 llvm-objdump PATHS /usr/lib/llvm-19/bin REQUIRED)
 find_program(HP_CORPUS_NM NAMES llvm-nm-19 llvm-nm PATHS /usr/lib/llvm-19/bin REQUIRED)
 find_program(HP_CORPUS_CAT NAMES cat REQUIRED)
+set(fixmodules "")
 set(fixpairs "")
 set(fixtargets "")
 set(_pairdir "${OUT}/.pairs")
 file(MAKE_DIRECTORY "${_pairdir}")
 file(WRITE "${_pairdir}/split" "\n--hotpatch-fuzz-target--\n")
+set(_fixsrc "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/fix_module.c")
 set(_target_src "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/fix_target.c")
 foreach(kind elf64 elf32 pe64)
   if(kind STREQUAL "pe64")
     set(tgt "${_pairdir}/target-${kind}.dll") # the MinGW driver names a DLL without a suffix .dll
-    set(mod "${_pairdir}/fix-${kind}.dll")
-  else()
-    set(tgt "${_pairdir}/target-${kind}.so")
-    set(mod "${_pairdir}/fix-${kind}.so")
-  endif()
-  if(kind STREQUAL "pe64")
+    set(mod "${OUT}/fix-${kind}.dll")
     set(triple --target=x86_64-w64-mingw32 -fuse-ld=lld)
     set(link_t -shared -Wl,-Xlink=/release -Wl,--build-id)
     set(link_m -shared -Wl,-Xlink=/release)
   else()
+    set(tgt "${_pairdir}/target-${kind}.so")
+    set(mod "${OUT}/fix-${kind}.so")
     if(kind STREQUAL "elf64")
       set(triple --target=x86_64-linux-gnu -fuse-ld=lld)
     else()
@@ -164,8 +143,9 @@ foreach(kind elf64 elf32 pe64)
                           "${_fixsrc}" -o "${mod}"
                   RESULT_VARIABLE rc ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix module for its target failed:\n${err}")
+    message(FATAL_ERROR "corpus.cmake: building the ${kind} fix module failed:\n${err}")
   endif()
+  list(APPEND fixmodules "${mod}")
   execute_process(COMMAND "${HP_CORPUS_CAT}" "${mod}" "${_pairdir}/split" "${tgt}"
                   OUTPUT_FILE "${_pairdir}/pair-${kind}" RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)

@@ -37,19 +37,40 @@ static void write_bytes(const char *path, const unsigned char *d, size_t n)
     fclose(f);
 }
 
-/* The image's table section (.hotp), asserted present. */
-static hp_pe_section table_section(const lpt_image *img)
+/* The image's section `name`, asserted present; its index in *index when index is not NULL. */
+static hp_pe_section section_named(const lpt_image *img, const char *name, uint32_t *index)
 {
     hp_pe_section s;
     memset(&s, 0, sizeof s);
     uint32_t i = 0;
     for (; i < img->pe.section_count; i++) {
         cr_assert_eq(hp_pe_section_at(&img->pe, i, &s), HP_OK);
-        if (strcmp(s.name, ".hotp") == 0)
+        if (strcmp(s.name, name) == 0)
             break;
     }
-    cr_assert_lt(i, img->pe.section_count, "the image has a .hotp section");
+    cr_assert_lt(i, img->pe.section_count, "the image has a %s section", name);
+    if (index)
+        *index = i;
     return s;
+}
+
+/* The bytes of `img` (changed by the caller) as the file `name` in `dir`; the image is closed. */
+static const char *write_image(const char *dir, const char *name, lpt_image *img)
+{
+    const char *path = lpt_path(dir, name);
+    write_bytes(path, img->data, img->size);
+    lpt_image_close(img);
+    return path;
+}
+
+/* fn's hash is hp_fix_hash of its hash_len bytes in `img` (the file as the pass left it). */
+static void expect_hash_of_bytes(const lpt_image *img, const hp_link_fn *fn)
+{
+    size_t before;
+    const uint8_t *b = lpt_bytes(img, fn->rva, &before);
+    cr_assert_not_null(b, "%s at 0x%x", fn->name ? fn->name : "?", fn->rva);
+    cr_expect_eq(fn->hash, hp_fix_hash(b, fn->hash_len), "%s at 0x%x, %u bytes", fn->name ? fn->name : "?", fn->rva,
+                 fn->hash_len);
 }
 
 Test(post, truncated_images_are_refused_or_checked_never_crash)
@@ -83,7 +104,7 @@ Test(post, table_records_outside_the_code_are_findings)
     /* point every entry far away (each to a different place, also in a run or a block): each
        becomes a finding, none is followed */
     size_t n = 0;
-    hp_pe_section s = table_section(&img);
+    hp_pe_section s = section_named(&img, ".hotp", NULL);
     for (uint32_t off = 0; off + 8 <= s.virtual_size && off + 8 <= s.raw_size; off += 8) {
         unsigned char *rec = img.data + s.raw_offset + off;
         if ((rec[0] | rec[1] | rec[2] | rec[3]) && (rec[5] & HP_TABLE_F_RVA_BLOCK)) {
@@ -105,9 +126,7 @@ Test(post, table_records_outside_the_code_are_findings)
         }
     }
     cr_assert_eq(n, 3u, "dll.c defines add1, twice and the entry point");
-    const char *bad = lpt_path(d, "bad.dll");
-    write_bytes(bad, img.data, img.size);
-    lpt_image_close(&img);
+    const char *bad = write_image(d, "bad.dll", &img);
     hp_link_post *post = NULL;
     cr_assert_eq(hp_link_post_run(bad, NULL, &post, NULL, 0), HP_OK);
     size_t outside = 0;
@@ -146,7 +165,7 @@ Test(post, a_damaged_table_fails_and_nothing_is_written)
     const char *nops = lpt_path(d, "nops.dll");
     write_bytes(nops, img.data, img.size);
     /* the table's last record (the end marker) made an in-run record without its run start */
-    hp_pe_section s = table_section(&img);
+    hp_pe_section s = section_named(&img, ".hotp", NULL);
     uint32_t size = s.virtual_size < s.raw_size ? s.virtual_size : s.raw_size;
     unsigned char *rec = img.data + s.raw_offset + (size & ~7u) - 8;
     cr_assert_eq(rec[0] | rec[1] | rec[2] | rec[3], 0, "the table ends with its marker");
@@ -188,9 +207,7 @@ Test(post, functions_released_the_rest_stays)
     uint8_t pad = 0;
     uint32_t off = first_entry(d, &img, &pad);
     img.data[off - 1] = 0xC3; /* one finding to keep: the first entry's padding not filler (code) */
-    const char *bad = lpt_path(d, "finding.dll");
-    write_bytes(bad, img.data, img.size);
-    lpt_image_close(&img);
+    const char *bad = write_image(d, "finding.dll", &img);
     hp_link_post *post = NULL;
     char msg[256] = "";
     cr_assert_eq(hp_link_post_run(bad, NULL, &post, msg, sizeof msg), HP_OK, "%s", msg);
@@ -253,12 +270,8 @@ Test(post, every_hash_is_the_hash_of_the_functions_bytes)
     cr_assert_geq(post->fn_count, 41u);
     for (size_t i = 0; i < post->fn_count; i++) {
         const hp_link_fn *fn = &post->fns[i];
-        size_t before;
-        const uint8_t *b = lpt_bytes(&img, fn->rva, &before);
-        cr_assert_not_null(b, "function %zu at 0x%x", i, fn->rva);
         cr_assert_gt(fn->hash_len, 0u, "%s", fn->name ? fn->name : "?");
-        cr_expect_eq(fn->hash, hp_fix_hash(b, fn->hash_len), "%s at 0x%x, %u bytes", fn->name ? fn->name : "?",
-                     fn->rva, fn->hash_len);
+        expect_hash_of_bytes(&img, fn);
         shortest = fn->hash_len < shortest ? fn->hash_len : shortest;
         longest = fn->hash_len > longest ? fn->hash_len : longest;
     }
@@ -277,21 +290,13 @@ Test(post, hashes_are_of_the_final_bytes_even_over_the_checksum_field)
     lpt_image img;
     lpt_image_open(&img, dll);
     uint32_t i = 0;
-    hp_pe_section s;
-    for (; i < img.pe.section_count; i++) {
-        cr_assert_eq(hp_pe_section_at(&img.pe, i, &s), HP_OK);
-        if (strcmp(s.name, ".text") == 0)
-            break;
-    }
-    cr_assert_lt(i, img.pe.section_count);
+    hp_pe_section s = section_named(&img, ".text", &i);
     size_t hdr = img.pe.section_table + 40u * i, csum = (size_t)img.pe.nt_offset + 4 + 20 + 64;
     cr_assert_gt(s.raw_size, csum + 4, "the section is long enough to cover the field from offset 4");
     img.data[hdr + 20] = 4; /* PointerToRawData = 4 */
     img.data[hdr + 21] = img.data[hdr + 22] = img.data[hdr + 23] = 0;
     memset(img.data + csum, 0, 4); /* no checksum: the pass computes and writes one */
-    const char *bad = lpt_path(d, "over_headers.dll");
-    write_bytes(bad, img.data, img.size);
-    lpt_image_close(&img);
+    const char *bad = write_image(d, "over_headers.dll", &img);
 
     hp_link_post *post = NULL;
     char msg[256] = "";
@@ -307,11 +312,7 @@ Test(post, hashes_are_of_the_final_bytes_even_over_the_checksum_field)
         uint32_t off = 0;
         cr_assert_eq(hp_pe_rva_to_offset(&fin.pe, fn->rva, &off, NULL), HP_OK);
         covering += off <= csum + 3 && csum < off + fn->hash_len;
-        size_t before;
-        const uint8_t *b = lpt_bytes(&fin, fn->rva, &before);
-        cr_assert_not_null(b);
-        cr_expect_eq(fn->hash, hp_fix_hash(b, fn->hash_len), "function at 0x%x, %u bytes from file offset %u",
-                     fn->rva, fn->hash_len, off);
+        expect_hash_of_bytes(&fin, fn);
     }
     cr_expect_gt(covering, 0u, "a function's hashed bytes cover the checksum field");
     lpt_image_close(&fin);
