@@ -10,10 +10,11 @@
 #   hp_fuzz_tools    hp_tools (the COFF symbol reader, globs, padding options, ...)
 #   hp_fuzz_audit    hp_audit (the readers, checks, report model, renderers)
 #   hp_fuzz_link     hotpatch-link's command line and response files (lld-pass/src/cmdline.c, rsp.c)
-#   hp_fuzz_link_code  code digests of objects and the .hpcode reader (lld-pass/src/digest.c, codefile.c;
-#                    units.c for the unit label and hex rules they share)
+#   hp_fuzz_link_code  code digests of objects, the digests an object carries and the .hpcode reader
+#                    (lld-pass/src/digest.c, carry.c, codefile.c; label.c for the unit label and hex rules
+#                    they share)
 #   hp_fuzz_link_manifest  hotpatch-manifest's fix-module reader and the post-link pass it checks
-#                    checksums with (lld-pass/src/manifest.c, elfmap.c, map.c, post.c, units.c)
+#                    checksums with (lld-pass/src/manifest.c, elfmap.c, map.c, post.c, units.c, label.c)
 #   hp_fuzz_policy   the plugin's options (plugin/src/options.c: LLVM-C headers, no LLVM calls)
 #
 # Each copy is compiled from the very sources of its normal target (read off the target, so a
@@ -92,13 +93,14 @@ if(TARGET hp_audit)
 endif()
 if(TARGET hp_link)
   hp_fuzz_library(hp_fuzz_link FROM hp_link SOURCES src/cmdline.c src/rsp.c LIBS hp_fuzz_tools)
-  hp_fuzz_library(hp_fuzz_link_code FROM hp_link SOURCES src/digest.c src/codefile.c src/units.c LIBS hp_fuzz_tools)
+  hp_fuzz_library(hp_fuzz_link_code FROM hp_link SOURCES src/digest.c src/carry.c src/codefile.c src/label.c
+                  LIBS hp_fuzz_tools)
 endif()
 if(TARGET hp_link_manifest)
   # manifest.c recomputes PE checksums with post.c's, which verifies through the audit library (and
   # reads the map's units from the audit's walk of the symbol table: units.c)
   hp_fuzz_library(hp_fuzz_link_manifest FROM hp_link_manifest SOURCES src/manifest.c src/elfmap.c src/map.c
-                  src/post.c src/units.c LIBS hp_fuzz_audit)
+                  src/post.c src/units.c src/label.c LIBS hp_fuzz_audit)
 endif()
 if(TARGET hp_policy)
   hp_fuzz_library(hp_fuzz_policy FROM hp_policy SOURCES src/options.c LIBS hp_fuzz_tools)

@@ -47,6 +47,21 @@ typedef struct hp_link_code {
 hp_status hp_link_code_write(const char *path, const hp_link_code *code, char *msg, size_t msg_size);
 
 /**
+ * The entry lines of `unit` ("f e 15 <digest> <name>" and "v ..." records, each ending in a line
+ * break) exactly as hp_link_code_write() writes them (an entry whose name is empty or has a space or
+ * a line break is left out), in `*out` (malloc'd; NULL when there are none), `*out_len` bytes.
+ * @return HP_OK; HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.
+ */
+hp_status hp_link_code_unit_lines(const hp_link_digest_unit *unit, char **out, size_t *out_len);
+
+/**
+ * Are `len` bytes of `text` entry lines that hp_link_code_parse() reads inside a unit: each a
+ * function or variable record ending in a line break (what an object carried is written only after
+ * this check)? 1 or 0; `*line` (if not NULL) is the 1-based number of the first bad one.
+ */
+int hp_link_code_lines_valid(const char *text, size_t len, size_t *line);
+
+/**
  * Parse `len` bytes of an .hpcode file.
  * @return HP_OK; HP_ERR_FORMAT ("line N: what"); HP_ERR_MANIFEST_VERSION (another version);
  *         HP_ERR_NO_MEMORY; HP_ERR_ARGUMENT.

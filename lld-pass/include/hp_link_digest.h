@@ -54,6 +54,9 @@ typedef struct hp_link_digest_unit {
     size_t entries_cap;
     char *names;               /**< every entry's name, NUL-terminated, one after another */
     size_t names_len, names_cap;
+    char *lines;               /**< or the entries as `.hpcode` lines, as an object carried them
+                                    (hp_link_carry.h); then `entries` is empty. Owned. */
+    size_t lines_len;
 } hp_link_digest_unit;
 
 /** hp_link_digest_object() flags: leave the entries in the object's order (hp_link_digest_find() needs

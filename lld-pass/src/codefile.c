@@ -11,6 +11,10 @@
 #include "hp_link_units.h"
 #include "hp_tools.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum { CODE_VERSION = 1 };
 
 static int has_break(const char *s)
@@ -55,8 +59,8 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
     fprintf(f, "hotpatch-code %d\nimage %s %u %u %u %s\n", CODE_VERSION, c->machine, c->time_date_stamp,
             c->size_of_image, c->checksum, name);
     /* the units' lines (tens of thousands) formatted by hand through one buffer (hp_outbuf); a name's
-       length is read once, up to a line break (a name no line can hold is left out: its function has no
-       digest) */
+       length is read once, up to a space or line break (a name the reader cannot read back — empty, or
+       with a space or line break, which only a crafted object has — is left out: it has no digest) */
     hp_outbuf o;
     hp_status st = hp_outbuf_init(&o, f) ? HP_OK : HP_ERR_NO_MEMORY;
     for (size_t i = 0; i < c->unit_count && st == HP_OK; i++) {
@@ -68,10 +72,14 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
         hp_outbuf_write(&o, head, (size_t)hn);
         hp_outbuf_write(&o, u->unit, strlen(u->unit));
         hp_outbuf_write(&o, "\n", 1);
+        if (u->lines) {
+            hp_outbuf_write(&o, u->lines, u->lines_len); /* checked when read (hp_link_code_lines_valid) */
+            continue;
+        }
         for (size_t k = 0; k < u->count; k++) {
             const char *nm = u->entries[k].name;
-            size_t len = strcspn(nm, "\r\n");
-            if (nm[len])
+            size_t len = strcspn(nm, " \r\n");
+            if (nm[len] || len == 0)
                 continue;
             char *w = hp_outbuf_room(&o, len + 48);
             if (!w) {
@@ -87,6 +95,35 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
     if (st != HP_OK)
         hp_msg_set(msg, msg_size, "%s: cannot write", path);
     return st;
+}
+
+hp_status hp_link_code_unit_lines(const hp_link_digest_unit *u, char **out, size_t *out_len)
+{
+    if (!u || !out || !out_len)
+        return HP_ERR_ARGUMENT;
+    *out = NULL;
+    *out_len = 0;
+    size_t room = 0;
+    for (size_t k = 0; k < u->count; k++)
+        room += strlen(u->entries[k].name) + 48;
+    if (room == 0)
+        return HP_OK;
+    char *b = malloc(room), *w = b;
+    if (!b)
+        return HP_ERR_NO_MEMORY;
+    for (size_t k = 0; k < u->count; k++) {
+        const char *nm = u->entries[k].name;
+        size_t len = strcspn(nm, " \r\n");
+        if (!nm[len] && len)
+            w += format_entry(w, &u->entries[k], len);
+    }
+    if (w == b) {
+        free(b);
+        return HP_OK;
+    }
+    *out = b;
+    *out_len = (size_t)(w - b);
+    return HP_OK;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -162,6 +199,109 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+/* A function or variable record, "<f|v> <s|e> <size> <16 hex digits> <name>" (without its line
+   break), into *e; [*s, *s + *n) is left as the name. NULL, or what is wrong. */
+static const char *parse_entry(const char **s, size_t *n, hp_link_digest *e)
+{
+    const char *w;
+    size_t wn;
+    if (*n < 2 || ((*s)[0] != 'f' && (*s)[0] != 'v') || (*s)[1] != ' ')
+        return "not a 'unit', 'f' or 'v' record";
+    memset(e, 0, sizeof *e);
+    e->kind = (*s)[0] == 'f' ? HP_DIGEST_FUNCTION : HP_DIGEST_VARIABLE;
+    *s += 2;
+    *n -= 2;
+    if (!word(s, n, &w, &wn) || wn != 1 || (w[0] != 's' && w[0] != 'e'))
+        return "linkage is not 's' or 'e'";
+    e->is_static = w[0] == 's';
+    if (!word(s, n, &w, &wn) || !dec32(w, wn, &e->size))
+        return "size is not a decimal 32-bit number";
+    if (!word(s, n, &w, &wn) || !hex64(w, wn, 16, &e->digest))
+        return "digest is not 16 hex digits";
+    if (*n == 0 || memchr(*s, ' ', *n) || memchr(*s, 0, *n))
+        return "the name is missing or has a space or NUL";
+    return NULL;
+}
+
+/* Byte classes of hp_link_code_lines_valid(). */
+enum { CL_DIGIT = 1, CL_HEX = 2, CL_NOT_NAME = 4 };
+static const uint8_t byte_class[256] = {
+    [0] = CL_NOT_NAME, ['\n'] = CL_NOT_NAME, ['\r'] = CL_NOT_NAME, [' '] = CL_NOT_NAME,
+    ['0'] = CL_DIGIT | CL_HEX, ['1'] = CL_DIGIT | CL_HEX, ['2'] = CL_DIGIT | CL_HEX, ['3'] = CL_DIGIT | CL_HEX,
+    ['4'] = CL_DIGIT | CL_HEX, ['5'] = CL_DIGIT | CL_HEX, ['6'] = CL_DIGIT | CL_HEX, ['7'] = CL_DIGIT | CL_HEX,
+    ['8'] = CL_DIGIT | CL_HEX, ['9'] = CL_DIGIT | CL_HEX, ['a'] = CL_HEX, ['b'] = CL_HEX, ['c'] = CL_HEX,
+    ['d'] = CL_HEX, ['e'] = CL_HEX, ['f'] = CL_HEX,
+};
+
+/* Are the 16 bytes at p lower-case hex digits? */
+static int hex16(const unsigned char *p)
+{
+#if defined(__SSE2__)
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i af = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('f' + 1)));
+    return _mm_movemask_epi8(_mm_or_si128(digit, af)) == 0xFFFF;
+#else
+    for (int k = 0; k < 16; k++)
+        if (!(byte_class[p[k]] & CL_HEX))
+            return 0;
+    return 1;
+#endif
+}
+
+/* parse_entry()'s grammar (and no carriage return in a name, which the writer leaves out), checked in
+   one pass over the bytes: an object's lines are tens of thousands, and parse_entry() with its word
+   splitting cost several times the digests' hash. tests/fuzz/fuzz_link_code.c checks that whatever
+   this accepts, the reader reads. */
+int hp_link_code_lines_valid(const char *text, size_t len, size_t *line)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    size_t ln = 0;
+    if (line)
+        *line = 0;
+    if (!text)
+        return 0;
+    if (len && end[-1] != '\n')
+        goto bad_last;
+    while (p < end) {
+        ln++;
+        /* "f e 1 0123456789abcdef x\n": 25 bytes at least */
+        if (end - p < 25 || (p[0] != 'f' && p[0] != 'v') || p[1] != ' ' || (p[2] != 's' && p[2] != 'e') ||
+            p[3] != ' ')
+            goto bad;
+        const unsigned char *q = p + 4, *digits = q;
+        uint64_t v = 0;
+        while (byte_class[*q] & CL_DIGIT) {
+            v = v * 10 + (uint64_t)(*q++ - '0');
+            if (q - digits > 10)
+                goto bad;
+        }
+        if (q == digits || v > UINT32_MAX || *q != ' ' || end - q < 19)
+            goto bad;
+        q++;
+        if (!hex16(q))
+            goto bad;
+        q += 16;
+        if (*q != ' ')
+            goto bad;
+        const unsigned char *name = ++q;
+        while (!(byte_class[*q] & CL_NOT_NAME)) /* stops at the line's '\n' at the latest */
+            q++;
+        if (q == name || *q != '\n')
+            goto bad;
+        p = q + 1;
+    }
+    return 1;
+bad_last:
+    for (const unsigned char *c = p; c < end; c++)
+        ln += *c == '\n';
+    ln++;
+bad:
+    if (line)
+        *line = ln;
+    return 0;
+}
+
 static hp_status parse_body(reader *r, hp_link_code *c)
 {
     const char *s, *w;
@@ -192,26 +332,12 @@ static hp_status parse_body(reader *r, hp_link_code *c)
             u->unit_id = (uint32_t)id;
             continue;
         }
-        if (n < 2 || (s[0] != 'f' && s[0] != 'v') || s[1] != ' ')
-            return fail(r, "not a 'unit', 'f' or 'v' record");
-        if (!u)
+        if (!u && n >= 2 && (s[0] == 'f' || s[0] == 'v') && s[1] == ' ')
             return fail(r, "a function or variable before any 'unit'");
         hp_link_digest e;
-        memset(&e, 0, sizeof e);
-        e.kind = s[0] == 'f' ? HP_DIGEST_FUNCTION : HP_DIGEST_VARIABLE;
-        s += 2;
-        n -= 2;
-        uint64_t dig;
-        if (!word(&s, &n, &w, &wn) || wn != 1 || (w[0] != 's' && w[0] != 'e'))
-            return fail(r, "linkage is not 's' or 'e'");
-        e.is_static = w[0] == 's';
-        if (!word(&s, &n, &w, &wn) || !dec32(w, wn, &e.size))
-            return fail(r, "size is not a decimal 32-bit number");
-        if (!word(&s, &n, &w, &wn) || !hex64(w, wn, 16, &dig))
-            return fail(r, "digest is not 16 hex digits");
-        if (n == 0 || memchr(s, ' ', n) || memchr(s, 0, n))
-            return fail(r, "the name is missing or has a space or NUL");
-        e.digest = dig;
+        const char *why = parse_entry(&s, &n, &e);
+        if (why)
+            return fail(r, why);
         if (hp_link_digest_add(u, s, n, e.kind, e.is_static, e.size, e.digest) != HP_OK)
             return HP_ERR_NO_MEMORY;
     }

@@ -1054,6 +1054,7 @@ void hp_link_digest_destroy(hp_link_digest_unit *u)
     if (!u)
         return;
     free(u->names);
+    free(u->lines);
     free(u->entries);
     free(u->unit);
     free(u);

@@ -24,6 +24,7 @@
 #include "hp_link.h"
 #include "hp_link_arcache.h"
 #include "hp_link_bitcode.h"
+#include "hp_link_carry.h"
 #include "hp_link_cmdline.h"
 #include "hp_link_codefile.h"
 #include "hp_link_lld.h"
@@ -187,6 +188,8 @@ typedef struct code_ctx {
     hp_status st;
     char *msg;
     size_t msg_size;
+    size_t carried; /* units whose digests their objects carried (hp_link_carry.h) */
+    size_t refused; /* objects whose .hpcode was stale, malformed or of another algorithm */
 } code_ctx;
 
 /* One input object: its digests, when the plugin compiled it and the image holds its unit. */
@@ -196,7 +199,8 @@ static int code_object(void *ctx, const char *name, const unsigned char *data, s
     (void)name;
     hp_link_digest_unit *u = NULL;
     char why[256];
-    if (hp_link_digest_object(data, size, HP_DIGEST_UNSORTED, &u, why, sizeof why) == HP_ERR_NO_MEMORY) {
+    hp_link_carried_state carried = HP_CARRIED_NONE;
+    if (hp_link_digest_for_code(data, size, &u, &carried, why, sizeof why) == HP_ERR_NO_MEMORY) {
         c->st = HP_ERR_NO_MEMORY;
         return 1;
     }
@@ -207,8 +211,12 @@ static int code_object(void *ctx, const char *name, const unsigned char *data, s
         linked = strcmp(c->units->units[i], u->unit) == 0;
     for (size_t i = 0; i < c->code->unit_count && !seen; i++)
         seen = strcmp(c->code->units[i]->unit, u->unit) == 0;
-    if (!linked || seen || !HP_VEC_PUSH(c->code->units, c->code->unit_count, c->cap, u))
+    if (!linked || seen || !HP_VEC_PUSH(c->code->units, c->code->unit_count, c->cap, u)) {
         hp_link_digest_destroy(u);
+        return 0;
+    }
+    c->carried += carried == HP_CARRIED_OK;
+    c->refused += carried != HP_CARRIED_OK && carried != HP_CARRIED_NONE;
     return 0;
 }
 
@@ -224,7 +232,7 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
     code.size_of_image = post->size_of_image;
     code.checksum = post->checksum;
     code.image_name = (char *)hp_path_basename(cl->output);
-    code_ctx c = {units, &code, 0, HP_OK, msg, msg_size};
+    code_ctx c = {units, &code, 0, HP_OK, msg, msg_size, 0, 0};
     for (size_t i = 0; i < cl->input_count && c.st == HP_OK; i++) {
         unsigned char *data = NULL;
         size_t size = 0;
@@ -250,7 +258,9 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
         strcat(path, ".hpcode");
         st = hp_link_code_write(path, &code, msg, msg_size);
         if (cl->verbose && st == HP_OK)
-            fprintf(stderr, "%s: %s: code digests of %zu units\n", prog, path, code.unit_count);
+            fprintf(stderr, "%s: %s: code digests of %zu units (%zu carried by their objects, %zu computed%s)\n",
+                    prog, path, code.unit_count, c.carried, code.unit_count - c.carried,
+                    c.refused ? "; some objects carried digests that were stale, malformed or of another version" : "");
     }
     free(path);
     for (size_t i = 0; i < code.unit_count; i++)

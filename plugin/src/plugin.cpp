@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hp_policy.h"
+#include "digests.h"
 
 #include "clang/AST/ASTConsumer.h"
 #include "clang/AST/ASTContext.h"
@@ -28,6 +29,7 @@
 #include "clang/Basic/Diagnostic.h"
 #include "clang/Basic/LangOptions.h"
 #include "clang/Basic/Sanitizers.h"
+#include "clang/Basic/TargetInfo.h"
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/FrontendOptions.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
@@ -245,6 +247,12 @@ protected:
     hp_policy_set_object_output(
         S->Policy, (Action == frontend::EmitObj || Action == frontend::EmitAssembly) &&
                        !CG.PrepareForLTO && !CG.PrepareForThinLTO);
+    // An object the link reads: its code digests go into it once it is written (src/digests.c).
+    const std::string &Out = CI.getFrontendOpts().OutputFile;
+    if (Action == frontend::EmitObj && !CG.PrepareForLTO && !CG.PrepareForThinLTO &&
+        CI.getTarget().getTriple().isOSBinFormatCOFF() && !hp_policy_fix_mode(S->Policy) &&
+        !Out.empty() && Out != "-")
+      hp_plugin_carry_digests(Out.c_str());
     std::shared_ptr<PluginState> State = S;
     CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
         [State](llvm::PassBuilder &PB) {

@@ -67,7 +67,7 @@ set(HP_FUZZ_link_elfmap_SEEDS fixtargets fixmodules)
 
 set(HP_FUZZ_link_code_PART lld-pass)
 set(HP_FUZZ_link_code_LIBS hp_fuzz_link_code)
-set(HP_FUZZ_link_code_UNDER_TEST lld-pass/src/digest.c lld-pass/src/codefile.c)
+set(HP_FUZZ_link_code_UNDER_TEST lld-pass/src/digest.c lld-pass/src/carry.c lld-pass/src/codefile.c)
 set(HP_FUZZ_link_code_SEEDS generated fixtures)
 
 set(HP_FUZZ_link_post_PART lld-pass)

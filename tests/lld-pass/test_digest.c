@@ -204,6 +204,31 @@ Test(codefile, what_is_written_is_read_back)
     hp_link_code_destroy(r);
 }
 
+/* found by fuzz_link_code: a crafted object's symbol with an empty name, or a space in it, was written
+   as a line the reader refuses (the whole file with it) */
+Test(codefile, names_the_reader_cannot_read_back_are_left_out)
+{
+    hp_link_digest e[] = {D("", HP_DIGEST_FUNCTION, 1, 0, 0), D("a b", HP_DIGEST_FUNCTION, 0, 1, 1),
+                          D("x\ny", HP_DIGEST_VARIABLE, 0, 1, 2), D("ok", HP_DIGEST_FUNCTION, 0, 3, 3)};
+    hp_link_digest_unit u = {.unit = "a.c", .unit_id = 1, .machine = 0x8664, .entries = e, .count = 4};
+    hp_link_digest_unit *units[] = {&u};
+    hp_link_code c = {"x64", 1, 2, 3, "a.dll", units, 1};
+    char path[4300], msg[256] = "";
+    snprintf(path, sizeof path, "%s/a.dll.hpcode", hpt_scratch("codefile_names"));
+    cr_assert_eq(hp_link_code_write(path, &c, msg, sizeof msg), HP_OK, "%s", msg);
+    hp_link_code *r = NULL;
+    cr_assert_eq(hp_link_code_load(path, &r, msg, sizeof msg), HP_OK, "%s", msg);
+    cr_expect_eq(hp_link_code_unit(r, "a.c")->count, 1);
+    cr_expect_not_null(hp_link_digest_find(hp_link_code_unit(r, "a.c"), "ok", HP_DIGEST_FUNCTION));
+    hp_link_code_destroy(r);
+    char *lines = NULL;
+    size_t len = 0;
+    cr_assert_eq(hp_link_code_unit_lines(&u, &lines, &len), HP_OK);
+    cr_expect(len == strlen("f e 3 0000000000000003 ok\n") && memcmp(lines, "f e 3 0000000000000003 ok\n", len) == 0,
+              "%.*s", (int)len, lines);
+    free(lines);
+}
+
 /* found by fuzz_link_code: a unit with nothing in it sorted a NULL array */
 Test(codefile, a_unit_without_functions_or_variables_is_read)
 {
