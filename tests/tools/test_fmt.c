@@ -116,6 +116,18 @@ Test(fmt, outbuf_writes_everything_in_order)
     hp_outbuf_write(&o, "end", 3);
     memcpy(want + want_len, "end", 3);
     want_len += 3;
+    /* a block larger than the buffer (written straight to the stream), between small writes */
+    size_t huge = 300000;
+    char *block = malloc(huge);
+    cr_assert_not_null(block);
+    for (size_t k = 0; k < huge; k++)
+        block[k] = want[want_len + k] = (char)('A' + k % 23);
+    hp_outbuf_write(&o, block, huge);
+    want_len += huge;
+    hp_outbuf_write(&o, "tail", 4);
+    memcpy(want + want_len, "tail", 4);
+    want_len += 4;
+    free(block);
     cr_expect(hp_outbuf_finish(&o));
     cr_assert_eq(fclose(f), 0);
     cr_assert_eq(got_len, want_len);
@@ -136,6 +148,13 @@ Test(fmt, outbuf_reports_a_failed_write)
     memset(block, 'x', sizeof block);
     for (int i = 0; i < 40; i++) /* past the buffer: written out on the way */
         hp_outbuf_write(&o, block, sizeof block);
+    cr_expect(!hp_outbuf_finish(&o));
+    /* and a block larger than the buffer, which goes to the stream at once */
+    cr_assert(hp_outbuf_init(&o, f));
+    char *big = calloc(1, 100000);
+    cr_assert_not_null(big);
+    hp_outbuf_write(&o, big, 100000);
+    free(big);
     cr_expect(!hp_outbuf_finish(&o));
     fclose(f);
 }

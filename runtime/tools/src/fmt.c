@@ -119,6 +119,14 @@ char *hp_outbuf_room_flush(hp_outbuf *o, size_t need)
 
 void hp_outbuf_write(hp_outbuf *o, const void *data, size_t n)
 {
+    if (n >= o->cap) {
+        /* a block larger than the buffer (an object's carried digests): what is in use, then the block
+           straight to the stream, neither copied nor the buffer grown for it */
+        outbuf_flush(o);
+        if (n && !o->failed && fwrite(data, 1, n, o->out) != n)
+            o->failed = 1;
+        return;
+    }
     char *w = hp_outbuf_room(o, n);
     if (!w)
         return;
