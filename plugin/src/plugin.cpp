@@ -27,6 +27,7 @@
 #include "clang/AST/Mangle.h"
 #include "clang/Basic/CodeGenOptions.h"
 #include "clang/Basic/Diagnostic.h"
+#include "clang/Basic/FileManager.h"
 #include "clang/Basic/LangOptions.h"
 #include "clang/Basic/Sanitizers.h"
 #include "clang/Basic/TargetInfo.h"
@@ -251,8 +252,12 @@ protected:
     const std::string &Out = CI.getFrontendOpts().OutputFile;
     if (Action == frontend::EmitObj && !CG.PrepareForLTO && !CG.PrepareForThinLTO &&
         CI.getTarget().getTriple().isOSBinFormatCOFF() && !hp_policy_fix_mode(S->Policy) &&
-        !Out.empty() && Out != "-")
-      hp_plugin_carry_digests(Out.c_str());
+        !Out.empty() && Out != "-") {
+      llvm::SmallString<256> Path(Out); // where clang writes it (-working-directory)
+      if (CI.hasFileManager())
+        CI.getFileManager().FixupRelativePath(Path);
+      hp_plugin_carry_digests(Path.c_str());
+    }
     std::shared_ptr<PluginState> State = S;
     CI.getCodeGenOpts().PassBuilderCallbacks.push_back(
         [State](llvm::PassBuilder &PB) {

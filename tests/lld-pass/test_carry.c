@@ -457,4 +457,13 @@ Test(carry, every_object_of_one_command_gets_its_own_digests)
                  0, "%s", p.err);
     hpt_proc_free(&p);
     expect_carried("x86.o", "a.c");
+    /* a relative -o under -working-directory: the object clang writes there */
+    char wd[4500], sub[4400];
+    snprintf(sub, sizeof sub, "%.4300s/wd", dir);
+    cr_assert(mkdir(sub, 0755) == 0);
+    snprintf(wd, sizeof wd, "-working-directory=%s", sub);
+    cr_assert_eq(hpt_cc("x86_64-w64-mingw32", (const char *[]){"-O2", fplugin, root, wd, "-c", a_c, "-o", "w.o", NULL}, &p),
+                 0, "%s", p.err);
+    hpt_proc_free(&p);
+    expect_carried("wd/w.o", "a.c");
 }
