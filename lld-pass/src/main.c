@@ -190,13 +190,14 @@ typedef struct code_ctx {
     size_t msg_size;
     size_t carried; /* units whose digests their objects carried (hp_link_carry.h) */
     size_t refused; /* objects whose .hpcode was stale, malformed or of another algorithm */
+    const char *input; /* the input being read (an archive: its members are `name`) */
+    int verbose;
 } code_ctx;
 
 /* One input object: its digests, when the plugin compiled it and the image holds its unit. */
 static int code_object(void *ctx, const char *name, const unsigned char *data, size_t size)
 {
     code_ctx *c = ctx;
-    (void)name;
     hp_link_digest_unit *u = NULL;
     char why[256];
     hp_link_carried_state carried = HP_CARRIED_NONE;
@@ -216,7 +217,12 @@ static int code_object(void *ctx, const char *name, const unsigned char *data, s
         return 0;
     }
     c->carried += carried == HP_CARRIED_OK;
-    c->refused += carried != HP_CARRIED_OK && carried != HP_CARRIED_NONE;
+    if (carried != HP_CARRIED_OK && carried != HP_CARRIED_NONE) {
+        c->refused++;
+        if (c->verbose)
+            fprintf(stderr, "%s: %s%s%s%s: its digests not used (%s): computed\n", prog, c->input, name ? "(" : "",
+                    name ? name : "", name ? ")" : "", hp_link_carried_state_str(carried));
+    }
     return 0;
 }
 
@@ -232,13 +238,14 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
     code.size_of_image = post->size_of_image;
     code.checksum = post->checksum;
     code.image_name = (char *)hp_path_basename(cl->output);
-    code_ctx c = {units, &code, 0, HP_OK, msg, msg_size, 0, 0};
+    code_ctx c = {units, &code, 0, HP_OK, msg, msg_size, 0, 0, NULL, cl->verbose};
     for (size_t i = 0; i < cl->input_count && c.st == HP_OK; i++) {
         unsigned char *data = NULL;
         size_t size = 0;
         char why[256];
         if (hp_file_map(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
             continue; /* lld-link found it on its /libpath: a library of the toolchain */
+        c.input = cl->args[cl->inputs[i]];
         if (hp_link_is_archive(data, size))
             hp_link_ar_foreach_bytes(data, size, code_object, &c);
         else
@@ -260,7 +267,7 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
         if (cl->verbose && st == HP_OK)
             fprintf(stderr, "%s: %s: code digests of %zu units (%zu carried by their objects, %zu computed%s)\n",
                     prog, path, code.unit_count, c.carried, code.unit_count - c.carried,
-                    c.refused ? "; some objects carried digests that were stale, malformed or of another version" : "");
+                    c.refused ? "; the digests of some objects were not used, as said above" : "");
     }
     free(path);
     for (size_t i = 0; i < code.unit_count; i++)

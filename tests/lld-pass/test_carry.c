@@ -330,15 +330,16 @@ Test(carry, objects_that_carry_nothing)
 
 Test(carry, a_link_is_the_same_with_the_digests_carried_and_without)
 {
-    /* two units, each linked once as the plugin wrote it and once as the compiler wrote it: the
-       image, the map and the .hpcode agree byte for byte (lld drops the section; the link's digests
-       are the same whether taken or computed) */
+    /* two units, each linked as the plugin wrote it, as the compiler wrote it, and with a digest of the
+       carried lines changed (stale: computed again): the image, the map and the .hpcode agree byte for
+       byte (lld drops the section; the link's digests are the same whether taken or computed) */
     const char *const triples[] = {"x86_64-w64-mingw32", "i686-w64-mingw32"};
+    static const char *const kinds[3] = {"carried", "plain", "stale"};
     for (int t = 0; t < 2; t++) {
-        char dir[2][4300], a_o[2][4400], b_o[2][4400], dll[2][4400], map[2][4400], code[2][4400];
-        for (int k = 0; k < 2; k++) {
+        char dir[3][4300], a_o[3][4400], b_o[3][4400], dll[3][4400], map[3][4400], code[3][4400];
+        for (int k = 0; k < 3; k++) {
             char name[64];
-            snprintf(name, sizeof name, "carry_link_%d_%s", t, k ? "plain" : "carried");
+            snprintf(name, sizeof name, "carry_link_%d_%s", t, kinds[k]);
             snprintf(dir[k], sizeof dir[k], "%s", hpt_scratch(name));
             snprintf(a_o[k], sizeof a_o[k], "%.4000s/a.o", dir[k]);
             snprintf(b_o[k], sizeof b_o[k], "%.4000s/b.o", dir[k]);
@@ -347,7 +348,7 @@ Test(carry, a_link_is_the_same_with_the_digests_carried_and_without)
             snprintf(code[k], sizeof code[k], "%.4000s/units.dll.hpcode", dir[k]);
         }
         lpt_compile_units(triples[t], a_o[0], b_o[0]);
-        const char *objs[2][2] = {{a_o[0], b_o[0]}, {a_o[1], b_o[1]}};
+        const char *objs[3][2] = {{a_o[0], b_o[0]}, {a_o[1], b_o[1]}, {a_o[2], b_o[2]}};
         for (int i = 0; i < 2; i++) {
             size_t n, m;
             unsigned char *d = hpt_read_file(objs[0][i], &n);
@@ -356,27 +357,38 @@ Test(carry, a_link_is_the_same_with_the_digests_carried_and_without)
             FILE *f = fopen(objs[1][i], "wb");
             cr_assert(f && fwrite(orig, 1, m, f) == m && fclose(f) == 0);
             free(orig);
+            /* the stale one: the first digest's first digit changed in the carried lines */
+            char *line = memmem(d, n, "\nf ", 3);
+            cr_assert(line);
+            char *dig = strchr(line + 5, ' ') + 1;
+            *dig = *dig == '1' ? '2' : '1';
+            f = fopen(objs[2][i], "wb");
+            cr_assert(f && fwrite(d, 1, n, f) == n && fclose(f) == 0);
             free(d);
         }
-        for (int k = 0; k < 2; k++) {
+        static const char *const said[3] = {"(2 carried by their objects, 0 computed)",
+                                            "(0 carried by their objects, 2 computed)",
+                                            "its digests not used (stale: the object changed after its digests were added)"};
+        for (int k = 0; k < 3; k++) {
             hpt_proc p;
             int st = lpt_link(triples[t],
                               (const char *[]){"-shared", "-Wl,--no-insert-timestamp", "-Wl,--hotpatch-verbose", "-o",
                                                dll[k], objs[k][0], objs[k][1], NULL},
                               &p);
             cr_assert_eq(st, 0, "%s", p.err);
-            cr_expect(strstr(p.err, k ? "(0 carried by their objects, 2 computed)" : "(2 carried by their objects, 0 computed)"),
-                      "%s", p.err);
+            cr_expect(strstr(p.err, said[k]), "%s: %s", kinds[k], p.err);
             hpt_proc_free(&p);
         }
-        const char *const what[3][2] = {{dll[0], dll[1]}, {map[0], map[1]}, {code[0], code[1]}};
-        for (int w = 0; w < 3; w++) {
-            size_t n0, n1;
-            unsigned char *x = hpt_read_file(what[w][0], &n0), *y = hpt_read_file(what[w][1], &n1);
-            cr_assert(x && y);
-            cr_expect(n0 == n1 && memcmp(x, y, n0) == 0, "%s and %s differ", what[w][0], what[w][1]);
-            free(x);
-            free(y);
+        for (int k = 1; k < 3; k++) {
+            const char *const what[3][2] = {{dll[0], dll[k]}, {map[0], map[k]}, {code[0], code[k]}};
+            for (int w = 0; w < 3; w++) {
+                size_t n0, n1;
+                unsigned char *x = hpt_read_file(what[w][0], &n0), *y = hpt_read_file(what[w][1], &n1);
+                cr_assert(x && y);
+                cr_expect(n0 == n1 && memcmp(x, y, n0) == 0, "%s and %s differ", what[w][0], what[w][1]);
+                free(x);
+                free(y);
+            }
         }
     }
 }
