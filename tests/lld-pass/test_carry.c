@@ -205,6 +205,35 @@ Test(carry, the_plugin_adds_the_digests_the_link_would_compute)
     }
 }
 
+Test(carry, the_portable_loops_write_what_the_sse2_ones_do)
+{
+    /* the binding hash and the lines' check have an SSE2 loop and a portable one: an object carried on
+       a host of one kind must not be stale on the other (tests/lld-pass/carry_portable.c) */
+    const char *const triples[] = {"x86_64-w64-mingw32", "i686-w64-mingw32"};
+    for (int t = 0; t < 2; t++) {
+        char obj[4400], plain[4500], out[4500], dir[32];
+        size_t n, m;
+        snprintf(dir, sizeof dir, "carry_portable_%d", t);
+        unsigned char *d = compiled(triples[t], dir, NULL, &n, obj, sizeof obj);
+        unsigned char *orig = without_block(d, n, &m);
+        snprintf(plain, sizeof plain, "%s.plain", obj);
+        snprintf(out, sizeof out, "%s.portable", obj);
+        FILE *f = fopen(plain, "wb");
+        cr_assert(f && fwrite(orig, 1, m, f) == m && fclose(f) == 0);
+        hpt_proc p;
+        cr_assert_eq(hpt_run((const char *[]){LPT_CARRY_PORTABLE, plain, out, NULL}, NULL, 60, &p), 0);
+        cr_assert_eq(p.status, 0, "%s", p.err);
+        hpt_proc_free(&p);
+        size_t k;
+        unsigned char *q = hpt_read_file(out, &k);
+        cr_assert(q);
+        cr_expect(k == n && memcmp(q, d, n) == 0, "%s: the portable build wrote other bytes", triples[t]);
+        free(q);
+        free(orig);
+        free(d);
+    }
+}
+
 Test(carry, a_changed_object_or_block_is_not_used)
 {
     char obj[4400];
