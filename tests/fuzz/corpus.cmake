@@ -1,6 +1,7 @@
 # corpus.cmake — the seed corpora of the fuzz targets, built at test time (ctest entry fuzz_seeds,
 # and scripts/fuzz): cmake -DSEEDS_EXE=<fuzz_seeds> -DOUT=<dir> -DFIXTURES=<audit fixture dir>
-#                           [-DWINE_COUNT=20] [-DWINE_MAX_SIZE=262144] -P corpus.cmake
+#                           [-DPLUGIN=<hotpatch-plugin.so>] [-DWINE_COUNT=20] [-DWINE_MAX_SIZE=262144]
+#                           -P corpus.cmake
 #
 # OUT/<target>/ receives, per the target's _SEEDS (targets.cmake):
 #   generated  what fuzz_seeds writes (site cases, response files, command lines, options, exceptions)
@@ -12,6 +13,8 @@
 #   fixtargets the fix targets: tests/lld-pass/fixtures/fix_target.c linked as an x86-64 and an i386
 #              ELF shared object and an x64 PE DLL (build id, PE checksum); each fix module has the
 #              RVAs of svc_quote and target_var in its target and the target name "target"
+#   plugobjs   tests/lld-pass/fixtures/digest/base.c compiled with the plugin (-DPLUGIN=<hotpatch-plugin.so>)
+#              for x86-64, i386 and x86-64 /bigobj: objects that carry their code digests
 #   fixpairs   one input per kind: the fix module, the separator line "--hotpatch-fuzz-target--"
 #              between two newlines, then its target (fuzz_link_fill.c)
 #   wine       a fixed sample of the PE images the installed Wine package ships: the first
@@ -155,6 +158,28 @@ foreach(kind elf64 elf32 pe64)
   list(APPEND fixtargets "${tgt}")
 endforeach()
 
+# objects the plugin compiled, carrying their digests (a target that asks for them needs -DPLUGIN)
+set(plugobjs "")
+if(DEFINED PLUGIN)
+  set(_digest_src "${CMAKE_CURRENT_LIST_DIR}/../lld-pass/fixtures/digest/base.c")
+  foreach(kind x64 x86 bigobj)
+    set(obj "${OUT}/.pairs/digest-${kind}.o")
+    if(kind STREQUAL "x86")
+      set(flags --target=i686-w64-mingw32)
+    elseif(kind STREQUAL "bigobj")
+      set(flags --target=x86_64-w64-mingw32 -Wa,-mbig-obj)
+    else()
+      set(flags --target=x86_64-w64-mingw32)
+    endif()
+    execute_process(COMMAND "${HP_CORPUS_CLANG}" ${flags} -O2 "-fplugin=${PLUGIN}" -c "${_digest_src}" -o "${obj}"
+                    RESULT_VARIABLE rc ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "corpus.cmake: compiling the ${kind} digest object failed:\n${err}")
+    endif()
+    list(APPEND plugobjs "${obj}")
+  endforeach()
+endif()
+
 foreach(name IN LISTS HP_FUZZ_TARGETS)
   set(files "")
   foreach(src IN LISTS HP_FUZZ_${name}_SEEDS)
@@ -170,6 +195,11 @@ foreach(name IN LISTS HP_FUZZ_TARGETS)
       list(APPEND files ${fixpairs})
     elseif(src STREQUAL "fixtargets")
       list(APPEND files ${fixtargets})
+    elseif(src STREQUAL "plugobjs")
+      if(NOT DEFINED PLUGIN)
+        message(FATAL_ERROR "corpus.cmake: ${name}'s seeds need -DPLUGIN=<hotpatch-plugin.so>")
+      endif()
+      list(APPEND files ${plugobjs})
     endif()
   endforeach()
   file(MAKE_DIRECTORY "${OUT}/${name}")

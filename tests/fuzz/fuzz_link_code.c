@@ -39,7 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hp_link_calls_free(calls, ncalls);
     /* the digests carried: found in the input as it is, and added to it */
     hp_link_carried got;
-    g_keep += (unsigned)hp_link_carried_find(data, size, &got);
+    hp_link_carried_state found = hp_link_carried_find(data, size, &got);
+    g_keep += (unsigned)found;
+    /* what the link takes: the carried lines as they are, else the computed digests */
+    hp_link_digest_unit *taken = NULL;
+    hp_link_carried_state state = HP_CARRIED_NONE;
+    if (hp_link_digest_for_code(data, size, &taken, &state, msg, sizeof msg) == HP_OK && taken) {
+        if (state != found || (state == HP_CARRIED_OK && (taken->lines_len != got.lines_len || taken->count != 0 ||
+                                                          memcmp(taken->lines, got.lines, got.lines_len) != 0)))
+            __builtin_trap(); /* not what was found */
+        hp_link_digest_destroy(taken);
+    }
     uint8_t *carried = NULL;
     size_t carried_size = 0;
     if (hp_link_carry_object(data, size, &carried, &carried_size, msg, sizeof msg) == HP_OK && carried) {

@@ -10,7 +10,8 @@
 #                `wine` (a fixed sample of Wine's PE images), `fixmodules` (fix modules and their targets,
 #                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures),
 #                `fixpairs` (each of those modules followed by the target image it was built for),
-#                `fixtargets` (those target images alone)
+#                `fixtargets` (those target images alone), `plugobjs` (objects the plugin compiled, x86-64,
+#                i386, /bigobj: they carry their code digests)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
     link_manifest link_fill link_elfmap link_code link_post plugin_options tools_map)
@@ -68,7 +69,7 @@ set(HP_FUZZ_link_elfmap_SEEDS fixtargets fixmodules)
 set(HP_FUZZ_link_code_PART lld-pass)
 set(HP_FUZZ_link_code_LIBS hp_fuzz_link_code)
 set(HP_FUZZ_link_code_UNDER_TEST lld-pass/src/digest.c lld-pass/src/carry.c lld-pass/src/codefile.c)
-set(HP_FUZZ_link_code_SEEDS generated fixtures)
+set(HP_FUZZ_link_code_SEEDS generated fixtures plugobjs)
 
 set(HP_FUZZ_link_post_PART lld-pass)
 set(HP_FUZZ_link_post_LIBS hp_fuzz_link_manifest)
