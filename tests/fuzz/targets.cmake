@@ -10,8 +10,8 @@
 #                `wine` (a fixed sample of Wine's PE images), `fixmodules` (fix modules and their targets,
 #                PE and ELF, built by tests/fuzz/corpus.cmake with hotpatch-manifest's own fixtures),
 #                `fixpairs` (each of those modules followed by the target image it was built for),
-#                `fixtargets` (those target images alone), `plugobjs` (objects the plugin compiled, x86-64,
-#                i386, /bigobj: they carry their code digests)
+#                `fixtargets` (those target images alone), `plugobjs` (objects the plugin compiled, x86-64
+#                and i386, which carry their code digests, and x86-64 as /bigobj)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
     link_manifest link_fill link_elfmap link_code link_post plugin_options tools_map)
