@@ -21,8 +21,6 @@
 #include "hp_tools.h"
 
 enum {
-    HDR_PLAIN = 20,
-    HDR_BIG = 56,
     SECT_SIZE = 40,
     MACHINE_AMD64 = 0x8664,
     MACHINE_I386 = 0x14c,
@@ -33,10 +31,6 @@ enum {
 
 static const char carry_name[8] = {'.', 'h', 'p', 'c', 'o', 'd', 'e', 0};
 static const char head_word[] = "hotpatch-digests ";
-
-/* The class ID of an /bigobj header (as in digest.c). */
-static const uint8_t bigobj_class[16] = {0xC7, 0xA1, 0xBA, 0xD1, 0xEE, 0xBA, 0xA9, 0x4B,
-                                         0xAF, 0x20, 0xFA, 0xF6, 0x6A, 0xA4, 0xDC, 0xB8};
 
 static uint32_t le16(const uint8_t *p)
 {
@@ -62,9 +56,11 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-/* Where a COFF object's header fields and section table are. */
+/* Where a COFF object's header fields and section table are (hp_coff_object_header), the table
+   inside the file. */
 typedef struct layout {
     int big;
+    uint16_t machine;
     uint32_t nsec;
     uint32_t symptr;
     size_t table;     /* the section table's offset */
@@ -73,26 +69,17 @@ typedef struct layout {
 
 static int read_layout(const uint8_t *d, size_t n, layout *l)
 {
-    uint32_t machine;
+    hp_coff_object_header h;
     memset(l, 0, sizeof *l);
-    if (n < HDR_PLAIN)
+    if (!hp_coff_object_header_read((hp_pe_span){d, n}, &h) || (h.machine != MACHINE_AMD64 && h.machine != MACHINE_I386))
         return 0;
-    if (le16(d) == 0 && le16(d + 2) == 0xFFFF && n >= HDR_BIG && memcmp(d + 12, bigobj_class, 16) == 0) {
-        l->big = 1;
-        machine = le16(d + 6);
-        l->nsec = le32(d + 44);
-        l->symptr = le32(d + 48);
-        l->table = HDR_BIG;
-    } else {
-        machine = le16(d);
-        l->nsec = le16(d + 2);
-        l->symptr = le32(d + 8);
-        l->table = HDR_PLAIN + le16(d + 16);
-    }
-    if (machine != MACHINE_AMD64 && machine != MACHINE_I386)
+    if (h.section_table > n || (n - h.section_table) / SECT_SIZE < h.section_count)
         return 0;
-    if (l->table > n || (n - l->table) / SECT_SIZE < l->nsec)
-        return 0;
+    l->big = h.big;
+    l->machine = h.machine;
+    l->nsec = h.section_count;
+    l->symptr = h.symtab_offset;
+    l->table = h.section_table;
     l->table_end = l->table + (size_t)l->nsec * SECT_SIZE;
     return 1;
 }
@@ -107,6 +94,24 @@ static void put_counts(uint8_t *d, const layout *l, uint32_t nsec, uint32_t symp
         put16(d + 2, nsec);
         put32(d + 8, symptr);
     }
+}
+
+/* The file pointers of the first `nsec` section headers of the copy `d` moved by 40 bytes: on when the
+   table grows (`grow`), back when it is undone — then 0 if a pointer lies before the grown table's end
+   (the move did not put it there). Zero pointers stay zero. */
+static int move_pointers(uint8_t *d, const layout *l, uint32_t nsec, int grow)
+{
+    for (uint32_t i = 0; i < nsec; i++)
+        for (int f = 20; f <= 28; f += 4) { /* PointerToRawData, PointerToRelocations, PointerToLinenumbers */
+            uint8_t *p = d + l->table + (size_t)i * SECT_SIZE + f;
+            uint32_t v = le32(p);
+            if (!v)
+                continue;
+            if (!grow && v < l->table_end)
+                return 0;
+            put32(p, grow ? v + SECT_SIZE : v - SECT_SIZE);
+        }
+    return 1;
 }
 
 /* ---- the binding hash ------------------------------------------------------ */
@@ -287,12 +292,7 @@ hp_status hp_link_carry_object(const uint8_t *data, size_t size, uint8_t **out, 
     /* headers and section table, their pointers moved on; the new header; the rest; the block */
     memcpy(o, data, l.table_end);
     put_counts(o, &l, l.nsec + 1, l.symptr ? l.symptr + SECT_SIZE : 0);
-    for (uint32_t i = 0; i < l.nsec; i++) {
-        uint8_t *sh = o + l.table + (size_t)i * SECT_SIZE;
-        for (int f = 20; f <= 28; f += 4)
-            if (le32(sh + f))
-                put32(sh + f, le32(sh + f) + SECT_SIZE);
-    }
+    move_pointers(o, &l, l.nsec, 1);
     uint8_t *sh = o + l.table_end;
     memset(sh, 0, SECT_SIZE);
     memcpy(sh, carry_name, 8);
@@ -396,17 +396,8 @@ hp_link_carried_state hp_link_carried_find(const uint8_t *data, size_t size, hp_
     if (!head)
         return HP_CARRIED_NONE; /* out of memory: the link computes them (and reports that) */
     memcpy(head, data, head_len);
-    int moved = !l.symptr || l.symptr >= l.table_end;
+    int moved = (!l.symptr || l.symptr >= l.table_end) && move_pointers(head, &l, l.nsec - 1, 0);
     put_counts(head, &l, l.nsec - 1, l.symptr ? l.symptr - SECT_SIZE : 0);
-    for (uint32_t i = 0; i + 1 < l.nsec && moved; i++) {
-        uint8_t *h = head + l.table + (size_t)i * SECT_SIZE;
-        for (int f = 20; f <= 28 && moved; f += 4) {
-            uint32_t v = le32(h + f);
-            moved = !v || v >= l.table_end;
-            if (v && moved)
-                put32(h + f, v - SECT_SIZE);
-        }
-    }
     const char *rest = p;
     size_t rest_len = (size_t)(end - p);
     uint64_t h = moved ? binding(head, head_len, data + l.table_end, raw_ptr - l.table_end, rest, rest_len) : 0;
@@ -455,7 +446,9 @@ hp_status hp_link_digest_for_code(const uint8_t *data, size_t size, hp_link_dige
     memcpy(u->lines, c.lines, c.lines_len);
     u->lines_len = c.lines_len;
     u->unit_id = c.unit_id;
-    u->machine = (uint16_t)(data[0] == 0 && data[1] == 0 ? le16(data + 6) : le16(data));
+    layout l;
+    read_layout(data, size, &l); /* found above: a COFF object of x86 or x86-64 */
+    u->machine = l.machine;
     *out = u;
     return HP_OK;
 }

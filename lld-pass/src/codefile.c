@@ -22,6 +22,14 @@ static int has_break(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
+/* The length of a name the reader reads back, or 0 for one it cannot (empty, or with a space or line
+   break: only a crafted object has such a name), which the writers leave out. */
+static size_t writable_name(const char *nm)
+{
+    size_t len = strcspn(nm, " \r\n");
+    return nm[len] ? 0 : len;
+}
+
 /* "<f|v> <s|e> <size> <16 hex digits> <name>\n" at b[0, ...): the line's length. b has room for
    40 bytes and the name's `len`. */
 static size_t format_entry(char *b, const hp_link_digest *e, size_t len)
@@ -59,8 +67,7 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
     fprintf(f, "hotpatch-code %d\nimage %s %u %u %u %s\n", CODE_VERSION, c->machine, c->time_date_stamp,
             c->size_of_image, c->checksum, name);
     /* the units' lines (tens of thousands) formatted by hand through one buffer (hp_outbuf); a name's
-       length is read once, up to a space or line break (a name the reader cannot read back — empty, or
-       with a space or line break, which only a crafted object has — is left out: it has no digest) */
+       length is read once (writable_name) */
     hp_outbuf o;
     hp_status st = hp_outbuf_init(&o, f) ? HP_OK : HP_ERR_NO_MEMORY;
     for (size_t i = 0; i < c->unit_count && st == HP_OK; i++) {
@@ -77,9 +84,8 @@ hp_status hp_link_code_write(const char *path, const hp_link_code *c, char *msg,
             continue;
         }
         for (size_t k = 0; k < u->count; k++) {
-            const char *nm = u->entries[k].name;
-            size_t len = strcspn(nm, " \r\n");
-            if (nm[len] || len == 0)
+            size_t len = writable_name(u->entries[k].name);
+            if (!len)
                 continue;
             char *w = hp_outbuf_room(&o, len + 48);
             if (!w) {
@@ -112,9 +118,8 @@ hp_status hp_link_code_unit_lines(const hp_link_digest_unit *u, char **out, size
     if (!b)
         return HP_ERR_NO_MEMORY;
     for (size_t k = 0; k < u->count; k++) {
-        const char *nm = u->entries[k].name;
-        size_t len = strcspn(nm, " \r\n");
-        if (!nm[len] && len)
+        size_t len = writable_name(u->entries[k].name);
+        if (len)
             w += format_entry(w, &u->entries[k], len);
     }
     if (w == b) {

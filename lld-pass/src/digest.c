@@ -24,10 +24,7 @@
 #include "hp_tools.h"
 
 enum {
-    HDR_PLAIN = 20,
-    HDR_BIG = 56,
-    SYM_PLAIN = 18,
-    SYM_BIG = 20,
+    SYM_BIG = 20, /* a /bigobj symbol record (hp_coff_object_header.symbol_size) */
     SECT_SIZE = 40,
     RELOC_SIZE = 10,
     SCN_CNT_CODE = 0x20,
@@ -40,10 +37,6 @@ enum {
     MACHINE_AMD64 = 0x8664,
     MACHINE_I386 = 0x14c,
 };
-
-/* The class ID of an /bigobj ("ANON_OBJECT_HEADER_BIGOBJ") header. */
-static const uint8_t bigobj_class[16] = {0xC7, 0xA1, 0xBA, 0xD1, 0xEE, 0xBA, 0xA9, 0x4B,
-                                         0xAF, 0x20, 0xFA, 0xF6, 0x6A, 0xA4, 0xDC, 0xB8};
 
 typedef struct sect {
     hp_pe_span data;  /* empty for uninitialized data */
@@ -235,28 +228,12 @@ static int relocs_unread(const uint8_t name[8])
 static hp_status read_object(obj *o, char *msg, size_t msg_size, uint16_t *machine)
 {
     hp_pe_span f = o->file;
-    uint16_t sig1 = 0, sig2 = 0, m = 0, opt = 0;
-    uint32_t nsec = 0, symptr = 0, nsym = 0, hdr;
-    size_t symsize;
-    if (!hp_pe_span_u16(f, 0, &sig1) || !hp_pe_span_u16(f, 2, &sig2))
+    hp_coff_object_header h;
+    if (!hp_coff_object_header_read(f, &h))
         return bad(msg, msg_size, "not a COFF object: shorter than its header");
-    if (sig1 == 0 && sig2 == 0xFFFF && f.size >= HDR_BIG && memcmp(f.data + 12, bigobj_class, 16) == 0) {
-        hp_pe_span_u16(f, 6, &m);
-        hp_pe_span_u32(f, 44, &nsec);
-        hp_pe_span_u32(f, 48, &symptr);
-        hp_pe_span_u32(f, 52, &nsym);
-        hdr = HDR_BIG;
-        symsize = SYM_BIG;
-    } else {
-        uint16_t n16 = 0;
-        m = sig1;
-        hp_pe_span_u16(f, 2, &n16);
-        nsec = n16;
-        if (!hp_pe_span_u32(f, 8, &symptr) || !hp_pe_span_u32(f, 12, &nsym) || !hp_pe_span_u16(f, 16, &opt))
-            return bad(msg, msg_size, "not a COFF object: shorter than its header");
-        hdr = HDR_PLAIN + opt;
-        symsize = SYM_PLAIN;
-    }
+    uint16_t m = h.machine;
+    uint32_t nsec = h.section_count, symptr = h.symtab_offset, nsym = h.symbol_count, hdr = h.section_table;
+    size_t symsize = h.symbol_size;
     if (m != MACHINE_AMD64 && m != MACHINE_I386)
         return bad(msg, msg_size, "not a COFF object of x86 or x86-64");
     *machine = m;

@@ -236,6 +236,23 @@ typedef int (*hp_coff_symbol_fn)(void *ctx, const hp_coff_symbol *sym);
 hp_status hp_coff_symbols(hp_pe_span file, uint32_t offset, uint32_t count, hp_coff_symbol_fn fn, void *ctx,
                           const char **detail);
 
+/** A COFF object's file header, plain or /bigobj (ANON_OBJECT_HEADER_BIGOBJ): what the readers of
+    objects need from it. */
+typedef struct hp_coff_object_header {
+    uint16_t machine;
+    int big;                 /**< /bigobj: 32-bit section numbers, 20-byte symbol records */
+    uint32_t section_count;
+    uint32_t symtab_offset;  /**< PointerToSymbolTable */
+    uint32_t symbol_count;
+    uint32_t symbol_size;    /**< 18, or 20 for /bigobj */
+    uint32_t section_table;  /**< the section table's offset: after the header (and a plain one's
+                                  optional header) */
+} hp_coff_object_header;
+
+/** Read the header of the object in `file`: 1 with `*h` set, 0 when the file is shorter than a plain
+    header's fields (18 bytes). The machine is not checked, nor any offset against the file. */
+int hp_coff_object_header_read(hp_pe_span file, hp_coff_object_header *h);
+
 /** Where an image's COFF symbol table is (IMAGE_FILE_HEADER.PointerToSymbolTable, NumberOfSymbols: MinGW
     images keep one). @return 1 with *offset and *count when it has one (both nonzero), else 0. */
 int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count);

@@ -6,8 +6,15 @@
 
 #include <string.h>
 
+/* The class ID of a /bigobj header (ANON_OBJECT_HEADER_BIGOBJ.ClassID). */
+static const uint8_t bigobj_class[16] = {0xC7, 0xA1, 0xBA, 0xD1, 0xEE, 0xBA, 0xA9, 0x4B,
+                                         0xAF, 0x20, 0xFA, 0xF6, 0x6A, 0xA4, 0xDC, 0xB8};
+
 enum {
+    COFF_HEADER_PLAIN = 20,
+    COFF_HEADER_BIG = 56,
     COFF_SYMBOL_SIZE = 18,
+    COFF_SYMBOL_SIZE_BIG = 20,
     SYM_CLASS_EXTERNAL = 2,
     SYM_CLASS_STATIC = 3,
     SYM_DTYPE_FUNCTION = 2, /* (type >> 4) & 3 */
@@ -49,6 +56,34 @@ int hp_coff_is_function(const hp_coff_symbol *s)
     /* assemblers leave the type 0 on plain labels: an external label is a function when its section
        holds code, which the callers check */
     return s->type == 0 && s->storage_class == SYM_CLASS_EXTERNAL;
+}
+
+int hp_coff_object_header_read(hp_pe_span f, hp_coff_object_header *h)
+{
+    uint16_t sig1 = 0, sig2 = 0, opt = 0;
+    memset(h, 0, sizeof *h);
+    if (!hp_pe_span_u16(f, 0, &sig1) || !hp_pe_span_u16(f, 2, &sig2))
+        return 0;
+    if (sig1 == 0 && sig2 == 0xFFFF && f.size >= COFF_HEADER_BIG && memcmp(f.data + 12, bigobj_class, 16) == 0) {
+        h->big = 1;
+        hp_pe_span_u16(f, 6, &h->machine);
+        hp_pe_span_u32(f, 44, &h->section_count);
+        hp_pe_span_u32(f, 48, &h->symtab_offset);
+        hp_pe_span_u32(f, 52, &h->symbol_count);
+        h->symbol_size = COFF_SYMBOL_SIZE_BIG;
+        h->section_table = COFF_HEADER_BIG;
+        return 1;
+    }
+    uint16_t nsec = 0;
+    h->machine = sig1;
+    hp_pe_span_u16(f, 2, &nsec);
+    h->section_count = nsec;
+    if (!hp_pe_span_u32(f, 8, &h->symtab_offset) || !hp_pe_span_u32(f, 12, &h->symbol_count) ||
+        !hp_pe_span_u16(f, 16, &opt))
+        return 0;
+    h->symbol_size = COFF_SYMBOL_SIZE;
+    h->section_table = COFF_HEADER_PLAIN + opt;
+    return 1;
 }
 
 int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count)
