@@ -3,13 +3,14 @@
  * settings hotpatching needs, and running it.
  *
  * Settings added after the user's arguments (lld takes the last of each):
- *   MSVC:  /functionpadmin[:N]  /opt:noicf  /release
- *   MinGW: -Xlink=/functionpadmin[:N]  --icf=none  -Xlink=/opt:noicf  -Xlink=/release
+ *   MSVC:  /functionpadmin[:N]  /opt:noicf
+ *   MinGW: -Xlink=/functionpadmin[:N]  --icf=none  -Xlink=/opt:noicf
  * /functionpadmin pads only sections whose object carries the CodeView
  * hotpatch flag (lld 19), so it is a complement to the plugin's own padding,
  * not a replacement. /opt:noicf keeps patchable functions apart (folding would
- * make one patch redirect several functions); /release makes lld write a real
- * PE checksum (it writes 0 otherwise).
+ * make one patch redirect several functions). The PE checksum is written by
+ * the post-link pass (hp_link_post.h), not by lld's /release: lld's byte loop
+ * cost it more than the whole checksum costs the pass.
  */
 #ifndef HP_LINK_LLD_H
 #define HP_LINK_LLD_H

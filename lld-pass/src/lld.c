@@ -134,8 +134,8 @@ hp_status hp_link_lld_argv(const hp_link_cmdline *cl, const char *lld, char ***o
         snprintf(pad, sizeof pad, "%s/functionpadmin:%u", pfx, cl->pad);
     else
         snprintf(pad, sizeof pad, "%s/functionpadmin", pfx);
-    const char *extra_gnu[] = {pad, "--icf=none", "-Xlink=/opt:noicf", "-Xlink=/release", NULL};
-    const char *extra_msvc[] = {pad, "/opt:noicf", "/release", NULL};
+    const char *extra_gnu[] = {pad, "--icf=none", "-Xlink=/opt:noicf", NULL};
+    const char *extra_msvc[] = {pad, "/opt:noicf", NULL};
     const char *const *extra = gnu ? extra_gnu : extra_msvc;
     size_t n_extra = 0;
     while (extra[n_extra])

@@ -85,9 +85,9 @@ static void help(void)
     printf("usage: hotpatch-link [hotpatch options] <ld.lld or lld-link arguments>\n"
            "\n"
            "A drop-in linker driver: links with lld, forcing the link-side half of hotpatching\n"
-           "(/functionpadmin, no identical-code folding, /release for a real checksum), brings LLVM\n"
-           "bitcode compiled without the hotpatch plugin under its policy, then verifies the image:\n"
-           "every function of the plugin's table and every export must be hotpatchable.\n"
+           "(/functionpadmin, no identical-code folding), brings LLVM bitcode compiled without\n"
+           "the hotpatch plugin under its policy, then verifies the image (every function of the\n"
+           "plugin's table and every export must be hotpatchable) and writes its PE checksum.\n"
            "\n"
            "  clang --target=x86_64-w64-mingw32 -fuse-ld=/path/to/hotpatch-link ...\n"
            "  clang --target=x86_64-pc-windows-msvc -B/path/to/bin -fuse-ld=hotpatch-lld-link ...\n"
@@ -328,7 +328,8 @@ static hp_status write_map(const hp_link_cmdline *cl, hp_link_post *post, const 
     hp_link_fn *named = NULL;
     rva_name *by_rva = NULL;
     size_t nby = 0;
-    if (units && units->symbol_count && post->fn_count && (named = malloc(post->fn_count * sizeof *named)) != NULL &&
+    if (unnamed && units && units->symbol_count && post->fn_count &&
+        (named = malloc(post->fn_count * sizeof *named)) != NULL &&
         (by_rva = malloc(units->symbol_count * sizeof *by_rva)) != NULL) {
         for (size_t k = 0; k < units->symbol_count; k++)
             if (units->symbols[k].is_function)

@@ -144,7 +144,7 @@ Test(cli, bad_pad_is_refused)
 Test(cli, pad_5_is_accepted_and_reaches_lld)
 {
     char in[4200];
-    const char *lld = fake_lld("cli_pad5", "-Xlink=/functionpadmin:5 --icf=none -Xlink=/opt:noicf -Xlink=/release",
+    const char *lld = fake_lld("cli_pad5", "-Xlink=/functionpadmin:5 --icf=none -Xlink=/opt:noicf",
                                in, sizeof in);
     hpt_proc p;
     cr_expect_eq(lpt_run_link((const char *[]){"-m", "i386pep", "-o", "x.exe", in, "--hotpatch-pad=5", lld, NULL}, &p),
@@ -190,7 +190,7 @@ Test(cli, lld_failure_status_is_returned)
 {
     /* a stand-in lld that fails with status 7 after checking it got the link-side settings */
     char in[4200];
-    const char *lld = fake_lld("cli_lld_status", "/functionpadmin /opt:noicf /release /debug:symtab", in, sizeof in);
+    const char *lld = fake_lld("cli_lld_status", "/functionpadmin /opt:noicf /debug:symtab", in, sizeof in);
     hpt_proc p;
     cr_expect_eq(lpt_run_link((const char *[]){"/out:x.exe", in, lld, NULL}, &p), 7, "%s", p.err);
     hpt_proc_free(&p);
@@ -206,7 +206,7 @@ Test(cli, options_reach_the_driver_through_wl)
     int st = lpt_link("x86_64-w64-mingw32",
                       (const char *[]){obj, "-o", exe, "-Wl,--hotpatch-map=none,--hotpatch-verbose", NULL}, &p);
     cr_assert_eq(st, 0, "%s", p.err);
-    cr_expect(strstr(p.err, "-Xlink=/functionpadmin --icf=none -Xlink=/opt:noicf -Xlink=/release") != NULL, "%s",
+    cr_expect(strstr(p.err, "-Xlink=/functionpadmin --icf=none -Xlink=/opt:noicf") != NULL, "%s",
               p.err);
     /* what each step cost: lld (a child that ran), then hotpatch-link's own steps, each a number */
     double lld_ms = -1, own = -1, inputs = -1, post = -1, map_ms = -1, code = -1;

@@ -321,4 +321,29 @@ Test(link, checksum_matches_lld_release)
     cr_assert_neq(img.pe.checksum, 0u);
     cr_expect_eq(hp_link_pe_checksum(img.data, img.size, img.pe.nt_offset + 4 + 20 + 64), img.pe.checksum);
     lpt_image_close(&img);
+
+    /* hotpatch-link leaves /release out and writes the checksum itself: its image is the one lld makes
+       of the same objects with the same settings and /release, byte for byte (x64, and x86 where the
+       optional header is PE32) */
+    const char *const triples[] = {"x86_64-w64-mingw32", "i686-w64-mingw32"};
+    for (size_t t = 0; t < 2; t++) {
+        const char *hobj = lpt_path(d, t ? "hot32.o" : "hot.o"), *hot = lpt_path(d, t ? "hot32.exe" : "hot.exe");
+        const char *ref = lpt_path(d, t ? "ref32.exe" : "ref.exe");
+        lpt_compile(triples[t], lpt_fixture("prog.c"), hobj, 1, (const char *[]){"-O2", NULL});
+        /* lld's link first, under the same output name (the image holds its own name), then moved aside */
+        cr_assert_eq(hpt_cc(triples[t],
+                            (const char *[]){hobj, "-o", hot, "-Wl,-Xlink=/functionpadmin", "-Wl,--icf=none",
+                                             "-Wl,-Xlink=/opt:noicf", "-Wl,-Xlink=/release", NULL},
+                            &p),
+                     0, "%s", p.err);
+        hpt_proc_free(&p);
+        cr_assert_eq(rename(hot, ref), 0);
+        cr_assert_eq(lpt_link(triples[t], (const char *[]){hobj, "-o", hot, "-Wl,--hotpatch-map=none", NULL}, &p), 0,
+                     "%s", p.err);
+        hpt_proc_free(&p);
+        lpt_image_open(&img, hot);
+        cr_expect_neq(img.pe.checksum, 0u, "%s: no checksum", hot);
+        lpt_image_close(&img);
+        cr_expect_eq(lpt_file_hash(hot), lpt_file_hash(ref), "%s differs from lld's /release link %s", hot, ref);
+    }
 }

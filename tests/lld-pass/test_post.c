@@ -409,3 +409,44 @@ static void units_match(const char *triple)
 Test(post, units_from_the_audits_walk_are_a_walk_of_their_own) { units_match("x86_64-w64-mingw32"); }
 Test(post, units_from_the_audits_walk_x86) { units_match("i686-w64-mingw32"); }
 Test(post, units_from_the_audits_walk_msvc) { units_match("x86_64-pc-windows-msvc"); }
+
+/* The checksum as MapFileAndCheckSum defines it, one word at a time (written here for the test): the
+   16-bit little-endian words summed with end-around carry, the CheckSum field's four bytes as zero,
+   an odd last byte a word of its own, the file's size added. */
+static uint32_t reference_checksum(const unsigned char *d, size_t size, size_t field)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i < size; i += 2) {
+        uint32_t w = d[i] | (i + 1 < size ? (uint32_t)d[i + 1] << 8 : 0);
+        if (i == field || i == field + 2)
+            w = 0;
+        sum += w;
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    return sum + (uint32_t)size;
+}
+
+/* hp_link_pe_checksum sums sixteen bytes a step in 32-bit lanes that it empties every 2^14 steps:
+   sizes around the step and around the emptying, an odd size, all-0xFF bytes (the lanes' fastest
+   growth) and random ones, against the word-by-word definition. */
+Test(post, checksum_is_the_word_sum_at_every_size)
+{
+    size_t big = 16 * 16384 * 3 + 37;
+    unsigned char *d = malloc(big);
+    cr_assert_not_null(d);
+    const size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 255, 4096, 16 * 16384 - 1, 16 * 16384, 16 * 16384 + 1,
+                            16 * 16384 + 15, 16 * 16384 * 2 + 2, big};
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int fill = 0; fill < 2; fill++) {
+        for (size_t i = 0; i < big; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            d[i] = fill ? (unsigned char)x : 0xFF;
+        }
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            size_t n = sizes[k], field = n > 300 ? 216 : n + 8; /* small ones: no field inside */
+            cr_expect_eq(hp_link_pe_checksum(d, n, field), reference_checksum(d, n, field),
+                         "%s bytes, size %zu", fill ? "random" : "0xFF", n);
+        }
+    }
+    free(d);
+}

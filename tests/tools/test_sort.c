@@ -103,6 +103,46 @@ Test(sort, ordered_runs_merged_stably)
     free(want);
 }
 
+/* A long ordered run with a few stragglers after it or before it (a list with late additions: the
+   stragglers are placed by binary search and the records between moved in one block), with keys
+   equal to the long run's across the boundary: the order of a plain stable sort. */
+Test(sort, a_long_run_and_a_few_stragglers)
+{
+    enum { N = 4000 };
+    rec *r = calloc(N, sizeof *r), *want = calloc(N, sizeof *want);
+    cr_assert(r && want);
+    for (int before = 0; before < 2; before++)
+        for (size_t few = 1; few <= 200; few += 33) {
+            size_t long_start = before ? few : 0, long_end = long_start + (N - few);
+            uint32_t x = (uint32_t)few * 31u + (uint32_t)before;
+            for (size_t i = 0; i < N; i++) {
+                if (i >= long_start && i < long_end) {
+                    r[i].key = (uint32_t)(i - long_start) / 2 * 4; /* pairs of equal keys */
+                } else {
+                    x = x * 1103515245u + 12345u;
+                    r[i].key = (x >> 8) % (2 * N) / 2 * 2; /* some equal to the long run's */
+                    if (i && i != long_end && r[i].key < r[i - 1].key)
+                        r[i].key = r[i - 1].key; /* the stragglers are a run of their own */
+                }
+                r[i].seq = (uint32_t)i;
+            }
+            for (size_t i = 0; i < N; i++) {
+                size_t y = i;
+                while (y > 0 && want[y - 1].key > r[i].key) {
+                    want[y] = want[y - 1];
+                    y--;
+                }
+                want[y] = r[i];
+            }
+            cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
+            for (size_t i = 0; i < N; i++)
+                cr_assert(r[i].key == want[i].key && r[i].seq == want[i].seq, "%zu stragglers %s: record %zu", few,
+                          before ? "before" : "after", i);
+        }
+    free(r);
+    free(want);
+}
+
 /* The radix path (more than 16 runs) puts records of any size in place: 40 bytes (the audit's exports),
    72 (more than the 64 a record is set aside on the stack for) and 5 (a key at an odd offset), against
    a plain stable sort of the same records. */

@@ -46,6 +46,49 @@ static void merge_two(unsigned char *a, unsigned char *tmp, size_t lo, size_t mi
         hi--;
     if (lo == mid || hi == mid)
         return;
+    if ((hi - mid) * 16 <= mid - lo) {
+        /* a few stragglers after a long run (the usual unsorted list: one source's late additions):
+           each found its place by binary search, the records above it moved up in one block */
+        size_t nr = hi - mid, top = mid; /* left records [lo, top) not yet placed */
+        memcpy(tmp, a + mid * size, nr * size);
+        for (size_t y = nr; y-- > 0;) {
+            uint32_t k = key_at(tmp + y * size, key_offset);
+            size_t l = lo, h = top; /* the first left record with a key above k (equal keys stay first) */
+            while (l < h) {
+                size_t m = l + (h - l) / 2;
+                if (key_at(a + m * size, key_offset) <= k)
+                    l = m + 1;
+                else
+                    h = m;
+            }
+            memmove(a + (l + y + 1) * size, a + l * size, (top - l) * size);
+            memcpy(a + (l + y) * size, tmp + y * size, size);
+            top = l;
+        }
+        return;
+    }
+    if ((mid - lo) * 16 <= hi - mid) {
+        /* a few records before a long run: each placed by binary search, the records below it moved
+           down in one block */
+        size_t nl = mid - lo, bottom = mid; /* right records [bottom, hi) not yet placed */
+        memcpy(tmp, a + lo * size, nl * size);
+        for (size_t x = 0; x < nl; x++) {
+            uint32_t k = key_at(tmp + x * size, key_offset);
+            size_t l = bottom, h = hi; /* the first right record with a key not below k */
+            while (l < h) {
+                size_t m = l + (h - l) / 2;
+                if (key_at(a + m * size, key_offset) < k)
+                    l = m + 1;
+                else
+                    h = m;
+            }
+            memmove(a + (lo + x) * size, a + bottom * size, (l - bottom) * size);
+            memcpy(a + (lo + x + (l - bottom)) * size, tmp + x * size, size);
+            lo += l - bottom;
+            bottom = l;
+        }
+        return;
+    }
     if (mid - lo <= hi - mid) {
         /* the left run into tmp, merged forward */
         size_t nl = mid - lo, x = 0, y = mid, o = lo;
