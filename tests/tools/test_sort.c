@@ -3,6 +3,7 @@
  */
 #include <criterion/criterion.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,30 @@ Test(sort, trivial_and_bad_arguments)
     cr_expect(r[0].key == 1 && r[1].key == 2 && r[2].key == 3);
 }
 
+/* The order of a plain stable sort of r[0..n), by insertion, into want. */
+static void stable_reference(const rec *r, rec *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t y = i;
+        while (y > 0 && want[y - 1].key > r[i].key) {
+            want[y] = want[y - 1];
+            y--;
+        }
+        want[y] = r[i];
+    }
+}
+
+/* hp_sort_by_u32 on r[0..n) gives the order of a plain stable sort (`what` names the case). */
+static void sorts_stably(rec *r, rec *want, size_t n, const char *what)
+{
+    stable_reference(r, want, n);
+    cr_assert(hp_sort_by_u32(r, n, sizeof *r, offsetof(rec, key)), "%s", what);
+    size_t i = 0;
+    while (i < n && r[i].key == want[i].key && r[i].seq == want[i].seq)
+        i++;
+    cr_assert_eq(i, n, "%s: record %zu differs", what, i);
+}
+
 /* Lists appended from several ordered sources (1 to 20 runs of equal or very unequal lengths:
    merged up to 16, radix-sorted beyond): the same order as a plain stable sort, ties in their
    original order. */
@@ -85,19 +110,9 @@ Test(sort, ordered_runs_merged_stably)
                     r[i].key = r[i - 1].key;
                 r[i].seq = (uint32_t)i;
             }
-            /* the expected order by insertion sort (stable) */
-            for (size_t i = 0; i < N; i++) {
-                size_t y = i;
-                while (y > 0 && want[y - 1].key > r[i].key) {
-                    want[y] = want[y - 1];
-                    y--;
-                }
-                want[y] = r[i];
-            }
-            cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
-            for (size_t i = 0; i < N; i++)
-                cr_assert(r[i].key == want[i].key && r[i].seq == want[i].seq, "%zu runs (%s): record %zu", runs,
-                          uneven ? "uneven" : "even", i);
+            char what[64];
+            snprintf(what, sizeof what, "%zu runs (%s)", runs, uneven ? "uneven" : "even");
+            sorts_stably(r, want, N, what);
         }
     free(r);
     free(want);
@@ -126,18 +141,9 @@ Test(sort, a_long_run_and_a_few_stragglers)
                 }
                 r[i].seq = (uint32_t)i;
             }
-            for (size_t i = 0; i < N; i++) {
-                size_t y = i;
-                while (y > 0 && want[y - 1].key > r[i].key) {
-                    want[y] = want[y - 1];
-                    y--;
-                }
-                want[y] = r[i];
-            }
-            cr_assert(hp_sort_by_u32(r, N, sizeof *r, offsetof(rec, key)));
-            for (size_t i = 0; i < N; i++)
-                cr_assert(r[i].key == want[i].key && r[i].seq == want[i].seq, "%zu stragglers %s: record %zu", few,
-                          before ? "before" : "after", i);
+            char what[64];
+            snprintf(what, sizeof what, "%zu stragglers %s", few, before ? "before" : "after");
+            sorts_stably(r, want, N, what);
         }
     free(r);
     free(want);
