@@ -12,6 +12,9 @@
  *   link_code       an .hpcode file as hotpatch-link writes it (with the fixtures' objects)
  *   tools_map       a version 1 map as hotpatch-link writes it, and version 2 maps as
  *                   lld-pass/README.md ("The map") describes them
+ *   tools_sort      records in the layout of fuzz_tools_sort.c: the audit's lists as they come
+ *                   (a long ordered run with stragglers after it and before it, runs appended,
+ *                   unordered keys), 16- and 40-byte records
  *   runtime_manifest  checked manifests of two fragments (an entry, a SYMBOL and a PREVIOUS
  *                   slot each), with 8- and 4-byte pointers, in the layout of
  *                   fuzz_runtime_manifest.h
@@ -322,6 +325,59 @@ static void file_seeds(void)
     put("audit_input", "bsd-archive.a", bsd, sizeof bsd - 1);
 }
 
+/* tools_sort: header (record size index, key offset, key mode) then the records, whose keys
+   fuzz_tools_sort.c reads as given (mode 0) or as runs (mode 1: top bit = a new run at the low 16 bits,
+   else + the low 8 bits). */
+static void sort_seed(const char *name, uint8_t size_index, uint8_t record_size, uint8_t mode,
+                      const uint32_t *keys, size_t n)
+{
+    uint8_t buf[3 + 64 * 40];
+    if (n > 64)
+        return;
+    buf[0] = size_index;
+    buf[1] = 0; /* the key first */
+    buf[2] = mode;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *r = buf + 3 + i * record_size;
+        for (size_t b = 0; b < record_size; b++)
+            r[b] = (uint8_t)(i * 7 + b); /* every record different: a reorder shows */
+        memcpy(r, &keys[i], 4);
+    }
+    put("tools_sort", name, buf, 3 + n * record_size);
+}
+
+static void sort_seeds(void)
+{
+    uint32_t k[64];
+    /* a long run (+1 each, some ties) and three stragglers after it, as runs: mode 1 */
+    for (size_t i = 0; i < 64; i++)
+        k[i] = i % 5 == 0 ? 0 : 1;
+    k[0] = 0x80000000u | 100;
+    k[61] = 0x80000000u | 3;
+    k[62] = 0;
+    k[63] = 2;
+    sort_seed("stragglers-after", 4, 16, 1, k, 64); /* 16-byte records */
+    /* three records, then a long run: the stragglers before it */
+    k[0] = 0x80000000u | 50;
+    k[1] = 30;
+    k[2] = 40;
+    k[3] = 0x80000000u | 0;
+    for (size_t i = 4; i < 64; i++)
+        k[i] = 3;
+    sort_seed("stragglers-before", 7, 40, 1, k, 64); /* 40-byte records (the audit's exports) */
+    /* eight runs of eight appended */
+    for (size_t i = 0; i < 64; i++)
+        k[i] = i % 8 == 0 ? 0x80000000u | (uint32_t)(i % 3) : 2;
+    sort_seed("runs", 4, 16, 1, k, 64);
+    /* unordered keys across all four bytes: the radix path */
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < 64; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        k[i] = x;
+    }
+    sort_seed("unordered", 7, 40, 0, k, 64);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -339,6 +395,7 @@ int main(int argc, char **argv)
     options_seeds();
     allow_seeds();
     map_seeds();
+    sort_seeds();
     manifest_seeds();
     file_seeds();
     return 0;

@@ -14,7 +14,7 @@
 #                and i386, which carry their code digests, and x86-64 as /bigobj)
 
 set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_manifest link_rsp link_cmdline
-    link_manifest link_fill link_elfmap link_code link_post plugin_options tools_map)
+    link_manifest link_fill link_elfmap link_code link_post plugin_options tools_map tools_sort)
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
@@ -85,6 +85,11 @@ set(HP_FUZZ_tools_map_PART runtime)
 set(HP_FUZZ_tools_map_LIBS hp_fuzz_tools)
 set(HP_FUZZ_tools_map_UNDER_TEST runtime/tools/src/map.c)
 set(HP_FUZZ_tools_map_SEEDS generated)
+
+set(HP_FUZZ_tools_sort_PART runtime)
+set(HP_FUZZ_tools_sort_LIBS hp_fuzz_tools)
+set(HP_FUZZ_tools_sort_UNDER_TEST runtime/tools/src/sort.c)
+set(HP_FUZZ_tools_sort_SEEDS generated)
 
 # hp_fuzz_target_enabled(<name> <out-var>): is the target's part built in this tree?
 function(hp_fuzz_target_enabled name out)
