@@ -40,7 +40,7 @@ uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_o
     /* sixteen bytes a step, each 32-bit lane adding its two 16-bit words (less than 2^17 a step): the
        lanes go into the 64-bit total every 2^14 steps, long before they could overflow. The image is
        6 MB at 60,000 functions: this is why hotpatch-link writes the checksum instead of lld's /release,
-       whose byte loop cost lld three times as much as the whole checksum costs here. */
+       whose byte loop cost lld more than twice as much as the whole checksum costs here. */
     const __m128i low = _mm_set1_epi32(0xFFFF);
     while (size - i >= 16) {
         size_t steps = (size - i) / 16;

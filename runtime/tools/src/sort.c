@@ -33,6 +33,21 @@ static inline void move_rec(unsigned char *dst, const unsigned char *src, size_t
 /* At most this many ordered runs are merged; more are radix-sorted. */
 #define MAX_RUNS 16
 
+/* In the ordered records [l, h) of `a`: the first whose key is above k (`above`), or at least k. */
+static size_t bound(const unsigned char *a, size_t l, size_t h, size_t size, size_t key_offset, uint32_t k,
+                    int above)
+{
+    while (l < h) {
+        size_t m = l + (h - l) / 2;
+        uint32_t km = key_at(a + m * size, key_offset);
+        if (km < k || (above && km == k))
+            l = m + 1;
+        else
+            h = m;
+    }
+    return l;
+}
+
 /* Merge the adjacent ordered runs [lo, mid) and [mid, hi) of `a` in place (stable: of equal keys, the
    left run's first), through `tmp`, which holds the shorter run. Records already in place (a left
    prefix below the right run's first key, a right suffix above the left run's last) are not moved. */
@@ -53,14 +68,7 @@ static void merge_two(unsigned char *a, unsigned char *tmp, size_t lo, size_t mi
         memcpy(tmp, a + mid * size, nr * size);
         for (size_t y = nr; y-- > 0;) {
             uint32_t k = key_at(tmp + y * size, key_offset);
-            size_t l = lo, h = top; /* the first left record with a key above k (equal keys stay first) */
-            while (l < h) {
-                size_t m = l + (h - l) / 2;
-                if (key_at(a + m * size, key_offset) <= k)
-                    l = m + 1;
-                else
-                    h = m;
-            }
+            size_t l = bound(a, lo, top, size, key_offset, k, 1); /* after the left run's equal keys */
             memmove(a + (l + y + 1) * size, a + l * size, (top - l) * size);
             memcpy(a + (l + y) * size, tmp + y * size, size);
             top = l;
@@ -74,14 +82,7 @@ static void merge_two(unsigned char *a, unsigned char *tmp, size_t lo, size_t mi
         memcpy(tmp, a + lo * size, nl * size);
         for (size_t x = 0; x < nl; x++) {
             uint32_t k = key_at(tmp + x * size, key_offset);
-            size_t l = bottom, h = hi; /* the first right record with a key not below k */
-            while (l < h) {
-                size_t m = l + (h - l) / 2;
-                if (key_at(a + m * size, key_offset) < k)
-                    l = m + 1;
-                else
-                    h = m;
-            }
+            size_t l = bound(a, bottom, hi, size, key_offset, k, 0); /* before the right run's equal keys */
             memmove(a + (lo + x) * size, a + bottom * size, (l - bottom) * size);
             memcpy(a + (lo + x + (l - bottom)) * size, tmp + x * size, size);
             lo += l - bottom;
