@@ -100,7 +100,7 @@ if(TARGET hp_link_manifest)
   # manifest.c recomputes PE checksums with post.c's, which verifies through the audit library (and
   # reads the map's units from the audit's walk of the symbol table: units.c)
   hp_fuzz_library(hp_fuzz_link_manifest FROM hp_link_manifest SOURCES src/manifest.c src/elfmap.c src/map.c
-                  src/post.c src/units.c src/label.c LIBS hp_fuzz_audit)
+                  src/post.c src/post_table.c src/units.c src/label.c LIBS hp_fuzz_audit)
 endif()
 if(TARGET hp_policy)
   hp_fuzz_library(hp_fuzz_policy FROM hp_policy SOURCES src/options.c LIBS hp_fuzz_tools)

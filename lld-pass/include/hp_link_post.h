@@ -29,6 +29,9 @@ typedef struct hp_link_post_options {
     size_t exclude_count;
     int units;     /**< nonzero: also the image's units and symbols (hp_link_units.h, without external
                         functions), read from the symbol table records the audit walks anyway */
+    int check_walk; /**< nonzero: an image the table walk judged (hp_link_post.walk_declined NULL) is judged
+                         by the audit's walk too, and any difference in the function list fails the pass
+                         (HP_ERR_FORMAT, the message says where): the tests' guard of the two walks */
 } hp_link_post_options;
 
 struct hp_link_units;
@@ -70,6 +73,9 @@ typedef struct hp_link_post {
     uint8_t codeview_guid[16]; /**< its GUID, as stored */
     uint32_t codeview_age;     /**< its age */
     int has_table;             /**< 1 when the image has a .hotp section */
+    const char *walk_declined; /**< NULL when the pass's own walk from the plugin's table judged the image
+                                    (hp_link_post_table.h); else why the audit's walk judged it (a static
+                                    string: "exclusions", "a site the rules refuse", ...) */
     hp_link_fn *fns;           /**< every checked function, by RVA */
     size_t fn_count;
     hp_link_violation *violations; /**< in RVA order */

@@ -516,6 +516,9 @@ int main(int argc, char **argv)
     popt.exclude = cl->excludes;
     popt.exclude_count = cl->exclude_count;
     popt.units = !cl->map_none; /* the map names them */
+    /* the test suites' guard: the pass's table walk checked against the audit's on every link */
+    const char *check = getenv("HOTPATCH_LINK_CHECK_WALK");
+    popt.check_walk = check && strcmp(check, "1") == 0;
     msg[0] = 0;
     t_post = cpu_ms(RUSAGE_SELF);
     st = hp_link_post_run(cl->output, &popt, &post, msg, sizeof msg);
@@ -586,6 +589,12 @@ int main(int argc, char **argv)
                 "0x90 -> 0xCC, checksum 0x%08x\n",
                 prog, cl->output, checked, table, exported, post->violation_count, post->filled,
                 post->checksum);
+        if (post->walk_declined)
+            fprintf(stderr, "%s: %s: checked by the audit's walk: the table walk declined (%s)\n", prog, cl->output,
+                    post->walk_declined);
+        else
+            fprintf(stderr, "%s: %s: checked by the table walk%s\n", prog, cl->output,
+                    popt.check_walk ? " and by the audit's walk: the same functions" : "");
         fprintf(stderr,
                 "%s: CPU time: lld %.1f ms; hotpatch-link %.1f ms: inputs %.1f, post-link checks %.1f, map %.1f, "
                 "code digests %.1f\n",

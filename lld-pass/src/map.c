@@ -196,14 +196,24 @@ static void render_image(hp_outbuf *o, const hp_link_map_data *m)
 
 /* A function's row after its name: the other columns of HP_LINK_MAP_FUNCTION_FIELDS and the row's
    end (at most 80 bytes). */
+/* A number that is nearly always one digit (the padding, the site's offset) without the call. */
+static inline char *put_small(char *w, uint32_t v)
+{
+    if (v < 10) {
+        *w++ = (char)('0' + v);
+        return w;
+    }
+    return hp_fmt_u32(w, v);
+}
+
 static char *put_fn_fields(char *w, const hp_link_fn *f)
 {
     *w++ = ',';
     w = hp_fmt_u32(w, f->rva);
     *w++ = ',';
-    w = hp_fmt_u32(w, f->padding);
+    w = put_small(w, f->padding);
     *w++ = ',';
-    w = hp_fmt_u32(w, f->site_offset);
+    w = put_small(w, f->site_offset);
     w = PUT_LIT(w, ",\"");
     w = put_hex(w, f->entry_bytes[0], 2);
     w = put_hex(w, f->entry_bytes[1], 2);

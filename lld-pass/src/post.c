@@ -17,6 +17,7 @@
 #include "hotpatch_fix.h"
 #include "hotpatch_pe.h"
 #include "hp_audit.h"
+#include "hp_link_post_table.h"
 #include "hp_link_units.h"
 
 #if defined(__SSE2__)
@@ -482,8 +483,8 @@ static void units_symbol(void *ctx, const struct hp_coff_symbol *sym)
  * (HP2007), table records outside the code (HP2006). Every error finding becomes a violation named by
  * its check; the audit's status is passed on as it is.
  */
-static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const uint8_t *buf, size_t size,
-                        tab *fill, const hp_link_post_options *opt, char *msg, size_t msg_size)
+static hp_status verify_audit(post_impl *p, const hp_pe *pe, const char *path, const uint8_t *buf, size_t size,
+                              tab *fill, const hp_link_post_options *opt, char *msg, size_t msg_size)
 {
     /* the verdicts are taken as the audit makes them (it keeps none): room for one per table entry
        and export at once (pages never written cost nothing) */
@@ -554,6 +555,93 @@ static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const u
     merge_fns(p);
     clamp_hashes(p);
     return HP_OK;
+}
+
+/* The first difference between two function lists (the table walk's, the audit's): NULL when there is
+   none, else what differs, with the entry's RVA in *at. */
+static const char *first_difference(const hp_link_post *a, const hp_link_post *b, uint32_t *at)
+{
+    *at = 0;
+    if (b->violation_count)
+        return "the audit reports findings";
+    if (a->has_table != b->has_table)
+        return "has_table";
+    for (size_t i = 0; i < a->fn_count || i < b->fn_count; i++) {
+        if (i >= a->fn_count || i >= b->fn_count) {
+            *at = i < a->fn_count ? a->fns[i].rva : b->fns[i].rva;
+            return "the number of functions";
+        }
+        const hp_link_fn *x = &a->fns[i], *y = &b->fns[i];
+        *at = y->rva;
+        if (x->rva != y->rva)
+            return "the entry";
+        if ((!x->name) != (!y->name) || (x->name && strcmp(x->name, y->name) != 0))
+            return "the name";
+        if (x->from != y->from)
+            return "the sources";
+        if (x->patchable != y->patchable || x->padding != y->padding || x->site_offset != y->site_offset ||
+            memcmp(x->entry_bytes, y->entry_bytes, 2) != 0)
+            return "the site";
+        if (x->hash_len != y->hash_len)
+            return "the extent";
+    }
+    return NULL;
+}
+
+/*
+ * The verdicts. An image whose functions the plugin's table lists (the usual) is judged by the pass's
+ * own walk from the table (hp_link_post_table.h), which builds none of the generic walk's lists; any
+ * image that walk declines goes through the audit library (verify_audit). With options.check_walk both
+ * run and must give the same function list.
+ */
+static hp_status verify(post_impl *p, const hp_pe *pe, const char *path, const uint8_t *buf, size_t size,
+                        tab *fill, const hp_link_post_options *opt, char *msg, size_t msg_size)
+{
+    const char *why = "exclusions";
+    if (!opt->exclude_count) {
+        hp_link_table_walk_options wo;
+        memset(&wo, 0, sizeof wo);
+        wo.pad = opt->pad;
+        wo.units = opt->units;
+        wo.on_table = on_table;
+        wo.on_table_ctx = fill;
+        hp_link_table_walk_result wr;
+        int r = hp_link_table_walk(pe, &wo, &wr, &why);
+        if (r < 0)
+            return HP_ERR_NO_MEMORY;
+        if (r > 0) {
+            hp_link_post *pub = &p->pub;
+            pub->fns = wr.fns;
+            pub->fn_count = p->capfns = wr.fn_count;
+            pub->units = wr.units;
+            pub->has_table = 1;
+            if (wr.names && !keep_str(p, wr.names))
+                return HP_ERR_NO_MEMORY;
+            for (size_t i = 0; i < pub->fn_count; i++)
+                if (pub->fns[i].hash_len > HASH_LEN)
+                    pub->fns[i].hash_len = HASH_LEN;
+            clamp_hashes(p);
+            if (!opt->check_walk)
+                return HP_OK;
+            post_impl *q = calloc(1, sizeof *q);
+            if (!q)
+                return HP_ERR_NO_MEMORY;
+            hp_status st = verify_audit(q, pe, path, buf, size, fill, opt, msg, msg_size);
+            uint32_t at = 0;
+            const char *diff = st == HP_OK ? first_difference(pub, &q->pub, &at) : NULL;
+            if (st == HP_OK && q->oom)
+                st = HP_ERR_NO_MEMORY;
+            hp_link_post_destroy(&q->pub);
+            if (st == HP_OK && diff) {
+                hp_msg_set(msg, msg_size, "'%s': the pass's table walk and the audit's walk differ in %s at 0x%x", path,
+                           diff, at);
+                st = HP_ERR_FORMAT;
+            }
+            return st;
+        }
+    }
+    p->pub.walk_declined = why;
+    return verify_audit(p, pe, path, buf, size, fill, opt, msg, msg_size);
 }
 
 /* ------------------------------------------------------------------------- */

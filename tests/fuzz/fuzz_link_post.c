@@ -10,7 +10,9 @@
  *     before and int3 after) and the PE checksum field, and wrote the checksum of what it left;
  *   - every function's hash is hp_fix_hash of its final bytes over its hash_len;
  *   - its functions are in strictly increasing RVA order, its violations in RVA order, and the
- *     function list can be given back (hp_link_post_release_functions) with the rest intact.
+ *     function list can be given back (hp_link_post_release_functions) with the rest intact;
+ *   - an image the pass's own walk from the table judges (hp_link_post_table.h) gets the function
+ *     list the audit's walk gives it (options.check_walk: a difference fails the pass).
  * The last input byte picks the options: bit 0 no fill, bit 1 the map's units, bit 2 the padding
  * before every table entry made 0x90 first (as older plugins wrote it), so that the fill has work
  * on the seeds, whose plugin wrote int3.
@@ -72,9 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     memset(&o, 0, sizeof o);
     o.no_fill = opts & 1;
     o.units = (opts >> 1) & 1;
+    o.check_walk = 1; /* an image the pass's table walk accepts is judged by the audit's walk too */
     hp_link_post *post = NULL;
     char msg[256] = "";
     hp_status st = hp_link_post_run(path, &o, &post, msg, sizeof msg);
+    if (st != HP_OK && strstr(msg, "audit's walk differ"))
+        __builtin_trap(); /* the two walks disagree on an image the table walk accepted */
     size_t after_size = 0;
     uint8_t *after = NULL;
     if (hp_file_read(path, &after, &after_size, NULL, 0) != HP_OK)

@@ -73,7 +73,7 @@ set(HP_FUZZ_link_code_SEEDS generated fixtures plugobjs)
 
 set(HP_FUZZ_link_post_PART lld-pass)
 set(HP_FUZZ_link_post_LIBS hp_fuzz_link_manifest)
-set(HP_FUZZ_link_post_UNDER_TEST lld-pass/src/post.c lld-pass/src/units.c)
+set(HP_FUZZ_link_post_UNDER_TEST lld-pass/src/post.c lld-pass/src/post_table.c lld-pass/src/units.c)
 set(HP_FUZZ_link_post_SEEDS images wine)
 
 set(HP_FUZZ_plugin_options_PART plugin)

@@ -18,7 +18,9 @@ static uint32_t key_at(const unsigned char *rec, size_t key_offset)
 static inline void move_rec(unsigned char *dst, const unsigned char *src, size_t size)
 {
     switch (size) {
+    case 4: memcpy(dst, src, 4); break; /* addresses alone (the post-link pass's table entries) */
     case 8: memcpy(dst, src, 8); break;
+    case 12: memcpy(dst, src, 12); break; /* .pdata entries */
     case 16: memcpy(dst, src, 16); break;
     case 24: memcpy(dst, src, 24); break;
     case 32: memcpy(dst, src, 32); break;
