@@ -1,7 +1,8 @@
 /*
  * hp_link_post.h — the post-link pass over the image lld wrote: verify every
  * function of the plugin's table and every export against the site rules
- * (runtime/include/hotpatch.h, exports through the audit library), find
+ * (runtime/include/hotpatch.h; by the pass's own walk from the table, or the
+ * audit library's walk: lld-pass/README.md, "The post-link pass"), find
  * aliasing patchable functions, rewrite the plugin's 0x90 padding to 0xCC,
  * recompute the PE checksum, and collect what the map (hp_link_map.h) lists.
  *

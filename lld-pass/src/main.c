@@ -240,10 +240,10 @@ static hp_status write_code(const hp_link_cmdline *cl, const hp_link_post *post,
     code.image_name = (char *)hp_path_basename(cl->output);
     code_ctx c = {units, &code, 0, HP_OK, msg, msg_size, 0, 0, NULL, cl->verbose};
     for (size_t i = 0; i < cl->input_count && c.st == HP_OK; i++) {
-        unsigned char *data = NULL;
+        const unsigned char *data = NULL;
         size_t size = 0;
         char why[256];
-        if (hp_file_map(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
+        if (hp_file_map_whole(cl->args[cl->inputs[i]], &data, &size, why, sizeof why) != HP_OK)
             continue; /* lld-link found it on its /libpath: a library of the toolchain */
         c.input = cl->args[cl->inputs[i]];
         if (hp_link_is_archive(data, size))
@@ -290,9 +290,9 @@ static hp_status write_map(const hp_link_cmdline *cl, hp_link_post *post, const 
         unnamed = post->fns[i].name == NULL;
     hp_status st = HP_OK;
     if (!units || unnamed) {
-        unsigned char *image = NULL;
+        const unsigned char *image = NULL;
         size_t image_size = 0;
-        st = hp_file_map(cl->output, &image, &image_size, msg, msg_size);
+        st = hp_file_map_whole(cl->output, &image, &image_size, msg, msg_size);
         if (st == HP_OK)
             st = hp_link_units_read(image, image_size, unnamed, &read, msg, msg_size);
         hp_file_unmap(image, image_size);

@@ -1,8 +1,11 @@
 /*
  * post.c — the post-link pass over the output image (hp_link_post.h): the
- * fill of the plugin's padding and the checksum are written here; every
- * verdict comes from the audit library (hp_audit.h), which reads the table,
- * the exports, .pdata and the symbols and asks the site rules.
+ * fill of the plugin's padding and the checksum are written here; the
+ * verdicts come from the pass's own walk from the plugin's table
+ * (hp_link_post_table.h) for an image it accepts, else from the audit
+ * library (hp_audit.h), which reads the table, the exports, .pdata and the
+ * symbols and asks the site rules — with options.check_walk, from both,
+ * compared.
  */
 #include "hp_link_post.h"
 

@@ -3,7 +3,8 @@
  * (hp_link_post_table.h): the table's entries sorted once (they are in
  * address order already, or nearly), and every other source — exports,
  * .pdata, the symbol table — read straight onto them: an export or a symbol
- * finds its entry by binary search, .pdata is walked in step with the table.
+ * finds its entry through an index of the entries by address, .pdata (read
+ * in place) is walked in step with the table.
  * What the audit's walk builds for any image (four lists merged, every name
  * copied, a record per verdict handed over and merged again) is not built.
  *
@@ -27,7 +28,10 @@
 /* UNW_FLAG_CHAININFO: the RUNTIME_FUNCTION continues another one and is not a function entry */
 #define UNW_FLAG_CHAININFO 0x4u
 #define NONE UINT32_MAX
-#define SYMBOL_ONLY UINT32_MAX /* walk.sname: the entry has a function symbol whose name was not kept */
+/* walk.nm: an entry's name (offset + 1 in the names, 0 none) and what named it */
+#define NM_EXPORT 0x80000000u /* an export: the name is the export's */
+#define NM_SYMBOL 0x40000000u /* a function symbol: the name is the symbol's unless NM_EXPORT */
+#define NM_NAME 0x3FFFFFFFu
 
 typedef struct walk {
     const hp_pe *pe;
@@ -37,15 +41,14 @@ typedef struct walk {
     uint32_t *bk;     /* index_entries() */
     size_t nbk;
     unsigned shift;
-    uint32_t *xname;  /* per entry: its export's name (offset + 1 in `nb`), 0 none */
-    uint32_t *sname;  /* per entry: its function symbol's name (offset + 1), 0 none */
+    uint32_t *nm;     /* per entry: NM_* */
     char *nb;         /* the names, NUL-terminated one after the other */
     size_t nbn, nbcap;
     uint32_t *exp_rva; /* per export index: the RVA of a code export, NONE otherwise */
     uint8_t *exp_named;
     size_t exp_count;
-    hp_pe_runtime_function *pd; /* every .pdata entry, by begin */
-    size_t pdn, pdcap;
+    const uint8_t *pd; /* .pdata in the image, 12 bytes an entry, in order of begin (else the walk declines) */
+    size_t pdn;
     uint32_t *other;  /* entries the audit knows that the table does not list: function symbols, .pdata */
     size_t on, ocap;
     hp_link_units_walk *uw;
@@ -67,7 +70,7 @@ static int decline(walk *w, const char *why)
 static uint32_t keep_name(walk *w, const char *s, size_t len)
 {
     size_t need = w->nbn + len + 1;
-    if (len >= UINT32_MAX / 2 || need >= UINT32_MAX ||
+    if (len >= NM_NAME || need >= NM_NAME ||
         (need > w->nbcap && !hp_vec_reserve_total((void **)&w->nb, &w->nbcap, need > 2 * w->nbcap ? need + 4096 : 2 * w->nbcap, 1))) {
         w->oom = 1;
         return 0;
@@ -80,13 +83,13 @@ static uint32_t keep_name(walk *w, const char *s, size_t len)
 }
 
 /* The entries by address: bucket b lists the entries from base + (b << shift) on (bk[b] the first,
-   bk[b + 1] the end), about one entry a bucket. Built once the entries are sorted; the exports and the
-   symbols (90,000 lookups at 60,000 functions) each find their entry in a bucket of a few. */
+   bk[b + 1] the end), two to four entries a bucket. Built once the entries are sorted; the exports
+   and the symbols (90,000 lookups at 60,000 functions) each find their entry in a bucket of a few. */
 static int index_entries(walk *w)
 {
     uint64_t span = (uint64_t)w->at[w->n - 1] - w->at[0] + 1;
     unsigned shift = 0;
-    while ((span >> shift) + 1 > w->n)
+    while ((span >> shift) + 1 > w->n / 4 + 1)
         shift++;
     size_t nbk = (size_t)(span >> shift) + 1;
     if (!(w->bk = malloc((nbk + 1) * sizeof *w->bk)))
@@ -113,6 +116,12 @@ static size_t entry_of(const walk *w, uint32_t rva)
     if (b >= w->nbk)
         return NONE;
     size_t lo = w->bk[b], n = w->bk[b + 1] - lo;
+    if (n <= 8) { /* the usual bucket */
+        for (size_t end = lo + n; lo < end; lo++)
+            if (w->at[lo] >= rva)
+                return w->at[lo] == rva ? lo : NONE;
+        return NONE;
+    }
     while (n > 1) { /* a crafted image can crowd a bucket: a binary search within it */
         size_t half = n / 2;
         lo = w->at[lo + half] <= rva ? lo + half : lo;
@@ -160,21 +169,38 @@ static int on_export_name(void *ctx, const hp_pe_export *e)
     size_t i = entry_of(w, rva);
     if (i == NONE)
         return decline(w, "an export the table does not list");
-    if (w->xname[i])
+    if (w->nm[i] & NM_EXPORT)
         return decline(w, "exports that share an entry"); /* HP2001 */
-    if (!(w->xname[i] = keep_name(w, e->name, e->name_len)))
+    uint32_t at = keep_name(w, e->name, e->name_len);
+    if (!at)
         return 1;
+    w->nm[i] = NM_EXPORT | at; /* exports are read before symbols: no symbol's name is lost */
     return 0;
 }
 
-static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
+/* Field `f` (0 begin, 1 end, 2 unwind) of .pdata entry k, little-endian as stored. */
+static inline uint32_t pd_at(const walk *w, size_t k, int f)
 {
-    walk *w = ctx;
-    if (!HP_VEC_PUSH(w->pd, w->pdn, w->pdcap, *rf)) {
-        w->oom = 1;
+    const uint8_t *p = w->pd + 12 * k + 4 * f;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* .pdata as hp_pe_pdata_foreach() reads it, in place (x64 only; a trailing partial entry is none); 0
+   when it is outside the file or not in order of begin (the audit's walk sorts it). */
+static int read_pdata(walk *w)
+{
+    const hp_pe *pe = w->pe;
+    if (pe->machine != HP_MACHINE_X64 || pe->dir_count <= HP_PE_DIR_EXCEPTION || pe->dirs[HP_PE_DIR_EXCEPTION].rva == 0)
         return 1;
-    }
-    return 0;
+    hp_pe_span s;
+    if (hp_pe_rva_span(pe, pe->dirs[HP_PE_DIR_EXCEPTION].rva, pe->dirs[HP_PE_DIR_EXCEPTION].size, &s, NULL) != HP_OK)
+        return !decline(w, "damaged .pdata");
+    w->pd = s.data;
+    w->pdn = s.size / 12;
+    for (size_t k = 1; k < w->pdn; k++)
+        if (pd_at(w, k, 0) < pd_at(w, k - 1, 0))
+            return !decline(w, ".pdata out of order");
+    return 1;
 }
 
 /* .pdata entries that begin a function the table does not list are entries to the audit too (they
@@ -183,17 +209,17 @@ static int pdata_others(walk *w)
 {
     size_t i = 0;
     for (size_t k = 0; k < w->pdn; k++) {
-        const hp_pe_runtime_function *rf = &w->pd[k];
-        while (i < w->n && w->at[i] < rf->begin)
+        uint32_t begin = pd_at(w, k, 0), unwind = pd_at(w, k, 2);
+        while (i < w->n && w->at[i] < begin)
             i++;
-        if ((i < w->n && w->at[i] == rf->begin) || (rf->unwind & 1u))
+        if ((i < w->n && w->at[i] == begin) || (unwind & 1u))
             continue;
         const uint8_t *u;
         size_t after = 0;
-        if (hp_pe_rva_bytes_quick(w->pe, &w->urc, rf->unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
+        if (hp_pe_rva_bytes_quick(w->pe, &w->urc, unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
             ((u[0] >> 3) & UNW_FLAG_CHAININFO))
             continue;
-        if (!HP_VEC_PUSH(w->other, w->on, w->ocap, rf->begin)) {
+        if (!HP_VEC_PUSH(w->other, w->on, w->ocap, begin)) {
             w->oom = 1;
             return 0;
         }
@@ -226,17 +252,22 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
         }
         return 0;
     }
-    if (!w->sname[i]) {
-        /* an exported entry is named by its export: its symbol's name is not kept (SYMBOL_ONLY) */
-        if (w->xname[i])
-            w->sname[i] = SYMBOL_ONLY;
-        else if (!(w->sname[i] = keep_name(w, s->name, s->name_len)))
-            return 1;
+    uint32_t nm = w->nm[i];
+    if (!(nm & NM_SYMBOL)) {
+        /* an exported entry is named by its export: its symbol's name is not kept */
+        if (nm & NM_EXPORT) {
+            w->nm[i] = nm | NM_SYMBOL;
+        } else {
+            uint32_t at = keep_name(w, s->name, s->name_len);
+            if (!at)
+                return 1;
+            w->nm[i] = NM_SYMBOL | at;
+        }
         return 0;
     }
-    if (w->sname[i] == SYMBOL_ONLY)
+    if (nm & NM_EXPORT)
         return decline(w, "function symbols that share an exported entry"); /* maybe HP2007: the audit decides */
-    const char *first = w->nb + w->sname[i] - 1;
+    const char *first = w->nb + (nm & NM_NAME) - 1;
     const char *nul = memchr(s->name, 0, s->name_len); /* where the audit's copy of the name ends */
     size_t len = nul ? (size_t)(nul - s->name) : s->name_len;
     if (strncmp(first, s->name, len) != 0 || first[len] != 0)
@@ -291,12 +322,10 @@ static void walk_free(walk *w)
 {
     free(w->at);
     free(w->bk);
-    free(w->xname);
-    free(w->sname);
+    free(w->nm);
     free(w->nb);
     free(w->exp_rva);
     free(w->exp_named);
-    free(w->pd);
     free(w->other);
     hp_link_units_abandon(w->uw);
 }
@@ -320,8 +349,7 @@ static int read_sources(walk *w)
     for (size_t i = 1; i < w->n; i++)
         if (w->at[i] == w->at[i - 1])
             return !decline(w, "table records that share an entry"); /* HP2007 */
-    if (!index_entries(w) || !(w->xname = calloc(w->n, sizeof *w->xname)) ||
-        !(w->sname = calloc(w->n, sizeof *w->sname))) {
+    if (!index_entries(w) || !(w->nm = calloc(w->n, sizeof *w->nm))) {
         w->oom = 1;
         return 0;
     }
@@ -346,18 +374,10 @@ static int read_sources(walk *w)
                 return !decline(w, "an export by ordinal only");
     }
 
-    if (pe->dir_count > HP_PE_DIR_EXCEPTION && pe->dirs[HP_PE_DIR_EXCEPTION].size <= pe->image.size &&
-        !hp_vec_reserve_total((void **)&w->pd, &w->pdcap, pe->dirs[HP_PE_DIR_EXCEPTION].size / 12, sizeof *w->pd)) {
-        w->oom = 1;
+    if (!read_pdata(w))
         return 0;
-    }
-    if (hp_pe_pdata_foreach(pe, on_pdata, w, &detail) != HP_OK)
-        return !decline(w, "damaged .pdata");
-    if (w->oom || !hp_sort_by_u32(w->pd, w->pdn, sizeof *w->pd, offsetof(hp_pe_runtime_function, begin)) ||
-        !pdata_others(w)) {
-        w->oom = 1;
+    if (!pdata_others(w))
         return 0;
-    }
 
     uint32_t symptr = 0, nsyms = 0;
     if (w->o->units && !(w->uw = hp_link_units_begin(pe, 0))) {
@@ -391,15 +411,15 @@ static int judge(walk *w, hp_link_fn *fns)
         if (!code_at(pe, &cv, rva, &p, &before, &after))
             return !decline(w, "a table entry outside the code"); /* HP2006, or a site without bytes */
         size_t extent = 0;
-        const hp_pe_runtime_function *rf = NULL;
+        uint32_t end = 0; /* the .pdata entry's end, when one begins at the entry (x64) */
         if (pe->machine == HP_MACHINE_X64) {
-            while (pk < w->pdn && w->pd[pk].begin < rva)
+            while (pk < w->pdn && pd_at(w, pk, 0) < rva)
                 pk++;
-            if (pk < w->pdn && w->pd[pk].begin == rva)
-                rf = &w->pd[pk];
+            if (pk < w->pdn && pd_at(w, pk, 0) == rva)
+                end = pd_at(w, pk, 1);
         }
-        if (rf && rf->end > rf->begin) {
-            extent = rf->end - rf->begin;
+        if (end > rva) {
+            extent = end - rva;
         } else {
             uint64_t next = i + 1 < w->n ? w->at[i + 1] : (uint64_t)1 << 32;
             while (ok < w->on && w->other[ok] <= rva)
@@ -425,7 +445,7 @@ static int judge(walk *w, hp_link_fn *fns)
             return !decline(w, "a site the rules refuse");
         hp_link_fn *f = &fns[i];
         f->rva = rva;
-        f->from = HP_LINK_FROM_TABLE | (w->xname[i] ? HP_LINK_FROM_EXPORT : 0u);
+        f->from = HP_LINK_FROM_TABLE | (w->nm[i] & NM_EXPORT ? HP_LINK_FROM_EXPORT : 0u);
         f->patchable = 1;
         f->padding = (uint16_t)site.pad_found;
         f->site_offset = (uint16_t)site.site_offset;
@@ -453,8 +473,7 @@ int hp_link_table_walk(const hp_pe *pe, const hp_link_table_walk_options *option
     done = done && judge(&w, fns);
     if (done) {
         for (size_t i = 0; i < w.n; i++) {
-            uint32_t at = w.xname[i] ? w.xname[i] : w.sname[i]; /* an export's name first (image.c); never
-                                                                     SYMBOL_ONLY without one */
+            uint32_t at = w.nm[i] & NM_NAME; /* the export's, else the function symbol's (image.c) */
             fns[i].name = at ? w.nb + at - 1 : NULL;
         }
         if (w.uw) {

@@ -294,3 +294,47 @@ Test(post_walk, a_damaged_symbol_table_is_the_audits_to_report)
     cr_expect_eq(lpt_file_hash(dll), before, "the file was written");
     free((void *)dll);
 }
+
+/* the padding before every table entry made NOPs, as older plugins and bitcode under the policy leave it */
+static void nop_padding(lpt_image *img)
+{
+    uint32_t e[256];
+    uint8_t pads[256];
+    size_t n = lpt_table_entries(img, e, 256, pads);
+    cr_assert_gt(n, 1u);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t off = 0;
+        cr_assert_eq(hp_pe_rva_to_offset(&img->pe, e[i], &off, NULL), HP_OK);
+        cr_assert_geq(off, pads[i]);
+        memset(img->data + off - pads[i], 0x90, pads[i]);
+    }
+}
+
+/* The fill happens as the table walk reads the table: alone (no check_walk, whose audit's walk would
+   fill too), every NOP of the padding becomes int3, and the walk judged the image. */
+Test(post_walk, the_table_walk_fills_the_padding)
+{
+    const char *dll = changed_copy(link_units("x86_64-w64-mingw32", "post_walk_fill"), "nops", nop_padding);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    uint32_t e[256];
+    uint8_t pads[256];
+    size_t n = lpt_table_entries(&img, e, 256, pads), nops = 0;
+    for (size_t i = 0; i < n; i++)
+        nops += pads[i];
+    lpt_image_close(&img);
+    hp_link_post *post = run(dll, 0, 0);
+    cr_expect_null(post->walk_declined, "%s", post->walk_declined);
+    cr_expect_eq(post->filled, nops);
+    cr_expect(post->rewritten);
+    hp_link_post_destroy(post);
+    lpt_image_open(&img, dll);
+    for (size_t i = 0; i < n; i++) {
+        size_t before = 0;
+        const uint8_t *b = lpt_bytes(&img, e[i], &before);
+        for (size_t k = 1; k <= pads[i]; k++)
+            cr_expect_eq(b[-(long)k], 0xCC, "entry 0x%x, byte -%zu", e[i], k);
+    }
+    lpt_image_close(&img);
+    free((void *)dll);
+}

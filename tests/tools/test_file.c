@@ -137,6 +137,34 @@ Test(file, map_refuses_what_read_refuses, .init = setup, .timeout = 10)
     cr_expect(strstr(msg, "a pipe") != NULL, "%s", msg);
 }
 
+/* hp_file_map_whole(): the same bytes read-only (several pages: all of them mapped at once), the same
+   refusals. */
+Test(file, map_whole_gives_the_bytes, .init = setup, .timeout = 10)
+{
+    FILE *f = fopen(at("w.bin"), "wb");
+    cr_assert(f);
+    for (int i = 0; i < 70000; i++)
+        fputc((i * 7) & 0xFF, f);
+    fclose(f);
+    const unsigned char *d = NULL;
+    size_t n = 0;
+    cr_assert_eq(hp_file_map_whole(at("w.bin"), &d, &n, NULL, 0), HP_OK);
+    cr_assert_eq(n, 70000u);
+    for (int i = 0; i < 70000; i++)
+        cr_assert_eq(d[i], (unsigned char)((i * 7) & 0xFF), "byte %d", i);
+    hp_file_unmap(d, n);
+    fclose(fopen(at("empty3"), "wb"));
+    n = 1;
+    cr_assert_eq(hp_file_map_whole(at("empty3"), &d, &n, NULL, 0), HP_OK);
+    cr_expect(d != NULL && n == 0);
+    char msg[512];
+    cr_expect_eq(hp_file_map_whole(at("nope"), &d, &n, msg, sizeof msg), HP_ERR_IO);
+    cr_expect(strstr(msg, "nope") && strstr(msg, "No such file"), "%s", msg);
+    cr_expect(d == NULL && n == 0);
+    cr_expect_eq(hp_file_map_whole(dir, &d, &n, msg, sizeof msg), HP_ERR_IO);
+    cr_expect(strstr(msg, "a directory") != NULL, "%s", msg);
+}
+
 /* hp_self_exe() / hp_self_dir(): this test program's own file and its directory; a buffer too small
    for the path gives 0, not a path cut short. */
 Test(file, self_exe_and_dir)

@@ -3,6 +3,7 @@
  * tools' one file reader, their files written whole or not at all, and paths.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "hp_tools.h"
 
 #include <errno.h>
@@ -86,7 +87,8 @@ static hp_status open_regular(const char *path, unsigned char **out_data, size_t
     return HP_OK;
 }
 
-hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
+static hp_status map_file(const char *path, int whole, unsigned char **out_data, size_t *out_size, char *msg,
+                          size_t msg_size)
 {
     static unsigned char empty[1];
     int fd;
@@ -99,8 +101,13 @@ hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_si
         *out_data = empty;
         return HP_OK;
     }
-    /* no MAP_POPULATE: on a writable private mapping it would copy every page up front */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    /* writable: no MAP_POPULATE, which on a writable private mapping would copy every page up front;
+       read-only and whole: the page cache's pages mapped in one call */
+#ifndef MAP_POPULATE
+#define MAP_POPULATE 0 /* not Linux: the pages come one fault at a time */
+#endif
+    void *p = whole ? mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
+                    : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     int err = errno;
     close(fd);
     if (p == MAP_FAILED) {
@@ -112,10 +119,24 @@ hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_si
     return HP_OK;
 }
 
-void hp_file_unmap(unsigned char *data, size_t size)
+hp_status hp_file_map(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
+{
+    return map_file(path, 0, out_data, out_size, msg, msg_size);
+}
+
+hp_status hp_file_map_whole(const char *path, const unsigned char **out_data, size_t *out_size, char *msg,
+                            size_t msg_size)
+{
+    unsigned char *d = NULL;
+    hp_status st = map_file(path, 1, &d, out_size, msg, msg_size);
+    *out_data = d;
+    return st;
+}
+
+void hp_file_unmap(const unsigned char *data, size_t size)
 {
     if (data && size)
-        munmap(data, size);
+        munmap((void *)(uintptr_t)data, size);
 }
 
 hp_status hp_file_read(const char *path, unsigned char **out_data, size_t *out_size, char *msg, size_t msg_size)
