@@ -112,7 +112,7 @@ static size_t entry_of(const walk *w, uint32_t rva)
 {
     if (rva < w->at[0])
         return NONE;
-    size_t b = (size_t)((rva - w->at[0]) >> w->shift);
+    size_t b = (size_t)((uint64_t)(rva - w->at[0]) >> w->shift); /* the shift can be 32 or 33 */
     if (b >= w->nbk)
         return NONE;
     size_t lo = w->bk[b], n = w->bk[b + 1] - lo;

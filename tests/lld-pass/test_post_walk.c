@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hotpatch_table.h"
 #include "hp_link_post.h"
 #include "hp_link_units.h"
 #include "lpt.h"
@@ -236,11 +237,9 @@ static void fold_onto_export(lpt_image *img) { fold_symbol(img, 1); }
 
 /* Whatever makes the audit report something makes the table walk decline: the findings are the
    audit's, and check_walk has nothing to compare. */
-static void declines(const char *triple, const char *name, void (*change)(lpt_image *))
+static void declines_in(const char *image, const char *triple, const char *name, void (*change)(lpt_image *))
 {
-    char tag[96];
-    snprintf(tag, sizeof tag, "post_walk_declines_%s_%s", name, triple);
-    const char *dll = changed_copy(link_units(triple, tag), name, change);
+    const char *dll = changed_copy(image, name, change);
     hp_link_post *t = run(dll, 0, 1), *a = run(dll, 1, 0);
     cr_expect_not_null(t->walk_declined, "%s: %s: the table walk judged it", triple, name);
     cr_expect_gt(a->violation_count, 0u, "%s: %s: the audit reports it", triple, name);
@@ -248,6 +247,13 @@ static void declines(const char *triple, const char *name, void (*change)(lpt_im
     hp_link_post_destroy(t);
     hp_link_post_destroy(a);
     free((void *)dll);
+}
+
+static void declines(const char *triple, const char *name, void (*change)(lpt_image *))
+{
+    char tag[96];
+    snprintf(tag, sizeof tag, "post_walk_declines_%s_%s", name, triple);
+    declines_in(link_units(triple, tag), triple, name, change);
 }
 
 Test(post_walk, a_refused_site_is_the_audits_to_report)
@@ -337,4 +343,48 @@ Test(post_walk, the_table_walk_fills_the_padding)
     }
     lpt_image_close(&img);
     free((void *)dll);
+}
+
+/* the last entry of the table's first block of RVAs (the plugin's format 3) moved to the top of the
+   address space: a table of a few entries spread over 4 GiB */
+static void entry_at_the_top(lpt_image *img)
+{
+    hp_pe_section s;
+    uint32_t i = 0;
+    for (; i < img->pe.section_count; i++) {
+        cr_assert_eq(hp_pe_section_at(&img->pe, i, &s), HP_OK);
+        if (strcmp(s.name, ".hotp") == 0)
+            break;
+    }
+    cr_assert_lt(i, img->pe.section_count, "a .hotp section");
+    unsigned char *sec = img->data + s.raw_offset;
+    for (uint32_t off = 0; off + 8 <= s.raw_size; off += 8) {
+        uint32_t count = (uint32_t)sec[off] | (uint32_t)sec[off + 1] << 8;
+        if (!count || !(sec[off + 5] & HP_TABLE_F_RVA_BLOCK))
+            continue;
+        cr_assert_leq(off + 8 + 4 * count, s.raw_size);
+        uint32_t top = 0xFFFFFFF0u;
+        memcpy(sec + off + 8 + 4 * (count - 1), &top, 4); /* little-endian host */
+        return;
+    }
+    cr_assert_fail("no block of RVAs in the table");
+}
+
+/* A table of three entries spread over 4 GiB (a fuzzed image: the index of the entries then shifted a
+   32-bit offset by 32, undefined) is the audit's to report: one entry outside the code. */
+Test(post_walk, a_table_spread_over_the_address_space_is_the_audits_to_report)
+{
+    const char *d = hpt_scratch("post_walk_top");
+    const char *obj = lpt_path(d, "dll.o"), *dll = lpt_path(d, "d.dll");
+    lpt_compile("x86_64-w64-mingw32", lpt_fixture("dll.c"), obj, 1, (const char *[]){"-O2", NULL});
+    hpt_proc p;
+    cr_assert_eq(lpt_link("x86_64-w64-mingw32", (const char *[]){"-shared", obj, "-o", dll, NULL}, &p), 0, "%s",
+                 p.err);
+    hpt_proc_free(&p);
+    lpt_image img;
+    lpt_image_open(&img, dll);
+    uint32_t e[8];
+    cr_assert_lt(lpt_table_entries(&img, e, 8, NULL), 4u, "fewer than four entries: one bucket a 4 GiB");
+    lpt_image_close(&img);
+    declines_in(dll, "x86_64-w64-mingw32", "top", entry_at_the_top);
 }
