@@ -73,13 +73,7 @@ typedef struct image_ctx {
     size_t known_hint;             /* where known_next() answered last */
     uint32_t sec_va;               /* the last section looked up, and its name in the arena */
     const char *sec_name;
-    /* the last code section's bytes, for the functions that follow in it: one lookup per section,
-       not two per function (section_of_rva, rva_bytes) */
-    int code_valid;
-    hp_pe_section code_sec;
-    const uint8_t *code_base;     /* its first byte */
-    size_t code_size;             /* bytes from its first on, as hp_pe_rva_bytes() gives them */
-    size_t code_limit;            /* RVAs [virtual_address, virtual_address + code_limit) are in it, with bytes */
+    hp_code_view code;            /* the last code section's bytes, for the functions that follow in it */
     hp_pe_rva_cache unwind_rc;    /* the section of the unwind data (.xdata) */
     int sym_sec_valid;            /* the last symbol's section, for the next ones */
     hp_pe_section sym_sec;
@@ -476,27 +470,8 @@ static int check_rva(image_ctx *c, uint32_t rva, const char *name, int anonymous
     hp_pe_section sec;
     const uint8_t *p;
     size_t before, after;
-    if (c->code_valid && rva >= c->code_sec.virtual_address && rva - c->code_sec.virtual_address < c->code_limit) {
-        sec = c->code_sec;
-        before = rva - sec.virtual_address;
-        p = c->code_base + before;
-        after = c->code_size - before;
-    } else {
-        if (hp_pe_section_of_rva(c->pe, rva, &sec, NULL) != HP_OK || !hp_pe_section_is_code(&sec))
-            return -1;
-        if (hp_pe_rva_bytes(c->pe, rva, &p, &before, &after, NULL) != HP_OK) {
-            p = NULL;
-            before = after = 0;
-        } else if (before == (size_t)(rva - sec.virtual_address)) {
-            /* the section's bytes as the view gives them: reused while the RVAs stay inside */
-            uint32_t vsize = sec.virtual_size ? sec.virtual_size : sec.raw_size;
-            c->code_valid = 1;
-            c->code_sec = sec;
-            c->code_base = p - before;
-            c->code_size = before + after;
-            c->code_limit = c->code_size < vsize ? c->code_size : vsize;
-        }
-    }
+    if (hp_code_at(c->pe, &c->code, rva, &sec, &p, &before, &after) < 0)
+        return -1;
     hpa_site_request req;
     memset(&req, 0, sizeof req);
     req.name = name;

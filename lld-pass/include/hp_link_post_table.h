@@ -47,15 +47,12 @@ typedef struct hp_link_table_walk_result {
 /**
  * Judge the image `pe` (file layout) from the plugin's table.
  * @param why receives, when the walk declines the image, what made it decline (a static string).
- * @return 1 with *out set (free with hp_link_table_walk_free()); 0 when the image is the audit's
+ * @return 1 with *out set (the caller owns fns, names and units); 0 when the image is the audit's
  *         walk's to judge (nothing set; the table's records may have been passed to on_table);
  *         -1 out of memory.
  */
 int hp_link_table_walk(const hp_pe *pe, const hp_link_table_walk_options *options, hp_link_table_walk_result *out,
                        const char **why);
-
-/** Free what a walk gave (the struct itself is the caller's); NULL members are fine. */
-void hp_link_table_walk_free(hp_link_table_walk_result *r);
 
 #ifdef __cplusplus
 }

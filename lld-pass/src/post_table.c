@@ -275,49 +275,6 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     return 0;
 }
 
-/* The bytes at `rva` as the audit's site check takes them (image.c, check_rva): the code section's
-   bytes from one lookup per section. 0 when the entry is not in code with bytes (the audit reports
-   or refuses it). */
-typedef struct code_view {
-    int valid;
-    hp_pe_section sec;
-    const uint8_t *base;
-    size_t size, limit;
-} code_view;
-
-static int code_at(const hp_pe *pe, code_view *cv, uint32_t rva, const uint8_t **p, size_t *before, size_t *after)
-{
-    if (!cv->valid || rva < cv->sec.virtual_address || rva - cv->sec.virtual_address >= cv->limit) {
-        hp_pe_section sec;
-        if (hp_pe_section_of_rva(pe, rva, &sec, NULL) != HP_OK || !hp_pe_section_is_code(&sec) ||
-            hp_pe_rva_bytes(pe, rva, p, before, after, NULL) != HP_OK)
-            return 0;
-        if (*before != (size_t)(rva - sec.virtual_address))
-            return 1; /* a view that does not start at the section: not kept */
-        uint32_t vsize = sec.virtual_size ? sec.virtual_size : sec.raw_size;
-        cv->valid = 1;
-        cv->sec = sec;
-        cv->base = *p - *before;
-        cv->size = *before + *after;
-        cv->limit = cv->size < vsize ? cv->size : vsize;
-        return 1;
-    }
-    *before = rva - cv->sec.virtual_address;
-    *p = cv->base + *before;
-    *after = cv->size - *before;
-    return 1;
-}
-
-void hp_link_table_walk_free(hp_link_table_walk_result *r)
-{
-    if (!r)
-        return;
-    free(r->fns);
-    free(r->names);
-    hp_link_units_destroy(r->units);
-    memset(r, 0, sizeof *r);
-}
-
 static void walk_free(walk *w)
 {
     free(w->at);
@@ -401,14 +358,15 @@ static int read_sources(walk *w)
 static int judge(walk *w, hp_link_fn *fns)
 {
     const hp_pe *pe = w->pe;
-    code_view cv;
+    hp_code_view cv;
     memset(&cv, 0, sizeof cv);
     size_t pk = 0, ok = 0;
     for (size_t i = 0; i < w->n; i++) {
         uint32_t rva = w->at[i];
         const uint8_t *p;
         size_t before = 0, after = 0;
-        if (!code_at(pe, &cv, rva, &p, &before, &after))
+        hp_pe_section sec;
+        if (hp_code_at(pe, &cv, rva, &sec, &p, &before, &after) <= 0) /* the audit's bytes (image.c) */
             return !decline(w, "a table entry outside the code"); /* HP2006, or a site without bytes */
         size_t extent = 0;
         uint32_t end = 0; /* the .pdata entry's end, when one begins at the entry (x64) */

@@ -18,7 +18,7 @@ set(HP_FUZZ_TARGETS audit_input audit_allow runtime_site runtime_pe runtime_mani
 
 set(HP_FUZZ_audit_input_PART audit)
 set(HP_FUZZ_audit_input_LIBS hp_fuzz_audit)
-set(HP_FUZZ_audit_input_UNDER_TEST audit/src runtime/tools/src/coff.c)
+set(HP_FUZZ_audit_input_UNDER_TEST audit/src runtime/tools/src/coff.c runtime/tools/src/code.c)
 set(HP_FUZZ_audit_input_SEEDS fixtures wine)
 
 set(HP_FUZZ_audit_allow_PART audit)
@@ -73,7 +73,7 @@ set(HP_FUZZ_link_code_SEEDS generated fixtures plugobjs)
 
 set(HP_FUZZ_link_post_PART lld-pass)
 set(HP_FUZZ_link_post_LIBS hp_fuzz_link_manifest)
-set(HP_FUZZ_link_post_UNDER_TEST lld-pass/src/post.c lld-pass/src/post_table.c lld-pass/src/units.c)
+set(HP_FUZZ_link_post_UNDER_TEST lld-pass/src/post.c lld-pass/src/post_table.c lld-pass/src/units.c runtime/tools/src/code.c)
 set(HP_FUZZ_link_post_SEEDS images wine)
 
 set(HP_FUZZ_plugin_options_PART plugin)

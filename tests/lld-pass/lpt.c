@@ -81,6 +81,26 @@ int lpt_link(const char *triple, const char *const args[], hpt_proc *out)
     return hpt_cc(triple, a, out);
 }
 
+void lpt_link_dll(const char *triple, const char *const objs[], const char *dll)
+{
+    const char *args[12] = {"-shared"};
+    size_t n = 1;
+    for (size_t i = 0; objs[i]; i++) {
+        cr_assert_lt(i, 6u, "at most six objects");
+        args[n++] = objs[i];
+    }
+    args[n++] = "-o";
+    args[n++] = dll;
+    if (strstr(triple, "msvc")) {
+        args[n++] = "-nostdlib";
+        args[n++] = "-Wl,/noentry";
+    }
+    args[n] = NULL;
+    hpt_proc p;
+    cr_assert_eq(lpt_link(triple, args, &p), 0, "%s", p.err);
+    hpt_proc_free(&p);
+}
+
 int lpt_run_link(const char *const args[], hpt_proc *out)
 {
     const char *a[96];

@@ -31,6 +31,10 @@ void lpt_compile_units(const char *triple, const char *a_o, const char *b_o);
  */
 int lpt_link(const char *triple, const char *const args[], hpt_proc *out);
 
+/** Link the objects `objs` (NULL-terminated, at most 6) into the DLL `dll` through hotpatch-link for
+    `triple` (MSVC ABI: without the C runtime and an entry point). Asserts success. */
+void lpt_link_dll(const char *triple, const char *const objs[], const char *dll);
+
 /** Run hotpatch-link itself with argv[1..] = args (NULL-terminated). */
 int lpt_run_link(const char *const args[], hpt_proc *out);
 

@@ -361,14 +361,7 @@ static void units_match(const char *triple)
     const char *d = hpt_scratch(tag);
     const char *a_o = lpt_path(d, "a.o"), *b_o = lpt_path(d, "b.o"), *dll = lpt_path(d, "u.dll");
     lpt_compile_units(triple, a_o, b_o);
-    const char *args[8] = {"-shared", a_o, b_o, "-o", dll, NULL};
-    if (strstr(triple, "msvc")) {
-        args[5] = "-nostdlib";
-        args[6] = "-Wl,/noentry";
-    }
-    hpt_proc p;
-    cr_assert_eq(lpt_link(triple, args, &p), 0, "%s", p.err);
-    hpt_proc_free(&p);
+    lpt_link_dll(triple, (const char *[]){a_o, b_o, NULL}, dll);
 
     hp_link_post_options o;
     memset(&o, 0, sizeof o);

@@ -83,14 +83,7 @@ static const char *link_units(const char *triple, const char *tag)
     const char *dll = lpt_path(d, "u.dll");
     lpt_compile_units(triple, a_o, b_o);
     lpt_compile(triple, lpt_fixture("dll.c"), c_o, 1, (const char *[]){"-O2", NULL});
-    const char *args[10] = {"-shared", a_o, b_o, c_o, "-o", dll, NULL};
-    if (strstr(triple, "msvc")) {
-        args[6] = "-nostdlib";
-        args[7] = "-Wl,/noentry";
-    }
-    hpt_proc p;
-    cr_assert_eq(lpt_link(triple, args, &p), 0, "%s", p.err);
-    hpt_proc_free(&p);
+    lpt_link_dll(triple, (const char *[]){a_o, b_o, c_o, NULL}, dll);
     return dll;
 }
 
@@ -377,10 +370,7 @@ Test(post_walk, a_table_spread_over_the_address_space_is_the_audits_to_report)
     const char *d = hpt_scratch("post_walk_top");
     const char *obj = lpt_path(d, "dll.o"), *dll = lpt_path(d, "d.dll");
     lpt_compile("x86_64-w64-mingw32", lpt_fixture("dll.c"), obj, 1, (const char *[]){"-O2", NULL});
-    hpt_proc p;
-    cr_assert_eq(lpt_link("x86_64-w64-mingw32", (const char *[]){"-shared", obj, "-o", dll, NULL}, &p), 0, "%s",
-                 p.err);
-    hpt_proc_free(&p);
+    lpt_link_dll("x86_64-w64-mingw32", (const char *[]){obj, NULL}, dll);
     lpt_image img;
     lpt_image_open(&img, dll);
     uint32_t e[8];

@@ -258,6 +258,30 @@ typedef struct hp_coff_object_header {
     header's fields (18 bytes). The machine is not checked, nor any offset against the file. */
 int hp_coff_object_header_read(hp_pe_span file, hp_coff_object_header *h);
 
+/* ------------------------------------------------------------------------- */
+/* Function entries in an image's code                                        */
+/* ------------------------------------------------------------------------- */
+
+/** The code section a walk in address order is in (hp_code_at()); zero it before the first use and use
+    it with one view only. */
+typedef struct hp_code_view {
+    int valid;
+    hp_pe_section sec;   /**< the section */
+    const uint8_t *base; /**< its first byte */
+    size_t size;         /**< bytes from its first on, as hp_pe_rva_bytes() gives them */
+    size_t limit;        /**< RVAs [virtual_address, virtual_address + limit) are in it, with bytes */
+} hp_code_view;
+
+/**
+ * The bytes at `rva` of an image, for the site rules: *sec its section, *p the entry, *before and
+ * *after the bytes readable around it (hp_pe_rva_bytes()). The audit's walk and hotpatch-link's table
+ * walk both take a function's bytes here, so that they judge the same bytes.
+ * @return 1; 0 when the RVA is in a code section but has no bytes in the file (*p NULL, *before and
+ *         *after 0); -1 when it is in no code section.
+ */
+int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p, size_t *before,
+               size_t *after);
+
 /** Where an image's COFF symbol table is (IMAGE_FILE_HEADER.PointerToSymbolTable, NumberOfSymbols: MinGW
     images keep one). @return 1 with *offset and *count when it has one (both nonzero), else 0. */
 int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count);
