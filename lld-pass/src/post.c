@@ -65,10 +65,11 @@ uint32_t hp_link_pe_checksum(const uint8_t *data, size_t size, size_t checksum_o
         sum += (uint32_t)data[i] | ((uint32_t)data[i + 1] << 8);
     if (size & 1)
         sum += data[size - 1]; /* an odd last byte counts as a word with a zero high byte */
-    /* the CheckSum field itself counts as zero */
-    for (i = checksum_offset & ~(size_t)1; i < checksum_offset + 4 && i + 1 < size; i += 2)
-        if (i >= checksum_offset)
-            sum -= (uint32_t)data[i] | ((uint32_t)data[i + 1] << 8);
+    /* the CheckSum field's four bytes count as zero, wherever the field lies: each byte was added as the
+       low or the high byte of its word (a crafted image can put e_lfanew, and so the field, at an odd
+       offset, where the field spans three words) */
+    for (i = checksum_offset; i < checksum_offset + 4 && i < size; i++)
+        sum -= (uint32_t)data[i] << (8 * (i & 1));
     while (sum >> 16)
         sum = (sum & 0xFFFF) + (sum >> 16);
     return (uint32_t)sum + (uint32_t)size;

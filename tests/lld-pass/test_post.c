@@ -410,9 +410,9 @@ static uint32_t reference_checksum(const unsigned char *d, size_t size, size_t f
 {
     uint32_t sum = 0;
     for (size_t i = 0; i < size; i += 2) {
-        uint32_t w = d[i] | (i + 1 < size ? (uint32_t)d[i + 1] << 8 : 0);
-        if (i == field || i == field + 2)
-            w = 0;
+        uint32_t lo = i >= field && i < field + 4 ? 0 : d[i];
+        uint32_t hi = i + 1 >= size || (i + 1 >= field && i + 1 < field + 4) ? 0 : d[i + 1];
+        uint32_t w = lo | hi << 8;
         sum += w;
         sum = (sum & 0xFFFF) + (sum >> 16);
     }
@@ -442,4 +442,26 @@ Test(post, checksum_is_the_word_sum_at_every_size)
         }
     }
     free(d);
+}
+
+/* The field counts as zero at any offset: a crafted image with an odd e_lfanew puts it across three
+   words (a fuzzed image found the field's first byte counted: the pass wrote a checksum that its own
+   sum of the written file did not give). Writing the sum into the field leaves the sum as it was. */
+Test(post, checksum_ignores_its_field_at_any_offset)
+{
+    unsigned char d[1001];
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (size_t i = 0; i < sizeof d; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        d[i] = (unsigned char)x;
+    }
+    const size_t fields[] = {200, 201, 202, 203, 995, 996, 997, 998, 999};
+    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++) {
+        size_t field = fields[k];
+        uint32_t sum = hp_link_pe_checksum(d, sizeof d, field);
+        cr_expect_eq(sum, reference_checksum(d, sizeof d, field), "field at %zu", field);
+        for (size_t b = 0; b < 4 && field + b < sizeof d; b++)
+            d[field + b] = (unsigned char)(sum >> (8 * b));
+        cr_expect_eq(hp_link_pe_checksum(d, sizeof d, field), sum, "field at %zu, written", field);
+    }
 }
