@@ -228,6 +228,28 @@ static void fold_symbol(lpt_image *img, int exported)
 static void fold_onto_static(lpt_image *img) { fold_symbol(img, 0); }
 static void fold_onto_export(lpt_image *img) { fold_symbol(img, 1); }
 
+/* the second export of a table entry made to point at the first's: exports that share an entry */
+static void alias_exports(lpt_image *img)
+{
+    uint32_t e[256], count, first = 0;
+    size_t n = lpt_table_entries(img, e, 256, NULL);
+    unsigned char *eat = export_addresses(img, &count);
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t rva;
+        memcpy(&rva, eat + 4 * k, 4);
+        for (size_t j = 0; j < n; j++)
+            if (e[j] == rva) {
+                if (!first) {
+                    first = rva;
+                    break;
+                }
+                memcpy(eat + 4 * k, &first, 4);
+                return;
+            }
+    }
+    cr_assert_fail("fewer than two exports are table entries");
+}
+
 /* Whatever makes the audit report something makes the table walk decline: the findings are the
    audit's, and check_walk has nothing to compare. */
 static void declines_in(const char *image, const char *triple, const char *name, void (*change)(lpt_image *))
@@ -259,6 +281,12 @@ Test(post_walk, an_export_the_table_does_not_list_is_the_audits_to_judge)
 {
     declines("x86_64-w64-mingw32", "export", export_off_the_table);
     declines("x86_64-pc-windows-msvc", "export", export_off_the_table);
+}
+
+Test(post_walk, exports_that_share_an_entry_are_the_audits_to_report)
+{
+    declines("x86_64-w64-mingw32", "alias", alias_exports);
+    declines("i686-pc-windows-msvc", "alias", alias_exports);
 }
 
 Test(post_walk, folded_function_symbols_are_the_audits_to_report)
