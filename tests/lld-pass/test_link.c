@@ -330,16 +330,21 @@ Test(link, checksum_matches_lld_release)
         const char *hobj = lpt_path(d, t ? "hot32.o" : "hot.o"), *hot = lpt_path(d, t ? "hot32.exe" : "hot.exe");
         const char *ref = lpt_path(d, t ? "ref32.exe" : "ref.exe");
         lpt_compile(triples[t], lpt_fixture("prog.c"), hobj, 1, (const char *[]){"-O2", NULL});
-        /* lld's link first, under the same output name (the image holds its own name), then moved aside */
+        /* lld's link first, under the same output name (the image holds its own name), then moved aside;
+           both without a time stamp (two links a second apart would differ in it, and so in the checksum) */
         cr_assert_eq(hpt_cc(triples[t],
                             (const char *[]){hobj, "-o", hot, "-Wl,-Xlink=/functionpadmin", "-Wl,--icf=none",
-                                             "-Wl,-Xlink=/opt:noicf", "-Wl,-Xlink=/release", NULL},
+                                             "-Wl,-Xlink=/opt:noicf", "-Wl,-Xlink=/release", "-Wl,--no-insert-timestamp",
+                                             NULL},
                             &p),
                      0, "%s", p.err);
         hpt_proc_free(&p);
         cr_assert_eq(rename(hot, ref), 0);
-        cr_assert_eq(lpt_link(triples[t], (const char *[]){hobj, "-o", hot, "-Wl,--hotpatch-map=none", NULL}, &p), 0,
-                     "%s", p.err);
+        cr_assert_eq(lpt_link(triples[t],
+                              (const char *[]){hobj, "-o", hot, "-Wl,--hotpatch-map=none", "-Wl,--no-insert-timestamp",
+                                               NULL},
+                              &p),
+                     0, "%s", p.err);
         hpt_proc_free(&p);
         lpt_image_open(&img, hot);
         cr_expect_neq(img.pe.checksum, 0u, "%s: no checksum", hot);

@@ -279,8 +279,26 @@ typedef struct hp_code_view {
  * @return 1; 0 when the RVA is in a code section but has no bytes in the file (*p NULL, *before and
  *         *after 0); -1 when it is in no code section.
  */
-int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p, size_t *before,
-               size_t *after);
+static inline int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p,
+                             size_t *before, size_t *after);
+
+/** hp_code_at() when `cv` does not hold the section of `rva`: the lookup, remembered in `cv`. */
+int hp_code_at_lookup(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p,
+                      size_t *before, size_t *after);
+
+/* inline: a walk asks once per function (60,000 calls), and the section is nearly always the last one */
+static inline int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p,
+                             size_t *before, size_t *after)
+{
+    if (cv->valid && rva >= cv->sec.virtual_address && rva - cv->sec.virtual_address < cv->limit) {
+        *sec = cv->sec;
+        *before = rva - cv->sec.virtual_address;
+        *p = cv->base + *before;
+        *after = cv->size - *before;
+        return 1;
+    }
+    return hp_code_at_lookup(pe, cv, rva, sec, p, before, after);
+}
 
 /** Where an image's COFF symbol table is (IMAGE_FILE_HEADER.PointerToSymbolTable, NumberOfSymbols: MinGW
     images keep one). @return 1 with *offset and *count when it has one (both nonzero), else 0. */

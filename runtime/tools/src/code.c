@@ -1,20 +1,14 @@
 /*
- * code.c — hp_code_at(): the bytes of a function entry in an image's code, for the walks that judge
- * every function of an image in address order (the audit's, hotpatch-link's table walk): one section
- * lookup per section, and the same bytes for both, so that their verdicts agree.
+ * code.c — hp_code_at_lookup(), the lookup of hp_code_at() (hp_tools.h): the bytes of a function
+ * entry in an image's code, for the walks that judge every function of an image in address order (the
+ * audit's, hotpatch-link's table walk): one section lookup per section, and the same bytes for both,
+ * so that their verdicts agree.
  */
 #include "hp_tools.h"
 
-int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p, size_t *before,
-               size_t *after)
+int hp_code_at_lookup(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_section *sec, const uint8_t **p,
+                      size_t *before, size_t *after)
 {
-    if (cv->valid && rva >= cv->sec.virtual_address && rva - cv->sec.virtual_address < cv->limit) {
-        *sec = cv->sec;
-        *before = rva - cv->sec.virtual_address;
-        *p = cv->base + *before;
-        *after = cv->size - *before;
-        return 1;
-    }
     if (hp_pe_section_of_rva(pe, rva, sec, NULL) != HP_OK || !hp_pe_section_is_code(sec))
         return -1;
     if (hp_pe_rva_bytes(pe, rva, p, before, after, NULL) != HP_OK) {
