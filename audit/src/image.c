@@ -203,9 +203,6 @@ static int on_table(void *ctx, const hp_table_record *rec)
     return add_known(c, (uint32_t)rec->where, HP_AUDIT_FROM_TABLE, NULL);
 }
 
-/* UNW_FLAG_CHAININFO: this RUNTIME_FUNCTION continues another one and is not a function entry. */
-#define UNW_FLAG_CHAININFO 0x4u
-
 static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
 {
     image_ctx *c = ctx;
@@ -213,14 +210,8 @@ static int on_pdata(void *ctx, const hp_pe_runtime_function *rf)
         c->f->oom = 1;
         return 1;
     }
-    if (rf->unwind & 1u)
-        return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
-    /* the unwind record's first byte (flags in bits 3-7) */
-    const uint8_t *u;
-    size_t after = 0;
-    if (hp_pe_rva_bytes_quick(c->pe, &c->unwind_rc, rf->unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
-        ((u[0] >> 3) & UNW_FLAG_CHAININFO))
-        return 0;
+    if (!hp_pdata_begins_function(c->pe, &c->unwind_rc, rf->unwind))
+        return 0; /* a chained entry */
     return add_known(c, rf->begin, HP_AUDIT_FROM_PDATA, NULL);
 }
 

@@ -11,7 +11,7 @@
  * The function list must be the audit's for every image this walk accepts:
  * names, sources, extents and site verdicts follow audit/src/image.c rule
  * for rule, and everything that would make the audit report something makes
- * this walk decline instead. HP_LINK_CHECK_WALK=1 makes hotpatch-link run
+ * this walk decline instead. HOTPATCH_LINK_CHECK_WALK=1 makes hotpatch-link run
  * both walks and compare them (the test suites and the link_post fuzz target
  * do).
  */
@@ -25,8 +25,6 @@
 #include "hp_link_units.h"
 #include "hp_tools.h"
 
-/* UNW_FLAG_CHAININFO: the RUNTIME_FUNCTION continues another one and is not a function entry */
-#define UNW_FLAG_CHAININFO 0x4u
 #define NONE UINT32_MAX
 /* walk.nm: an entry's name (offset + 1 in the names, 0 none) and what named it */
 #define NM_EXPORT 0x80000000u /* an export: the name is the export's */
@@ -185,15 +183,12 @@ static inline uint32_t pd_at(const walk *w, size_t k, int f)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* .pdata as hp_pe_pdata_foreach() reads it, in place (x64 only; a trailing partial entry is none); 0
-   when it is outside the file or not in order of begin (the audit's walk sorts it). */
+/* .pdata as hp_pe_pdata_foreach() walks it, in place (x64 only); 0 when it is outside the file or not
+   in order of begin (the audit's walk sorts it). */
 static int read_pdata(walk *w)
 {
-    const hp_pe *pe = w->pe;
-    if (pe->machine != HP_MACHINE_X64 || pe->dir_count <= HP_PE_DIR_EXCEPTION || pe->dirs[HP_PE_DIR_EXCEPTION].rva == 0)
-        return 1;
     hp_pe_span s;
-    if (hp_pe_rva_span(pe, pe->dirs[HP_PE_DIR_EXCEPTION].rva, pe->dirs[HP_PE_DIR_EXCEPTION].size, &s, NULL) != HP_OK)
+    if (hp_pe_pdata_span(w->pe, &s, NULL) != HP_OK)
         return !decline(w, "damaged .pdata");
     w->pd = s.data;
     w->pdn = s.size / 12;
@@ -209,15 +204,10 @@ static int pdata_others(walk *w)
 {
     size_t i = 0;
     for (size_t k = 0; k < w->pdn; k++) {
-        uint32_t begin = pd_at(w, k, 0), unwind = pd_at(w, k, 2);
+        uint32_t begin = pd_at(w, k, 0);
         while (i < w->n && w->at[i] < begin)
             i++;
-        if ((i < w->n && w->at[i] == begin) || (unwind & 1u))
-            continue;
-        const uint8_t *u;
-        size_t after = 0;
-        if (hp_pe_rva_bytes_quick(w->pe, &w->urc, unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
-            ((u[0] >> 3) & UNW_FLAG_CHAININFO))
+        if ((i < w->n && w->at[i] == begin) || !hp_pdata_begins_function(w->pe, &w->urc, pd_at(w, k, 2)))
             continue;
         if (!HP_VEC_PUSH(w->other, w->on, w->ocap, begin)) {
             w->oom = 1;

@@ -381,6 +381,14 @@ typedef struct hp_pe_runtime_function {
 typedef int (*hp_pe_pdata_fn)(void *ctx, const hp_pe_runtime_function *rf);
 
 /**
+ * The exception directory of an x64 image as bytes: 12 a RUNTIME_FUNCTION (BeginAddress, EndAddress,
+ * UnwindInfoAddress, little-endian), a trailing partial entry left out; empty for x86 or none. What
+ * hp_pe_pdata_foreach() walks, for a caller that reads the entries in place.
+ * @return HP_OK; HP_ERR_FORMAT when the exception directory is out of range.
+ */
+HP_API hp_status hp_pe_pdata_span(const hp_pe *pe, hp_pe_span *out, const char **out_detail);
+
+/**
  * Number of RUNTIME_FUNCTION entries of an x64 image (0 for x86 or none).
  * @return HP_OK; HP_ERR_FORMAT when the exception directory is out of range.
  */

@@ -629,8 +629,10 @@ hp_status hp_pe_export_find(const hp_pe *pe, const char *name, hp_pe_export *out
 /* .pdata                                                                     */
 /* ------------------------------------------------------------------------- */
 
-static hp_status pdata_span(const hp_pe *pe, hp_pe_span *out, const char **out_detail)
+hp_status hp_pe_pdata_span(const hp_pe *pe, hp_pe_span *out, const char **out_detail)
 {
+    if (!pe || !out)
+        return HP_ERR_ARGUMENT;
     out->data = NULL;
     out->size = 0;
     if (pe->machine != HP_MACHINE_X64 || pe->dir_count <= HP_PE_DIR_EXCEPTION ||
@@ -655,7 +657,7 @@ hp_status hp_pe_pdata_count(const hp_pe *pe, uint32_t *out_count, const char **o
     if (!pe || !out_count)
         return HP_ERR_ARGUMENT;
     hp_pe_span s;
-    hp_status st = pdata_span(pe, &s, out_detail);
+    hp_status st = hp_pe_pdata_span(pe, &s, out_detail);
     *out_count = (uint32_t)(s.size / RUNTIME_FUNCTION_SIZE);
     return st;
 }
@@ -665,7 +667,7 @@ hp_status hp_pe_pdata_foreach(const hp_pe *pe, hp_pe_pdata_fn fn, void *ctx, con
     if (!pe || !fn)
         return HP_ERR_ARGUMENT;
     hp_pe_span s;
-    hp_status st = pdata_span(pe, &s, out_detail);
+    hp_status st = hp_pe_pdata_span(pe, &s, out_detail);
     if (st != HP_OK)
         return st;
     uint32_t n = (uint32_t)(s.size / RUNTIME_FUNCTION_SIZE);
@@ -683,7 +685,7 @@ hp_status hp_pe_pdata_find(const hp_pe *pe, uint32_t rva, hp_pe_runtime_function
     if (!pe || !out)
         return HP_ERR_ARGUMENT;
     hp_pe_span s;
-    hp_status st = pdata_span(pe, &s, out_detail);
+    hp_status st = hp_pe_pdata_span(pe, &s, out_detail);
     if (st != HP_OK)
         return st;
     uint32_t lo = 0, hi = (uint32_t)(s.size / RUNTIME_FUNCTION_SIZE);

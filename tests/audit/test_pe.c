@@ -262,6 +262,13 @@ Test(pe, forwarders_ordinals_and_pdata)
     hp_pe_runtime_function rf;
     cr_assert_eq(hp_pe_pdata_find(&pe, e.rva, &rf, NULL), HP_OK);
     cr_assert_gt(rf.end, rf.begin);
+    /* the same entry as bytes in place: 12 an entry, little-endian */
+    hp_pe_span ps;
+    cr_assert_eq(hp_pe_pdata_span(&pe, &ps, NULL), HP_OK);
+    cr_assert_eq(ps.size, 12u);
+    uint32_t begin = 0, end = 0, unwind = 0;
+    cr_assert(hp_pe_span_u32(ps, 0, &begin) && hp_pe_span_u32(ps, 4, &end) && hp_pe_span_u32(ps, 8, &unwind));
+    cr_expect(begin == rf.begin && end == rf.end && unwind == rf.unwind);
     int present = 1;
     cr_assert_eq(hp_pe_table_foreach(&pe, (hp_pe_table_fn)NULL, NULL, &present, NULL), HP_ERR_ARGUMENT);
     free(b);

@@ -300,6 +300,12 @@ static inline int hp_code_at(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp
     return hp_code_at_lookup(pe, cv, rva, sec, p, before, after);
 }
 
+/** 1 when the RUNTIME_FUNCTION whose UnwindInfoAddress is `unwind` begins a function: not a chained
+    entry (bit 0 of the address, as some producers mark them, or UNW_FLAG_CHAININFO in the unwind
+    record's flags). The audit's walk and hotpatch-link's table walk both ask here. `cache` as for
+    hp_pe_rva_bytes_cached(). */
+int hp_pdata_begins_function(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t unwind);
+
 /** Where an image's COFF symbol table is (IMAGE_FILE_HEADER.PointerToSymbolTable, NumberOfSymbols: MinGW
     images keep one). @return 1 with *offset and *count when it has one (both nonzero), else 0. */
 int hp_coff_image_symtab(const hp_pe *pe, uint32_t *offset, uint32_t *count);

@@ -1,8 +1,8 @@
 /*
- * code.c — hp_code_at_lookup(), the lookup of hp_code_at() (hp_tools.h): the bytes of a function
- * entry in an image's code, for the walks that judge every function of an image in address order (the
- * audit's, hotpatch-link's table walk): one section lookup per section, and the same bytes for both,
- * so that their verdicts agree.
+ * code.c — what the walks that judge every function of an image in address order (the audit's,
+ * hotpatch-link's table walk) must read alike, so that their verdicts agree: hp_code_at_lookup(), the
+ * lookup of hp_code_at() (hp_tools.h), the bytes of a function entry with one section lookup per
+ * section; hp_pdata_begins_function(), which .pdata entries are function entries.
  */
 #include "hp_tools.h"
 
@@ -26,4 +26,18 @@ int hp_code_at_lookup(const hp_pe *pe, hp_code_view *cv, uint32_t rva, hp_pe_sec
         cv->limit = cv->size < vsize ? cv->size : vsize;
     }
     return 1;
+}
+
+/* UNW_FLAG_CHAININFO: the RUNTIME_FUNCTION continues another one and is not a function entry */
+#define UNW_FLAG_CHAININFO 0x4u
+
+int hp_pdata_begins_function(const hp_pe *pe, hp_pe_rva_cache *cache, uint32_t unwind)
+{
+    if (unwind & 1u)
+        return 0; /* some producers mark chained entries in bit 0 of the unwind RVA */
+    /* the unwind record's first byte (flags in bits 3-7) */
+    const uint8_t *u;
+    size_t after = 0;
+    return !(hp_pe_rva_bytes_quick(pe, cache, unwind, &u, NULL, &after) == HP_OK && after >= 1 &&
+             ((u[0] >> 3) & UNW_FLAG_CHAININFO));
 }
