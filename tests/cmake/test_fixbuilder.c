@@ -122,7 +122,7 @@ static const item *find(const item *items, int n, const item *want)
    FIXED_MOVED (a corrected svc.c that moved) or without. */
 static int build_fixture_moved(const char *name, const char *fixed, const char *fixed_moved, hpt_proc *p)
 {
-    char def[4400], def_moved[4400];
+    char def[4600], def_moved[4600];
     snprintf(def, sizeof def, "-DFIXED=%s", fixed ? fixed : "");
     snprintf(def_moved, sizeof def_moved, "-DFIXED_MOVED=%s", fixed_moved ? fixed_moved : "");
     const char *extra[] = {def, def_moved, NULL};

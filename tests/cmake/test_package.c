@@ -790,7 +790,7 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
         cr_assert(out[b]);
         memcpy(out[b], p.out, p.out_len + 1);
         hpt_proc_free(&p);
-        char data[4400], gz[4450], from[4400];
+        char data[4400], gz[4450], from[4450];
         snprintf(from, sizeof from, "%s/ChangeLog", src);
         snprintf(data, sizeof data, "%s/roundtrip.txt", dirs[b]);
         snprintf(gz, sizeof gz, "%s.gz", data);
@@ -818,7 +818,7 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
     free(out[1]);
 
     /* live: the host, linked with the hotpatchable DLL and the runtime */
-    char host[4400], inc1[4400], inc2[4400], implib[4400], rt[4400];
+    char host[4400], inc1[4450], inc2[4400], implib[4400], rt[4400];
     snprintf(host, sizeof host, "%s/zhost.exe", hot);
     snprintf(inc1, sizeof inc1, "-I%s", src);
     snprintf(inc2, sizeof inc2, "-I%s", hot);
@@ -836,7 +836,7 @@ Test(package, zlib_made_hotpatchable_through_its_own_cmakelists_and_patched_live
 
     /* a fix from a corrected crc32.c, in a build tree of its own, for the released DLL: the functions
        found by comparing its code with the release's (crc32.patch changes one line of crc32_z) */
-    char rel[4400], zsrc[4400], zbuild[4400];
+    char rel[4400], zsrc[4450], zbuild[4400];
     snprintf(rel, sizeof rel, "-DRELEASE=%s/libzlib.dll", hot);
     snprintf(zsrc, sizeof zsrc, "-DZLIB_SRC=%s", src);
     snprintf(zbuild, sizeof zbuild, "-DZLIB_BUILD=%s", hot);
@@ -992,7 +992,7 @@ Test(package, lua_made_hotpatchable_through_its_own_makefile_and_patched_live, .
    for a DLL (SQLITE_API=__declspec(dllexport)) by tests/realworld/sqlite/Makefile. */
 static const char *sqlite_amalgamation(const char *src)
 {
-    static char dir[4400];
+    static char dir[4450];
     snprintf(dir, sizeof dir, "%s/../sqlite3-amalgamation", src);
     char script[16384];
     snprintf(script, sizeof script,
@@ -1019,7 +1019,7 @@ Test(package, sqlite_amalgamation_made_hotpatchable_with_hotpatch_cc_and_patched
 {
     install("package-sqlite");
     const char *src = debian_source("sqlite3", "sqlite3-3.40.1", "configure");
-    char amalg[4400];
+    char amalg[4450];
     snprintf(amalg, sizeof amalg, "%s", sqlite_amalgamation(src));
     char bdir[4300], script[32768];
     snprintf(bdir, sizeof bdir, "%s/../sqlite-build", moved);
