@@ -65,7 +65,7 @@ static double cpu_ms(int who)
    mallopt): the blocks the steps take next come from pages already mapped. Without it each 4 KiB page
    faults at its first write — some 800 at 60,000 functions, a fifth of hotpatch-link's own CPU on a
    virtual machine; huge pages also spare a virtual machine's shadow page tables a fill for each page
-   (lld-pass/README.md, "Speed"). So that the blocks come from the huge pages and not from the 4 KiB
+   (lld-pass/README.md, "Tests and benchmark", the tenth round). So that the blocks come from the huge pages and not from the 4 KiB
    ones before the first 2 MiB boundary, a spacer up to that boundary is held until the end; the
    caller frees what this returns. Best effort: nothing but speed depends on it, and it does nothing
    where the calls do not exist (EINVAL before Linux 5.14). */
@@ -81,8 +81,8 @@ static void *heap_prefault(const char *image)
     uint64_t want = (uint64_t)sb.st_size / 8 * 5;
     if (want < 64u * (uint64_t)page)
         return NULL; /* a small link: a few faults cost less than the calls */
-    if (want > (uint64_t)256 << 20)
-        want = (uint64_t)256 << 20; /* below the heap's mmap threshold (1 GiB) with room to spare */
+    if (want > (uint64_t)64 << 20)
+        want = (uint64_t)64 << 20; /* an image of mostly data needs little: at most ~5 ms of zeroing spent */
     /* whole huge pages, and a page more: the block's first bytes lie just below the boundary */
     size_t size = (size_t)((want + huge - 1) & ~(uint64_t)(huge - 1)) + (size_t)page;
     /* where the heap's top begins: a probe larger than the block by two huge pages, so that the header
