@@ -75,8 +75,7 @@ typedef struct image_ctx {
     const char *sec_name;
     hp_code_view code;            /* the last code section's bytes, for the functions that follow in it */
     hp_pe_rva_cache unwind_rc;    /* the section of the unwind data (.xdata) */
-    int sym_sec_valid;            /* the last symbol's section, for the next ones */
-    hp_pe_section sym_sec;
+    hp_coff_symbol_section sym_sec; /* the last symbol's section, for the next ones */
     const char *detail; /* set by callbacks on failure */
     hp_status st;
 } image_ctx;
@@ -221,27 +220,15 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     const hp_audit_options *o = &c->f->report->opt;
     if (o->on_symbol)
         o->on_symbol(o->on_symbol_ctx, s);
-    /* In an image only symbols typed "function" name functions: the untyped labels that share code
-       sections in MinGW images are data (__CTOR_LIST__, __DTOR_LIST__) or local labels. */
-    if (!hp_coff_is_typed_function(s))
-        return 0;
-    uint32_t index = (uint32_t)(s->section - 1);
-    if (!c->sym_sec_valid || c->sym_sec.index != index) {
-        if (hp_pe_section_at(c->pe, index, &c->sym_sec) != HP_OK)
-            return 0;
-        c->sym_sec_valid = 1;
-    }
-    const hp_pe_section sec = c->sym_sec;
-    if (!hp_pe_section_is_code(&sec))
-        return 0;
-    if (s->value >= (sec.virtual_size ? sec.virtual_size : sec.raw_size))
+    uint32_t rva;
+    if (!hp_coff_image_function(c->pe, &c->sym_sec, s, &rva))
         return 0;
     const char *name = hpa_strndup(&c->f->report->arena, s->name, s->name_len);
     if (!name) {
         c->f->oom = 1;
         return 1;
     }
-    return add_known(c, sec.virtual_address + s->value, HP_AUDIT_FROM_SYMBOL, name);
+    return add_known(c, rva, HP_AUDIT_FROM_SYMBOL, name);
 }
 
 /* The message of HP2007 for the group g[0..n) of one RVA (ordered by cmp_known), or NULL when it is

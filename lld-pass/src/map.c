@@ -194,8 +194,6 @@ static void render_image(hp_outbuf *o, const hp_link_map_data *m)
     hp_outbuf_commit(o, w);
 }
 
-/* A function's row after its name: the other columns of HP_LINK_MAP_FUNCTION_FIELDS and the row's
-   end (at most 80 bytes). */
 /* A number that is nearly always one digit (the padding, the site's offset) without the call. */
 static inline char *put_small(char *w, uint32_t v)
 {
@@ -206,6 +204,8 @@ static inline char *put_small(char *w, uint32_t v)
     return hp_fmt_u32(w, v);
 }
 
+/* A function's row after its name: the other columns of HP_LINK_MAP_FUNCTION_FIELDS and the row's
+   end (at most 80 bytes). */
 static char *put_fn_fields(char *w, const hp_link_fn *f)
 {
     *w++ = ',';

@@ -50,8 +50,7 @@ typedef struct walk {
     uint32_t *other;  /* entries the audit knows that the table does not list: function symbols, .pdata */
     size_t on, ocap;
     hp_link_units_walk *uw;
-    int sym_sec_valid;
-    hp_pe_section sym_sec;
+    hp_coff_symbol_section sym_sec;
     hp_pe_rva_cache urc; /* the unwind data's section */
     const char *why;  /* set once: the walk declines */
     int oom;
@@ -222,18 +221,9 @@ static int on_symbol(void *ctx, const hp_coff_symbol *s)
     walk *w = ctx;
     if (w->uw)
         hp_link_units_symbol(w->uw, s);
-    if (!hp_coff_is_typed_function(s)) /* what names functions in an image (image.c) */
+    uint32_t rva;
+    if (!hp_coff_image_function(w->pe, &w->sym_sec, s, &rva)) /* what names functions in an image */
         return 0;
-    uint32_t index = (uint32_t)(s->section - 1);
-    if (!w->sym_sec_valid || w->sym_sec.index != index) {
-        if (hp_pe_section_at(w->pe, index, &w->sym_sec) != HP_OK)
-            return 0;
-        w->sym_sec_valid = 1;
-    }
-    const hp_pe_section *sec = &w->sym_sec;
-    if (!hp_pe_section_is_code(sec) || s->value >= (sec->virtual_size ? sec->virtual_size : sec->raw_size))
-        return 0;
-    uint32_t rva = sec->virtual_address + s->value;
     size_t i = entry_of(w, rva);
     if (i == NONE) {
         if (!HP_VEC_PUSH(w->other, w->on, w->ocap, rva)) {

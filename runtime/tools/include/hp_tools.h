@@ -319,6 +319,18 @@ int hp_coff_is_function(const hp_coff_symbol *sym);
 /** 1 when a symbol is a function definition typed as one (type 0x20): what names functions in images. */
 int hp_coff_is_typed_function(const hp_coff_symbol *sym);
 
+/** The section of the last symbol hp_coff_image_function() looked at; zero it before the first use and
+    use it with one view only. */
+typedef struct hp_coff_symbol_section {
+    int valid;
+    hp_pe_section sec;
+} hp_coff_symbol_section;
+
+/** 1 with *rva when the symbol of an image's symbol table names a function: typed as one
+    (hp_coff_is_typed_function()), in a code section, inside the section's extent; else 0. The audit's
+    walk and hotpatch-link's table walk both ask here, so that the same symbols name the same entries. */
+int hp_coff_image_function(const hp_pe *pe, hp_coff_symbol_section *cache, const hp_coff_symbol *sym, uint32_t *rva);
+
 /** 1 when the symbol's storage class is EXTERNAL (visible to other objects). */
 int hp_coff_is_external(const hp_coff_symbol *sym);
 
